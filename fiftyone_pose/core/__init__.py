@@ -1,0 +1,7 @@
+"""The neutral model: pose data as arrays, keypoint layouts, and errors. No FiftyOne here."""
+
+from .errors import PoseFormatError
+from .model import Images, Persons, PoseData
+from .skeleton import Skeleton
+
+__all__ = ["Images", "Persons", "PoseData", "PoseFormatError", "Skeleton"]

@@ -1,0 +1,40 @@
+"""Errors that name the file, the record and the field, so a user can fix their input."""
+
+from __future__ import annotations
+
+import os
+
+
+class PoseFormatError(ValueError):
+    """A pose file does not hold what its format promises.
+
+    ``record`` says which record (e.g. ``"annotations[12] (id 900017)"``) and ``field`` which key;
+    the message reads ``FILE: RECORD: field 'FIELD': what is wrong``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | os.PathLike | None = None,
+        record: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = None if path is None else os.fspath(path)
+        self.record = record
+        self.field = field
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.path, self.record) if p]
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        parts.append(self.message)
+        return ": ".join(parts)
+
+    def with_path(self, path: str | os.PathLike) -> "PoseFormatError":
+        """The same error, attributed to ``path`` when it has no file yet."""
+        if self.path is None:
+            self.path = os.fspath(path)
+        return self

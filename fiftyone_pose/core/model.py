@@ -1,0 +1,150 @@
+"""The neutral in-memory pose dataset that every format reads into and writes from.
+
+A dataset is two tables: images (one row per image) and persons (one row per person, with
+``image_index`` pointing into the images). Per-person numbers live in numpy arrays, not in per-person
+objects, so conversion to and from FiftyOne and JSON is vectorised.
+
+Exactness: keypoints, boxes and areas are float64, which holds every JSON number of these files
+exactly; ``int_mask`` remembers which of them were JSON integers so writers reproduce ``229`` vs
+``229.0``. Anything a format carries that has no column here travels in ``extras`` (per record) or
+``meta`` (per file), verbatim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .skeleton import Skeleton
+
+#: int_mask values: ``True``/``False`` when every value is/isn't a JSON int, else a bool array.
+IntMask = bool | np.ndarray
+
+#: Standard per-person keys a source record may lack; ``Persons.absent`` says which, per person.
+OPTIONAL_PERSON_KEYS = ("id", "category_id", "bbox", "area", "iscrowd", "num_keypoints", "segmentation")
+
+
+@dataclass
+class Images:
+    """One row per image. ``widths``/``heights`` are 0 where unknown."""
+
+    ids: np.ndarray  # int64 (M,)
+    file_names: list[str]
+    widths: np.ndarray  # int64 (M,)
+    heights: np.ndarray  # int64 (M,)
+    extras: list[dict[str, Any]]  # per image: keys the model has no column for, verbatim
+
+    def __len__(self) -> int:
+        return len(self.file_names)
+
+    @classmethod
+    def empty(cls) -> "Images":
+        return cls(np.zeros(0, np.int64), [], np.zeros(0, np.int64), np.zeros(0, np.int64), [])
+
+
+@dataclass
+class Persons:
+    """One row per person (crowd regions included, flagged by ``crowd``)."""
+
+    image_index: np.ndarray  # int64 (N,): row in Images
+    ids: np.ndarray  # int64 (N,)
+    category_ids: np.ndarray  # int64 (N,)
+    keypoints: np.ndarray  # float64 (N, K, 2), pixels, 0-based; raw values kept for v=0 points
+    visibility: np.ndarray  # int8 (N, K): COCO 0 unlabeled / 1 occluded / 2 visible
+    boxes: np.ndarray  # float64 (N, 4) [x, y, w, h] pixels; NaN row = no box
+    areas: np.ndarray  # float64 (N,); NaN = no area
+    crowd: np.ndarray  # bool (N,)
+    num_keypoints: np.ndarray  # int64 (N,): the count the file states; -1 = not stated
+    segmentations: list[Any]  # as given (polygons / RLE dict); None = absent
+    extras: list[dict[str, Any]]
+    #: the file's own visibility values where they differ from ``visibility`` (float64 (N, K))
+    visibility_raw: np.ndarray | None = None
+    #: which numbers were JSON ints: keys "keypoints" (N, K, 3), "bbox" (N, 4), "area" (N,)
+    int_mask: dict[str, IntMask] = field(default_factory=dict)
+    #: per optional key (see OPTIONAL_PERSON_KEYS): bool (N,) True where the record lacked it
+    absent: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def num_points(self) -> int:
+        return self.keypoints.shape[1]
+
+    @classmethod
+    def empty(cls, num_points: int) -> "Persons":
+        n = 0
+        return cls(
+            image_index=np.zeros(n, np.int64),
+            ids=np.zeros(n, np.int64),
+            category_ids=np.zeros(n, np.int64),
+            keypoints=np.zeros((n, num_points, 2)),
+            visibility=np.zeros((n, num_points), np.int8),
+            boxes=np.zeros((n, 4)),
+            areas=np.zeros(n),
+            crowd=np.zeros(n, bool),
+            num_keypoints=np.zeros(n, np.int64),
+            segmentations=[],
+            extras=[],
+        )
+
+    def is_absent(self, key: str, i: int) -> bool:
+        mask = self.absent.get(key)
+        return bool(mask is not None and mask[i])
+
+    def raw_visibility(self) -> np.ndarray:
+        """The visibility values as the source file wrote them (float64 (N, K))."""
+        if self.visibility_raw is not None:
+            return self.visibility_raw
+        return self.visibility.astype(np.float64)
+
+
+@dataclass
+class PoseData:
+    """A pose dataset: images, persons, the keypoint layout, and the file-level rest."""
+
+    images: Images
+    persons: Persons
+    skeleton: Skeleton
+    #: categories as the file lists them (COCO ``categories``), verbatim
+    categories: list[dict[str, Any]] = field(default_factory=list)
+    #: other top-level content (``info``, ``licenses``, unknown keys), verbatim and in order
+    meta: dict[str, Any] = field(default_factory=dict)
+    #: registry name of the format this came from ("coco", ...)
+    format: str | None = None
+    #: what a reader adjusted or skipped, by reason -> count (never silent)
+    notes: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts a user wants after an import or conversion."""
+        p = self.persons
+        vis = p.visibility[~p.crowd] if len(p) else p.visibility
+        counts = np.bincount(vis.ravel().astype(np.int64), minlength=3) if vis.size else np.zeros(3, int)
+        return {
+            "images": len(self.images),
+            "persons": int((~p.crowd).sum()),
+            "crowd_regions": int(p.crowd.sum()),
+            "persons_without_keypoints": int(((vis > 0).sum(axis=1) == 0).sum()) if len(vis) else 0,
+            "keypoints_labeled": int(counts[1] + counts[2]),
+            "visibility": {"0": int(counts[0]), "1": int(counts[1]), "2": int(counts[2])},
+            "layout": f"{self.skeleton.name} ({self.skeleton.num_keypoints} points)",
+            **({"notes": dict(self.notes)} if self.notes else {}),
+        }
+
+
+def keypoint_boxes(keypoints: np.ndarray, visibility: np.ndarray) -> np.ndarray:
+    """``[x, y, w, h]`` extent of each person's labeled points (zeros for a person with none).
+
+    Used where a source has no box (converted datasets, persons drawn in FiftyOne).
+    """
+    labeled = visibility > 0
+    x = np.where(labeled, keypoints[..., 0], np.nan)
+    y = np.where(labeled, keypoints[..., 1], np.nan)
+    out = np.zeros((len(keypoints), 4))
+    has = labeled.any(axis=1)
+    if has.any():
+        x0, y0 = np.nanmin(x[has], axis=1), np.nanmin(y[has], axis=1)
+        out[has] = np.stack([x0, y0, np.nanmax(x[has], axis=1) - x0, np.nanmax(y[has], axis=1) - y0], axis=1)
+    return out

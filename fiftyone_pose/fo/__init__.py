@@ -1,0 +1,1 @@
+"""The FiftyOne layer: the only code in the package that imports fiftyone."""

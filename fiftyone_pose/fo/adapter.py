@@ -1,0 +1,567 @@
+"""The one bridge between ``PoseData`` and FiftyOne: samples in, samples out, in bulk.
+
+Import writes finished sample documents with ``insert_many`` (no per-label object construction);
+export reads them back with one aggregation over the view. What a sample holds:
+
+- sample fields: ``filepath``, ``metadata`` (width/height), ``image_id``, ``file_name`` and the
+  image record's other keys (``extra`` dict for names FiftyOne cannot take as fields);
+- ``<field>`` (``fo.Keypoints``): one ``fo.Keypoint`` per person, ``points`` normalised to [0, 1]
+  with NaN for unlabeled points (the App hides them), ``visibility`` (COCO 0/1/2 per point),
+  ``raw_keypoints`` (the source's x, y, v triplets in pixels, exact, with their int/float types),
+  ``person_id``, ``category_id``, ``bbox``, ``area``, ``iscrowd``, ``num_keypoints``,
+  ``segmentation``, and the record's other keys;
+- ``<field>_boxes`` (``fo.Detections``): the person box, linked to the keypoints by ``fo.Instance``.
+
+Export takes the exact pixel values wherever the normalised ones still match them, and the
+normalised ones (times the image size) where the user edited or a view filtered them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import random
+import re
+from itertools import chain
+from typing import Any, Iterable
+
+import numpy as np
+from bson import ObjectId
+
+import fiftyone as fo
+import fiftyone.core.utils as fou
+
+from ..core import skeleton as skeletons
+from ..core.errors import PoseFormatError
+from ..core.model import OPTIONAL_PERSON_KEYS, Images, Persons, PoseData
+from ..formats._numbers import to_array, to_lists
+
+INFO_KEY = "fiftyone_pose"
+#: images per insert_many batch: bounds peak memory, keeps batches well under MongoDB's limits
+CHUNK = 4096
+
+# label attributes this adapter owns; a record key with one of these names goes to ``extra``
+_KEYPOINT_RESERVED = {
+    "_id", "_cls", "id", "tags", "label", "points", "confidence", "index", "attributes", "instance",
+    "visibility", "raw_keypoints", "person_id", "category_id", "bbox", "area", "iscrowd",
+    "num_keypoints", "segmentation", "absent", "extra",
+}  # fmt: skip
+_SAMPLE_RESERVED = {
+    "_id", "id", "filepath", "tags", "metadata", "created_at", "last_modified_at", "media_type",
+    "_media_type", "_rand", "_dataset_id", "image_id", "file_name", "extra", "frames", "group",
+}  # fmt: skip
+_FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def boxes_field(label_field: str) -> str:
+    return f"{label_field}_boxes"
+
+
+def _split_extras(extra: dict[str, Any], reserved: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(keys usable as FiftyOne attributes, the rest) of a record's extra keys."""
+    if not extra:
+        return extra, {}
+    safe = {k: v for k, v in extra.items() if k not in reserved and _FIELD_NAME.match(k)}
+    if len(safe) == len(extra):
+        return safe, {}
+    return safe, {k: v for k, v in extra.items() if k not in safe}
+
+
+# ---------------------------------------------------------------------------------------- import
+
+
+def add_pose_data(
+    dataset: fo.Dataset,
+    data: PoseData,
+    images_dir: str | os.PathLike,
+    label_field: str = "ground_truth",
+    tags: list[str] | None = None,
+    progress: bool | None = None,
+) -> list[str]:
+    """Add every image of ``data`` to ``dataset`` as a sample; returns the new sample ids."""
+    images_dir = os.path.abspath(os.fspath(images_dir))
+    widths, heights = _image_sizes(data, images_dir)
+    _declare_schema(dataset, data, label_field)
+    _record_info(dataset, data, label_field)
+
+    p = data.persons
+    order = np.argsort(p.image_index, kind="stable")
+    starts = np.searchsorted(p.image_index[order], np.arange(len(data.images) + 1))
+    names = _category_names(data)
+    dataset_id = dataset._doc.id
+    ids: list[ObjectId] = []
+    try:
+        with fou.ProgressBar(total=len(data.images), progress=progress) as pb:
+            for lo in range(0, len(data.images), CHUNK):
+                hi = min(lo + CHUNK, len(data.images))
+                rows = order[starts[lo] : starts[hi]]
+                labels = _person_docs(data, rows, widths, heights, names)
+                docs = _sample_docs(data, lo, hi, starts, labels, images_dir, label_field, dataset_id, tags)
+                ids.extend(d["_id"] for d in docs)
+                dataset._sample_collection.insert_many(docs, ordered=False)
+                pb.update(hi - lo)
+    except BaseException:  # all or nothing, also on Ctrl-C
+        dataset._sample_collection.delete_many({"_id": {"$in": ids}})
+        raise
+    return [str(i) for i in ids]
+
+
+def _image_sizes(data: PoseData, images_dir: str) -> tuple[np.ndarray, np.ndarray]:
+    """Width and height of every image; read from the image header where the file has none."""
+    widths, heights = data.images.widths.copy(), data.images.heights.copy()
+    unknown = np.flatnonzero((widths <= 0) | (heights <= 0))
+    if len(unknown):
+        from PIL import Image
+
+        for i in unknown.tolist():
+            path = os.path.join(images_dir, data.images.file_names[i])
+            try:
+                with Image.open(path) as im:  # reads the header only, not the pixels
+                    widths[i], heights[i] = im.size
+            except OSError as e:
+                raise PoseFormatError(
+                    f"the file gives no image size and the image cannot be read to find it ({e})",
+                    record=f"images[{i}] (id {data.images.ids[i]}, {path})",
+                    field="width",
+                ) from None
+        data.notes["image sizes read from image headers"] = len(unknown)
+    return widths, heights
+
+
+def _category_names(data: PoseData) -> dict[int, str]:
+    return {c["id"]: str(c.get("name", "person")) for c in data.categories}
+
+
+def _person_docs(
+    data: PoseData, rows: np.ndarray, widths: np.ndarray, heights: np.ndarray, names: dict[int, str]
+) -> list[tuple[dict, dict | None]]:
+    """(keypoint doc, detection doc or None) for the persons at ``rows``, vectorised per chunk."""
+    p = data.persons
+    n, k = len(rows), p.num_points
+    if n == 0:
+        return []
+    img = p.image_index[rows]
+    wh = np.stack([widths[img], heights[img]], axis=1).astype(np.float64)
+    kp = p.keypoints[rows]
+    vis = p.visibility[rows]
+    points = kp / wh[:, None, :]
+    points[vis == 0] = np.nan
+    raw_v = p.raw_visibility()[rows]
+    triplets = np.concatenate([kp, raw_v[..., None]], axis=2).reshape(n, 3 * k)
+    kp_mask = p.int_mask.get("keypoints", True)
+    raw_lists = to_lists(triplets, kp_mask if isinstance(kp_mask, bool) else kp_mask[rows].reshape(n, 3 * k))
+    boxes = p.boxes[rows]
+    norm_boxes = (boxes / np.concatenate([wh, wh], axis=1)).tolist()
+    bbox_mask = p.int_mask.get("bbox", False)
+    box_lists = to_lists(boxes, bbox_mask if isinstance(bbox_mask, bool) else bbox_mask[rows])
+    area_mask = p.int_mask.get("area", False)
+    areas = p.areas[rows]
+    area_list = to_lists(areas, area_mask if isinstance(area_mask, bool) else area_mask[rows])
+    has_box = ~np.isnan(boxes).any(axis=1)
+    has_area = ~np.isnan(areas)
+    points_l, vis_l = points.tolist(), vis.tolist()
+    ids, cats = p.ids[rows].tolist(), p.category_ids[rows].tolist()
+    crowd = p.crowd[rows].astype(np.int64).tolist()
+    num_kp = p.num_keypoints[rows].tolist()
+    absent = {key: p.absent[key][rows] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
+    out = []
+    for j, r in enumerate(rows.tolist()):
+        label = names.get(cats[j], "person")
+        instance = {"_id": ObjectId(), "_cls": "Instance"}
+        doc: dict[str, Any] = {
+            "_id": ObjectId(),
+            "_cls": "Keypoint",
+            "tags": [],
+            "label": label,
+            "points": points_l[j],
+            "instance": instance,
+            "visibility": vis_l[j],
+            "raw_keypoints": raw_lists[j],
+            "person_id": ids[j],
+            "category_id": cats[j],
+            "iscrowd": crowd[j],
+        }
+        if has_box[j]:
+            doc["bbox"] = box_lists[j]
+        if has_area[j]:
+            doc["area"] = area_list[j]
+        if num_kp[j] >= 0:
+            doc["num_keypoints"] = num_kp[j]
+        missing = [key for key, m in absent.items() if m[j]]
+        if missing:
+            doc["absent"] = missing
+        if "segmentation" not in missing:
+            doc["segmentation"] = p.segmentations[r]
+        safe, other = _split_extras(p.extras[r], _KEYPOINT_RESERVED)
+        doc.update(safe)
+        if other:
+            doc["extra"] = other
+        det = None
+        if has_box[j]:
+            det = {
+                "_id": ObjectId(),
+                "_cls": "Detection",
+                "tags": [],
+                "label": label,
+                "bounding_box": norm_boxes[j],
+                "instance": instance,
+                "iscrowd": crowd[j],
+            }
+        out.append((doc, det))
+    return out
+
+
+def _sample_docs(
+    data: PoseData,
+    lo: int,
+    hi: int,
+    starts: np.ndarray,
+    labels: list[tuple[dict, dict | None]],
+    images_dir: str,
+    label_field: str,
+    dataset_id: ObjectId,
+    tags: list[str] | None,
+) -> list[dict[str, Any]]:
+    im = data.images
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    box_field = boxes_field(label_field)
+    base = starts[lo]
+    docs = []
+    for i in range(lo, hi):
+        mine = labels[starts[i] - base : starts[i + 1] - base]
+        w, h = int(im.widths[i]), int(im.heights[i])
+        doc: dict[str, Any] = {
+            "_id": ObjectId(),
+            "filepath": os.path.normpath(os.path.join(images_dir, im.file_names[i])),
+            "tags": list(tags or []),
+            "metadata": {"_cls": "ImageMetadata", "width": w, "height": h} if w and h else None,
+            "created_at": now,
+            "last_modified_at": now,
+            "_media_type": "image",
+            "_rand": random.random() * 0.001 + 0.999,
+            "_dataset_id": dataset_id,
+            "image_id": int(im.ids[i]),
+            "file_name": im.file_names[i],
+            label_field: {"_cls": "Keypoints", "keypoints": [kd for kd, _ in mine]},
+            box_field: {"_cls": "Detections", "detections": [dd for _, dd in mine if dd is not None]},
+        }
+        safe, other = _split_extras(im.extras[i], _SAMPLE_RESERVED | {label_field, box_field})
+        doc.update(safe)
+        if other:
+            doc["extra"] = other
+        docs.append(doc)
+    return docs
+
+
+def _declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> None:
+    """Declare the fields the bulk insert writes, with types the App can filter on."""
+    if dataset.media_type is None:
+        dataset.media_type = "image"
+    schema = dataset.get_field_schema(flat=True)
+
+    def add(path: str, ftype: type, **kwargs: Any) -> None:
+        if path not in schema:
+            dataset.add_sample_field(path, ftype, **kwargs)
+            schema[path] = True
+
+    add("image_id", fo.IntField)
+    add("file_name", fo.StringField)
+    add(label_field, fo.EmbeddedDocumentField, embedded_doc_type=fo.Keypoints)
+    add(boxes_field(label_field), fo.EmbeddedDocumentField, embedded_doc_type=fo.Detections)
+    kp = f"{label_field}.keypoints"
+    add(f"{kp}.instance", fo.EmbeddedDocumentField, embedded_doc_type=fo.Instance)
+    add(f"{kp}.visibility", fo.ListField, subfield=fo.IntField)
+    add(f"{kp}.raw_keypoints", fo.ListField, subfield=fo.FloatField)
+    add(f"{kp}.person_id", fo.IntField)
+    add(f"{kp}.category_id", fo.IntField)
+    add(f"{kp}.iscrowd", fo.IntField)
+    add(f"{kp}.bbox", fo.ListField, subfield=fo.FloatField)
+    add(f"{kp}.area", fo.FloatField)
+    add(f"{kp}.num_keypoints", fo.IntField)
+    det = f"{boxes_field(label_field)}.detections"
+    add(f"{det}.instance", fo.EmbeddedDocumentField, embedded_doc_type=fo.Instance)
+    add(f"{det}.iscrowd", fo.IntField)
+    for key, ftype in _extra_field_types(data.images.extras, _SAMPLE_RESERVED | {label_field, boxes_field(label_field)}):
+        add(key, ftype)
+    for key, ftype in _extra_field_types(data.persons.extras, _KEYPOINT_RESERVED):
+        add(f"{kp}.{key}", ftype)
+
+
+def _extra_field_types(records: list[dict[str, Any]], reserved: set[str]) -> Iterable[tuple[str, type]]:
+    """FiftyOne field types for the extra keys of the records (scalars only; others stay dynamic)."""
+    seen: dict[str, set[type]] = {}
+    for rec in records:
+        for key, value in rec.items():
+            seen.setdefault(key, set()).add(type(value))
+    for key, types in seen.items():
+        if key in reserved or not _FIELD_NAME.match(key):
+            continue
+        types.discard(type(None))
+        if types and types <= {int, bool} and bool not in types:
+            yield key, fo.IntField
+        elif types and types <= {int, float}:
+            yield key, fo.FloatField
+        elif types == {str}:
+            yield key, fo.StringField
+        elif types == {bool}:
+            yield key, fo.BooleanField
+
+
+def _record_info(dataset: fo.Dataset, data: PoseData, label_field: str) -> None:
+    """Skeleton on ``dataset.skeletons``; sigmas, flip pairs, categories and file-level keys in info."""
+    layout = data.skeleton
+    dataset.skeletons[label_field] = fo.KeypointSkeleton(
+        labels=list(layout.keypoints), edges=[list(e) for e in layout.edges]
+    )
+    if dataset.default_skeleton is None:
+        dataset.default_skeleton = dataset.skeletons[label_field]
+    info = dict(dataset.info)
+    pose = dict(info.get(INFO_KEY, {}))
+    pose[label_field] = {
+        "format": data.format,
+        "skeleton": layout.to_dict(),
+        "categories": data.categories,
+        "meta": data.meta,
+        "image_fields": sorted(set(chain.from_iterable(data.images.extras))),
+    }
+    info[INFO_KEY] = pose
+    dataset.info = info
+    dataset.save()
+
+
+# ---------------------------------------------------------------------------------------- export
+
+
+def pose_fields(collection: fo.core.collections.SampleCollection) -> list[str]:
+    """The keypoint fields of a collection, those this package imported first."""
+    recorded = list(collection._root_dataset.info.get(INFO_KEY, {}))
+    kp_fields = list(collection.get_field_schema(embedded_doc_type=fo.Keypoints))
+    return [f for f in recorded if f in kp_fields] + [f for f in kp_fields if f not in recorded]
+
+
+def resolve_label_field(collection: fo.core.collections.SampleCollection, label_field: str | None) -> str:
+    fields = pose_fields(collection)
+    if label_field is None:
+        if not fields:
+            raise ValueError("the collection has no keypoints field to export")
+        return fields[0]
+    if label_field not in fields:
+        raise ValueError(f"'{label_field}' is not a keypoints field; keypoints fields: {', '.join(fields) or 'none'}")
+    return label_field
+
+
+def to_pose_data(
+    collection: fo.core.collections.SampleCollection,
+    label_field: str | None = None,
+    progress: bool | None = None,
+) -> PoseData:
+    """The persons and images a view shows, as ``PoseData`` (exact where nothing was edited)."""
+    label_field = resolve_label_field(collection, label_field)
+    info = collection._root_dataset.info.get(INFO_KEY, {}).get(label_field, {})
+    layout = _layout(collection, label_field, info)
+    box_field = boxes_field(label_field)
+    has_boxes = collection.has_field(box_field)
+    image_fields = [f for f in info.get("image_fields", []) if collection.has_field(f)]
+    project = {
+        "filepath": True,
+        "image_id": True,
+        "file_name": True,
+        "metadata.width": True,
+        "metadata.height": True,
+        "extra": True,
+        f"{label_field}.keypoints": True,
+        **{f: True for f in image_fields},
+    }
+    if has_boxes:
+        project[f"{box_field}.detections.bounding_box"] = True
+        project[f"{box_field}.detections.instance"] = True
+    docs = list(collection._aggregate(post_pipeline=[{"$project": project}]))
+    images, persons_docs, boxes_by_instance = _collect(docs, label_field, box_field, image_fields, collection)
+    persons, notes = _persons_from_docs(persons_docs, images, boxes_by_instance, layout)
+    return PoseData(
+        images=images,
+        persons=persons,
+        skeleton=layout,
+        categories=info.get("categories") or [],
+        meta=dict(info.get("meta") or {}),
+        format=info.get("format"),
+        notes=notes,
+    )
+
+
+def _layout(collection: Any, label_field: str, info: dict[str, Any]):
+    if info.get("skeleton"):
+        return skeletons.Skeleton.from_dict(info["skeleton"])
+    sk = collection.get_skeleton(label_field)
+    if sk is not None and sk.labels:
+        return skeletons.Skeleton.custom(sk.labels, [e for e in sk.edges if len(e) == 2])
+    raise ValueError(f"field '{label_field}' has no skeleton; set dataset.skeletons['{label_field}'] first")
+
+
+def _collect(docs: list[dict], label_field: str, box_field: str, image_fields: list[str], collection: Any):
+    n = len(docs)
+    ids = np.zeros(n, np.int64)
+    has_id = np.zeros(n, bool)
+    names, extras = [], []
+    widths, heights = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    persons: list[tuple[int, dict]] = []
+    boxes: dict[ObjectId, list[float]] = {}
+    for i, d in enumerate(docs):
+        if d.get("image_id") is not None:
+            ids[i], has_id[i] = d["image_id"], True
+        names.append(d.get("file_name") or os.path.basename(d["filepath"]))
+        md = d.get("metadata") or {}
+        widths[i], heights[i] = md.get("width") or 0, md.get("height") or 0
+        extra = {f: d[f] for f in image_fields if f in d}
+        extra.update(d.get("extra") or {})
+        extras.append(extra)
+        for kp in (d.get(label_field) or {}).get("keypoints") or ():
+            persons.append((i, kp))
+        for det in (d.get(box_field) or {}).get("detections") or ():
+            inst = det.get("instance")
+            if inst:
+                boxes[inst["_id"]] = det["bounding_box"]
+    if not has_id.all():  # samples made in FiftyOne: new ids after the existing ones
+        start = int(ids[has_id].max()) + 1 if has_id.any() else 1
+        ids[~has_id] = np.arange(start, start + int((~has_id).sum()))
+    if (widths <= 0).any() or (heights <= 0).any():
+        bad = int(np.flatnonzero((widths <= 0) | (heights <= 0))[0])
+        raise ValueError(
+            f"sample {docs[bad]['filepath']} has no image size; run dataset.compute_metadata() first"
+        )
+    return Images(ids, names, widths, heights, extras), persons, boxes
+
+
+def _persons_from_docs(
+    entries: list[tuple[int, dict]], images: Images, boxes_by_instance: dict, layout
+) -> tuple[Persons, dict[str, int]]:
+    k = layout.num_keypoints
+    n = len(entries)
+    notes: dict[str, int] = {}
+    if n == 0:
+        return Persons.empty(k), notes
+    image_index = np.fromiter((i for i, _ in entries), dtype=np.int64, count=n)
+    kps = [kp for _, kp in entries]
+    for j, kp in enumerate(kps):
+        if len(kp.get("points") or ()) != k:
+            raise ValueError(
+                f"keypoint {kp['_id']} of {images.file_names[image_index[j]]} has "
+                f"{len(kp.get('points') or ())} points; the layout '{layout.name}' has {k}"
+            )
+    wh = np.stack([images.widths, images.heights], axis=1).astype(np.float64)[image_index]
+    points = np.array([kp["points"] for kp in kps], dtype=np.float64).reshape(n, k, 2)
+    vis_stored = np.array([kp.get("visibility") or [-1] * k for kp in kps], dtype=np.int64).reshape(n, k)
+
+    # the exact source values, where this person came from a file
+    has_raw = np.fromiter((kp.get("raw_keypoints") is not None for kp in kps), dtype=bool, count=n)
+    triplets = np.zeros((n, k, 3))
+    kp_mask: Any = np.zeros((n, k, 3), bool)
+    if has_raw.any():
+        raw_rows = [kp["raw_keypoints"] for kp in kps if kp.get("raw_keypoints") is not None]
+        arr, mask = to_array(list(chain.from_iterable(raw_rows)))
+        triplets[has_raw] = arr.reshape(-1, k, 3)
+        kp_mask[has_raw] = np.broadcast_to(mask, (len(raw_rows) * k * 3,)).reshape(-1, k, 3)
+    kp_mask[~has_raw] = True  # persons drawn in FiftyOne: unlabeled points are written 0, 0, 0
+    visibility = np.where(vis_stored >= 0, vis_stored, np.where(np.isnan(points[..., 0]), 0, 2)).astype(np.int8)
+
+    # which normalised points still equal the exact ones (else: edited, filtered or drawn in FiftyOne)
+    expected = triplets[..., :2] / wh[:, None, :]
+    expected[(visibility == 0) | ~has_raw[:, None]] = np.nan
+    same = (points == expected) | (np.isnan(points) & np.isnan(expected))
+    same &= has_raw[:, None, None]
+    same = same.all(axis=2)
+    filtered = ~same & np.isnan(points).any(axis=2) & (visibility > 0)
+    moved = ~same & ~np.isnan(points).any(axis=2)
+    xy = triplets[..., :2].copy()
+    raw_v = triplets[..., 2].copy()
+    xy[moved] = (points * wh[:, None, :])[moved]
+    visibility[moved & (visibility == 0)] = 2
+    raw_v[moved] = visibility[moved]
+    xy[filtered] = 0
+    raw_v[filtered] = 0
+    visibility[filtered] = 0
+    kp_mask[moved] = [False, False, True]
+    kp_mask[filtered] = True
+    changed = (moved | filtered).any(axis=1)
+    if filtered.any():
+        notes["points hidden by the view, written as unlabeled"] = int(filtered.sum())
+    if moved.any():
+        notes["points edited in FiftyOne, written from the normalised values"] = int(moved.sum())
+
+    boxes, bbox_mask, areas, area_mask, absent = _boxes_and_areas(kps, image_index, wh, boxes_by_instance)
+    ids = np.array([kp.get("person_id") or 0 for kp in kps], dtype=np.int64)
+    no_id = np.array([kp.get("person_id") is None for kp in kps])
+    if no_id.any():
+        start = int(ids[~no_id].max()) + 1 if (~no_id).any() else 1
+        ids[no_id] = np.arange(start, start + int(no_id.sum()))
+    num_kp = np.array([kp.get("num_keypoints", -1) for kp in kps], dtype=np.int64)
+    num_kp[changed] = -1  # recount by the writer's rule
+    extras = []
+    for kp in kps:
+        extra = {key: v for key, v in kp.items() if key not in _KEYPOINT_RESERVED}
+        extra.update(kp.get("extra") or {})
+        extras.append(extra)
+    for key in ("segmentation",):
+        mask = np.array([key in (kp.get("absent") or ()) or (kp.get("raw_keypoints") is None) for kp in kps])
+        if mask.any():
+            absent[key] = mask
+    for key in ("id", "category_id", "iscrowd", "num_keypoints"):
+        mask = np.array([key in (kp.get("absent") or ()) for kp in kps])
+        if mask.any():
+            absent[key] = mask
+    persons = Persons(
+        image_index=image_index,
+        ids=ids,
+        category_ids=np.array([kp.get("category_id") or 1 for kp in kps], dtype=np.int64),
+        keypoints=xy,
+        visibility=visibility,
+        boxes=boxes,
+        areas=areas,
+        crowd=np.array([bool(kp.get("iscrowd")) for kp in kps]),
+        num_keypoints=num_kp,
+        segmentations=[kp.get("segmentation") for kp in kps],
+        extras=extras,
+        visibility_raw=raw_v if (raw_v != visibility).any() else None,
+        int_mask={"keypoints": kp_mask, "bbox": bbox_mask, "area": area_mask},
+        absent=absent,
+    )
+    return persons, notes
+
+
+def _boxes_and_areas(kps: list[dict], image_index: np.ndarray, wh: np.ndarray, boxes_by_instance: dict):
+    """Exact boxes/areas from the keypoint labels, or the linked detection where it was edited."""
+    n = len(kps)
+    absent: dict[str, np.ndarray] = {}
+    for key in ("bbox", "area"):
+        mask = np.array([key in (kp.get("absent") or ()) for kp in kps])
+        if mask.any():
+            absent[key] = mask
+    has_box = np.array([kp.get("bbox") is not None for kp in kps])
+    boxes = np.full((n, 4), np.nan)
+    bbox_mask: Any = False
+    if has_box.any():
+        arr, mask = to_array(list(chain.from_iterable(kp["bbox"] for kp in kps if kp.get("bbox") is not None)))
+        boxes[has_box] = arr.reshape(-1, 4)
+        full = np.zeros((n, 4), bool)
+        full[has_box] = np.broadcast_to(mask, (int(has_box.sum()) * 4,)).reshape(-1, 4)
+        bbox_mask = full
+    whwh = np.concatenate([wh, wh], axis=1)
+    for j, kp in enumerate(kps):
+        inst = kp.get("instance")
+        det = boxes_by_instance.get(inst["_id"]) if inst else None
+        if det is None:
+            continue
+        if not has_box[j] or det != (boxes[j] / whwh[j]).tolist():
+            boxes[j] = np.asarray(det) * whwh[j]
+            if bbox_mask is not False:
+                bbox_mask[j] = False
+    has_area = np.array([kp.get("area") is not None for kp in kps])
+    areas = np.full(n, np.nan)
+    area_mask: Any = False
+    if has_area.any():
+        arr, mask = to_array([kp["area"] for kp in kps if kp.get("area") is not None])
+        areas[has_area] = arr
+        full = np.zeros(n, bool)
+        full[has_area] = mask
+        area_mask = full
+    return boxes, bbox_mask, areas, area_mask, absent

@@ -1,0 +1,84 @@
+"""``load`` and ``export``: the FiftyOne-facing verbs that the CLI, the plugin and notebooks call."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import fiftyone as fo
+
+from .. import formats
+from ..core.model import PoseData
+from .adapter import add_pose_data, to_pose_data
+
+#: datasets being built are named with this prefix and renamed when complete
+TEMP_PREFIX = "_fiftyone_pose_tmp_"
+
+
+def load(
+    path: str | os.PathLike,
+    format: str = "auto",
+    images_dir: str | os.PathLike | None = None,
+    name: str | None = None,
+    label_field: str = "ground_truth",
+    overwrite: bool = False,
+    persistent: bool = False,
+    progress: bool | None = None,
+    **read_options,
+) -> fo.Dataset:
+    """Import a pose file into a new FiftyOne dataset.
+
+    The dataset is built under a temporary name and renamed to ``name`` only when complete, so a
+    failure or Ctrl-C never leaves a half-imported dataset. ``images_dir`` defaults to the folder
+    of ``path``. The reader's adjustments are in ``dataset.info["fiftyone_pose"][label_field]``.
+    """
+    data = formats.read(path, format, **read_options)
+    if images_dir is None:
+        images_dir = Path(path).resolve().parent
+    return create_dataset(data, images_dir, name, label_field, overwrite, persistent, progress)
+
+
+def create_dataset(
+    data: PoseData,
+    images_dir: str | os.PathLike,
+    name: str | None = None,
+    label_field: str = "ground_truth",
+    overwrite: bool = False,
+    persistent: bool = False,
+    progress: bool | None = None,
+) -> fo.Dataset:
+    """A new dataset holding ``data`` (all or nothing, see ``load``)."""
+    if name is not None and fo.dataset_exists(name) and not overwrite:
+        raise ValueError(f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it")
+    dataset = fo.Dataset(TEMP_PREFIX + uuid.uuid4().hex)
+    try:
+        add_pose_data(dataset, data, images_dir, label_field, progress=progress)
+        if name is not None:
+            if overwrite and fo.dataset_exists(name):
+                fo.delete_dataset(name)
+            dataset.name = name
+        dataset.persistent = persistent
+    except BaseException:
+        dataset.delete()
+        raise
+    return dataset
+
+
+def export(
+    collection: fo.core.collections.SampleCollection,
+    path: str | os.PathLike,
+    format: str = "coco",
+    label_field: str | None = None,
+    progress: bool | None = None,
+    **write_options,
+) -> PoseData:
+    """Write the persons a dataset or view shows to ``path`` in ``format``; returns what was written."""
+    data = to_pose_data(collection, label_field, progress=progress)
+    formats.write(data, path, format, **write_options)
+    return data
+
+
+def leftover_datasets() -> list[str]:
+    """Temporary datasets left by imports that were killed before they could clean up."""
+    return [n for n in fo.list_datasets() if n.startswith(TEMP_PREFIX)]

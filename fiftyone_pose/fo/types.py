@@ -1,0 +1,92 @@
+"""FiftyOne dataset types, so the package works through ``fo.Dataset.from_dir`` and ``export``.
+
+They are batch importers/exporters: FiftyOne hands them the whole dataset or view, and they run
+the same bulk code as ``fiftyone_pose.load`` / ``fiftyone_pose.export``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import fiftyone.types as fot
+import fiftyone.utils.data as foud
+
+from .. import formats
+from .adapter import add_pose_data, to_pose_data
+
+
+class PoseDatasetImporter(foud.BatchDatasetImporter):
+    """Imports a pose file; ``data_path`` is the image folder, ``labels_path`` the file."""
+
+    format = "auto"
+
+    def __init__(
+        self,
+        dataset_dir: str | None = None,
+        data_path: str | None = None,
+        labels_path: str | None = None,
+        label_field: str = "ground_truth",
+        format: str | None = None,
+        shuffle: bool = False,
+        seed: int | None = None,
+        max_samples: int | None = None,
+    ) -> None:
+        if labels_path is None:
+            raise ValueError("labels_path (the pose file) is required")
+        if shuffle or max_samples is not None:
+            raise ValueError("shuffle/max_samples are not supported; import, then use view stages")
+        super().__init__(dataset_dir=dataset_dir, shuffle=shuffle, seed=seed, max_samples=max_samples)
+        self.labels_path = os.fspath(labels_path)
+        self.data_path = data_path or dataset_dir or os.path.dirname(os.path.abspath(self.labels_path))
+        self.label_field = label_field
+        if format is not None:
+            self.format = format
+
+    def import_samples(self, dataset, tags=None, progress=None):
+        data = formats.read(self.labels_path, self.format)
+        return add_pose_data(dataset, data, self.data_path, self.label_field, tags=tags, progress=progress)
+
+
+class PoseDatasetExporter(foud.BatchDatasetExporter):
+    """Writes a collection's persons to ``labels_path`` (media are not copied)."""
+
+    format = "coco"
+
+    def __init__(
+        self,
+        export_dir: str | None = None,
+        labels_path: str | None = None,
+        keypoints_field: str | None = None,
+        format: str | None = None,
+    ) -> None:
+        if labels_path is None:
+            if export_dir is None:
+                raise ValueError("labels_path (or export_dir) is required")
+            labels_path = os.path.join(export_dir, "labels.json")
+        super().__init__(export_dir=export_dir)
+        self.labels_path = os.fspath(labels_path)
+        self.keypoints_field = keypoints_field
+        if format is not None:
+            self.format = format
+
+    def export_samples(self, sample_collection, progress=None):
+        data = to_pose_data(sample_collection, self.keypoints_field, progress=progress)
+        formats.write(data, self.labels_path, self.format)
+
+
+class COCOPoseImporter(PoseDatasetImporter):
+    format = "coco"
+
+
+class COCOPoseExporter(PoseDatasetExporter):
+    format = "coco"
+
+
+class COCOPoseDataset(fot.Dataset):
+    """COCO person-keypoint JSON, lossless (ids, exact coordinates, boxes, areas, RLE, skeleton)."""
+
+    def get_dataset_importer_cls(self):
+        return COCOPoseImporter
+
+    def get_dataset_exporter_cls(self):
+        return COCOPoseExporter

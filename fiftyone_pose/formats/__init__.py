@@ -1,0 +1,55 @@
+"""One module per format, all with the same verbs; this registry finds them by name or by sniffing.
+
+A format module defines ``NAME``, ``FLAVORS`` (flavor -> description), ``detect(path) -> float``
+(confidence 0-1), ``read(path, **options) -> PoseData`` and ``write(data, path, **options)``.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+from ..core.errors import PoseFormatError
+from ..core.model import PoseData
+from . import coco
+
+#: every format, by name; a test checks that each module in this package is registered
+REGISTRY: dict[str, ModuleType] = {m.NAME: m for m in (coco,)}
+
+#: a sniffed format is chosen only with at least this confidence and a clear lead
+_MIN_CONFIDENCE = 0.5
+
+
+def get(name: str) -> ModuleType:
+    """The format module called ``name``."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown format {name!r}; known formats: {', '.join(sorted(REGISTRY))}") from None
+
+
+def detect(path: str | os.PathLike) -> str:
+    """The name of the format of ``path``; an error when no format (or more than one) fits."""
+    if not os.path.exists(path):
+        raise PoseFormatError("no such file", path=path)
+    scores = sorted(((m.detect(path), name) for name, m in REGISTRY.items()), reverse=True)
+    best, name = scores[0]
+    runner_up = scores[1][0] if len(scores) > 1 else 0.0
+    if best < _MIN_CONFIDENCE or best == runner_up:
+        raise PoseFormatError(
+            "cannot tell the format from the content; pass --format / format= "
+            f"(one of: {', '.join(sorted(REGISTRY))})",
+            path=path,
+        )
+    return name
+
+
+def read(path: str | os.PathLike, format: str = "auto", **options) -> PoseData:
+    """Read a pose file into ``PoseData`` (``format="auto"`` sniffs it)."""
+    name = detect(path) if format == "auto" else format
+    return get(name).read(path, **options)
+
+
+def write(data: PoseData, path: str | os.PathLike, format: str = "coco", **options) -> None:
+    """Write ``PoseData`` in ``format`` (atomically: no partial file on failure)."""
+    get(format).write(data, path, **options)

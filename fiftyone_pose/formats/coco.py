@@ -1,0 +1,459 @@
+"""COCO person-keypoint JSON (2014/2017 and COCO-like files): read and write, losslessly.
+
+Every format module has the same surface: ``NAME``, ``FLAVORS``, ``detect(path) -> float``,
+``read(path) -> PoseData``, ``write(data, path)``, and the pure ``decode(doc)`` / ``encode(data)``
+beside them. Reading then writing gives back the same document: ids, key sets, every number with
+its int/float type and exact value, segmentations, categories, ``info``/``licenses`` and unknown keys.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from itertools import chain
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..core import skeleton as skeletons
+from ..core.errors import PoseFormatError
+from ..core.model import OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, keypoint_boxes
+from ..core.skeleton import Skeleton
+from ._jsonio import dump_json, load_json
+from ._numbers import NumberTypeError, to_array, to_lists
+
+NAME = "coco"
+FLAVORS = {
+    "person_keypoints": "COCO person-keypoint JSON (person_keypoints_*.json, COCO-like files of other datasets)",
+    "image_info": "COCO test-set image list (images and categories, no annotations)",
+}
+
+IMAGE_KEYS = ("id", "file_name", "width", "height")
+PERSON_KEYS = ("id", "image_id", "category_id", "keypoints", "num_keypoints", "bbox", "area", "iscrowd", "segmentation")
+
+_MISSING = object()
+
+
+def detect(path: str | os.PathLike) -> float:
+    """Confidence (0-1) that ``path`` is a COCO keypoint file, from its first bytes."""
+    head = _head(path)
+    if not head.lstrip().startswith(b"{") or b'"images"' not in head and b'"categories"' not in head:
+        return 0.0
+    if b'"keypoints"' in head or b'"num_keypoints"' in head:
+        return 0.6
+    return 0.3 if b'"categories"' in head else 0.1
+
+
+def read(path: str | os.PathLike, *, skeleton: Skeleton | str | None = None) -> PoseData:
+    """Read a COCO keypoint file. ``skeleton`` forces the layout (else the category decides)."""
+    return decode(load_json(path), path=path, skeleton=skeleton)
+
+
+def write(data: PoseData, path: str | os.PathLike) -> None:
+    """Write ``data`` as a COCO keypoint file (atomically)."""
+    dump_json(encode(data), path)
+
+
+# --------------------------------------------------------------------------------------- reading
+
+
+def decode(
+    doc: Any,
+    *,
+    path: str | os.PathLike | None = None,
+    skeleton: Skeleton | str | None = None,
+    format_name: str = NAME,
+) -> PoseData:
+    """Turn a parsed COCO document into ``PoseData`` (pure: no disk access)."""
+    ctx = _Context(path)
+    if not isinstance(doc, dict):
+        raise ctx.error(f"expected a JSON object with 'images', found {type(doc).__name__}")
+    images_raw = ctx.require_list(doc, "images", "top level")
+    anns = ctx.require_list(doc, "annotations", "top level") if "annotations" in doc else []
+    categories = ctx.require_list(doc, "categories", "top level") if "categories" in doc else []
+    for i, c in enumerate(categories):
+        if not isinstance(c, dict) or "id" not in c:
+            raise ctx.error("expected an object with an 'id'", f"categories[{i}]", "id")
+
+    images = _decode_images(images_raw, ctx)
+    layout = _resolve_skeleton(categories, anns, skeleton, ctx)
+    persons = _decode_persons(anns, images, categories, layout.num_keypoints, ctx)
+    meta = {k: v for k, v in doc.items() if k not in ("images", "annotations", "categories")}
+    if "annotations" not in doc:
+        meta["annotations"] = _MISSING_ANNOTATIONS
+    return PoseData(images, persons, layout, categories, meta, format_name, ctx.notes)
+
+
+#: marks a document without an ``annotations`` key (test-set image lists) so it is written back so
+_MISSING_ANNOTATIONS = "__absent__"
+
+
+class _Context:
+    """The file being read, its error factory and the adjustment counters."""
+
+    def __init__(self, path: str | os.PathLike | None) -> None:
+        self.path = path
+        self.notes: dict[str, int] = {}
+
+    def error(self, message: str, record: str | None = None, field: str | None = None) -> PoseFormatError:
+        return PoseFormatError(message, path=self.path, record=record, field=field)
+
+    def note(self, reason: str, count: int) -> None:
+        if count:
+            self.notes[reason] = self.notes.get(reason, 0) + int(count)
+
+    def require_list(self, obj: dict, key: str, record: str) -> list:
+        value = obj.get(key, _MISSING)
+        if value is _MISSING:
+            raise self.error("required key is missing", record, key)
+        if not isinstance(value, list):
+            raise self.error(f"expected a list, found {type(value).__name__}", record, key)
+        return value
+
+
+def _record(kind: str, records: Sequence[Any], i: int) -> str:
+    rid = records[i].get("id") if isinstance(records[i], dict) else None
+    return f"{kind}[{i}]" + (f" (id {rid})" if rid is not None else "")
+
+
+def _column(
+    records: list,
+    key: str,
+    kind: str,
+    ctx: _Context,
+    check: Callable[[Any], bool],
+    expected: str,
+    required: bool = True,
+    default: Any = None,
+) -> list:
+    """``[r[key] for r in records]`` (``default`` where not required and absent), checked.
+
+    Any failure names the first bad record and the field.
+    """
+    try:
+        values = [r[key] for r in records] if required else [r.get(key, default) for r in records]
+    except (KeyError, TypeError, AttributeError):
+        for i, r in enumerate(records):
+            if not isinstance(r, dict):
+                raise ctx.error(f"expected an object, found {type(r).__name__}", f"{kind}[{i}]") from None
+            if key not in r:
+                raise ctx.error("required key is missing", _record(kind, records, i), key) from None
+        raise
+    for i, v in enumerate(values):
+        if not (v is default and not required or check(v)):
+            raise ctx.error(f"expected {expected}, found {v!r:.60}", _record(kind, records, i), key)
+    return values
+
+
+def _is_int(v: Any) -> bool:
+    return type(v) is int
+
+
+def _is_number(v: Any) -> bool:
+    return type(v) is int or type(v) is float
+
+
+def _decode_images(records: list, ctx: _Context) -> Images:
+    ids = _column(records, "id", "images", ctx, _is_int, "an integer id")
+    names = _column(records, "file_name", "images", ctx, lambda v: isinstance(v, str), "a string")
+    sizes = []
+    extras = [{k: v for k, v in r.items() if k not in IMAGE_KEYS} for r in records]
+    for key in ("width", "height"):
+        vals = _column(records, key, "images", ctx, _is_number, "a number", required=False)
+        arr = np.zeros(len(vals), np.int64)
+        for i, v in enumerate(vals):
+            if v is None:
+                continue
+            if not math.isfinite(v) or v < 0 or int(v) != v:
+                raise ctx.error(f"expected a non-negative whole number, found {v!r}", _record("images", records, i), key)
+            arr[i] = int(v)
+            if type(v) is not int:  # e.g. 640.0: keep the file's spelling for the round trip
+                extras[i][key] = v
+        sizes.append(arr)
+    id_arr = np.array(ids, dtype=np.int64)
+    _check_unique(id_arr, "images", records, ctx)
+    return Images(id_arr, names, sizes[0], sizes[1], extras)
+
+
+def _check_unique(ids: np.ndarray, kind: str, records: list, ctx: _Context) -> None:
+    uniq, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    if len(uniq) != len(ids):
+        dup = uniq[counts > 1][0]
+        second = int(np.flatnonzero(ids == dup)[1])
+        raise ctx.error(f"duplicate id {dup} (also used by {kind}[{first[counts > 1][0]}])", f"{kind}[{second}]", "id")
+
+
+def _resolve_skeleton(categories: list, anns: list, forced: Skeleton | str | None, ctx: _Context) -> Skeleton:
+    """The layout: forced, else the category's keypoint names, else the only layout of that size."""
+    if isinstance(forced, str):
+        forced = skeletons.load(forced)
+    with_names = [c for c in categories if c.get("keypoints")]
+    names = with_names[0]["keypoints"] if with_names else []
+    if any(c["keypoints"] != names for c in with_names):
+        raise ctx.error("categories list different keypoint names; one layout per file is supported", "categories", "keypoints")
+    if forced is not None:
+        if names and len(names) != forced.num_keypoints:
+            raise ctx.error(
+                f"the category lists {len(names)} keypoints but layout '{forced.name}' has {forced.num_keypoints}",
+                "categories[0]",
+                "keypoints",
+            )
+        return forced
+    if names:
+        if not all(isinstance(n, str) for n in names):
+            raise ctx.error("expected a list of names", "categories[0]", "keypoints")
+        found = skeletons.match(names, len(names), prefer=NAME)
+        if found is not None:
+            return found
+        edges = [(a - 1, b - 1) for a, b in with_names[0].get("skeleton") or ()]
+        return Skeleton.custom(names, edges)
+    kp = next((a["keypoints"] for a in anns if isinstance(a, dict) and isinstance(a.get("keypoints"), list)), None)
+    if kp is None or len(kp) % 3:
+        return skeletons.load(NAME)
+    found = skeletons.match((), len(kp) // 3, prefer=NAME)
+    if found is None:
+        return Skeleton.custom([f"keypoint_{i}" for i in range(len(kp) // 3)])
+    return found
+
+
+def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _Context) -> Persons:
+    n = len(anns)
+    if n == 0:
+        return Persons.empty(k)
+    absent: dict[str, np.ndarray] = {}
+
+    def optional(key: str, check: Callable[[Any], bool], expected: str) -> list:
+        values = _column(anns, key, "annotations", ctx, check, expected, required=False, default=_MISSING)
+        missing = np.fromiter((v is _MISSING for v in values), dtype=bool, count=n)
+        if missing.any():
+            absent[key] = missing
+        return values
+
+    ids = optional("id", _is_int, "an integer id")
+    id_arr = np.array([0 if v is _MISSING else v for v in ids], dtype=np.int64)
+    if "id" not in absent:
+        _check_unique(id_arr, "annotations", anns, ctx)
+    ctx.note("annotations with id 0 (COCOeval treats id 0 as unmatched)", int((id_arr == 0).sum()))
+
+    image_ids = np.array(_column(anns, "image_id", "annotations", ctx, _is_int, "an integer image id"), dtype=np.int64)
+    order = np.argsort(images.ids, kind="stable")
+    pos = np.searchsorted(images.ids[order], image_ids).clip(0, max(len(order) - 1, 0))
+    found = images.ids[order][pos] == image_ids if len(order) else np.zeros(n, bool)
+    if not found.all():
+        i = int(np.flatnonzero(~found)[0])
+        raise ctx.error(f"refers to image id {image_ids[i]}, which is not in 'images'", _record("annotations", anns, i), "image_id")
+    image_index = order[pos]
+
+    cat_values = optional("category_id", _is_int, "an integer category id")
+    known = {c["id"] for c in categories}
+    cat_arr = np.array([categories[0]["id"] if v is _MISSING and categories else (1 if v is _MISSING else v) for v in cat_values], dtype=np.int64)
+    if categories:
+        bad = [i for i, v in enumerate(cat_values) if v is not _MISSING and v not in known]
+        if bad:
+            raise ctx.error(
+                f"refers to category id {cat_values[bad[0]]}, which is not in 'categories'",
+                _record("annotations", anns, bad[0]),
+                "category_id",
+            )
+
+    kp_lists = _column(anns, "keypoints", "annotations", ctx, lambda v: isinstance(v, list), "a list")
+    lengths = np.fromiter(map(len, kp_lists), dtype=np.int64, count=n)
+    if (lengths != 3 * k).any():
+        i = int(np.flatnonzero(lengths != 3 * k)[0])
+        raise ctx.error(
+            f"has {lengths[i]} values, expected {3 * k} (3 x {k} keypoints)", _record("annotations", anns, i), "keypoints"
+        )
+    triplets, kp_mask = _numbers(list(chain.from_iterable(kp_lists)), anns, "keypoints", 3 * k, ctx)
+    triplets = triplets.reshape(n, k, 3)
+    if not isinstance(kp_mask, bool):
+        kp_mask = kp_mask.reshape(n, k, 3)
+    raw_v = triplets[..., 2]
+    visibility = np.where(raw_v <= 0, 0, np.where(raw_v == 1, 1, 2)).astype(np.int8)
+    odd = ~np.isin(raw_v, (0, 1, 2))
+    ctx.note("visibility values other than 0/1/2 (read as 0 if <= 0, else labeled; raw value kept)", int(odd.sum()))
+
+    bbox_values = optional("bbox", lambda v: isinstance(v, list) and len(v) == 4, "a list [x, y, w, h]")
+    boxes, bbox_mask = _rows(bbox_values, absent.get("bbox"), 4, anns, "bbox", ctx)
+    area_values = optional("area", _is_number, "a number")
+    areas, area_mask = _rows(area_values, absent.get("area"), 0, anns, "area", ctx)
+
+    extras = [{k2: v for k2, v in a.items() if k2 not in PERSON_KEYS} for a in anns]
+    crowd_values = optional("iscrowd", lambda v: type(v) in (int, bool), "0 or 1")
+    crowd = np.zeros(n, bool)
+    for i, v in enumerate(crowd_values):
+        if v is not _MISSING:
+            crowd[i] = bool(v)
+            if type(v) is not int or v not in (0, 1):
+                extras[i]["iscrowd"] = v  # keep the file's spelling (true/false, 2, ...)
+    nk_values = optional("num_keypoints", _is_number, "a count")
+    num_kp = np.full(n, -1, np.int64)
+    for i, v in enumerate(nk_values):
+        if v is not _MISSING:
+            if v < 0 or int(v) != v:
+                raise ctx.error(f"expected a non-negative count, found {v!r}", _record("annotations", anns, i), "num_keypoints")
+            num_kp[i] = int(v)
+            if type(v) is not int:
+                extras[i]["num_keypoints"] = v
+    seg_values = optional("segmentation", lambda v: True, "")
+    segs = [None if v is _MISSING else v for v in seg_values]
+
+    return Persons(
+        image_index=image_index.astype(np.int64),
+        ids=id_arr,
+        category_ids=cat_arr,
+        keypoints=np.ascontiguousarray(triplets[..., :2]),
+        visibility=visibility,
+        boxes=boxes,
+        areas=areas,
+        crowd=crowd,
+        num_keypoints=num_kp,
+        segmentations=segs,
+        extras=extras,
+        visibility_raw=raw_v.copy() if (raw_v != visibility).any() else None,
+        int_mask={"keypoints": kp_mask, "bbox": bbox_mask, "area": area_mask},
+        absent=absent,
+    )
+
+
+def _numbers(flat: list, anns: list, key: str, per_record: int, ctx: _Context) -> tuple[np.ndarray, Any]:
+    """``to_array`` with an error naming the annotation that holds a non-number."""
+    try:
+        return to_array(flat)
+    except NumberTypeError as e:
+        j = next((j for j, v in enumerate(flat) if not _is_number(v)), None)
+        if j is None:  # numbers, but not exactly representable
+            raise ctx.error(str(e), "annotations", key) from None
+        record = _record("annotations", anns, j // max(per_record, 1))
+        raise ctx.error(f"expected numbers, found {flat[j]!r:.60}", record, key) from None
+
+
+def _rows(values: list, missing: np.ndarray | None, width: int, anns: list, key: str, ctx: _Context) -> tuple[np.ndarray, Any]:
+    """Numbers of an optional per-person key as float64 rows (NaN where absent) and their int mask."""
+    n = len(values)
+    shape = (n, width) if width else (n,)
+    present = [v for v in values if v is not _MISSING] if missing is not None else values
+    flat = list(chain.from_iterable(present)) if width else present
+    if missing is not None:
+        # errors must name the real record index, so map positions in ``present`` back
+        index = np.flatnonzero(~missing)
+        try:
+            arr, mask = to_array(flat)
+        except NumberTypeError as e:
+            j = next((j for j, v in enumerate(flat) if not _is_number(v)), 0) // (width or 1)
+            raise ctx.error(str(e), _record("annotations", anns, int(index[j])), key) from None
+        out = np.full(shape, np.nan)
+        out[index] = arr.reshape((len(index), width) if width else (len(index),))
+        if isinstance(mask, bool):
+            return out, mask
+        full = np.zeros(shape, bool)
+        full[index] = mask.reshape(out[index].shape)
+        return out, full
+    arr, mask = _numbers(flat, anns, key, width, ctx)
+    return arr.reshape(shape), mask if isinstance(mask, bool) else mask.reshape(shape)
+
+
+def _head(path: str | os.PathLike, size: int = 1 << 16) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(size)
+    except OSError:
+        return b""
+
+
+# --------------------------------------------------------------------------------------- writing
+
+
+def encode(data: PoseData) -> dict[str, Any]:
+    """Turn ``PoseData`` into a COCO document (pure: no disk access)."""
+    meta = dict(data.meta)
+    has_annotations = meta.pop("annotations", None) != _MISSING_ANNOTATIONS
+    doc: dict[str, Any] = {}
+    if "info" not in meta and data.format != NAME:
+        # pycocotools 2.0.9/2.0.10 loadRes raise KeyError without it; a COCO file that had none
+        # is written back without one, so round trips stay exact
+        doc["info"] = {"description": "written by fiftyone-pose"}
+        doc["licenses"] = []
+    doc.update(meta)
+    doc["images"] = encode_images(data.images)
+    if has_annotations or len(data.persons):
+        doc["annotations"] = encode_persons(data)
+    doc["categories"] = data.categories or [default_category(data.skeleton)]
+    return doc
+
+
+def default_category(layout: Skeleton) -> dict[str, Any]:
+    """The ``person`` category of a layout, with COCO's 1-based ``skeleton``."""
+    return {
+        "id": 1,
+        "name": "person",
+        "supercategory": "person",
+        "keypoints": list(layout.keypoints),
+        "skeleton": [[a + 1, b + 1] for a, b in layout.edges],
+    }
+
+
+def encode_images(images: Images) -> list[dict[str, Any]]:
+    out = []
+    for i, (iid, name, w, h, extra) in enumerate(
+        zip(images.ids.tolist(), images.file_names, images.widths.tolist(), images.heights.tolist(), images.extras)
+    ):
+        rec: dict[str, Any] = {"id": iid, "file_name": name}
+        if w:
+            rec["width"] = w
+        if h:
+            rec["height"] = h
+        rec.update(extra)
+        out.append(rec)
+    return out
+
+
+def encode_persons(data: PoseData) -> list[dict[str, Any]]:
+    """One COCO annotation per person; standard keys first, then the record's extra keys."""
+    p = data.persons
+    n, k = len(p), p.num_points
+    if n == 0:
+        return []
+    triplets = np.concatenate([p.keypoints, p.raw_visibility()[..., None]], axis=2).reshape(n, 3 * k)
+    kp_mask = p.int_mask.get("keypoints", True)
+    kp_lists = to_lists(triplets, kp_mask if isinstance(kp_mask, bool) else kp_mask.reshape(n, 3 * k))
+    absent = {key: p.absent[key] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
+    has_box = ~absent.get("bbox", np.zeros(n, bool))
+    has_area = ~absent.get("area", np.zeros(n, bool))
+    boxes, areas = p.boxes, p.areas
+    derive = np.isnan(boxes).any(axis=1) & has_box
+    if derive.any():  # no box in the source (converted data): COCOeval needs one
+        boxes = boxes.copy()
+        boxes[derive] = keypoint_boxes(p.keypoints[derive], p.visibility[derive])
+    derive = np.isnan(areas) & has_area
+    if derive.any():  # rule: box w*h, as OCHuman/MHP/Human3.6M COCO files do
+        areas = np.where(derive, boxes[:, 2] * boxes[:, 3], areas)
+    box_lists = to_lists(boxes, p.int_mask.get("bbox", False))
+    area_list = to_lists(areas, p.int_mask.get("area", False))
+    counts = np.where(p.num_keypoints >= 0, p.num_keypoints, (p.visibility > 0).sum(axis=1)).tolist()
+    image_ids = data.images.ids[p.image_index].tolist()
+    crowd = p.crowd.astype(np.int64).tolist()
+    ids, cats = p.ids.tolist(), p.category_ids.tolist()
+
+    out = []
+    for i in range(n):
+        rec: dict[str, Any] = {}
+        if "id" not in absent or not absent["id"][i]:
+            rec["id"] = ids[i]
+        rec["image_id"] = image_ids[i]
+        if "category_id" not in absent or not absent["category_id"][i]:
+            rec["category_id"] = cats[i]
+        rec["keypoints"] = kp_lists[i]
+        if "num_keypoints" not in absent or not absent["num_keypoints"][i]:
+            rec["num_keypoints"] = counts[i]
+        if has_box[i]:
+            rec["bbox"] = box_lists[i]
+        if has_area[i]:
+            rec["area"] = area_list[i]
+        if "iscrowd" not in absent or not absent["iscrowd"][i]:
+            rec["iscrowd"] = crowd[i]
+        if "segmentation" not in absent or not absent["segmentation"][i]:
+            rec["segmentation"] = p.segmentations[i]
+        if p.extras[i]:
+            rec.update(p.extras[i])
+        out.append(rec)
+    return out

@@ -1,0 +1,162 @@
+"""Tests of the synthetic COCO person-keypoints generator (benchmarks/generate.py); no database."""
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+from pycocotools.coco import COCO
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ is not installed
+
+from benchmarks.generate import COCO_KEYPOINTS, LAYOUTS, NUM_POINTS, generate_coco, main  # noqa: E402
+
+N = 300
+WB_PARTS = {"foot_kpts": 6, "face_kpts": 68, "lefthand_kpts": 21, "righthand_kpts": 21}
+
+
+@pytest.fixture(scope="module", params=LAYOUTS)
+def layout_doc(request):
+    return request.param, generate_coco(N, request.param, seed=3)
+
+
+def _is_2dec(x: float) -> bool:
+    return type(x) is float and round(x, 2) == x
+
+
+def test_deterministic_and_seed_dependent():
+    for layout in LAYOUTS:
+        a = generate_coco(50, layout, seed=7)
+        assert a == generate_coco(50, layout, seed=7)
+        assert a != generate_coco(50, layout, seed=8)
+
+
+def test_rejects_unknown_layout():
+    with pytest.raises(ValueError):
+        generate_coco(5, "mpii")
+
+
+def test_pycocotools_loads(layout_doc, tmp_path):
+    layout, doc = layout_doc
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(doc))
+    coco = COCO(str(path))
+    assert len(coco.getImgIds()) == N
+    assert len(coco.getAnnIds()) == len(doc["annotations"])
+    assert {"info", "licenses", "images", "annotations", "categories"} <= doc.keys()
+
+
+def test_ids_and_images(layout_doc):
+    _, doc = layout_doc
+    image_ids = [im["id"] for im in doc["images"]]
+    ann_ids = [a["id"] for a in doc["annotations"]]
+    assert len(set(image_ids)) == N and 0 not in image_ids
+    assert len(set(ann_ids)) == len(ann_ids) and 0 not in ann_ids
+    assert image_ids != sorted(image_ids)  # non-sequential
+    assert {a["image_id"] for a in doc["annotations"]} <= set(image_ids)
+    for im in doc["images"]:
+        assert im["file_name"] == f"{im['id']:012d}.jpg"
+        assert {"license", "coco_url", "flickr_url", "date_captured", "width", "height"} <= im.keys()
+    per_image = Counter(a["image_id"] for a in doc["annotations"])
+    counts = [per_image.get(i, 0) for i in image_ids]
+    assert 1.8 < np.mean(counts) < 2.9 and max(counts) <= 20 and 0 in counts
+
+
+def test_category(layout_doc):
+    layout, doc = layout_doc
+    (cat,) = doc["categories"]
+    assert cat["id"] == 1 and cat["name"] == "person"
+    if layout == "halpe":
+        assert cat["keypoints"] == [] and cat["skeleton"] == []
+    else:
+        assert cat["keypoints"] == COCO_KEYPOINTS and len(cat["skeleton"]) == 19
+        assert all(1 <= i <= 17 for e in cat["skeleton"] for i in e)
+
+
+def test_lengths_types_and_num_keypoints(layout_doc):
+    layout, doc = layout_doc
+    k = NUM_POINTS[layout]
+    for a in doc["annotations"]:
+        kp = a["keypoints"]
+        assert len(kp) == 3 * k
+        v = kp[2::3]
+        assert all(type(x) is int and x in (0, 1, 2) for x in v)
+        assert all(_is_2dec(x) for x in kp[0::3] + kp[1::3])
+        assert a["num_keypoints"] == sum(x > 0 for x in v[:17])
+        assert len(a["bbox"]) == 4 and all(_is_2dec(x) for x in a["bbox"])
+        assert type(a["area"]) is float and a["area"] > 0
+        if layout != "halpe":  # COCO keeps v=0 points at (0, 0)
+            assert all(x == y == 0 for x, y, vis in zip(kp[0::3], kp[1::3], v) if vis == 0)
+        if a["iscrowd"] or a["num_keypoints"] == 0:
+            assert not any(kp[:51])
+    if layout == "halpe":
+        assert all("segmentation" not in a for a in doc["annotations"])
+        assert any(kp[i] or kp[i + 1] for a in doc["annotations"] for kp in [a["keypoints"]]
+                   for i in range(0, len(kp), 3) if kp[i + 2] == 0)  # fmt: skip
+
+
+def test_segmentations(layout_doc):
+    layout, doc = layout_doc
+    if layout == "halpe":
+        return
+    sizes = {im["id"]: (im["height"], im["width"]) for im in doc["images"]}
+    for a in doc["annotations"]:
+        seg = a["segmentation"]
+        if a["iscrowd"]:
+            assert seg["size"] == list(sizes[a["image_id"]])
+            assert all(type(c) is int and c >= 0 for c in seg["counts"])
+            assert sum(seg["counts"]) == seg["size"][0] * seg["size"][1]
+            rle = mask_utils.frPyObjects(seg, *seg["size"])
+            assert mask_utils.area(rle) == a["area"]
+            assert mask_utils.toBbox(rle).tolist() == a["bbox"]
+        else:
+            (poly,) = seg
+            assert 16 <= len(poly) <= 40 and all(_is_2dec(x) for x in poly)
+
+
+def test_crowd_fraction_and_visibility_proportions():
+    doc = generate_coco(3000, "coco", seed=1)
+    anns = doc["annotations"]
+    crowd = [a for a in anns if a["iscrowd"]]
+    assert crowd and 0.004 < len(crowd) / len(anns) < 0.02
+    assert all(a["num_keypoints"] == 0 and a["id"] > 2**32 for a in crowd)
+    people = [a for a in anns if not a["iscrowd"]]
+    assert 0.07 < sum(a["num_keypoints"] == 0 for a in people) / len(people) < 0.13
+    v = np.array([a["keypoints"][2::3] for a in people if a["num_keypoints"] > 0]).ravel()
+    share = np.bincount(v, minlength=3) / v.size
+    assert abs(share[0] - 0.32) < 0.03 and abs(share[1] - 0.08) < 0.02 and abs(share[2] - 0.60) < 0.03
+
+
+def test_wholebody_parts(layout_doc):
+    layout, doc = layout_doc
+    if layout != "wholebody":
+        return
+    hand_floats = 0
+    for a in doc["annotations"]:
+        for field, k in WB_PARTS.items():
+            part = field.split("_")[0]
+            kp, valid = a[field], a[f"{part}_valid"]
+            assert len(kp) == 3 * k and type(valid) is bool
+            if not valid:
+                assert not any(kp)
+            if part != "foot":
+                assert len(a[f"{part}_box"]) == 4 and (valid or not any(a[f"{part}_box"]))
+            for v in kp[2::3]:
+                if "hand" in part and type(v) is float:
+                    assert 0 < v < 1
+                    hand_floats += 1
+                else:
+                    assert type(v) is int and v in (0, 1, 2)
+        if a["iscrowd"] or a["num_keypoints"] == 0:
+            assert not (a["face_valid"] or a["lefthand_valid"] or a["righthand_valid"] or a["foot_valid"])
+    assert hand_floats > 0
+
+
+def test_cli_writes_file(tmp_path, capsys):
+    out = tmp_path / "h.json"
+    main([str(out), "--images", "20", "--layout", "halpe", "--seed", "2"])
+    assert json.loads(out.read_bytes()) == generate_coco(20, "halpe", 2)
+    assert "images=20" in capsys.readouterr().out
