@@ -531,7 +531,7 @@ class Figure:
 # --------------------------------------------------------------------------
 
 
-def _pastel(rng, vlo=0.72, vhi=0.95, smax=0.15):
+def _pastel(rng, vlo=0.72, vhi=0.95, smax=0.1):
     return np.array(_hsv(_u(rng, 0, 1), _u(rng, 0.03, smax), _u(rng, vlo, vhi)), float)
 
 
@@ -549,23 +549,23 @@ def _background(rng, w: int, h: int, kind: str) -> tuple[Image.Image, float]:
     if kind == "outdoor":
         hor = _u(rng, 0.36, 0.52) * h
         hy = int(round(_s(hor)))
-        sky0 = np.array(_hsv(_u(rng, 0.52, 0.62), _u(rng, 0.1, 0.15), _u(rng, 0.85, 0.93)), float)
+        sky0 = np.array(_hsv(_u(rng, 0.52, 0.62), _u(rng, 0.07, 0.11), _u(rng, 0.85, 0.93)), float)
         sky1 = np.array(_hsv(_u(rng, 0.52, 0.62), _u(rng, 0.03, 0.08), _u(rng, 0.93, 0.98)), float)
-        g0 = np.array(_hsv(_u(rng, 0.12, 0.3), _u(rng, 0.1, 0.15), _u(rng, 0.76, 0.85)), float)
-        g1 = np.array(_hsv(_u(rng, 0.12, 0.3), _u(rng, 0.06, 0.14), _u(rng, 0.7, 0.8)), float)
+        g0 = np.array(_hsv(_u(rng, 0.12, 0.3), _u(rng, 0.07, 0.11), _u(rng, 0.76, 0.85)), float)
+        g1 = np.array(_hsv(_u(rng, 0.12, 0.3), _u(rng, 0.05, 0.1), _u(rng, 0.7, 0.8)), float)
         arr[:hy] = _vgrad(sky0, sky1, hy, W)
         arr[hy:] = _vgrad(g0, g1, H - hy, W)
         img = Image.fromarray(arr.round().astype(np.uint8))
         d = ImageDraw.Draw(img)
         # distant hills
-        hill = tuple(int(x) for x in _pastel(rng, 0.78, 0.86, 0.12))
+        hill = tuple(int(x) for x in _pastel(rng, 0.78, 0.86, 0.09))
         xs = np.linspace(-0.1 * w, 1.1 * w, 9)
         ys = hor - rng.uniform(0.02, 0.12, size=xs.size) * h
         pts = [(_s(x), _s(y)) for x, y in zip(xs, ys)] + [(_s(1.1 * w), _s(hor)), (_s(-0.1 * w), _s(hor))]
         d.polygon(pts, fill=hill)
         if rng.random() < 0.6:  # pale sun
             cx, cy, rr = _u(rng, 0.1, 0.9) * w, _u(rng, 0.08, 0.25) * h, _u(rng, 0.04, 0.07) * w
-            d.ellipse([_s(cx - rr), _s(cy - rr), _s(cx + rr), _s(cy + rr)], fill=_hsv(0.14, 0.14, 0.99))
+            d.ellipse([_s(cx - rr), _s(cy - rr), _s(cx + rr), _s(cy + rr)], fill=_hsv(0.14, 0.1, 0.99))
         return img, hor
     if kind == "indoor":
         floor = _u(rng, 0.55, 0.7) * h
@@ -589,7 +589,7 @@ def _background(rng, w: int, h: int, kind: str) -> tuple[Image.Image, float]:
     if kind == "stripes":
         floor = _u(rng, 0.6, 0.72) * h
         fy = int(round(_s(floor)))
-        c0, c1 = _pastel(rng, 0.84, 0.95, 0.12), _pastel(rng, 0.8, 0.9, 0.12)
+        c0, c1 = _pastel(rng, 0.84, 0.95, 0.09), _pastel(rng, 0.8, 0.9, 0.09)
         period = _u(rng, 0.06, 0.14) * w * SS
         xs = np.arange(W)
         stripe = ((xs // period) % 2).astype(bool)
@@ -903,7 +903,7 @@ def generate(out_dir: pathlib.Path) -> pathlib.Path:
     for name, img in files.items():
         p = img_dir / name
         p.parent.mkdir(parents=True, exist_ok=True)
-        img.save(p, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+        img.save(p, format="JPEG", quality=JPEG_QUALITY, optimize=True, subsampling=0)
         written.add(p.resolve())
     for p in img_dir.rglob("*.jpg"):
         if p.resolve() not in written:

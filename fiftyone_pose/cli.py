@@ -1,0 +1,187 @@
+"""``fiftyone-pose``: the command line. Argument parsing only; the work is in the same functions
+that Python users and the App plugin call.
+
+Exit codes: 0 success, 2 bad input or usage (one line naming file, record and field), 130 Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Callable, Sequence
+
+from . import formats
+from .core.errors import PoseFormatError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EXIT_USER_ERROR
+    _quiet_fiftyone()
+    try:
+        args.run(args)
+    except (PoseFormatError, ValueError, OSError, KeyError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"fiftyone-pose: error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("fiftyone-pose: interrupted; nothing was left half-done", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _quiet_fiftyone() -> None:
+    # MongoDB 6.0 is supported but older than FiftyOne's preferred version; the warning is noise
+    os.environ.setdefault("FIFTYONE_DATABASE_VALIDATION", "false")
+    os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fiftyone-pose",
+        description="Import, curate and export human-pose datasets with FiftyOne, losslessly.",
+    )
+    sub = p.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, run: Callable[[argparse.Namespace], None], help: str) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help, description=help)
+        c.set_defaults(run=run)
+        return c
+
+    command("formats", _formats, "list every format the tool reads and writes, with its file flavors")
+
+    c = command("convert", _convert, "convert a pose file to another format (no database involved)")
+    c.add_argument("src", help="input file")
+    c.add_argument("dst", help="output file (written atomically)")
+    c.add_argument("--from", dest="src_format", default="auto", help="input format (default: auto-detect)")
+    c.add_argument("--to", dest="dst_format", default="coco", help="output format (default: coco)")
+
+    c = command("import", _import, "import a pose file into a persistent FiftyOne dataset")
+    c.add_argument("src", help="annotation file")
+    c.add_argument("--format", default="auto", help="input format (default: auto-detect)")
+    c.add_argument("--name", required=True, help="name of the FiftyOne dataset to create")
+    c.add_argument("--images-dir", help="folder the file names are relative to (default: the file's folder)")
+    c.add_argument("--label-field", default="ground_truth", help="keypoints field (default: ground_truth)")
+    c.add_argument("--overwrite", action="store_true", help="replace an existing dataset of that name")
+
+    c = command("export", _export, "write a FiftyOne dataset (or a saved view of it) to a pose file")
+    c.add_argument("name", help="dataset name")
+    c.add_argument("dst", help="output file (written atomically)")
+    c.add_argument("--format", default="coco", help="output format (default: coco)")
+    c.add_argument("--label-field", help="keypoints field (default: the one imported first)")
+    c.add_argument("--view", help="name of a saved view of the dataset to export instead")
+
+    c = command("info", _info, "print a dataset's pose summary: skeleton, counts, visibility histogram")
+    c.add_argument("name", help="dataset name")
+    c.add_argument("--label-field", help="keypoints field (default: the one imported first)")
+
+    c = command("demo", _demo, "import, curate, export and verify the built-in demo dataset")
+    c.add_argument("--out", help="folder for the exported file (default: a new temporary folder)")
+    c.add_argument("--app", action="store_true", help="open the FiftyOne App on the demo dataset at the end")
+
+    c = command("cleanup", _cleanup, "list (and with --delete remove) datasets left by killed imports")
+    c.add_argument("--delete", action="store_true", help="delete them")
+    return p
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    for key, value in summary.items():
+        print(f"  {key.replace('_', ' ')}: {json.dumps(value) if isinstance(value, dict) else value}")
+
+
+def _resolve_format(path: str, name: str) -> str:
+    if name != "auto":
+        formats.get(name)
+        return name
+    chosen = formats.detect(path)
+    print(f"format: {chosen} (detected from the file's content)")
+    return chosen
+
+
+def _formats(args: argparse.Namespace) -> None:
+    for name, module in sorted(formats.REGISTRY.items()):
+        modes = "read, write" if hasattr(module, "write") else "read"
+        print(f"{name} ({modes})")
+        for flavor, text in module.FLAVORS.items():
+            print(f"  {flavor}: {text}")
+
+
+def _convert(args: argparse.Namespace) -> None:
+    src_format = _resolve_format(args.src, args.src_format)
+    data = formats.read(args.src, src_format)
+    formats.write(data, args.dst, args.dst_format)
+    print(f"wrote {args.dst} ({args.dst_format})")
+    _print_summary(data.summary())
+
+
+def _import(args: argparse.Namespace) -> None:
+    from .fo.api import create_dataset
+
+    src_format = _resolve_format(args.src, args.format)
+    data = formats.read(args.src, src_format)
+    images_dir = args.images_dir or os.path.dirname(os.path.abspath(args.src))
+    dataset = create_dataset(
+        data, images_dir, args.name, args.label_field, overwrite=args.overwrite, persistent=True
+    )
+    print(f"imported {args.src} into dataset '{dataset.name}' (field '{args.label_field}')")
+    _print_summary(data.summary())
+
+
+def _export(args: argparse.Namespace) -> None:
+    from .fo.api import export
+
+    dataset = _dataset(args.name)
+    collection = dataset.load_saved_view(args.view) if args.view else dataset
+    data = export(collection, args.dst, args.format, args.label_field)
+    what = f"view '{args.view}' of '{args.name}'" if args.view else f"dataset '{args.name}'"
+    print(f"wrote {args.dst} ({args.format}) from {what}")
+    _print_summary(data.summary())
+
+
+def _info(args: argparse.Namespace) -> None:
+    from .fo.summary import pose_summary
+
+    dataset = _dataset(args.name)
+    _print_summary(pose_summary(dataset, args.label_field))
+
+
+def _dataset(name: str):
+    import fiftyone as fo
+
+    if not fo.dataset_exists(name):
+        raise ValueError(f"no dataset named '{name}' (fiftyone datasets list shows them)")
+    return fo.load_dataset(name)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from .demo.run import run_demo
+
+    run_demo(out_dir=args.out, launch_app=args.app)
+
+
+def _cleanup(args: argparse.Namespace) -> None:
+    import fiftyone as fo
+
+    from .fo.api import leftover_datasets
+
+    names = leftover_datasets()
+    if not names:
+        print("no leftover datasets")
+    for name in names:
+        if args.delete:
+            fo.delete_dataset(name)
+            print(f"deleted {name}")
+        else:
+            print(name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
