@@ -148,7 +148,8 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
         value = f"{medians[a] / medians[b]:.2f}" if a in medians and b in medians else "n/a"
         lines.append(f"| {a} / {b} | {value} |")
     lines += ["", "Δ RSS: peak RSS minus resident size just before the timed part (after imports and setup).",
-              "output vs input: exact = same values, number types and key order; equal = same values by Python ==; "
+              "output vs input: exact = same values, number types and key order; equal = same values by Python == "
+              "(key order may differ); equal up to list order = equal once images and annotations are sorted by id; "
               "differs = anything else."]  # fmt: skip
     return "\n".join(lines) + "\n"
 
@@ -169,12 +170,14 @@ def main(argv: list[str] | None = None) -> None:
     work = Path(args.workdir)
     (work / "images").mkdir(parents=True, exist_ok=True)
     src = work / f"{args.layout}_{args.images}_s{args.seed}.json"
-    if not src.exists():
+    meta = src.with_suffix(".stats.json")
+    if not (src.exists() and meta.exists()):
         tmp = src.with_suffix(".tmp")
         stats = write_coco(tmp, args.images, args.layout, args.seed)
         tmp.rename(src)
+        meta.write_text(json.dumps(stats))
         print(f"generated {src}: {stats}", file=sys.stderr)
-    n_ann = len(json.loads(src.read_bytes())["annotations"])
+    n_ann = json.loads(meta.read_text())["annotations"]
 
     results: dict[str, list[dict[str, Any]]] = {}
     with mongod(args.mongod or find_mongod()) as uri:
@@ -199,7 +202,9 @@ def main(argv: list[str] | None = None) -> None:
                     results.setdefault(step, []).append(done[step])
                     print(f"run {run + 1}/{args.runs} {step}: {done[step]}", file=sys.stderr)
             finally:
-                run_step("cleanup", env, name=names["raw"], dataset=[names["fo"], names["ours"]])
+                res = run_step("cleanup", env, name=names["raw"], dataset=[names["fo"], names["ours"]])
+                if res:
+                    print(f"cleanup: {res}", file=sys.stderr)
 
     header = [
         f"# fiftyone-pose benchmark: {args.images:,} images, {n_ann:,} annotations, layout {args.layout}, "

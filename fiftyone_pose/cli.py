@@ -128,9 +128,12 @@ def _import(args: argparse.Namespace) -> None:
     src_format = _resolve_format(args.src, args.format)
     data = formats.read(args.src, src_format)
     images_dir = args.images_dir or os.path.dirname(os.path.abspath(args.src))
-    dataset = create_dataset(
-        data, images_dir, args.name, args.label_field, overwrite=args.overwrite, persistent=True
-    )
+    try:
+        dataset = create_dataset(
+            data, images_dir, args.name, args.label_field, overwrite=args.overwrite, persistent=True
+        )
+    except PoseFormatError as e:  # e.g. an image without a size whose file cannot be read
+        raise e.with_path(args.src)
     print(f"imported {args.src} into dataset '{dataset.name}' (field '{args.label_field}')")
     _print_summary(data.summary())
 

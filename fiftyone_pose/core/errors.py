@@ -37,4 +37,5 @@ class PoseFormatError(ValueError):
         """The same error, attributed to ``path`` when it has no file yet."""
         if self.path is None:
             self.path = os.fspath(path)
+            self.args = (str(self),)
         return self

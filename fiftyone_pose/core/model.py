@@ -90,9 +90,26 @@ class Persons:
             extras=[],
         )
 
-    def is_absent(self, key: str, i: int) -> bool:
-        mask = self.absent.get(key)
-        return bool(mask is not None and mask[i])
+    def take(self, index: np.ndarray) -> "Persons":
+        """The persons at ``index`` (a reordering or a subset), every column alike."""
+        index = np.asarray(index, dtype=np.int64)
+        listed = index.tolist()
+        return Persons(
+            image_index=self.image_index[index],
+            ids=self.ids[index],
+            category_ids=self.category_ids[index],
+            keypoints=self.keypoints[index],
+            visibility=self.visibility[index],
+            boxes=self.boxes[index],
+            areas=self.areas[index],
+            crowd=self.crowd[index],
+            num_keypoints=self.num_keypoints[index],
+            segmentations=[self.segmentations[i] for i in listed],
+            extras=[self.extras[i] for i in listed],
+            visibility_raw=None if self.visibility_raw is None else self.visibility_raw[index],
+            int_mask={k: m if isinstance(m, bool) else m[index] for k, m in self.int_mask.items()},
+            absent={k: m[index] for k, m in self.absent.items()},
+        )
 
     def raw_visibility(self) -> np.ndarray:
         """The visibility values as the source file wrote them (float64 (N, K))."""

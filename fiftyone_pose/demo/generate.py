@@ -19,9 +19,11 @@ Design notes
   keypoints are painted at their sub-pixel positions.  Coordinates use the
   pixel-centre convention: keypoint ``(x, y)`` is the centre of pixel
   ``(round(x), round(y))``.
-* Colours: backgrounds are pale and unsaturated (chroma <= 36, max channel >=
-  178); figure parts are saturated or dark, occluders are mid grey.  See
-  ``is_figure_colour``.
+* Colours: backgrounds are pale and unsaturated (chroma <= 26, max channel >=
+  178 before JPEG); figure parts are saturated or dark, occluders are mid grey
+  (118..171).  See ``is_figure_colour``.
+* The JSON depends on numpy's ``default_rng`` streams; a numpy release that
+  changed them would change the data (the determinism test would notice).
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ def category() -> dict:
 
 def is_figure_colour(rgb) -> bool:
     """True for pixels painted by a figure (saturated or dark), False for
-    background pixels (pale, chroma <= 36, max >= 178).  The thresholds leave
+    background pixels (pale, chroma <= 26, max >= 178).  The thresholds leave
     room for JPEG error."""
     r, g, b = (int(c) for c in rgb[:3])
     return (max(r, g, b) - min(r, g, b)) >= 48 or max(r, g, b) <= 125

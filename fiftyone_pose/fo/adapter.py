@@ -4,7 +4,7 @@ Import writes finished sample documents with ``insert_many`` (no per-label objec
 export reads them back with one aggregation over the view. What a sample holds:
 
 - sample fields: ``filepath``, ``metadata`` (width/height), ``image_id``, ``file_name`` and the
-  image record's other keys (``extra`` dict for names FiftyOne cannot take as fields);
+  image record's other keys (as JSON text in ``extra_json`` where FiftyOne cannot hold them);
 - ``<field>`` (``fo.Keypoints``): one ``fo.Keypoint`` per person, ``points`` normalised to [0, 1]
   with NaN for unlabeled points (the App hides them), ``visibility`` (COCO 0/1/2 per point),
   ``raw_keypoints`` (the source's x, y, v triplets in pixels, exact, with their int/float types),
@@ -25,7 +25,9 @@ import re
 from itertools import chain
 from typing import Any, Iterable
 
+import bson
 import numpy as np
+import orjson
 from bson import ObjectId
 
 import fiftyone as fo
@@ -44,11 +46,11 @@ CHUNK = 4096
 _KEYPOINT_RESERVED = {
     "_id", "_cls", "id", "tags", "label", "points", "confidence", "index", "attributes", "instance",
     "visibility", "raw_keypoints", "person_id", "category_id", "bbox", "area", "iscrowd",
-    "num_keypoints", "segmentation", "absent", "extra",
+    "num_keypoints", "segmentation", "absent", "extra_json", "source_index",
 }  # fmt: skip
 _SAMPLE_RESERVED = {
     "_id", "id", "filepath", "tags", "metadata", "created_at", "last_modified_at", "media_type",
-    "_media_type", "_rand", "_dataset_id", "image_id", "file_name", "extra", "frames", "group",
+    "_media_type", "_rand", "_dataset_id", "image_id", "file_name", "extra_json", "frames", "group",
 }  # fmt: skip
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -57,14 +59,38 @@ def boxes_field(label_field: str) -> str:
     return f"{label_field}_boxes"
 
 
-def _split_extras(extra: dict[str, Any], reserved: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(keys usable as FiftyOne attributes, the rest) of a record's extra keys."""
+def _sample_reserved(label_field: str) -> set[str]:
+    return _SAMPLE_RESERVED | {label_field, boxes_field(label_field)}
+
+
+def _is_field_name(key: str, reserved: set[str]) -> bool:
+    """Whether a record's extra key can be a FiftyOne field/attribute of its own."""
+    return key not in reserved and _FIELD_NAME.match(key) is not None
+
+
+def _split_extras(extra: dict[str, Any], reserved: set[str]) -> tuple[dict[str, Any], str | None]:
+    """A record's extra keys as (FiftyOne attributes, JSON text of the rest or None).
+
+    The rest are keys FiftyOne cannot take as fields (reserved or odd names) and values MongoDB
+    cannot store (e.g. object keys with NUL bytes); as JSON text they survive exactly.
+    """
     if not extra:
-        return extra, {}
-    safe = {k: v for k, v in extra.items() if k not in reserved and _FIELD_NAME.match(k)}
+        return extra, None
+    safe = {k: v for k, v in extra.items() if _is_field_name(k, reserved) and _storable(v)}
     if len(safe) == len(extra):
-        return safe, {}
-    return safe, {k: v for k, v in extra.items() if k not in safe}
+        return safe, None
+    return safe, orjson.dumps({k: v for k, v in extra.items() if k not in safe}).decode()
+
+
+def _storable(value: Any) -> bool:
+    """Whether MongoDB stores ``value`` and gives it back unchanged."""
+    if type(value) not in (dict, list):
+        return type(value) is not int or -(2**63) <= value < 2**63
+    try:
+        bson.encode({"v": value})
+    except (bson.errors.InvalidDocument, OverflowError):
+        return False
+    return b'"$' not in orjson.dumps(value)  # operator-like keys ("$x") confuse queries
 
 
 # ---------------------------------------------------------------------------------------- import
@@ -180,6 +206,7 @@ def _person_docs(
             "person_id": ids[j],
             "category_id": cats[j],
             "iscrowd": crowd[j],
+            "source_index": r,
         }
         if has_box[j]:
             doc["bbox"] = box_lists[j]
@@ -195,7 +222,7 @@ def _person_docs(
         safe, other = _split_extras(p.extras[r], _KEYPOINT_RESERVED)
         doc.update(safe)
         if other:
-            doc["extra"] = other
+            doc["extra_json"] = other
         det = None
         if has_box[j]:
             det = {
@@ -225,6 +252,7 @@ def _sample_docs(
     im = data.images
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     box_field = boxes_field(label_field)
+    reserved = _sample_reserved(label_field)
     base = starts[lo]
     docs = []
     for i in range(lo, hi):
@@ -245,46 +273,47 @@ def _sample_docs(
             label_field: {"_cls": "Keypoints", "keypoints": [kd for kd, _ in mine]},
             box_field: {"_cls": "Detections", "detections": [dd for _, dd in mine if dd is not None]},
         }
-        safe, other = _split_extras(im.extras[i], _SAMPLE_RESERVED | {label_field, box_field})
+        safe, other = _split_extras(im.extras[i], reserved)
         doc.update(safe)
         if other:
-            doc["extra"] = other
+            doc["extra_json"] = other
         docs.append(doc)
     return docs
 
 
 def _declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> None:
-    """Declare the fields the bulk insert writes, with types the App can filter on."""
+    """Declare the fields the bulk insert writes, with types the App can filter on, in one merge."""
     if dataset.media_type is None:
         dataset.media_type = "image"
-    schema = dataset.get_field_schema(flat=True)
-
-    def add(path: str, ftype: type, **kwargs: Any) -> None:
-        if path not in schema:
-            dataset.add_sample_field(path, ftype, **kwargs)
-            schema[path] = True
-
-    add("image_id", fo.IntField)
-    add("file_name", fo.StringField)
-    add(label_field, fo.EmbeddedDocumentField, embedded_doc_type=fo.Keypoints)
-    add(boxes_field(label_field), fo.EmbeddedDocumentField, embedded_doc_type=fo.Detections)
     kp = f"{label_field}.keypoints"
-    add(f"{kp}.instance", fo.EmbeddedDocumentField, embedded_doc_type=fo.Instance)
-    add(f"{kp}.visibility", fo.ListField, subfield=fo.IntField)
-    add(f"{kp}.raw_keypoints", fo.ListField, subfield=fo.FloatField)
-    add(f"{kp}.person_id", fo.IntField)
-    add(f"{kp}.category_id", fo.IntField)
-    add(f"{kp}.iscrowd", fo.IntField)
-    add(f"{kp}.bbox", fo.ListField, subfield=fo.FloatField)
-    add(f"{kp}.area", fo.FloatField)
-    add(f"{kp}.num_keypoints", fo.IntField)
     det = f"{boxes_field(label_field)}.detections"
-    add(f"{det}.instance", fo.EmbeddedDocumentField, embedded_doc_type=fo.Instance)
-    add(f"{det}.iscrowd", fo.IntField)
-    for key, ftype in _extra_field_types(data.images.extras, _SAMPLE_RESERVED | {label_field, boxes_field(label_field)}):
-        add(key, ftype)
-    for key, ftype in _extra_field_types(data.persons.extras, _KEYPOINT_RESERVED):
-        add(f"{kp}.{key}", ftype)
+    schema = {
+        "image_id": fo.IntField(),
+        "file_name": fo.StringField(),
+        label_field: fo.EmbeddedDocumentField(fo.Keypoints),
+        boxes_field(label_field): fo.EmbeddedDocumentField(fo.Detections),
+        f"{kp}.instance": fo.EmbeddedDocumentField(fo.Instance),
+        f"{kp}.visibility": fo.ListField(fo.IntField()),
+        f"{kp}.raw_keypoints": fo.ListField(fo.FloatField()),
+        f"{kp}.person_id": fo.IntField(),
+        f"{kp}.category_id": fo.IntField(),
+        f"{kp}.iscrowd": fo.IntField(),
+        f"{kp}.bbox": fo.ListField(fo.FloatField()),
+        f"{kp}.area": fo.FloatField(),
+        f"{kp}.num_keypoints": fo.IntField(),
+        f"{kp}.source_index": fo.IntField(),
+        f"{det}.instance": fo.EmbeddedDocumentField(fo.Instance),
+        f"{det}.iscrowd": fo.IntField(),
+    }
+    schema.update({key: ftype() for key, ftype in _extra_field_types(data.images.extras, _sample_reserved(label_field))})
+    schema.update({f"{kp}.{key}": ftype() for key, ftype in _extra_field_types(data.persons.extras, _KEYPOINT_RESERVED)})
+    existing = dataset.get_field_schema(flat=True)
+    new = {k: v for k, v in schema.items() if k not in existing}
+    # one merge per level: FiftyOne needs a field declared before fields embedded in it
+    for top_level in (True, False):
+        level = {k: v for k, v in new.items() if ("." not in k) == top_level}
+        if level:
+            dataset._merge_sample_field_schema(level)
 
 
 def _extra_field_types(records: list[dict[str, Any]], reserved: set[str]) -> Iterable[tuple[str, type]]:
@@ -294,7 +323,7 @@ def _extra_field_types(records: list[dict[str, Any]], reserved: set[str]) -> Ite
         for key, value in rec.items():
             seen.setdefault(key, set()).add(type(value))
     for key, types in seen.items():
-        if key in reserved or not _FIELD_NAME.match(key):
+        if not _is_field_name(key, reserved):
             continue
         types.discard(type(None))
         if types and types <= {int, bool} and bool not in types:
@@ -322,7 +351,9 @@ def _record_info(dataset: fo.Dataset, data: PoseData, label_field: str) -> None:
         "skeleton": layout.to_dict(),
         "categories": data.categories,
         "meta": data.meta,
-        "image_fields": sorted(set(chain.from_iterable(data.images.extras))),
+        "image_fields": sorted(
+            {k for k in chain.from_iterable(data.images.extras) if _is_field_name(k, _sample_reserved(label_field))}
+        ),
     }
     info[INFO_KEY] = pose
     dataset.info = info
@@ -361,14 +392,14 @@ def to_pose_data(
     layout = _layout(collection, label_field, info)
     box_field = boxes_field(label_field)
     has_boxes = collection.has_field(box_field)
-    image_fields = [f for f in info.get("image_fields", []) if collection.has_field(f)]
+    image_fields = info.get("image_fields", [])
     project = {
         "filepath": True,
         "image_id": True,
         "file_name": True,
         "metadata.width": True,
         "metadata.height": True,
-        "extra": True,
+        "extra_json": True,
         f"{label_field}.keypoints": True,
         **{f: True for f in image_fields},
     }
@@ -413,8 +444,8 @@ def _collect(docs: list[dict], label_field: str, box_field: str, image_fields: l
         md = d.get("metadata") or {}
         widths[i], heights[i] = md.get("width") or 0, md.get("height") or 0
         extra = {f: d[f] for f in image_fields if f in d}
-        extra.update(d.get("extra") or {})
-        extras.append(extra)
+        extra.update(orjson.loads(d["extra_json"]) if d.get("extra_json") else {})
+        extras.append(_plain(extra) if extra else extra)
         for kp in (d.get(label_field) or {}).get("keypoints") or ():
             persons.append((i, kp))
         for det in (d.get(box_field) or {}).get("detections") or ():
@@ -499,8 +530,8 @@ def _persons_from_docs(
     extras = []
     for kp in kps:
         extra = {key: v for key, v in kp.items() if key not in _KEYPOINT_RESERVED}
-        extra.update(kp.get("extra") or {})
-        extras.append(extra)
+        extra.update(orjson.loads(kp["extra_json"]) if kp.get("extra_json") else {})
+        extras.append(_plain(extra) if extra else extra)
     for key in ("segmentation",):
         mask = np.array([key in (kp.get("absent") or ()) or (kp.get("raw_keypoints") is None) for kp in kps])
         if mask.any():
@@ -525,7 +556,22 @@ def _persons_from_docs(
         int_mask={"keypoints": kp_mask, "bbox": bbox_mask, "area": area_mask},
         absent=absent,
     )
-    return persons, notes
+    # the source file's order; persons drawn in FiftyOne follow, in sample order
+    source = np.array([kp.get("source_index", -1) for kp in kps], dtype=np.int64)
+    order = np.lexsort((np.arange(n), np.where(source >= 0, source, np.iinfo(np.int64).max)))
+    return persons.take(order), notes
+
+
+def _plain(value: Any) -> Any:
+    """A stored value as JSON gave it: MongoDB's ``Int64`` back to ``int``."""
+    t = type(value)
+    if t is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    if t is list:
+        return [_plain(v) for v in value]
+    if t is not int and t is not bool and isinstance(value, int):
+        return int(value)
+    return value
 
 
 def _boxes_and_areas(kps: list[dict], image_index: np.ndarray, wh: np.ndarray, boxes_by_instance: dict):

@@ -9,6 +9,7 @@ from pathlib import Path
 import fiftyone as fo
 
 from .. import formats
+from ..core.errors import PoseFormatError
 from ..core.model import PoseData
 from .adapter import add_pose_data, to_pose_data
 
@@ -36,7 +37,10 @@ def load(
     data = formats.read(path, format, **read_options)
     if images_dir is None:
         images_dir = Path(path).resolve().parent
-    return create_dataset(data, images_dir, name, label_field, overwrite, persistent, progress)
+    try:
+        return create_dataset(data, images_dir, name, label_field, overwrite, persistent, progress)
+    except PoseFormatError as e:  # e.g. an image without a size whose file cannot be read
+        raise e.with_path(path)
 
 
 def create_dataset(
@@ -54,10 +58,11 @@ def create_dataset(
     dataset = fo.Dataset(TEMP_PREFIX + uuid.uuid4().hex)
     try:
         add_pose_data(dataset, data, images_dir, label_field, progress=progress)
-        if name is not None:
-            if overwrite and fo.dataset_exists(name):
-                fo.delete_dataset(name)
-            dataset.name = name
+        if name is None:
+            name = fo.get_default_dataset_name()
+        if overwrite and fo.dataset_exists(name):
+            fo.delete_dataset(name)
+        dataset.name = name
         dataset.persistent = persistent
     except BaseException:
         dataset.delete()

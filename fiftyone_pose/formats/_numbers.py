@@ -16,18 +16,37 @@ class NumberTypeError(ValueError):
 
 
 def to_array(values: Sequence[Any]) -> tuple[np.ndarray, IntMask]:
-    """float64 array of JSON numbers and which of them were ints (True/False if all alike)."""
+    """float64 array of JSON numbers and which of them were ints (True/False if all alike).
+
+    Int subclasses count as ints (MongoDB hands back 64-bit ints as ``bson.Int64``); bools do not.
+    """
     types = set(map(type, values))
-    if not types <= {int, float}:
-        raise NumberTypeError(f"expected numbers, found {', '.join(sorted(t.__name__ for t in types - {int, float}))}")
+    int_types = {t for t in types if issubclass(t, int) and t is not bool}
+    others = types - int_types - {float}
+    if others:
+        raise NumberTypeError(f"expected numbers, found {', '.join(sorted(t.__name__ for t in others))}")
     arr = np.array(values, dtype=np.float64)
     if float not in types:
-        if arr.size and np.abs(arr).max() > _MAX_EXACT_INT:
-            raise NumberTypeError(f"integer beyond ±2^53 cannot be kept exactly")
+        _check_exact(values, arr, None)
         return arr, True
-    if int not in types:
+    if not int_types:
         return arr, False
-    return arr, np.fromiter((type(v) is int for v in values), dtype=bool, count=len(values))
+    mask = np.fromiter((type(v) in int_types for v in values), dtype=bool, count=len(values))
+    _check_exact(values, arr, mask)
+    return arr, mask
+
+
+def _check_exact(values: Sequence[Any], arr: np.ndarray, ints: np.ndarray | None) -> None:
+    """Raise if an int of ``values`` (all, or those flagged in ``ints``) lost precision in ``arr``.
+
+    Beyond ±2^53 float64 rounds (2^53 + 1 -> 2^53), so the few values at or beyond it are
+    checked against the exact Python ints.
+    """
+    big = np.abs(arr) >= _MAX_EXACT_INT
+    if ints is not None:
+        big &= ints
+    if big.any() and any(abs(values[i]) > _MAX_EXACT_INT for i in np.flatnonzero(big).tolist()):
+        raise NumberTypeError("integer beyond ±2^53 cannot be kept exactly")
 
 
 def to_lists(arr: np.ndarray, mask: IntMask) -> list[Any]:

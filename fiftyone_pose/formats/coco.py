@@ -20,7 +20,7 @@ from ..core.errors import PoseFormatError
 from ..core.model import OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, keypoint_boxes
 from ..core.skeleton import Skeleton
 from ._jsonio import dump_json, load_json
-from ._numbers import NumberTypeError, to_array, to_lists
+from ._numbers import _MAX_EXACT_INT, NumberTypeError, to_array, to_lists
 
 NAME = "coco"
 FLAVORS = {
@@ -35,13 +35,19 @@ _MISSING = object()
 
 
 def detect(path: str | os.PathLike) -> float:
-    """Confidence (0-1) that ``path`` is a COCO keypoint file, from its first bytes."""
+    """Confidence (0-1) that ``path`` is a COCO keypoint file, from its first and last bytes.
+
+    The last bytes matter: a real COCO file lists its images first (over a megabyte for val2017),
+    so its annotations and ``categories`` (with the keypoint names) are only near the end.
+    """
     head = _head(path)
     if not head.lstrip().startswith(b"{") or b'"images"' not in head and b'"categories"' not in head:
         return 0.0
-    if b'"keypoints"' in head or b'"num_keypoints"' in head:
+    text = head + _tail(path)
+    if b'"keypoints"' in text or b'"num_keypoints"' in text:
         return 0.6
-    return 0.3 if b'"categories"' in head else 0.1
+    # a test-set image list (images + categories, no annotations) is COCO too
+    return 0.5 if b'"categories"' in text else 0.1
 
 
 def read(path: str | os.PathLike, *, skeleton: Skeleton | str | None = None) -> PoseData:
@@ -72,8 +78,8 @@ def decode(
     anns = ctx.require_list(doc, "annotations", "top level") if "annotations" in doc else []
     categories = ctx.require_list(doc, "categories", "top level") if "categories" in doc else []
     for i, c in enumerate(categories):
-        if not isinstance(c, dict) or "id" not in c:
-            raise ctx.error("expected an object with an 'id'", f"categories[{i}]", "id")
+        if not isinstance(c, dict) or not _is_int(c.get("id")):
+            raise ctx.error("expected an object with an integer 'id'", f"categories[{i}]", "id")
 
     images = _decode_images(images_raw, ctx)
     layout = _resolve_skeleton(categories, anns, skeleton, ctx)
@@ -145,12 +151,16 @@ def _column(
     return values
 
 
+#: ids, sizes and counts are held as int64; a larger JSON int (orjson reads up to 2^64-1) is an error
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _is_int(v: Any) -> bool:
-    return type(v) is int
+    return type(v) is int and _INT64_MIN <= v <= _INT64_MAX
 
 
 def _is_number(v: Any) -> bool:
-    return type(v) is int or type(v) is float
+    return type(v) is float or _is_int(v)
 
 
 def _decode_images(records: list, ctx: _Context) -> Images:
@@ -164,7 +174,7 @@ def _decode_images(records: list, ctx: _Context) -> Images:
         for i, v in enumerate(vals):
             if v is None:
                 continue
-            if not math.isfinite(v) or v < 0 or int(v) != v:
+            if not math.isfinite(v) or v < 0 or v > _INT64_MAX or int(v) != v:
                 raise ctx.error(f"expected a non-negative whole number, found {v!r}", _record("images", records, i), key)
             arr[i] = int(v)
             if type(v) is not int:  # e.g. 640.0: keep the file's spelling for the round trip
@@ -289,7 +299,7 @@ def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _
     num_kp = np.full(n, -1, np.int64)
     for i, v in enumerate(nk_values):
         if v is not _MISSING:
-            if v < 0 or int(v) != v:
+            if not math.isfinite(v) or v < 0 or v > _INT64_MAX or int(v) != v:
                 raise ctx.error(f"expected a non-negative count, found {v!r}", _record("annotations", anns, i), "num_keypoints")
             num_kp[i] = int(v)
             if type(v) is not int:
@@ -320,11 +330,23 @@ def _numbers(flat: list, anns: list, key: str, per_record: int, ctx: _Context) -
     try:
         return to_array(flat)
     except NumberTypeError as e:
-        j = next((j for j, v in enumerate(flat) if not _is_number(v)), None)
-        if j is None:  # numbers, but not exactly representable
+        j = _first_bad_number(flat)
+        if j is None:
             raise ctx.error(str(e), "annotations", key) from None
         record = _record("annotations", anns, j // max(per_record, 1))
-        raise ctx.error(f"expected numbers, found {flat[j]!r:.60}", record, key) from None
+        raise ctx.error(_bad_number_message(flat[j], e), record, key) from None
+
+
+def _first_bad_number(flat: list) -> int | None:
+    """Index of the first value ``to_array`` rejects: a non-number or an int float64 cannot hold."""
+    for j, v in enumerate(flat):
+        if not _is_number(v) or type(v) is int and abs(v) > _MAX_EXACT_INT:
+            return j
+    return None
+
+
+def _bad_number_message(v: Any, e: NumberTypeError) -> str:
+    return str(e) if type(v) in (int, float) else f"expected numbers, found {v!r:.60}"
 
 
 def _rows(values: list, missing: np.ndarray | None, width: int, anns: list, key: str, ctx: _Context) -> tuple[np.ndarray, Any]:
@@ -339,8 +361,11 @@ def _rows(values: list, missing: np.ndarray | None, width: int, anns: list, key:
         try:
             arr, mask = to_array(flat)
         except NumberTypeError as e:
-            j = next((j for j, v in enumerate(flat) if not _is_number(v)), 0) // (width or 1)
-            raise ctx.error(str(e), _record("annotations", anns, int(index[j])), key) from None
+            j = _first_bad_number(flat)
+            if j is None:
+                raise ctx.error(str(e), "annotations", key) from None
+            record = _record("annotations", anns, int(index[j // (width or 1)]))
+            raise ctx.error(_bad_number_message(flat[j], e), record, key) from None
         out = np.full(shape, np.nan)
         out[index] = arr.reshape((len(index), width) if width else (len(index),))
         if isinstance(mask, bool):
@@ -355,6 +380,15 @@ def _rows(values: list, missing: np.ndarray | None, width: int, anns: list, key:
 def _head(path: str | os.PathLike, size: int = 1 << 16) -> bytes:
     try:
         with open(path, "rb") as f:
+            return f.read(size)
+    except OSError:
+        return b""
+
+
+def _tail(path: str | os.PathLike, size: int = 1 << 16) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(f.seek(0, os.SEEK_END) - size, 0))
             return f.read(size)
     except OSError:
         return b""

@@ -1,0 +1,477 @@
+"""The ``fiftyone-pose`` command line: exit codes, one-line errors, and the work it promises.
+
+``main([...])`` runs in-process for speed; one test runs the installed entry point for real.
+Tests that touch FiftyOne request ``fo_db`` (the session's scratch database) and import the
+FiftyOne layer inside the test, so the pure tests here never import fiftyone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fiftyone_pose import cli
+from fiftyone_pose.core.compare import first_difference
+from fiftyone_pose.formats import coco
+
+from helpers import coco_doc
+
+SUBCOMMANDS = ["cleanup", "convert", "demo", "export", "formats", "import", "info"]
+DETECTED = "format: coco (detected from the file's content)"
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def _write(path: Path, doc: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    return path
+
+
+def _load(path: Path) -> Any:
+    with open(path) as f:
+        return json.load(f)
+
+
+def _run(capsys, *argv: str) -> tuple[int, list[str], list[str]]:
+    """(exit code, stdout lines, stderr lines) of ``fiftyone-pose ARGV``."""
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out.splitlines(), err.splitlines()
+
+
+def _one_error_line(err: list[str]) -> str:
+    assert len(err) == 1, err
+    line = err[0]
+    assert line.startswith("fiftyone-pose: error: ")
+    assert "Traceback" not in line
+    return line
+
+
+def _counts(doc: dict) -> dict[str, Any]:
+    """The counts the tool reports, worked out from the raw document (independently of the package)."""
+    anns = doc["annotations"]
+    crowd = [a for a in anns if a["iscrowd"]]
+    persons = [a for a in anns if not a["iscrowd"]]
+    vis = [v for a in persons for v in a["keypoints"][2::3]]
+    hist = {str(v): vis.count(v) for v in (0, 1, 2)}
+    return {
+        "images": len(doc["images"]),
+        "persons": len(persons),
+        "crowd_regions": len(crowd),
+        "persons_without_keypoints": sum(1 for a in persons if not any(a["keypoints"][2::3])),
+        "keypoints_labeled": hist["1"] + hist["2"],
+        "visibility": hist,
+    }
+
+
+def _summary_lines(doc: dict) -> list[str]:
+    c = _counts(doc)
+    return [
+        f"  images: {c['images']}",
+        f"  persons: {c['persons']}",
+        f"  crowd regions: {c['crowd_regions']}",
+        f"  persons without keypoints: {c['persons_without_keypoints']}",
+        f"  keypoints labeled: {c['keypoints_labeled']}",
+        f"  visibility: {json.dumps(c['visibility'])}",
+        "  layout: coco (17 points)",
+    ]
+
+
+def test_counts_of_the_test_document():
+    """Pins the numbers every exact assertion below is derived from."""
+    assert _counts(coco_doc()) == {
+        "images": 3,
+        "persons": 3,
+        "crowd_regions": 1,
+        "persons_without_keypoints": 1,
+        "keypoints_labeled": 21,
+        "visibility": {"0": 30, "1": 1, "2": 20},
+    }
+
+
+# ------------------------------------------------------------------------------- pure commands
+
+
+def test_formats_lists_coco_and_its_flavors(capsys):
+    code, out, err = _run(capsys, "formats")
+    assert code == 0 and err == []
+    assert out == ["coco (read, write)"] + [f"  {flavor}: {text}" for flavor, text in coco.FLAVORS.items()]
+    assert {"person_keypoints", "image_info"} <= set(coco.FLAVORS)
+
+
+def test_every_subcommand_is_covered_here():
+    parser = cli._parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert sorted(sub.choices) == SUBCOMMANDS
+
+
+@pytest.mark.parametrize("command", [[]] + [[c] for c in SUBCOMMANDS], ids=lambda c: " ".join(c) or "top")
+def test_help(capsys, command):
+    with pytest.raises(SystemExit) as info:
+        cli.main(command + ["--help"])
+    assert info.value.code == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(f"usage: fiftyone-pose {' '.join(command)}".rstrip())
+    assert err == ""
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    code, out, err = _run(capsys)
+    assert code == 2
+    assert out[0].startswith("usage: fiftyone-pose")
+
+
+def test_unknown_option_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["convert", "--bogus"])
+    assert info.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_convert_round_trips_and_says_what_it_detected(tmp_path, capsys):
+    src = _write(tmp_path / "in" / "person_keypoints.json", coco_doc())
+    dst = tmp_path / "out" / "sub" / "converted.json"
+    code, out, err = _run(capsys, "convert", src, dst)
+    assert code == 0 and err == []
+    assert out == [DETECTED, f"wrote {dst} (coco)"] + _summary_lines(coco_doc())
+    assert first_difference(_load(dst), coco_doc()) is None
+    assert os.listdir(dst.parent) == ["converted.json"]
+
+
+def test_convert_with_explicit_format_does_not_sniff(tmp_path, capsys):
+    src = _write(tmp_path / "data.txt", coco_doc())
+    dst = tmp_path / "out.json"
+    code, out, err = _run(capsys, "convert", src, dst, "--from", "coco", "--to", "coco")
+    assert code == 0 and err == []
+    assert out[0] == f"wrote {dst} (coco)"
+    assert first_difference(_load(dst), coco_doc()) is None
+
+
+def _unknown_image(doc: dict) -> None:
+    doc["annotations"][3]["image_id"] = 99
+
+
+def _string_keypoint(doc: dict) -> None:
+    doc["annotations"][1]["keypoints"][7] = "7"
+
+
+def _bbox_of_three(doc: dict) -> None:
+    doc["annotations"][2]["bbox"] = [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "located"),
+    [
+        (_unknown_image, "annotations[3] (id 3): field 'image_id': refers to image id 99"),
+        (_string_keypoint, "annotations[1] (id 501): field 'keypoints': expected numbers, found '7'"),
+        (_bbox_of_three, "annotations[2] (id 2): field 'bbox': expected a list [x, y, w, h]"),
+    ],
+    ids=["unknown-image", "string-keypoint", "bbox-of-3"],
+)
+def test_convert_malformed_file_fails_in_one_line_and_writes_nothing(tmp_path, capsys, mutate, located):
+    doc = coco_doc()
+    mutate(doc)
+    src = _write(tmp_path / "in" / "bad.json", doc)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, out, err = _run(capsys, "convert", src, out_dir / "converted.json")
+    assert code == 2
+    line = _one_error_line(err)
+    assert line.startswith(f"fiftyone-pose: error: {src}: {located}")
+    assert os.listdir(out_dir) == []
+    assert not any("wrote" in o for o in out)
+
+
+def test_convert_truncated_file_names_line_and_column(tmp_path, capsys):
+    raw = json.dumps(coco_doc()).encode()
+    src = tmp_path / "cut.json"
+    src.write_bytes(raw[:200])
+    code, _, err = _run(capsys, "convert", src, tmp_path / "out.json", "--from", "coco")
+    assert code == 2
+    line = _one_error_line(err)
+    assert line == f"fiftyone-pose: error: {src}: line 1 column 201 (byte 200): invalid JSON: unexpected end of data (file truncated?)"
+    assert not (tmp_path / "out.json").exists()
+
+
+@pytest.mark.parametrize("content", [b"not json at all", b"[1, 2]"], ids=["text", "json-list"])
+def test_convert_unrecognised_file_asks_for_format(tmp_path, capsys, content):
+    src = tmp_path / "mystery.json"
+    src.write_bytes(content)
+    code, _, err = _run(capsys, "convert", src, tmp_path / "out.json")
+    assert code == 2
+    line = _one_error_line(err)
+    assert line.startswith(f"fiftyone-pose: error: {src}: cannot tell the format")
+    assert "--format" in line
+    assert sorted(os.listdir(tmp_path)) == ["mystery.json"]
+
+
+def test_convert_missing_file_and_unknown_format(tmp_path, capsys):
+    code, _, err = _run(capsys, "convert", tmp_path / "absent.json", tmp_path / "out.json")
+    assert code == 2
+    assert _one_error_line(err) == f"fiftyone-pose: error: {tmp_path / 'absent.json'}: no such file"
+
+    src = _write(tmp_path / "in.json", coco_doc())
+    code, _, err = _run(capsys, "convert", src, tmp_path / "out.json", "--to", "nope")
+    assert code == 2
+    assert _one_error_line(err) == "fiftyone-pose: error: unknown format 'nope'; known formats: coco"
+    assert sorted(os.listdir(tmp_path)) == ["in.json"]
+
+
+def test_entry_point_subprocess(tmp_path):
+    """The installed console script: help works, a bad file is exit 2 with one line, no traceback."""
+    exe = shutil.which("fiftyone-pose", path=os.path.dirname(sys.executable))
+    assert exe is not None
+    done = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: fiftyone-pose")
+    for command in SUBCOMMANDS:
+        assert command in done.stdout
+
+    doc = coco_doc()
+    doc["images"][1]["id"] = "x"
+    src = _write(tmp_path / "bad.json", doc)
+    done = subprocess.run([exe, "convert", str(src), str(tmp_path / "out.json")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        f"fiftyone-pose: error: {src}: images[1] (id x): field 'id': expected an integer id, found 'x'"
+    ]
+    assert sorted(os.listdir(tmp_path)) == ["bad.json"]
+
+
+# --------------------------------------------------------------------------- FiftyOne commands
+
+
+@pytest.fixture
+def src(tmp_path) -> Path:
+    return _write(tmp_path / "data" / "person_keypoints.json", coco_doc())
+
+
+def _import_lines(src: Path, name: str, doc: dict) -> list[str]:
+    return [DETECTED, f"imported {src} into dataset '{name}' (field 'ground_truth')"] + _summary_lines(doc)
+
+
+def test_import_creates_persistent_dataset(fo_db, dataset_name, src, capsys):
+    from fiftyone_pose.fo.api import leftover_datasets
+
+    before = leftover_datasets()
+    code, out, err = _run(capsys, "import", src, "--name", dataset_name)
+    assert code == 0, err
+    assert err == []
+    assert out == _import_lines(src, dataset_name, coco_doc())
+
+    ds = fo_db.load_dataset(dataset_name)
+    assert ds.persistent
+    counts = _counts(coco_doc())
+    assert len(ds) == counts["images"]
+    assert ds.count("ground_truth.keypoints") == counts["persons"] + counts["crowd_regions"]
+    assert sorted(ds.values("image_id")) == sorted(i["id"] for i in coco_doc()["images"])
+    assert sorted(ds.values("ground_truth.keypoints.person_id", unwind=True)) == sorted(a["id"] for a in coco_doc()["annotations"])
+    assert sorted(ds.values("filepath")) == sorted(str(src.parent / i["file_name"]) for i in coco_doc()["images"])
+    assert leftover_datasets() == before  # the temporary dataset became the named one
+
+
+def test_import_twice_needs_overwrite(fo_db, dataset_name, src, tmp_path, capsys):
+    from fiftyone_pose.fo.api import leftover_datasets
+
+    before = leftover_datasets()
+    assert _run(capsys, "import", src, "--name", dataset_name)[0] == 0
+    first_id = fo_db.load_dataset(dataset_name)._doc.id
+
+    smaller = coco_doc()
+    smaller["images"] = smaller["images"][:1]
+    smaller["annotations"] = [a for a in smaller["annotations"] if a["image_id"] == 7]
+    other = _write(tmp_path / "other" / "smaller.json", smaller)
+
+    code, out, err = _run(capsys, "import", other, "--name", dataset_name)
+    assert code == 2
+    assert _one_error_line(err) == (
+        f"fiftyone-pose: error: dataset '{dataset_name}' already exists; pass overwrite=True (--overwrite) to replace it"
+    )
+    ds = fo_db.load_dataset(dataset_name)
+    assert ds._doc.id == first_id
+    assert len(ds) == 3
+    assert ds.count("ground_truth.keypoints") == 4
+    assert leftover_datasets() == before
+
+    code, out, err = _run(capsys, "import", other, "--name", dataset_name, "--overwrite")
+    assert code == 0, err
+    assert out == _import_lines(other, dataset_name, smaller)
+    ds = fo_db.load_dataset(dataset_name)
+    assert ds._doc.id != first_id
+    assert ds.persistent
+    assert len(ds) == 1
+    assert ds.count("ground_truth.keypoints") == 2
+    assert leftover_datasets() == before
+
+
+def _image_without_size(doc: dict) -> None:
+    # passes the reader; fails while the dataset is built (no size, no image file to read it from)
+    del doc["images"][2]["width"], doc["images"][2]["height"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "located", "built"),
+    [
+        (_unknown_image, "annotations[3] (id 3): field 'image_id': refers to image id 99", False),
+        (_image_without_size, "images[2] (id 11, ", True),
+    ],
+    ids=["fails-reading", "fails-building"],
+)
+def test_import_malformed_file_leaves_nothing(fo_db, dataset_name, tmp_path, capsys, monkeypatch, mutate, located, built):
+    from fiftyone_pose.fo import api
+
+    before = set(fo_db.list_datasets())
+    leftovers_before = api.leftover_datasets()
+    seen_during_build: list[list[str]] = []
+    real_add = api.add_pose_data
+
+    def spy(*args, **kwargs):
+        seen_during_build.append(api.leftover_datasets())
+        return real_add(*args, **kwargs)
+
+    monkeypatch.setattr(api, "add_pose_data", spy)
+    doc = coco_doc()
+    mutate(doc)
+    src = _write(tmp_path / "bad.json", doc)
+    code, out, err = _run(capsys, "import", src, "--name", dataset_name)
+    assert code == 2
+    line = _one_error_line(err)
+    assert line.startswith(f"fiftyone-pose: error: {src}: {located}")
+    if built:
+        assert line.endswith("field 'width': the file gives no image size and the image cannot be read to find it "
+                             f"([Errno 2] No such file or directory: '{tmp_path / 'empty.jpg'}')")
+        assert len(seen_during_build) == 1  # the temporary dataset existed while it was built
+        assert len(set(seen_during_build[0]) - set(leftovers_before)) == 1
+    else:
+        assert seen_during_build == []
+    assert not fo_db.dataset_exists(dataset_name)
+    assert api.leftover_datasets() == leftovers_before
+    assert set(fo_db.list_datasets()) == before
+
+
+def test_import_interrupted_exits_130_and_leaves_nothing(fo_db, dataset_name, src, capsys, monkeypatch):
+    from fiftyone_pose.fo import api
+
+    before = set(fo_db.list_datasets())
+    real_add = api.add_pose_data
+
+    def interrupted(*args, **kwargs):
+        real_add(*args, **kwargs)  # the samples are in the temp dataset when Ctrl-C arrives
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "add_pose_data", interrupted)
+    code, out, err = _run(capsys, "import", src, "--name", dataset_name)
+    assert code == 130
+    assert err == ["fiftyone-pose: interrupted; nothing was left half-done"]
+    assert not fo_db.dataset_exists(dataset_name)
+    assert set(fo_db.list_datasets()) == before
+
+
+def test_export_writes_the_input_back(fo_db, dataset_name, src, tmp_path, capsys):
+    assert _run(capsys, "import", src, "--name", dataset_name)[0] == 0
+    dst = tmp_path / "export" / "out.json"
+    code, out, err = _run(capsys, "export", dataset_name, dst)
+    assert code == 0 and err == []
+    assert out == [f"wrote {dst} (coco) from dataset '{dataset_name}'"] + _summary_lines(coco_doc())
+    assert first_difference(_load(dst), coco_doc()) is None
+    assert os.listdir(dst.parent) == ["out.json"]
+
+
+def test_export_saved_view_writes_only_its_persons(fo_db, dataset_name, src, tmp_path, capsys):
+    from fiftyone import ViewField as F
+
+    assert _run(capsys, "import", src, "--name", dataset_name)[0] == 0
+    ds = fo_db.load_dataset(dataset_name)
+    keep = [1, 3]
+    ds.save_view("labeled", ds.filter_labels("ground_truth", F("person_id").is_in(keep)))
+
+    dst = tmp_path / "view.json"
+    code, out, err = _run(capsys, "export", dataset_name, dst, "--view", "labeled")
+    assert code == 0 and err == []
+    expected = coco_doc()
+    expected["annotations"] = [a for a in expected["annotations"] if a["id"] in keep]
+    shown = {a["image_id"] for a in expected["annotations"]}
+    expected["images"] = [i for i in expected["images"] if i["id"] in shown]
+    assert out == [f"wrote {dst} (coco) from view 'labeled' of '{dataset_name}'"] + _summary_lines(expected)
+    written = _load(dst)
+    assert [a["id"] for a in written["annotations"]] == keep
+    assert first_difference(written, expected) is None
+
+    code, _, err = _run(capsys, "export", dataset_name, tmp_path / "none.json", "--view", "no-such-view")
+    assert code == 2
+    assert "no-such-view" in _one_error_line(err)
+    assert not (tmp_path / "none.json").exists()
+
+
+def test_info_prints_skeleton_counts_and_visibility(fo_db, dataset_name, src, capsys):
+    assert _run(capsys, "import", src, "--name", dataset_name)[0] == 0
+    code, out, err = _run(capsys, "info", dataset_name)
+    assert code == 0 and err == []
+    c = _counts(coco_doc())
+    assert out == [
+        "  field: ground_truth",
+        "  format: coco",
+        "  skeleton: coco (17 points, 19 edges)",
+        f"  images: {c['images']}",
+        f"  persons: {c['persons']}",
+        f"  crowd regions: {c['crowd_regions']}",
+        f"  keypoints labeled: {c['keypoints_labeled']}",
+        f"  visibility: {json.dumps(c['visibility'])}",
+    ]
+
+
+def test_cleanup_lists_and_deletes_leftover_temp_datasets(fo_db, dataset_name, src, capsys):
+    from fiftyone_pose.fo.api import TEMP_PREFIX, leftover_datasets
+
+    assert _run(capsys, "import", src, "--name", dataset_name)[0] == 0
+    if not leftover_datasets():  # (other test modules may have leaked some; see the report)
+        code, out, _ = _run(capsys, "cleanup")
+        assert code == 0 and out == ["no leftover datasets"]
+
+    name = TEMP_PREFIX + uuid.uuid4().hex  # what a killed import leaves behind
+    fo_db.Dataset(name, persistent=True)
+    try:
+        leftovers = leftover_datasets()
+        assert name in leftovers
+        code, out, err = _run(capsys, "cleanup")
+        assert code == 0 and err == []
+        assert out == leftovers
+        assert fo_db.dataset_exists(name)
+
+        code, out, err = _run(capsys, "cleanup", "--delete")
+        assert code == 0 and err == []
+        assert out == [f"deleted {n}" for n in leftovers]
+        assert not fo_db.dataset_exists(name)
+        assert leftover_datasets() == []
+        assert fo_db.dataset_exists(dataset_name)  # a real dataset is never touched
+
+        code, out, _ = _run(capsys, "cleanup")
+        assert code == 0 and out == ["no leftover datasets"]
+    finally:
+        if fo_db.dataset_exists(name):
+            fo_db.delete_dataset(name)
+
+
+def test_export_and_info_of_missing_dataset(fo_db, tmp_path, capsys):
+    name = f"missing-{uuid.uuid4().hex[:8]}"
+    code, out, err = _run(capsys, "export", name, tmp_path / "out.json")
+    assert code == 2
+    assert _one_error_line(err) == f"fiftyone-pose: error: no dataset named '{name}' (fiftyone datasets list shows them)"
+    assert os.listdir(tmp_path) == []
+
+    code, out, err = _run(capsys, "info", name)
+    assert code == 2
+    assert _one_error_line(err) == f"fiftyone-pose: error: no dataset named '{name}' (fiftyone datasets list shows them)"

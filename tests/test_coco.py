@@ -1,0 +1,117 @@
+"""COCO reader/writer: exact round trips (examples and generated documents) and the model it fills."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from helpers import coco_doc
+from hypothesis import HealthCheck, given, settings
+from strategies import coco_documents
+
+from fiftyone_pose import formats
+from fiftyone_pose.core.compare import first_difference
+from fiftyone_pose.formats import coco
+
+
+def roundtrip(doc):
+    return coco.encode(coco.decode(json.loads(json.dumps(doc))))
+
+
+def test_example_roundtrips_exactly():
+    doc = coco_doc()
+    assert first_difference(roundtrip(doc), doc) is None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(coco_documents())
+def test_generated_documents_roundtrip_exactly(doc):
+    assert first_difference(roundtrip(doc), doc) is None
+
+
+def test_file_roundtrip_through_disk(tmp_path):
+    src, dst = tmp_path / "in.json", tmp_path / "out.json"
+    src.write_text(json.dumps(coco_doc()))
+    formats.write(formats.read(src), dst)
+    assert first_difference(json.loads(dst.read_text()), coco_doc()) is None
+
+
+def test_model_columns():
+    data = coco.decode(coco_doc())
+    p = data.persons
+    assert data.skeleton.name == "coco" and data.skeleton.sigmas is not None
+    assert list(data.images.ids) == [7, 3000000000, 11]
+    assert data.images.file_names[1] == "sub/dir/9.jpg"
+    assert p.keypoints.shape == (4, 17, 2) and p.keypoints.dtype == np.float64
+    assert p.visibility.dtype == np.int8
+    assert p.keypoints[0, 1].tolist() == [255.0, 98.0]
+    assert p.visibility[0, :6].tolist() == [2, 2, 0, 1, 0, 2]
+    assert p.crowd.tolist() == [False, True, False, False]
+    assert p.image_index.tolist() == [0, 0, 1, 1]
+    assert p.int_mask["keypoints"] is not True  # ints and floats mixed across persons
+    assert p.extras[3] == {"source_note": "unknown extra key", "attributes": {"occluded": False}}
+    assert data.meta == {k: coco_doc()[k] for k in ("info", "licenses", "extra_top_level")}
+    summary = data.summary()
+    assert summary["persons"] == 3 and summary["crowd_regions"] == 1
+    assert summary["persons_without_keypoints"] == 1
+    assert summary["keypoints_labeled"] == 4 + 17
+
+
+def test_visibility_outside_coco_scale_is_mapped_counted_and_kept():
+    doc = coco_doc()
+    kps = doc["annotations"][0]["keypoints"]
+    kps[2], kps[5] = 0.27, 3
+    data = coco.decode(doc)
+    assert data.persons.visibility[0, :2].tolist() == [2, 2]
+    assert data.notes["visibility values other than 0/1/2 (read as 0 if <= 0, else labeled; raw value kept)"] == 2
+    assert first_difference(coco.encode(data), doc) is None
+
+
+def test_missing_optional_keys_stay_missing():
+    doc = coco_doc()
+    for key in ("bbox", "area", "segmentation", "num_keypoints", "iscrowd"):
+        del doc["annotations"][0][key]
+    del doc["info"]
+    assert first_difference(roundtrip(doc), doc) is None
+
+
+def test_test_set_image_list_without_annotations():
+    doc = {"images": coco_doc()["images"], "categories": coco_doc()["categories"]}
+    data = coco.decode(doc)
+    assert len(data.persons) == 0
+    assert first_difference(coco.encode(data), doc) is None
+
+
+def test_category_without_names_uses_layout_of_that_size():
+    doc = coco_doc()
+    doc["categories"][0]["keypoints"] = []
+    doc["categories"][0]["skeleton"] = []
+    data = coco.decode(doc)
+    assert data.skeleton.name == "coco"
+    assert first_difference(coco.encode(data), doc) is None
+
+
+def test_custom_layout_comes_from_the_category():
+    doc = coco_doc()
+    doc["categories"][0]["keypoints"] = [f"p{i}" for i in range(17)]
+    data = coco.decode(doc)
+    assert data.skeleton.name == "custom"
+    assert data.skeleton.edges[0] == (15, 13)  # 1-based in the file, 0-based in the model
+
+
+def test_detect_and_registry(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(coco_doc()))
+    assert formats.detect(path) == "coco"
+    with pytest.raises(ValueError, match="unknown format"):
+        formats.get("nope")
+
+
+def test_every_format_module_is_registered():
+    import pkgutil
+
+    import fiftyone_pose.formats as pkg
+
+    modules = {m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")}
+    assert modules == set(formats.REGISTRY)

@@ -1,0 +1,161 @@
+"""FiftyOne round trips: file -> dataset -> file is the same document, views export what they show."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from helpers import coco_doc
+from hypothesis import HealthCheck, given, settings
+from strategies import coco_documents
+
+import fiftyone_pose as fop
+from fiftyone_pose.core.compare import first_difference
+from fiftyone_pose.fo.api import leftover_datasets
+
+
+@pytest.fixture
+def coco_file(tmp_path):
+    path = tmp_path / "person_keypoints.json"
+    path.write_text(json.dumps(coco_doc()))
+    return path
+
+
+def export_doc(collection, tmp_path, name="out.json", **kwargs):
+    out = tmp_path / name
+    fop.export(collection, out, **kwargs)
+    return json.loads(out.read_text())
+
+
+def test_import_export_is_the_same_document(fo_db, coco_file, tmp_path):
+    ds = fop.load(coco_file, images_dir=tmp_path / "images")
+    assert first_difference(export_doc(ds, tmp_path), coco_doc()) is None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(doc=coco_documents(max_images=4, max_persons=6))
+def test_generated_documents_survive_fiftyone(fo_db, tmp_path, doc):
+    path = tmp_path / "gen.json"
+    path.write_text(json.dumps(doc))
+    ds = fop.load(path, format="coco", images_dir=tmp_path)
+    try:
+        assert first_difference(export_doc(ds, tmp_path), doc) is None
+    finally:
+        ds.delete()
+
+
+def test_samples_and_labels(fo_db, coco_file, tmp_path):
+    fo = fo_db
+    ds = fop.load(coco_file, images_dir=tmp_path / "images")
+    assert len(ds) == 3
+    s = ds.first()
+    assert s.filepath == str(tmp_path / "images" / "000000000007.jpg")
+    assert (s.metadata.width, s.metadata.height) == (640, 480)
+    assert s.image_id == 7 and s.date_captured == "2013-11-14 17:02:52"
+    person, crowd = s.ground_truth.keypoints
+    assert person.points[1] == [255 / 640, 98 / 480]
+    assert np.isnan(person.points[2]).all()  # unlabeled: hidden in the App
+    assert person.visibility[:6] == [2, 2, 0, 1, 0, 2]
+    assert person.bbox == [201.5, 88.0, 94.25, 240.0] and person.area == 14350.0
+    assert person.person_id == 1 and person.iscrowd == 0 and crowd.iscrowd == 1
+    box = s.ground_truth_boxes.detections[0]
+    assert box.instance.id == person.instance.id  # box and keypoints are one person
+    assert box.bounding_box == [201.5 / 640, 88 / 480, 94.25 / 640, 240 / 480]
+    assert ds.skeletons["ground_truth"].labels[0] == "nose"
+    assert ds.default_skeleton.edges[0] == [15, 13]
+    info = ds.info["fiftyone_pose"]["ground_truth"]
+    assert info["skeleton"]["sigmas"][0] == 0.026 and info["skeleton"]["flip_pairs"][0] == [1, 2]
+    assert info["format"] == "coco" and info["meta"]["info"]["year"] == 2024
+    other = ds.skip(1).first()
+    assert other.file_name == "sub/dir/9.jpg" and other.image_id == 3000000000
+    assert other.ground_truth.keypoints[1].source_note == "unknown extra key"
+    # "attributes" is a name FiftyOne labels own: the record's value is kept aside, as JSON text
+    assert json.loads(other.ground_truth.keypoints[1].extra_json) == {"attributes": {"occluded": False}}
+    assert fo.dataset_exists(ds.name) and not leftover_datasets()
+
+
+def test_filtered_view_exports_only_what_it_shows(fo_db, coco_file, tmp_path):
+    F = fo_db.ViewField
+    ds = fop.load(coco_file, images_dir=tmp_path)
+    view = ds.filter_labels("ground_truth", F("iscrowd") == 0).match(F("image_id") != 11)
+    out = export_doc(view, tmp_path)
+    assert [a["id"] for a in out["annotations"]] == [1, 2, 3]
+    assert [i["id"] for i in out["images"]] == [7, 3000000000]
+    expected = {a["id"]: a for a in coco_doc()["annotations"]}
+    for ann in out["annotations"]:
+        assert first_difference(ann, expected[ann["id"]]) is None
+
+
+def test_hidden_points_are_written_unlabeled_and_recounted(fo_db, coco_file, tmp_path):
+    ds = fop.load(coco_file, images_dir=tmp_path)
+    view = ds.filter_keypoints("ground_truth", labels=["nose", "left_eye"])
+    out = export_doc(view, tmp_path)
+    first = next(a for a in out["annotations"] if a["id"] == 1)
+    assert first["keypoints"][:6] == [250, 102, 2, 255, 98, 2]
+    assert first["keypoints"][6:] == [0] * 45
+    assert first["num_keypoints"] == 2
+    full = next(a for a in out["annotations"] if a["id"] == 3)
+    assert full["num_keypoints"] == 2 and full["keypoints"][6:] == [0] * 45
+
+
+def test_edited_points_and_boxes_are_exported(fo_db, coco_file, tmp_path):
+    ds = fop.load(coco_file, images_dir=tmp_path)
+    s = ds.first()
+    person = s.ground_truth.keypoints[0]
+    person.points[0] = [0.5, 0.25]
+    s.ground_truth_boxes.detections[0].bounding_box = [0.1, 0.2, 0.3, 0.4]
+    s.save()
+    ann = next(a for a in export_doc(ds, tmp_path)["annotations"] if a["id"] == 1)
+    assert ann["keypoints"][:3] == [320.0, 120.0, 2]
+    assert ann["keypoints"][3:6] == [255, 98, 2]  # untouched points keep their exact int values
+    assert ann["bbox"] == [64.0, 96.0, 192.0, 192.0]
+
+
+def test_persons_drawn_in_fiftyone_are_exported_completely(fo_db, coco_file, tmp_path):
+    fo = fo_db
+    ds = fop.load(coco_file, images_dir=tmp_path)
+    s = ds.skip(2).first()  # the image without persons, 320 x 240
+    nan = [float("nan")] * 2
+    pts = [[0.5, 0.5], [0.25, 0.75]] + [nan] * 15
+    s.ground_truth.keypoints.append(fo.Keypoint(label="person", points=pts))
+    s.save()
+    ann = next(a for a in export_doc(ds, tmp_path)["annotations"] if a["image_id"] == 11)
+    assert ann["keypoints"][:6] == [160.0, 120.0, 2, 80.0, 180.0, 2] and ann["keypoints"][6:] == [0] * 45
+    assert ann["num_keypoints"] == 2
+    assert ann["bbox"] == [80.0, 120.0, 80.0, 60.0] and ann["area"] == 4800.0
+    assert ann["iscrowd"] == 0 and ann["id"] == 502  # after the largest existing id
+
+
+def test_native_dataset_type(fo_db, coco_file, tmp_path):
+    fo = fo_db
+    ds = fo.Dataset.from_dir(
+        dataset_type=fop.types.COCOPoseDataset, data_path=str(tmp_path / "img"), labels_path=str(coco_file)
+    )
+    assert ds.count("ground_truth.keypoints") == 4
+    out = tmp_path / "native.json"
+    ds.export(dataset_type=fop.types.COCOPoseDataset, labels_path=str(out))
+    assert first_difference(json.loads(out.read_text()), coco_doc()) is None
+
+
+def test_failed_import_leaves_nothing(fo_db, tmp_path, dataset_name):
+    doc = coco_doc()
+    doc["images"][2]["width"] = 0  # size unknown and no image file to read it from
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    before = set(fo_db.list_datasets())
+    with pytest.raises(fop.PoseFormatError, match=r"images\[2\].*width"):
+        fop.load(path, images_dir=tmp_path, name=dataset_name)
+    assert set(fo_db.list_datasets()) == before and not leftover_datasets()
+
+
+def test_benchmark_generator_file_roundtrips_pure_and_through_fiftyone(fo_db, tmp_path):
+    from benchmarks.generate import write_coco
+
+    path = tmp_path / "gen.json"
+    write_coco(path, n_images=400, seed=3)
+    original = json.loads(path.read_text())
+    fop.write(fop.read(path), tmp_path / "pure.json")
+    assert first_difference(json.loads((tmp_path / "pure.json").read_text()), original) is None
+    ds = fop.load(path, images_dir=tmp_path)
+    assert first_difference(export_doc(ds, tmp_path), original) is None
