@@ -132,8 +132,9 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
     for step in STEP_ORDER:
         rs = results.get(step, [])
         status = _status(rs)
+        if status:
+            lines.append(f"| {step} | {status} | | | | |")
         if status or not rs:
-            lines.append(f"| {step} | {status or 'not run'} | | | | |")
             continue
         secs = [r["seconds"] for r in rs]
         medians[step] = statistics.median(secs)
@@ -164,7 +165,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", help="also write the Markdown table here")
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "fiftyone-pose-bench"))
     ap.add_argument("--mongod", type=Path, help="mongod binary (default: FiftyOne's)")
+    ap.add_argument("--steps", default=",".join(STEP_ORDER), help="comma-separated subset of steps to run")
     args = ap.parse_args(argv)
+    selected = [s for s in STEP_ORDER if s in args.steps.split(",")]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup in `finally`
 
     work = Path(args.workdir)
@@ -189,15 +192,14 @@ def main(argv: list[str] | None = None) -> None:
             names = {"raw": f"{tag}-{run}", "fo": f"bench-fo-{tag}-{run}", "ours": f"bench-ours-{tag}-{run}"}
             done: dict[str, dict[str, Any]] = {}
             try:
-                for step in STEP_ORDER:
+                for step in selected:
                     dep = DEPENDS.get(step)
-                    if dep and "seconds" not in done[dep]:
+                    if dep and "seconds" not in done.get(dep, {}):
                         done[step] = {"skipped": f"{dep} has no result"}
                     else:
-                        kind = step.split("_")[0]
                         done[step] = run_step(
                             step, env, file=src, out=work / f"out_{step}.json",
-                            name=names.get(kind if kind in names else "raw"), images_dir=work / "images",
+                            name=names.get(step.split("_")[0], names["raw"]), images_dir=work / "images",
                         )  # fmt: skip
                     results.setdefault(step, []).append(done[step])
                     print(f"run {run + 1}/{args.runs} {step}: {done[step]}", file=sys.stderr)
