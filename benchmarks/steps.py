@@ -2,14 +2,16 @@
 
 Each step does its imports and setup first, then times only its own work with ``perf_counter``,
 and prints one line ``BENCH_RESULT {json}`` on stdout with ``seconds``, ``peak_rss_mb`` (peak
-resident size of this process right after the timed part), ``base_rss_mb`` (resident size
-before it) and step-specific extras. The peak is ``VmHWM`` from ``/proc/self/status``: Linux
-carries ``ru_maxrss`` over from the parent across fork/exec, so ``getrusage`` would report the
-runner's size for any step smaller than it; ``ru_maxrss`` is the fallback without ``/proc``. Export steps also compare their output with the input file (untimed):
-``exact`` (same values, number types and key order), ``equal`` (same values as Python
-``==``, e.g. ``229 == 229.0``; key order may differ), ``equal up to list order`` (equal once
-``images`` and ``annotations`` are sorted by id) or ``differs``. A step whose fiftyone_pose function does not
-exist yet reports ``{"unavailable": reason}``.
+resident size of this process right after the timed part), ``base_rss_mb`` (resident size before
+it) and step-specific extras. The peak is ``VmHWM`` from ``/proc/self/status``: Linux carries
+``ru_maxrss`` over from the parent across fork/exec, so ``getrusage`` would report the runner's
+size for any step smaller than it (``ru_maxrss`` is only the fallback without ``/proc``).
+
+Export steps also compare their output with the input file (untimed): ``exact`` (same values,
+number types and key order), ``equal`` (same values by Python ``==``, e.g. ``229 == 229.0``; key
+order may differ), ``equal up to list order`` (equal once ``images`` and ``annotations`` are
+sorted by id) or ``differs``. A step whose fiftyone_pose function does not exist (yet) reports
+``{"unavailable": reason}``.
 
 The database comes from ``FIFTYONE_DATABASE_URI`` (FiftyOne and pymongo alike). ``raw_insert``
 writes FiftyOne-shaped sample documents into the scratch collection ``raw_<name>`` of the
@@ -34,7 +36,7 @@ import orjson
 RESULT_PREFIX = "BENCH_RESULT "
 RAW_DB = "bench_raw"
 IMAGE_EXTRAS = ("license", "coco_url", "flickr_url", "date_captured")
-ANN_ATTRS = ("coco_id", "bbox", "area", "iscrowd", "num_keypoints", "segmentation")
+ANN_ATTRS = ("bbox", "area", "iscrowd", "num_keypoints", "segmentation")
 
 STEPS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {}
 
@@ -177,7 +179,7 @@ def _samples(doc: dict[str, Any], images_dir: str) -> list[dict[str, Any]]:
                 "points": [[x / w, y / h] if v else [nan, nan] for x, y, v in zip(kp[0::3], kp[1::3], vis)],
                 "visible": vis,
                 "coco_id": ann["id"],
-                **{k: ann[k] for k in ANN_ATTRS[1:] if k in ann},
+                **{k: ann[k] for k in ANN_ATTRS if k in ann},
             })  # fmt: skip
         samples.append({
             "_id": ObjectId(),

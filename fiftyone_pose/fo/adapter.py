@@ -34,6 +34,7 @@ import fiftyone as fo
 import fiftyone.core.utils as fou
 
 from ..core import skeleton as skeletons
+from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError
 from ..core.model import OPTIONAL_PERSON_KEYS, Images, Persons, PoseData
 from ..formats._numbers import to_array, to_lists
@@ -117,7 +118,7 @@ def add_pose_data(
     dataset_id = dataset._doc.id
     ids: list[ObjectId] = []
     try:
-        with fou.ProgressBar(total=len(data.images), progress=progress) as pb:
+        with paused_gc(), fou.ProgressBar(total=len(data.images), progress=progress) as pb:
             for lo in range(0, len(data.images), CHUNK):
                 hi = min(lo + CHUNK, len(data.images))
                 rows = order[starts[lo] : starts[hi]]
@@ -406,9 +407,10 @@ def to_pose_data(
     if has_boxes:
         project[f"{box_field}.detections.bounding_box"] = True
         project[f"{box_field}.detections.instance"] = True
-    docs = list(collection._aggregate(post_pipeline=[{"$project": project}]))
-    images, persons_docs, boxes_by_instance = _collect(docs, label_field, box_field, image_fields, collection)
-    persons, notes = _persons_from_docs(persons_docs, images, boxes_by_instance, layout)
+    with paused_gc():
+        docs = list(collection._aggregate(post_pipeline=[{"$project": project}]))
+        images, persons_docs, boxes_by_instance = _collect(docs, label_field, box_field, image_fields, collection)
+        persons, notes = _persons_from_docs(persons_docs, images, boxes_by_instance, layout)
     return PoseData(
         images=images,
         persons=persons,

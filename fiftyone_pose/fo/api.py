@@ -9,6 +9,7 @@ from pathlib import Path
 import fiftyone as fo
 
 from .. import formats
+from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError
 from ..core.model import PoseData
 from .adapter import add_pose_data, to_pose_data
@@ -79,8 +80,9 @@ def export(
     **write_options,
 ) -> PoseData:
     """Write the persons a dataset or view shows to ``path`` in ``format``; returns what was written."""
-    data = to_pose_data(collection, label_field, progress=progress)
-    formats.write(data, path, format, **write_options)
+    with paused_gc():
+        data = to_pose_data(collection, label_field, progress=progress)
+        formats.write(data, path, format, **write_options)
     return data
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
+from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError
 from ..core.model import PoseData
 from . import coco
@@ -47,9 +48,11 @@ def detect(path: str | os.PathLike) -> str:
 def read(path: str | os.PathLike, format: str = "auto", **options) -> PoseData:
     """Read a pose file into ``PoseData`` (``format="auto"`` sniffs it)."""
     name = detect(path) if format == "auto" else format
-    return get(name).read(path, **options)
+    with paused_gc():
+        return get(name).read(path, **options)
 
 
 def write(data: PoseData, path: str | os.PathLike, format: str = "coco", **options) -> None:
     """Write ``PoseData`` in ``format`` (atomically: no partial file on failure)."""
-    get(format).write(data, path, **options)
+    with paused_gc():
+        get(format).write(data, path, **options)
