@@ -159,3 +159,28 @@ def test_benchmark_generator_file_roundtrips_pure_and_through_fiftyone(fo_db, tm
     assert first_difference(json.loads((tmp_path / "pure.json").read_text()), original) is None
     ds = fop.load(path, images_dir=tmp_path)
     assert first_difference(export_doc(ds, tmp_path), original) is None
+
+
+def test_part_boxes_are_drawn_linked_and_exported_exactly(fo_db, tmp_path):
+    from fiftyone_pose.fo.adapter import to_pose_data
+    from fiftyone_pose.fo.api import create_dataset
+    from fiftyone_pose.formats import coco
+
+    data = coco.decode(coco_doc())
+    n = len(data.persons)
+    face = np.full((n, 4), np.nan)
+    face[0] = [240.5, 90.0, 30.0, 25.0]
+    face[3] = [0.0, 0.0, 0.0, 0.0]  # "no face" marker as some files write it: kept, not drawn
+    data.persons.part_boxes = {"face": face}
+    data.persons.int_mask["part_box.face"] = np.array([[False, False, True, True]] + [[True] * 4] * (n - 1))
+    ds = create_dataset(data, tmp_path)
+    s = ds.first()
+    (det,) = s.ground_truth_parts.detections
+    assert det.label == "face" and det.instance.id == s.ground_truth.keypoints[0].instance.id
+    assert s.ground_truth.keypoints[0].part_boxes == {"face": [240.5, 90.0, 30, 25]}
+    back = to_pose_data(ds)
+    np.testing.assert_array_equal(back.persons.part_boxes["face"], face)
+    assert back.persons.int_mask["part_box.face"][0].tolist() == [False, False, True, True]
+    det.bounding_box = [0.5, 0.5, 0.25, 0.25]
+    s.save()
+    assert to_pose_data(ds).persons.part_boxes["face"][0].tolist() == [320.0, 240.0, 160.0, 120.0]

@@ -61,10 +61,14 @@ class Persons:
     extras: list[dict[str, Any]]
     #: the file's own visibility values where they differ from ``visibility`` (float64 (N, K))
     visibility_raw: np.ndarray | None = None
-    #: which numbers were JSON ints: keys "keypoints" (N, K, 3), "bbox" (N, 4), "area" (N,)
+    #: which numbers were JSON ints: keys "keypoints" (N, K, 3), "bbox" (N, 4), "area" (N,),
+    #: "part_box.<part>" (N, 4)
     int_mask: dict[str, IntMask] = field(default_factory=dict)
     #: per optional key (see OPTIONAL_PERSON_KEYS): bool (N,) True where the record lacked it
     absent: dict[str, np.ndarray] = field(default_factory=dict)
+    #: boxes of body parts (e.g. COCO-WholeBody "face", "lefthand"): part -> float64 (N, 4)
+    #: [x, y, w, h] in pixels, kept exactly as given; NaN row = the person has no such box
+    part_boxes: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -109,6 +113,7 @@ class Persons:
             visibility_raw=None if self.visibility_raw is None else self.visibility_raw[index],
             int_mask={k: m if isinstance(m, bool) else m[index] for k, m in self.int_mask.items()},
             absent={k: m[index] for k, m in self.absent.items()},
+            part_boxes={k: b[index] for k, b in self.part_boxes.items()},
         )
 
     def raw_visibility(self) -> np.ndarray:

@@ -10,7 +10,10 @@ export reads them back with one aggregation over the view. What a sample holds:
   ``raw_keypoints`` (the source's x, y, v triplets in pixels, exact, with their int/float types),
   ``person_id``, ``category_id``, ``bbox``, ``area``, ``iscrowd``, ``num_keypoints``,
   ``segmentation``, and the record's other keys;
-- ``<field>_boxes`` (``fo.Detections``): the person box, linked to the keypoints by ``fo.Instance``.
+- ``<field>_boxes`` (``fo.Detections``): the person box, linked to the keypoints by ``fo.Instance``;
+- ``<field>_parts`` (``fo.Detections``, layouts with part boxes such as COCO-WholeBody): one box per
+  body part labelled with the part name, linked the same way; the exact values are in the
+  keypoint's ``part_boxes``.
 
 Export takes the exact pixel values wherever the normalised ones still match them, and the
 normalised ones (times the image size) where the user edited or a view filtered them.
@@ -48,6 +51,7 @@ _KEYPOINT_RESERVED = {
     "_id", "_cls", "id", "tags", "label", "points", "confidence", "index", "attributes", "instance",
     "visibility", "raw_keypoints", "person_id", "category_id", "bbox", "area", "iscrowd",
     "num_keypoints", "segmentation", "absent", "extra_json", "source_index",
+    "part_boxes",
 }  # fmt: skip
 _SAMPLE_RESERVED = {
     "_id", "id", "filepath", "tags", "metadata", "created_at", "last_modified_at", "media_type",
@@ -60,8 +64,12 @@ def boxes_field(label_field: str) -> str:
     return f"{label_field}_boxes"
 
 
+def parts_field(label_field: str) -> str:
+    return f"{label_field}_parts"
+
+
 def _sample_reserved(label_field: str) -> set[str]:
-    return _SAMPLE_RESERVED | {label_field, boxes_field(label_field)}
+    return _SAMPLE_RESERVED | {label_field, boxes_field(label_field), parts_field(label_field)}
 
 
 def _is_field_name(key: str, reserved: set[str]) -> bool:
@@ -161,8 +169,8 @@ def _category_names(data: PoseData) -> dict[int, str]:
 
 def _person_docs(
     data: PoseData, rows: np.ndarray, widths: np.ndarray, heights: np.ndarray, names: dict[int, str]
-) -> list[tuple[dict, dict | None]]:
-    """(keypoint doc, detection doc or None) for the persons at ``rows``, vectorised per chunk."""
+) -> list[tuple[dict, dict | None, list[dict]]]:
+    """(keypoint doc, box detection or None, part detections) per person at ``rows``, vectorised."""
     p = data.persons
     n, k = len(rows), p.num_points
     if n == 0:
@@ -186,6 +194,14 @@ def _person_docs(
     area_list = to_lists(areas, area_mask if isinstance(area_mask, bool) else area_mask[rows])
     has_box = ~np.isnan(boxes).any(axis=1)
     has_area = ~np.isnan(areas)
+    parts = []  # (name, exact lists, normalised lists, present, drawn)
+    for name, pb in p.part_boxes.items():
+        pb = pb[rows]
+        pmask = p.int_mask.get(f"part_box.{name}", False)
+        present = ~np.isnan(pb).any(axis=1)
+        drawn = present & (pb[:, 2] > 0) & (pb[:, 3] > 0)  # all-zero "no box" markers are not drawn
+        norm = (pb / np.concatenate([wh, wh], axis=1)).tolist()
+        parts.append((name, to_lists(pb, pmask if isinstance(pmask, bool) else pmask[rows]), norm, present, drawn))
     points_l, vis_l = points.tolist(), vis.tolist()
     ids, cats = p.ids[rows].tolist(), p.category_ids[rows].tolist()
     crowd = p.crowd[rows].astype(np.int64).tolist()
@@ -235,7 +251,15 @@ def _person_docs(
                 "instance": instance,
                 "iscrowd": crowd[j],
             }
-        out.append((doc, det))
+        part_dets = []
+        if parts:
+            doc["part_boxes"] = {name: exact[j] for name, exact, _, present, _ in parts if present[j]}
+            for name, _, norm, _, drawn in parts:
+                if drawn[j]:
+                    part_dets.append(
+                        {"_id": ObjectId(), "_cls": "Detection", "tags": [], "label": name, "bounding_box": norm[j], "instance": instance}
+                    )
+        out.append((doc, det, part_dets))
     return out
 
 
@@ -244,7 +268,7 @@ def _sample_docs(
     lo: int,
     hi: int,
     starts: np.ndarray,
-    labels: list[tuple[dict, dict | None]],
+    labels: list[tuple[dict, dict | None, list[dict]]],
     images_dir: str,
     label_field: str,
     dataset_id: ObjectId,
@@ -271,9 +295,11 @@ def _sample_docs(
             "_dataset_id": dataset_id,
             "image_id": int(im.ids[i]),
             "file_name": im.file_names[i],
-            label_field: {"_cls": "Keypoints", "keypoints": [kd for kd, _ in mine]},
-            box_field: {"_cls": "Detections", "detections": [dd for _, dd in mine if dd is not None]},
+            label_field: {"_cls": "Keypoints", "keypoints": [kd for kd, _, _ in mine]},
+            box_field: {"_cls": "Detections", "detections": [dd for _, dd, _ in mine if dd is not None]},
         }
+        if data.persons.part_boxes:
+            doc[parts_field(label_field)] = {"_cls": "Detections", "detections": [d for _, _, pd in mine for d in pd]}
         safe, other = _split_extras(im.extras[i], reserved)
         doc.update(safe)
         if other:
@@ -306,6 +332,9 @@ def _declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> No
         f"{det}.instance": fo.EmbeddedDocumentField(fo.Instance),
         f"{det}.iscrowd": fo.IntField(),
     }
+    if data.persons.part_boxes:
+        schema[parts_field(label_field)] = fo.EmbeddedDocumentField(fo.Detections)
+        schema[f"{parts_field(label_field)}.detections.instance"] = fo.EmbeddedDocumentField(fo.Instance)
     schema.update({key: ftype() for key, ftype in _extra_field_types(data.images.extras, _sample_reserved(label_field))})
     schema.update({f"{kp}.{key}": ftype() for key, ftype in _extra_field_types(data.persons.extras, _KEYPOINT_RESERVED)})
     existing = dataset.get_field_schema(flat=True)
@@ -392,7 +421,6 @@ def to_pose_data(
     info = collection._root_dataset.info.get(INFO_KEY, {}).get(label_field, {})
     layout = _layout(collection, label_field, info)
     box_field = boxes_field(label_field)
-    has_boxes = collection.has_field(box_field)
     image_fields = info.get("image_fields", [])
     project = {
         "filepath": True,
@@ -404,13 +432,14 @@ def to_pose_data(
         f"{label_field}.keypoints": True,
         **{f: True for f in image_fields},
     }
-    if has_boxes:
-        project[f"{box_field}.detections.bounding_box"] = True
-        project[f"{box_field}.detections.instance"] = True
+    det_fields = [f for f in (box_field, parts_field(label_field)) if collection.has_field(f)]
+    for f in det_fields:
+        for key in ("bounding_box", "instance", "label"):
+            project[f"{f}.detections.{key}"] = True
     with paused_gc():
         docs = list(collection._aggregate(post_pipeline=[{"$project": project}]))
-        images, persons_docs, boxes_by_instance = _collect(docs, label_field, box_field, image_fields, collection)
-        persons, notes = _persons_from_docs(persons_docs, images, boxes_by_instance, layout)
+        images, persons_docs, dets = _collect(docs, label_field, det_fields, image_fields)
+        persons, notes = _persons_from_docs(persons_docs, images, dets, layout)
     return PoseData(
         images=images,
         persons=persons,
@@ -431,14 +460,15 @@ def _layout(collection: Any, label_field: str, info: dict[str, Any]):
     raise ValueError(f"field '{label_field}' has no skeleton; set dataset.skeletons['{label_field}'] first")
 
 
-def _collect(docs: list[dict], label_field: str, box_field: str, image_fields: list[str], collection: Any):
+def _collect(docs: list[dict], label_field: str, det_fields: list[str], image_fields: list[str]):
+    """Images, (image row, keypoint doc) per person, and linked boxes by (instance id, part or None)."""
     n = len(docs)
     ids = np.zeros(n, np.int64)
     has_id = np.zeros(n, bool)
     names, extras = [], []
     widths, heights = np.zeros(n, np.int64), np.zeros(n, np.int64)
     persons: list[tuple[int, dict]] = []
-    boxes: dict[ObjectId, list[float]] = {}
+    dets: dict[tuple[ObjectId, str | None], list[float]] = {}  # (instance, part or None) -> box
     for i, d in enumerate(docs):
         if d.get("image_id") is not None:
             ids[i], has_id[i] = d["image_id"], True
@@ -450,10 +480,12 @@ def _collect(docs: list[dict], label_field: str, box_field: str, image_fields: l
         extras.append(_plain(extra) if extra else extra)
         for kp in (d.get(label_field) or {}).get("keypoints") or ():
             persons.append((i, kp))
-        for det in (d.get(box_field) or {}).get("detections") or ():
-            inst = det.get("instance")
-            if inst:
-                boxes[inst["_id"]] = det["bounding_box"]
+        for f in det_fields:
+            is_part = f == parts_field(label_field)
+            for det in (d.get(f) or {}).get("detections") or ():
+                inst = det.get("instance")
+                if inst:
+                    dets[(inst["_id"], det.get("label") if is_part else None)] = det["bounding_box"]
     if not has_id.all():  # samples made in FiftyOne: new ids after the existing ones
         start = int(ids[has_id].max()) + 1 if has_id.any() else 1
         ids[~has_id] = np.arange(start, start + int((~has_id).sum()))
@@ -462,11 +494,11 @@ def _collect(docs: list[dict], label_field: str, box_field: str, image_fields: l
         raise ValueError(
             f"sample {docs[bad]['filepath']} has no image size; run dataset.compute_metadata() first"
         )
-    return Images(ids, names, widths, heights, extras), persons, boxes
+    return Images(ids, names, widths, heights, extras), persons, dets
 
 
 def _persons_from_docs(
-    entries: list[tuple[int, dict]], images: Images, boxes_by_instance: dict, layout
+    entries: list[tuple[int, dict]], images: Images, dets: dict, layout
 ) -> tuple[Persons, dict[str, int]]:
     k = layout.num_keypoints
     n = len(entries)
@@ -521,7 +553,15 @@ def _persons_from_docs(
     if moved.any():
         notes["points edited in FiftyOne, written from the normalised values"] = int(moved.sum())
 
-    boxes, bbox_mask, areas, area_mask, absent = _boxes_and_areas(kps, image_index, wh, boxes_by_instance)
+    whwh = np.concatenate([wh, wh], axis=1)
+    instances = [(kp.get("instance") or {}).get("_id") for kp in kps]
+    boxes, bbox_mask = _exact_boxes([kp.get("bbox") for kp in kps], whwh, [dets.get((i, None)) for i in instances])
+    part_boxes, part_masks = {}, {}
+    names = sorted({name for kp in kps for name in kp.get("part_boxes") or ()})
+    for name in names:
+        stored = [(kp.get("part_boxes") or {}).get(name) for kp in kps]
+        part_boxes[name], part_masks[f"part_box.{name}"] = _exact_boxes(stored, whwh, [dets.get((i, name)) for i in instances])
+    areas, area_mask, absent = _areas_and_absent(kps)
     ids = np.array([kp.get("person_id") or 0 for kp in kps], dtype=np.int64)
     no_id = np.array([kp.get("person_id") is None for kp in kps])
     if no_id.any():
@@ -534,14 +574,8 @@ def _persons_from_docs(
         extra = {key: v for key, v in kp.items() if key not in _KEYPOINT_RESERVED}
         extra.update(orjson.loads(kp["extra_json"]) if kp.get("extra_json") else {})
         extras.append(_plain(extra) if extra else extra)
-    for key in ("segmentation",):
-        mask = np.array([key in (kp.get("absent") or ()) or (kp.get("raw_keypoints") is None) for kp in kps])
-        if mask.any():
-            absent[key] = mask
-    for key in ("id", "category_id", "iscrowd", "num_keypoints"):
-        mask = np.array([key in (kp.get("absent") or ()) for kp in kps])
-        if mask.any():
-            absent[key] = mask
+    if not has_raw.all():  # persons drawn in FiftyOne have no segmentation to write
+        absent["segmentation"] = absent.get("segmentation", np.zeros(n, bool)) | ~has_raw
     persons = Persons(
         image_index=image_index,
         ids=ids,
@@ -555,8 +589,9 @@ def _persons_from_docs(
         segmentations=[kp.get("segmentation") for kp in kps],
         extras=extras,
         visibility_raw=raw_v if (raw_v != visibility).any() else None,
-        int_mask={"keypoints": kp_mask, "bbox": bbox_mask, "area": area_mask},
+        int_mask={"keypoints": kp_mask, "bbox": bbox_mask, "area": area_mask, **part_masks},
         absent=absent,
+        part_boxes=part_boxes,
     )
     # the source file's order; persons drawn in FiftyOne follow, in sample order
     source = np.array([kp.get("source_index", -1) for kp in kps], dtype=np.int64)
@@ -576,40 +611,40 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _boxes_and_areas(kps: list[dict], image_index: np.ndarray, wh: np.ndarray, boxes_by_instance: dict):
-    """Exact boxes/areas from the keypoint labels, or the linked detection where it was edited."""
+def _exact_boxes(stored: list[Any], whwh: np.ndarray, linked: list[list[float] | None]) -> tuple[np.ndarray, Any]:
+    """Boxes from the exact stored values, or from the linked detection where it was edited.
+
+    Returns float64 (N, 4) boxes (NaN rows where neither exists) and their int mask.
+    """
+    n = len(stored)
+    boxes = np.full((n, 4), np.nan)
+    present = np.fromiter((b is not None for b in stored), dtype=bool, count=n)
+    mask = np.zeros((n, 4), bool)
+    if present.any():
+        arr, m = to_array(list(chain.from_iterable(b for b in stored if b is not None)))
+        boxes[present] = arr.reshape(-1, 4)
+        mask[present] = np.broadcast_to(m, (int(present.sum()) * 4,)).reshape(-1, 4)
+    norm = (boxes / whwh).tolist()
+    for j, det in enumerate(linked):
+        if det is not None and det != norm[j]:  # edited (or drawn) in FiftyOne
+            boxes[j] = np.asarray(det, dtype=np.float64) * whwh[j]
+            mask[j] = False
+    return boxes, mask
+
+
+def _areas_and_absent(kps: list[dict]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Exact areas and, per optional key, which persons' records lacked it."""
     n = len(kps)
     absent: dict[str, np.ndarray] = {}
-    for key in ("bbox", "area"):
-        mask = np.array([key in (kp.get("absent") or ()) for kp in kps])
+    for key in OPTIONAL_PERSON_KEYS:
+        mask = np.fromiter((key in (kp.get("absent") or ()) for kp in kps), dtype=bool, count=n)
         if mask.any():
             absent[key] = mask
-    has_box = np.array([kp.get("bbox") is not None for kp in kps])
-    boxes = np.full((n, 4), np.nan)
-    bbox_mask: Any = False
-    if has_box.any():
-        arr, mask = to_array(list(chain.from_iterable(kp["bbox"] for kp in kps if kp.get("bbox") is not None)))
-        boxes[has_box] = arr.reshape(-1, 4)
-        full = np.zeros((n, 4), bool)
-        full[has_box] = np.broadcast_to(mask, (int(has_box.sum()) * 4,)).reshape(-1, 4)
-        bbox_mask = full
-    whwh = np.concatenate([wh, wh], axis=1)
-    for j, kp in enumerate(kps):
-        inst = kp.get("instance")
-        det = boxes_by_instance.get(inst["_id"]) if inst else None
-        if det is None:
-            continue
-        if not has_box[j] or det != (boxes[j] / whwh[j]).tolist():
-            boxes[j] = np.asarray(det) * whwh[j]
-            if bbox_mask is not False:
-                bbox_mask[j] = False
-    has_area = np.array([kp.get("area") is not None for kp in kps])
+    present = np.fromiter((kp.get("area") is not None for kp in kps), dtype=bool, count=n)
     areas = np.full(n, np.nan)
-    area_mask: Any = False
-    if has_area.any():
-        arr, mask = to_array([kp["area"] for kp in kps if kp.get("area") is not None])
-        areas[has_area] = arr
-        full = np.zeros(n, bool)
-        full[has_area] = mask
-        area_mask = full
-    return boxes, bbox_mask, areas, area_mask, absent
+    mask = np.zeros(n, bool)
+    if present.any():
+        arr, m = to_array([kp["area"] for kp in kps if kp.get("area") is not None])
+        areas[present] = arr
+        mask[present] = m
+    return areas, mask, absent
