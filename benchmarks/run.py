@@ -148,7 +148,8 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
     for a, b in RATIOS:
         value = f"{medians[a] / medians[b]:.2f}" if a in medians and b in medians else "n/a"
         lines.append(f"| {a} / {b} | {value} |")
-    lines += ["", "Δ RSS: peak RSS minus resident size just before the timed part (after imports and setup).",
+    lines += ["", "Δ RSS: peak RSS minus resident size just before the timed part (after imports and setup). "
+              "The floors (json_*, raw_*) run with Python's cyclic GC off, as fiftyone_pose's bulk paths do.",
               "output vs input: exact = same values, number types and key order; equal = same values by Python == "
               "(key order may differ); equal up to list order = equal once images and annotations are sorted by id; "
               "differs = anything else."]  # fmt: skip

@@ -258,7 +258,7 @@ def test_failed_encode_leaves_no_file(tmp_path, monkeypatch):
     data = coco.read(_write(tmp_path / "in", coco_doc()))
     out = tmp_path / "out"
     out.mkdir()
-    monkeypatch.setattr(coco, "encode", _boom)
+    monkeypatch.setattr(coco, "_encode_person_rows", _boom)  # fails mid-stream, after the images
     with pytest.raises(RuntimeError, match="encoder failed"):
         formats.write(data, out / "result.json")
     assert _folder(out) == []
@@ -317,7 +317,7 @@ def test_failed_encode_leaves_existing_file_untouched(tmp_path, monkeypatch):
     target = tmp_path / "result.json"
     target.write_bytes(b"previous content\n")
     before = target.stat().st_mtime_ns
-    monkeypatch.setattr(coco, "encode", _boom)
+    monkeypatch.setattr(coco, "_encode_person_rows", _boom)  # fails mid-stream, after the images
     with pytest.raises(RuntimeError):
         formats.write(data, target)
     assert target.read_bytes() == b"previous content\n"

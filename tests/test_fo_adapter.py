@@ -184,3 +184,23 @@ def test_part_boxes_are_drawn_linked_and_exported_exactly(fo_db, tmp_path):
     det.bounding_box = [0.5, 0.5, 0.25, 0.25]
     s.save()
     assert to_pose_data(ds).persons.part_boxes["face"][0].tolist() == [320.0, 240.0, 160.0, 120.0]
+
+
+def test_export_in_many_batches_gives_the_same_document(fo_db, tmp_path, monkeypatch):
+    """Export reads the view a batch at a time; batch edges must not show in the file."""
+    from benchmarks.generate import write_coco
+    from fiftyone_pose.fo import adapter
+
+    path = tmp_path / "gen.json"
+    write_coco(path, n_images=60, seed=5)
+    ds = fop.load(path, images_dir=tmp_path)
+    s = ds.last()  # a person drawn in FiftyOne, after the file's persons
+    s.ground_truth.keypoints.append(fo_db.Keypoint(label="person", points=[[0.5, 0.5]] * 17))
+    s.save()
+    monkeypatch.setattr(adapter, "CHUNK", 7)
+    small = export_doc(ds, tmp_path, "small.json")
+    monkeypatch.setattr(adapter, "CHUNK", 4096)
+    assert first_difference(small, export_doc(ds, tmp_path, "large.json")) is None
+    original = json.loads(path.read_text())
+    assert first_difference(small["annotations"][:-1], original["annotations"]) is None
+    assert small["annotations"][-1]["id"] == max(a["id"] for a in original["annotations"]) + 1

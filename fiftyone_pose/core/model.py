@@ -22,6 +22,10 @@ from .skeleton import Skeleton
 #: int_mask values: ``True``/``False`` when every value is/isn't a JSON int, else a bool array.
 IntMask = bool | np.ndarray
 
+#: ``PoseData.meta`` value marking a top-level key the source file did not have (e.g. ``info``),
+#: so a writer neither invents it on a round trip nor loses it when converting
+ABSENT = "__absent__"
+
 #: Standard per-person keys a source record may lack; ``Persons.absent`` says which, per person.
 OPTIONAL_PERSON_KEYS = ("id", "category_id", "bbox", "area", "iscrowd", "num_keypoints", "segmentation")
 
@@ -42,6 +46,19 @@ class Images:
     @classmethod
     def empty(cls) -> "Images":
         return cls(np.zeros(0, np.int64), [], np.zeros(0, np.int64), np.zeros(0, np.int64), [])
+
+    @classmethod
+    def concat(cls, parts: "list[Images]") -> "Images":
+        """The images of several tables, one after the other."""
+        if not parts:
+            return cls.empty()
+        return cls(
+            ids=np.concatenate([p.ids for p in parts]),
+            file_names=[f for p in parts for f in p.file_names],
+            widths=np.concatenate([p.widths for p in parts]),
+            heights=np.concatenate([p.heights for p in parts]),
+            extras=[e for p in parts for e in p.extras],
+        )
 
 
 @dataclass
@@ -94,6 +111,43 @@ class Persons:
             extras=[],
         )
 
+    @classmethod
+    def concat(cls, parts: "list[Persons]", num_points: int) -> "Persons":
+        """The persons of several tables, one after the other (``image_index`` taken as given)."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty(num_points)
+        if len(parts) == 1:
+            return parts[0]
+
+        def cat(get) -> np.ndarray:
+            return np.concatenate([get(p) for p in parts])
+
+        def filled(get, default, shape) -> np.ndarray:
+            return np.concatenate([get(p) if get(p) is not None else np.full((len(p), *shape), default) for p in parts])
+
+        mask_keys = {k for p in parts for k in p.int_mask}
+        absent_keys = {k for p in parts for k in p.absent}
+        box_keys = {k for p in parts for k in p.part_boxes}
+        has_raw = any(p.visibility_raw is not None for p in parts)
+        return cls(
+            image_index=cat(lambda p: p.image_index),
+            ids=cat(lambda p: p.ids),
+            category_ids=cat(lambda p: p.category_ids),
+            keypoints=cat(lambda p: p.keypoints),
+            visibility=cat(lambda p: p.visibility),
+            boxes=cat(lambda p: p.boxes),
+            areas=cat(lambda p: p.areas),
+            crowd=cat(lambda p: p.crowd),
+            num_keypoints=cat(lambda p: p.num_keypoints),
+            segmentations=[s for p in parts for s in p.segmentations],
+            extras=[e for p in parts for e in p.extras],
+            visibility_raw=cat(lambda p: p.raw_visibility()) if has_raw else None,
+            int_mask={k: concat_masks([p.mask(k) for p in parts], [len(p) for p in parts]) for k in mask_keys},
+            absent={k: filled(lambda p: p.absent.get(k), False, ()) for k in absent_keys},
+            part_boxes={k: filled(lambda p: p.part_boxes.get(k), np.nan, (4,)) for k in box_keys},
+        )
+
     def take(self, index: np.ndarray) -> "Persons":
         """The persons at ``index`` (a reordering or a subset), every column alike."""
         index = np.asarray(index, dtype=np.int64)
@@ -115,6 +169,10 @@ class Persons:
             absent={k: m[index] for k, m in self.absent.items()},
             part_boxes={k: b[index] for k, b in self.part_boxes.items()},
         )
+
+    def mask(self, key: str) -> IntMask:
+        """The int mask of a column; without one, keypoints count as ints (COCO), the rest as floats."""
+        return self.int_mask.get(key, key == "keypoints")
 
     def raw_visibility(self) -> np.ndarray:
         """The visibility values as the source file wrote them (float64 (N, K))."""
@@ -154,6 +212,16 @@ class PoseData:
             "layout": f"{self.skeleton.name} ({self.skeleton.num_keypoints} points)",
             **({"notes": dict(self.notes)} if self.notes else {}),
         }
+
+
+def concat_masks(masks: list[IntMask], lengths: list[int]) -> IntMask:
+    """One int mask for row blocks of the given lengths (scalars stay scalars when all agree)."""
+    if all(m is True for m in masks):
+        return True
+    if all(m is False for m in masks):
+        return False
+    shape = next(m.shape[1:] for m in masks if not isinstance(m, bool))
+    return np.concatenate([np.broadcast_to(m, (n, *shape)) if isinstance(m, bool) else m for m, n in zip(masks, lengths)])
 
 
 def keypoint_boxes(keypoints: np.ndarray, visibility: np.ndarray) -> np.ndarray:

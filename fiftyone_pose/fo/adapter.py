@@ -25,7 +25,7 @@ import datetime
 import os
 import random
 import re
-from itertools import chain
+from itertools import chain, islice
 from typing import Any, Iterable
 
 import bson
@@ -183,13 +183,13 @@ def _person_docs(
     points[vis == 0] = np.nan
     raw_v = p.raw_visibility()[rows]
     triplets = np.concatenate([kp, raw_v[..., None]], axis=2).reshape(n, 3 * k)
-    kp_mask = p.int_mask.get("keypoints", True)
+    kp_mask = p.mask("keypoints")
     raw_lists = to_lists(triplets, kp_mask if isinstance(kp_mask, bool) else kp_mask[rows].reshape(n, 3 * k))
     boxes = p.boxes[rows]
     norm_boxes = (boxes / np.concatenate([wh, wh], axis=1)).tolist()
-    bbox_mask = p.int_mask.get("bbox", False)
+    bbox_mask = p.mask("bbox")
     box_lists = to_lists(boxes, bbox_mask if isinstance(bbox_mask, bool) else bbox_mask[rows])
-    area_mask = p.int_mask.get("area", False)
+    area_mask = p.mask("area")
     areas = p.areas[rows]
     area_list = to_lists(areas, area_mask if isinstance(area_mask, bool) else area_mask[rows])
     has_box = ~np.isnan(boxes).any(axis=1)
@@ -197,7 +197,7 @@ def _person_docs(
     parts = []  # (name, exact lists, normalised lists, present, drawn)
     for name, pb in p.part_boxes.items():
         pb = pb[rows]
-        pmask = p.int_mask.get(f"part_box.{name}", False)
+        pmask = p.mask(f"part_box.{name}")
         present = ~np.isnan(pb).any(axis=1)
         drawn = present & (pb[:, 2] > 0) & (pb[:, 3] > 0)  # all-zero "no box" markers are not drawn
         norm = (pb / np.concatenate([wh, wh], axis=1)).tolist()
@@ -436,10 +436,31 @@ def to_pose_data(
     for f in det_fields:
         for key in ("bounding_box", "instance", "label"):
             project[f"{f}.detections.{key}"] = True
-    with paused_gc():
-        docs = list(collection._aggregate(post_pipeline=[{"$project": project}]))
-        images, persons_docs, dets = _collect(docs, label_field, det_fields, image_fields)
-        persons, notes = _persons_from_docs(persons_docs, images, dets, layout)
+    image_parts, person_parts, notes = [], [], {}
+    known_image_ids, known_person_ids, sources = [], [], []
+    with paused_gc(), fou.ProgressBar(total=len(collection), progress=progress) as pb:
+        cursor = collection._aggregate(post_pipeline=[{"$project": project}])
+        offset = 0
+        while batch := list(islice(cursor, CHUNK)):  # bounded memory: one batch of documents at a time
+            images, persons_docs, dets, has_image_id = _collect(batch, label_field, det_fields, image_fields)
+            persons, batch_notes, source, has_person_id = _persons_from_docs(persons_docs, images, dets, layout)
+            persons.image_index += offset
+            offset += len(images)
+            image_parts.append(images)
+            person_parts.append(persons)
+            known_image_ids.append(has_image_id)
+            known_person_ids.append(has_person_id)
+            sources.append(source)
+            for reason, count in batch_notes.items():
+                notes[reason] = notes.get(reason, 0) + count
+            pb.update(len(batch))
+        images = Images.concat(image_parts)
+        persons = Persons.concat(person_parts, layout.num_keypoints)
+        _fill_ids(images.ids, np.concatenate(known_image_ids or [np.zeros(0, bool)]))
+        _fill_ids(persons.ids, np.concatenate(known_person_ids or [np.zeros(0, bool)]))
+        # the source file's order; persons drawn in FiftyOne follow, in sample order
+        source = np.concatenate(sources or [np.zeros(0, np.int64)])
+        persons = persons.take(np.lexsort((np.arange(len(source)), np.where(source >= 0, source, np.iinfo(np.int64).max))))
     return PoseData(
         images=images,
         persons=persons,
@@ -486,25 +507,30 @@ def _collect(docs: list[dict], label_field: str, det_fields: list[str], image_fi
                 inst = det.get("instance")
                 if inst:
                     dets[(inst["_id"], det.get("label") if is_part else None)] = det["bounding_box"]
-    if not has_id.all():  # samples made in FiftyOne: new ids after the existing ones
-        start = int(ids[has_id].max()) + 1 if has_id.any() else 1
-        ids[~has_id] = np.arange(start, start + int((~has_id).sum()))
     if (widths <= 0).any() or (heights <= 0).any():
         bad = int(np.flatnonzero((widths <= 0) | (heights <= 0))[0])
         raise ValueError(
             f"sample {docs[bad]['filepath']} has no image size; run dataset.compute_metadata() first"
         )
-    return Images(ids, names, widths, heights, extras), persons, dets
+    return Images(ids, names, widths, heights, extras), persons, dets, has_id
+
+
+def _fill_ids(ids: np.ndarray, known: np.ndarray) -> None:
+    """Give records made in FiftyOne (no id) new ids after the largest existing one."""
+    if not known.all():
+        start = int(ids[known].max()) + 1 if known.any() else 1
+        ids[~known] = np.arange(start, start + int((~known).sum()))
 
 
 def _persons_from_docs(
     entries: list[tuple[int, dict]], images: Images, dets: dict, layout
-) -> tuple[Persons, dict[str, int]]:
+) -> tuple[Persons, dict[str, int], np.ndarray, np.ndarray]:
+    """Persons of one batch, with notes, their source-file positions (-1: none) and which have ids."""
     k = layout.num_keypoints
     n = len(entries)
     notes: dict[str, int] = {}
     if n == 0:
-        return Persons.empty(k), notes
+        return Persons.empty(k), notes, np.zeros(0, np.int64), np.zeros(0, bool)
     image_index = np.fromiter((i for i, _ in entries), dtype=np.int64, count=n)
     kps = [kp for _, kp in entries]
     for j, kp in enumerate(kps):
@@ -563,10 +589,7 @@ def _persons_from_docs(
         part_boxes[name], part_masks[f"part_box.{name}"] = _exact_boxes(stored, whwh, [dets.get((i, name)) for i in instances])
     areas, area_mask, absent = _areas_and_absent(kps)
     ids = np.array([kp.get("person_id") or 0 for kp in kps], dtype=np.int64)
-    no_id = np.array([kp.get("person_id") is None for kp in kps])
-    if no_id.any():
-        start = int(ids[~no_id].max()) + 1 if (~no_id).any() else 1
-        ids[no_id] = np.arange(start, start + int(no_id.sum()))
+    has_id = np.fromiter((kp.get("person_id") is not None for kp in kps), dtype=bool, count=n)
     num_kp = np.array([kp.get("num_keypoints", -1) for kp in kps], dtype=np.int64)
     num_kp[changed] = -1  # recount by the writer's rule
     extras = []
@@ -593,10 +616,8 @@ def _persons_from_docs(
         absent=absent,
         part_boxes=part_boxes,
     )
-    # the source file's order; persons drawn in FiftyOne follow, in sample order
     source = np.array([kp.get("source_index", -1) for kp in kps], dtype=np.int64)
-    order = np.lexsort((np.arange(n), np.where(source >= 0, source, np.iinfo(np.int64).max)))
-    return persons.take(order), notes
+    return persons, notes, source, has_id
 
 
 def _plain(value: Any) -> Any:

@@ -11,11 +11,13 @@ from types import ModuleType
 
 from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError
+from ..core.layouts import to_layout
 from ..core.model import PoseData
-from . import coco
+from ..core.skeleton import Skeleton
+from . import coco, coco_wholebody, halpe
 
 #: every format, by name; a test checks that each module in this package is registered
-REGISTRY: dict[str, ModuleType] = {m.NAME: m for m in (coco,)}
+REGISTRY: dict[str, ModuleType] = {m.NAME: m for m in (coco, coco_wholebody, halpe)}
 
 #: a sniffed format is chosen only with at least this confidence and a clear lead
 _MIN_CONFIDENCE = 0.5
@@ -52,7 +54,16 @@ def read(path: str | os.PathLike, format: str = "auto", **options) -> PoseData:
         return get(name).read(path, **options)
 
 
-def write(data: PoseData, path: str | os.PathLike, format: str = "coco", **options) -> None:
-    """Write ``PoseData`` in ``format`` (atomically: no partial file on failure)."""
+def write(
+    data: PoseData, path: str | os.PathLike, format: str = "coco", layout: Skeleton | str | None = None, **options
+) -> None:
+    """Write ``PoseData`` in ``format`` (atomically: no partial file on failure).
+
+    ``layout`` (a skeleton name such as ``"coco"``, or a ``Skeleton``) first converts the persons to
+    that keypoint layout by keypoint name, e.g. 133-point COCO-WholeBody data as plain 17-point COCO.
+    """
+    module = get(format)
     with paused_gc():
-        get(format).write(data, path, **options)
+        if layout is not None:
+            data = to_layout(data, layout)
+        module.write(data, path, **options)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import orjson
 
@@ -28,20 +28,22 @@ def load_json(path: str | os.PathLike) -> Any:
 
 def dump_json(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` as JSON, atomically."""
-    write_atomic(path, orjson.dumps(obj))
+    write_atomic(path, [orjson.dumps(obj)])
 
 
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write to a temporary file beside ``path`` and rename it into place.
+def write_atomic(path: str | os.PathLike, chunks: Iterable[bytes]) -> None:
+    """Write the chunks to a temporary file beside ``path`` and rename it into place.
 
-    A crash or Ctrl-C leaves either the old file or the new one, never a truncated file.
+    A crash or Ctrl-C leaves either the old file or the new one, never a truncated file; chunks
+    let a writer stream a large document instead of holding all of it in memory.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            for chunk in chunks:
+                f.write(chunk)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

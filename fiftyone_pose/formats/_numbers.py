@@ -66,17 +66,3 @@ def to_lists(arr: np.ndarray, mask: IntMask) -> list[Any]:
     out = arr.astype(object)
     out[ints] = arr[ints].astype(np.int64)  # cast to object dtype gives Python ints
     return out.tolist()
-
-
-def take_mask(mask: IntMask, index: np.ndarray | slice) -> IntMask:
-    """The mask of a row subset (scalars stay scalars)."""
-    return mask if isinstance(mask, bool) else mask[index]
-
-
-def concat_masks(masks: Sequence[IntMask], shapes: Sequence[tuple[int, ...]]) -> IntMask:
-    """One mask for arrays concatenated along axis 0."""
-    if all(m is True for m in masks):
-        return True
-    if all(m is False for m in masks):
-        return False
-    return np.concatenate([np.broadcast_to(m, s) for m, s in zip(masks, shapes)])

@@ -11,15 +11,17 @@ from __future__ import annotations
 import math
 import os
 from itertools import chain
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
-from ..core.model import OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, keypoint_boxes
+from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, keypoint_boxes
 from ..core.skeleton import Skeleton
-from ._jsonio import dump_json, load_json
+import orjson
+
+from ._jsonio import load_json, write_atomic
 from ._numbers import _MAX_EXACT_INT, NumberTypeError, to_array, to_lists
 
 NAME = "coco"
@@ -56,8 +58,8 @@ def read(path: str | os.PathLike, *, skeleton: Skeleton | str | None = None) -> 
 
 
 def write(data: PoseData, path: str | os.PathLike) -> None:
-    """Write ``data`` as a COCO keypoint file (atomically)."""
-    dump_json(encode(data), path)
+    """Write ``data`` as a COCO keypoint file: streamed in chunks, renamed into place when complete."""
+    write_atomic(path, _json_chunks(data))
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -85,13 +87,10 @@ def decode(
     layout = _resolve_skeleton(categories, anns, skeleton, ctx)
     persons = _decode_persons(anns, images, categories, layout.num_keypoints, ctx)
     meta = {k: v for k, v in doc.items() if k not in ("images", "annotations", "categories")}
-    if "annotations" not in doc:
-        meta["annotations"] = _MISSING_ANNOTATIONS
+    for key in ("info", "annotations"):  # e.g. test-set image lists, Human3.6M's converted file
+        if key not in doc:
+            meta[key] = ABSENT
     return PoseData(images, persons, layout, categories, meta, format_name, ctx.notes)
-
-
-#: marks a document without an ``annotations`` key (test-set image lists) so it is written back so
-_MISSING_ANNOTATIONS = "__absent__"
 
 
 class _Context:
@@ -397,22 +396,60 @@ def _tail(path: str | os.PathLike, size: int = 1 << 16) -> bytes:
 # --------------------------------------------------------------------------------------- writing
 
 
+#: records encoded and serialised at a time when streaming a file
+_WRITE_CHUNK = 16384
+
+
 def encode(data: PoseData) -> dict[str, Any]:
     """Turn ``PoseData`` into a COCO document (pure: no disk access)."""
+    return {key: [r for part in value for r in part] if chunked else value for key, value, chunked in _sections(data)}
+
+
+def _sections(data: PoseData) -> Iterator[tuple[str, Any, bool]]:
+    """The document's top-level (key, value, chunked) in order; chunked values yield record lists."""
     meta = dict(data.meta)
-    has_annotations = meta.pop("annotations", None) != _MISSING_ANNOTATIONS
-    doc: dict[str, Any] = {}
-    if "info" not in meta and data.format != NAME:
-        # pycocotools 2.0.9/2.0.10 loadRes raise KeyError without it; a COCO file that had none
-        # is written back without one, so round trips stay exact
-        doc["info"] = {"description": "written by fiftyone-pose"}
-        doc["licenses"] = []
-    doc.update(meta)
-    doc["images"] = encode_images(data.images)
+    has_annotations = meta.pop("annotations", None) != ABSENT
+    if "info" not in meta:
+        # data not read from a COCO-like file (converted, or made in FiftyOne): pycocotools
+        # 2.0.9/2.0.10 loadRes raise KeyError without ``info``
+        yield "info", {"description": "written by fiftyone-pose"}, False
+        yield "licenses", [], False
+    for key, value in meta.items():
+        if value != ABSENT:
+            yield key, value, False
+    yield "images", _image_chunks(data.images), True
     if has_annotations or len(data.persons):
-        doc["annotations"] = encode_persons(data)
-    doc["categories"] = data.categories or [default_category(data.skeleton)]
-    return doc
+        yield "annotations", _person_chunks(data), True
+    yield "categories", data.categories or [default_category(data.skeleton)], False
+
+
+def _json_chunks(data: PoseData) -> Iterator[bytes]:
+    """The document as JSON bytes, record lists serialised a chunk at a time (bounded memory)."""
+    yield b"{"
+    for i, (key, value, chunked) in enumerate(_sections(data)):
+        yield (b"," if i else b"") + orjson.dumps(key) + b":"
+        if not chunked:
+            yield orjson.dumps(value)
+            continue
+        yield b"["
+        first = True
+        for records in value:
+            if records:
+                yield (b"" if first else b",") + orjson.dumps(records)[1:-1]
+                first = False
+        yield b"]"
+    yield b"}"
+
+
+def _image_chunks(images: Images) -> Iterator[list[dict[str, Any]]]:
+    for lo in range(0, len(images), _WRITE_CHUNK):
+        yield encode_images(images, slice(lo, lo + _WRITE_CHUNK))
+
+
+def _person_chunks(data: PoseData) -> Iterator[list[dict[str, Any]]]:
+    for lo in range(0, len(data.persons), _WRITE_CHUNK):
+        rows = np.arange(lo, min(lo + _WRITE_CHUNK, len(data.persons)))
+        yield _encode_person_rows(data.persons.take(rows), data.images.ids)
 
 
 def default_category(layout: Skeleton) -> dict[str, Any]:
@@ -426,10 +463,15 @@ def default_category(layout: Skeleton) -> dict[str, Any]:
     }
 
 
-def encode_images(images: Images) -> list[dict[str, Any]]:
+def encode_images(images: Images, rows: slice = slice(None)) -> list[dict[str, Any]]:
+    """COCO ``images`` records (of the rows given); a size of 0 (unknown) is not written."""
     out = []
-    for i, (iid, name, w, h, extra) in enumerate(
-        zip(images.ids.tolist(), images.file_names, images.widths.tolist(), images.heights.tolist(), images.extras)
+    for iid, name, w, h, extra in zip(
+        images.ids[rows].tolist(),
+        images.file_names[rows],
+        images.widths[rows].tolist(),
+        images.heights[rows].tolist(),
+        images.extras[rows],
     ):
         rec: dict[str, Any] = {"id": iid, "file_name": name}
         if w:
@@ -443,12 +485,15 @@ def encode_images(images: Images) -> list[dict[str, Any]]:
 
 def encode_persons(data: PoseData) -> list[dict[str, Any]]:
     """One COCO annotation per person; standard keys first, then the record's extra keys."""
-    p = data.persons
+    return [r for part in _person_chunks(data) for r in part]
+
+
+def _encode_person_rows(p: Persons, image_ids: np.ndarray) -> list[dict[str, Any]]:
     n, k = len(p), p.num_points
     if n == 0:
         return []
     triplets = np.concatenate([p.keypoints, p.raw_visibility()[..., None]], axis=2).reshape(n, 3 * k)
-    kp_mask = p.int_mask.get("keypoints", True)
+    kp_mask = p.mask("keypoints")
     kp_lists = to_lists(triplets, kp_mask if isinstance(kp_mask, bool) else kp_mask.reshape(n, 3 * k))
     absent = {key: p.absent[key] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
     has_box = ~absent.get("bbox", np.zeros(n, bool))
@@ -461,10 +506,10 @@ def encode_persons(data: PoseData) -> list[dict[str, Any]]:
     derive = np.isnan(areas) & has_area
     if derive.any():  # rule: box w*h, as OCHuman/MHP/Human3.6M COCO files do
         areas = np.where(derive, boxes[:, 2] * boxes[:, 3], areas)
-    box_lists = to_lists(boxes, p.int_mask.get("bbox", False))
-    area_list = to_lists(areas, p.int_mask.get("area", False))
+    box_lists = to_lists(boxes, p.mask("bbox"))
+    area_list = to_lists(areas, p.mask("area"))
     counts = np.where(p.num_keypoints >= 0, p.num_keypoints, (p.visibility > 0).sum(axis=1)).tolist()
-    image_ids = data.images.ids[p.image_index].tolist()
+    image_ids = image_ids[p.image_index].tolist()
     crowd = p.crowd.astype(np.int64).tolist()
     ids, cats = p.ids.tolist(), p.category_ids.tolist()
 
