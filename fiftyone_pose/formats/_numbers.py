@@ -15,10 +15,12 @@ class NumberTypeError(ValueError):
     """A list that should hold numbers holds something else (the caller names the record)."""
 
 
-def to_array(values: Sequence[Any]) -> tuple[np.ndarray, IntMask]:
+def to_array(values: Sequence[Any], period: int = 1) -> tuple[np.ndarray, IntMask]:
     """float64 array of JSON numbers and which of them were ints (True/False if all alike).
 
-    Int subclasses count as ints (MongoDB hands back 64-bit ints as ``bson.Int64``); bools do not.
+    ``period`` (e.g. 3 for x, y, v triplets) lets a list whose every x is a float and every v an
+    int get its mask from one type check per phase instead of one per value. Int subclasses count
+    as ints (MongoDB hands back 64-bit ints as ``bson.Int64``); bools do not.
     """
     types = set(map(type, values))
     int_types = {t for t in types if issubclass(t, int) and t is not bool}
@@ -31,9 +33,22 @@ def to_array(values: Sequence[Any]) -> tuple[np.ndarray, IntMask]:
         return arr, True
     if not int_types:
         return arr, False
-    mask = np.fromiter((type(v) in int_types for v in values), dtype=bool, count=len(values))
+    mask = _phase_mask(values, period, int_types) if period > 1 and len(values) % period == 0 else None
+    if mask is None:
+        mask = np.fromiter((type(v) in int_types for v in values), dtype=bool, count=len(values))
     _check_exact(values, arr, mask)
     return arr, mask
+
+
+def _phase_mask(values: Sequence[Any], period: int, int_types: set[type]) -> np.ndarray | None:
+    """The int mask when each phase (position modulo ``period``) holds one kind only, else None."""
+    pattern = []
+    for phase in range(period):
+        kinds = {t in int_types for t in set(map(type, values[phase::period]))}
+        if len(kinds) != 1:
+            return None
+        pattern.append(kinds.pop())
+    return np.tile(np.array(pattern), len(values) // period)
 
 
 def _check_exact(values: Sequence[Any], arr: np.ndarray, ints: np.ndarray | None) -> None:

@@ -87,7 +87,7 @@ def decode(
     layout = _resolve_skeleton(categories, anns, skeleton, ctx)
     persons = _decode_persons(anns, images, categories, layout.num_keypoints, ctx)
     meta = {k: v for k, v in doc.items() if k not in ("images", "annotations", "categories")}
-    for key in ("info", "annotations"):  # e.g. test-set image lists, Human3.6M's converted file
+    for key in ("info", "annotations", "categories"):  # e.g. test-set image lists, Human3.6M's converted file
         if key not in doc:
             meta[key] = ABSENT
     return PoseData(images, persons, layout, categories, meta, format_name, ctx.notes)
@@ -172,11 +172,13 @@ def _decode_images(records: list, ctx: _Context) -> Images:
         arr = np.zeros(len(vals), np.int64)
         for i, v in enumerate(vals):
             if v is None:
+                if key in records[i]:  # "width": null: read as unknown, written back as null
+                    extras[i][key] = None
                 continue
             if not math.isfinite(v) or v < 0 or v > _INT64_MAX or int(v) != v:
                 raise ctx.error(f"expected a non-negative whole number, found {v!r}", _record("images", records, i), key)
             arr[i] = int(v)
-            if type(v) is not int:  # e.g. 640.0: keep the file's spelling for the round trip
+            if type(v) is not int or v == 0:  # e.g. 640.0, or 0 (unknown): keep the file's spelling
                 extras[i][key] = v
         sizes.append(arr)
     id_arr = np.array(ids, dtype=np.int64)
@@ -196,26 +198,30 @@ def _resolve_skeleton(categories: list, anns: list, forced: Skeleton | str | Non
     """The layout: forced, else the category's keypoint names, else the only layout of that size."""
     if isinstance(forced, str):
         forced = skeletons.load(forced)
-    with_names = [c for c in categories if c.get("keypoints")]
-    names = with_names[0]["keypoints"] if with_names else []
-    if any(c["keypoints"] != names for c in with_names):
-        raise ctx.error("categories list different keypoint names; one layout per file is supported", "categories", "keypoints")
+    named = [i for i, c in enumerate(categories) if c.get("keypoints")]
+    names = categories[named[0]]["keypoints"] if named else []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ctx.error(f"expected a list of names, found {names!r:.60}", _record("categories", categories, named[0]), "keypoints")
+    differ = [i for i in named if categories[i]["keypoints"] != names]
+    if differ:
+        raise ctx.error(
+            f"lists other keypoint names than {_record('categories', categories, named[0])}; one layout per file is supported",
+            _record("categories", categories, differ[0]),
+            "keypoints",
+        )
     if forced is not None:
         if names and len(names) != forced.num_keypoints:
             raise ctx.error(
                 f"the category lists {len(names)} keypoints but layout '{forced.name}' has {forced.num_keypoints}",
-                "categories[0]",
+                _record("categories", categories, named[0]),
                 "keypoints",
             )
         return forced
     if names:
-        if not all(isinstance(n, str) for n in names):
-            raise ctx.error("expected a list of names", "categories[0]", "keypoints")
         found = skeletons.match(names, len(names), prefer=NAME)
         if found is not None:
             return found
-        edges = [(a - 1, b - 1) for a, b in with_names[0].get("skeleton") or ()]
-        return Skeleton.custom(names, edges)
+        return Skeleton.custom(names, _edges(categories, named[0], len(names), ctx))
     kp = next((a["keypoints"] for a in anns if isinstance(a, dict) and isinstance(a.get("keypoints"), list)), None)
     if kp is None or len(kp) % 3:
         return skeletons.load(NAME)
@@ -223,6 +229,19 @@ def _resolve_skeleton(categories: list, anns: list, forced: Skeleton | str | Non
     if found is None:
         return Skeleton.custom([f"keypoint_{i}" for i in range(len(kp) // 3)])
     return found
+
+
+def _edges(categories: list, i: int, k: int, ctx: _Context) -> list[tuple[int, int]]:
+    """A category's 1-based ``skeleton`` as 0-based edges; anything but pairs of 1..k is an error."""
+    pairs = categories[i].get("skeleton") or []
+
+    def is_edge(e: Any) -> bool:
+        return type(e) is list and len(e) == 2 and all(_is_int(v) and 1 <= v <= k for v in e)
+
+    bad = pairs if not isinstance(pairs, list) else next((e for e in pairs if not is_edge(e)), _MISSING)
+    if bad is not _MISSING:
+        raise ctx.error(f"expected pairs of keypoint numbers 1..{k}, found {bad!r:.60}", _record("categories", categories, i), "skeleton")
+    return [(a - 1, b - 1) for a, b in pairs]
 
 
 def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _Context) -> Persons:
@@ -327,7 +346,7 @@ def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _
 def _numbers(flat: list, anns: list, key: str, per_record: int, ctx: _Context) -> tuple[np.ndarray, Any]:
     """``to_array`` with an error naming the annotation that holds a non-number."""
     try:
-        return to_array(flat)
+        return to_array(flat, period=per_record or 1)
     except NumberTypeError as e:
         j = _first_bad_number(flat)
         if j is None:
@@ -358,7 +377,7 @@ def _rows(values: list, missing: np.ndarray | None, width: int, anns: list, key:
         # errors must name the real record index, so map positions in ``present`` back
         index = np.flatnonzero(~missing)
         try:
-            arr, mask = to_array(flat)
+            arr, mask = to_array(flat, period=width or 1)
         except NumberTypeError as e:
             j = _first_bad_number(flat)
             if j is None:
@@ -409,6 +428,7 @@ def _sections(data: PoseData) -> Iterator[tuple[str, Any, bool]]:
     """The document's top-level (key, value, chunked) in order; chunked values yield record lists."""
     meta = dict(data.meta)
     has_annotations = meta.pop("annotations", None) != ABSENT
+    has_categories = meta.pop("categories", None) != ABSENT
     if "info" not in meta:
         # data not read from a COCO-like file (converted, or made in FiftyOne): pycocotools
         # 2.0.9/2.0.10 loadRes raise KeyError without ``info``
@@ -420,7 +440,8 @@ def _sections(data: PoseData) -> Iterator[tuple[str, Any, bool]]:
     yield "images", _image_chunks(data.images), True
     if has_annotations or len(data.persons):
         yield "annotations", _person_chunks(data), True
-    yield "categories", data.categories or [default_category(data.skeleton)], False
+    if has_categories:
+        yield "categories", data.categories or [default_category(data.skeleton)], False
 
 
 def _json_chunks(data: PoseData) -> Iterator[bytes]:
@@ -492,7 +513,13 @@ def _encode_person_rows(p: Persons, image_ids: np.ndarray) -> list[dict[str, Any
     n, k = len(p), p.num_points
     if n == 0:
         return []
-    triplets = np.concatenate([p.keypoints, p.raw_visibility()[..., None]], axis=2).reshape(n, 3 * k)
+    raw_v = p.raw_visibility()
+    if p.visibility_raw is not None:
+        # a COCO file holds COCO visibility: the source's own value where COCO reads it as the same
+        # visibility (0.27, 3, ...), the COCO value where the source's scale differs (AI
+        # Challenger's 1 visible / 2 occluded / 3 unlabeled, OCHuman's four states)
+        raw_v = np.where(np.where(raw_v <= 0, 0, np.where(raw_v == 1, 1, 2)) == p.visibility, raw_v, p.visibility)
+    triplets = np.concatenate([p.keypoints, raw_v[..., None]], axis=2).reshape(n, 3 * k)
     kp_mask = p.mask("keypoints")
     kp_lists = to_lists(triplets, kp_mask if isinstance(kp_mask, bool) else kp_mask.reshape(n, 3 * k))
     absent = {key: p.absent[key] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
