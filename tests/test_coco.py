@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from strategies import coco_documents
 
 from fiftyone_pose import formats
+from fiftyone_pose.core import errors as fop_errors
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.formats import coco
 
@@ -115,3 +116,17 @@ def test_every_format_module_is_registered():
 
     modules = {m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")}
     assert modules == set(formats.REGISTRY)
+
+
+def test_reading_in_chunks_gives_the_same_data(tmp_path, monkeypatch):
+    """read() converts keypoints a chunk at a time and frees the parsed lists; chunk edges must not show."""
+    path = tmp_path / "in.json"
+    doc = coco_doc()
+    doc["annotations"][2]["keypoints"][0] = 1.5  # a float among ints, in the second chunk
+    path.write_text(json.dumps(doc))
+    monkeypatch.setattr(coco, "_READ_CHUNK", 2)
+    assert first_difference(coco.encode(coco.read(path)), doc) is None
+    doc["annotations"][3]["keypoints"][4] = "x"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(fop_errors.PoseFormatError, match=r"annotations\[3\] \(id 3\)"):
+        coco.read(path)
