@@ -37,6 +37,8 @@ STEP_ORDER = (
     "json_load", "json_dump", "pure_read", "pure_write", "raw_insert", "raw_export",
     "fo_builtin_import", "fo_builtin_export", "ours_import", "ours_export",
 )  # fmt: skip
+#: the fiftyone_pose format that reads each generator layout (ours_* and pure_* steps)
+POSE_FORMAT = {"coco": "coco", "wholebody": "coco_wholebody", "halpe": "halpe"}
 DEPENDS = {"raw_export": "raw_insert", "fo_builtin_export": "fo_builtin_import", "ours_export": "ours_import"}
 RATIOS = (
     ("ours_import", "fo_builtin_import"), ("ours_import", "raw_insert"),
@@ -201,6 +203,7 @@ def main(argv: list[str] | None = None) -> None:
                         done[step] = run_step(
                             step, env, file=src, out=work / f"out_{step}.json",
                             name=names.get(step.split("_")[0], names["raw"]), images_dir=work / "images",
+                            format=POSE_FORMAT[args.layout],
                         )  # fmt: skip
                     results.setdefault(step, []).append(done[step])
                     print(f"run {run + 1}/{args.runs} {step}: {done[step]}", file=sys.stderr)

@@ -301,12 +301,12 @@ def fo_builtin_export(a: argparse.Namespace) -> dict[str, Any]:
 
 @step
 def ours_import(a: argparse.Namespace) -> dict[str, Any]:
-    """``fiftyone_pose.load(path, format="coco", images_dir=..., name=...)``."""
+    """``fiftyone_pose.load(path, format=FORMAT, images_dir=..., name=...)`` (``--format``, default coco)."""
     load = _pose_fn("load")
     _connect()
     r: dict[str, Any] = {}
     with timed(r):
-        ds = load(a.file, format="coco", images_dir=a.images_dir, name=a.name)
+        ds = load(a.file, format=a.format, images_dir=a.images_dir, name=a.name)
     ds.persistent = True
     r["samples"] = len(ds)
     return r
@@ -314,34 +314,34 @@ def ours_import(a: argparse.Namespace) -> dict[str, Any]:
 
 @step
 def ours_export(a: argparse.Namespace) -> dict[str, Any]:
-    """``fiftyone_pose.export(dataset, out_path, format="coco")``."""
+    """``fiftyone_pose.export(dataset, out_path, format=FORMAT)``."""
     export = _pose_fn("export")
     ds = _load_dataset(a.name)
     r: dict[str, Any] = {}
     with timed(r):
-        export(ds, a.out, format="coco")
+        export(ds, a.out, format=a.format)
     r["output"] = _compare(a.out, a.file)
     return r
 
 
 @step
 def pure_read(a: argparse.Namespace) -> dict[str, Any]:
-    """``fiftyone_pose.read(path, format="coco")`` (no database)."""
+    """``fiftyone_pose.read(path, format=FORMAT)`` (no database)."""
     read = _pose_fn("read")
     r: dict[str, Any] = {}
     with timed(r):
-        read(a.file, format="coco")
+        read(a.file, format=a.format)
     return r
 
 
 @step
 def pure_write(a: argparse.Namespace) -> dict[str, Any]:
-    """``fiftyone_pose.write(data, out_path, format="coco")`` of what ``read`` returned."""
+    """``fiftyone_pose.write(data, out_path, format=FORMAT)`` of what ``read`` returned."""
     read, write = _pose_fn("read"), _pose_fn("write")
-    data = read(a.file, format="coco")
+    data = read(a.file, format=a.format)
     r: dict[str, Any] = {}
     with timed(r):
-        write(data, a.out, format="coco")
+        write(data, a.out, format=a.format)
     r["output"] = _compare(a.out, a.file)
     return r
 
@@ -368,6 +368,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", help="output JSON path")
     ap.add_argument("--name", help="dataset / scratch collection name")
     ap.add_argument("--images-dir", default="/nonexistent/images")
+    ap.add_argument("--format", default="coco", help="fiftyone_pose format of the file (ours_*, pure_* steps)")
     ap.add_argument("--dataset", action="append", default=[], help="(cleanup) dataset to delete")
     a = ap.parse_args(argv)
     try:

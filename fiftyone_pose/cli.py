@@ -89,6 +89,14 @@ def _parser() -> argparse.ArgumentParser:
 
     c = command("cleanup", _cleanup, "list (and with --delete remove) datasets left by killed imports")
     c.add_argument("--delete", action="store_true", help="delete them")
+
+    c = command("plugin", _plugin_help, "the FiftyOne App plugin (operators: import, export, curate, statistics)")
+    plugin = c.add_subparsers(title="plugin commands", metavar="ACTION")
+    c = plugin.add_parser("install", help="install the plugin into your FiftyOne plugins directory",
+                          description="install the plugin into your FiftyOne plugins directory "
+                          "(FIFTYONE_PLUGINS_DIR or fo.config.plugins_dir); reinstalling replaces it")
+    c.add_argument("--dir", help="plugins directory to install into (default: FiftyOne's)")
+    c.set_defaults(run=_plugin_install)
     return p
 
 
@@ -168,6 +176,20 @@ def _demo(args: argparse.Namespace) -> None:
     from .demo.run import run_demo
 
     run_demo(out_dir=args.out, launch_app=args.app)
+
+
+def _plugin_help(args: argparse.Namespace) -> None:
+    raise ValueError("give a plugin action: fiftyone-pose plugin install [--dir DIR]")
+
+
+def _plugin_install(args: argparse.Namespace) -> None:
+    from .plugin import OPERATORS, PLUGIN_NAME, install
+
+    target = install(args.dir)
+    print(f"installed the plugin {PLUGIN_NAME} into {target}")
+    print(f"  operators: {', '.join(OPERATORS)}")
+    if args.dir:
+        print(f"  the App loads it with FIFTYONE_PLUGINS_DIR={target.parent}")
 
 
 def _cleanup(args: argparse.Namespace) -> None:

@@ -25,7 +25,7 @@ from fiftyone_pose.formats import coco
 
 from helpers import coco_doc
 
-SUBCOMMANDS = ["cleanup", "convert", "demo", "export", "formats", "import", "info"]
+SUBCOMMANDS = ["cleanup", "convert", "demo", "export", "formats", "import", "info", "plugin"]
 DETECTED = "format: coco (detected from the file's content)"
 
 
@@ -107,7 +107,14 @@ def test_counts_of_the_test_document():
 def test_formats_lists_coco_and_its_flavors(capsys):
     code, out, err = _run(capsys, "formats")
     assert code == 0 and err == []
-    assert out == ["coco (read, write)"] + [f"  {flavor}: {text}" for flavor, text in coco.FLAVORS.items()]
+    from fiftyone_pose import formats
+
+    expected = []
+    for name, module in sorted(formats.REGISTRY.items()):
+        expected += [f"{name} (read, write)"] + [f"  {flavor}: {text}" for flavor, text in module.FLAVORS.items()]
+    assert out == expected
+    i = out.index("coco (read, write)")
+    assert out[i + 1 : i + 1 + len(coco.FLAVORS)] == [f"  {f}: {t}" for f, t in coco.FLAVORS.items()]
     assert {"person_keypoints", "image_info"} <= set(coco.FLAVORS)
 
 
@@ -225,7 +232,10 @@ def test_convert_missing_file_and_unknown_format(tmp_path, capsys):
     src = _write(tmp_path / "in.json", coco_doc())
     code, _, err = _run(capsys, "convert", src, tmp_path / "out.json", "--to", "nope")
     assert code == 2
-    assert _one_error_line(err) == "fiftyone-pose: error: unknown format 'nope'; known formats: coco"
+    from fiftyone_pose import formats
+
+    known = ", ".join(sorted(formats.REGISTRY))
+    assert _one_error_line(err) == f"fiftyone-pose: error: unknown format 'nope'; known formats: {known}"
     assert sorted(os.listdir(tmp_path)) == ["in.json"]
 
 

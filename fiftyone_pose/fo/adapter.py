@@ -199,7 +199,9 @@ def _image_sizes(data: PoseData, images_dir: str) -> tuple[np.ndarray, np.ndarra
                     record=f"images[{i}] (id {data.images.ids[i]}, {path})",
                     field="width",
                 ) from None
-            widths[i], heights[i] = size
+            # only the unknown side: a width or height the file gives is kept (the points are in its frame)
+            widths[i] = widths[i] if widths[i] > 0 else size[0]
+            heights[i] = heights[i] if heights[i] > 0 else size[1]
         data.notes["image sizes read from image headers"] = len(unknown)
     return widths, heights
 

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import fiftyone as fo
+import pymongo
 
 from .. import formats
 from ..core.bulk import paused_gc
@@ -63,7 +64,12 @@ def create_dataset(
             name = fo.get_default_dataset_name()
         if overwrite and fo.dataset_exists(name):
             fo.delete_dataset(name)
-        dataset.name = name
+        try:
+            dataset.name = name
+        except (ValueError, pymongo.errors.DuplicateKeyError):
+            if fo.dataset_exists(name):  # another import took the name while this one was building
+                raise ValueError(f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it") from None
+            raise
         dataset.persistent = persistent
     except BaseException:
         dataset.delete()

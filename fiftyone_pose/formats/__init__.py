@@ -14,10 +14,12 @@ from ..core.errors import PoseFormatError
 from ..core.layouts import to_layout
 from ..core.model import PoseData
 from ..core.skeleton import Skeleton
-from . import coco, coco_wholebody, halpe
+from . import aic, coco, coco_wholebody, crowdpose, halpe, humanart, mhp, ochuman
 
 #: every format, by name; a test checks that each module in this package is registered
-REGISTRY: dict[str, ModuleType] = {m.NAME: m for m in (coco, coco_wholebody, halpe)}
+REGISTRY: dict[str, ModuleType] = {
+    m.NAME: m for m in (coco, coco_wholebody, halpe, aic, mhp, crowdpose, ochuman, humanart)
+}
 
 #: a sniffed format is chosen only with at least this confidence and a clear lead
 _MIN_CONFIDENCE = 0.5

@@ -99,12 +99,14 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
 
     xy, raw_v, masks = [p.keypoints], [p.raw_visibility()], [p.int_mask.get("keypoints", True)]
     for key, k in PART_ARRAYS:
-        lists = [e.pop(key, None) for e in p.extras]
+        lists = [e.pop(key, coco._MISSING) for e in p.extras]
         for i, v in enumerate(lists):
             if not isinstance(v, list) or len(v) != 3 * k:
-                found = "nothing" if v is None else f"{len(v)} values" if isinstance(v, list) else f"{v!r:.40}"
-                raise ctx.error(f"expected a list of {3 * k} numbers (3 x {k} points), found {found}",
-                                coco._record("annotations", anns, i), key)  # fmt: skip
+                where = coco._record("annotations", anns, i)
+                if v is coco._MISSING:
+                    raise ctx.error("required key is missing", where, key)
+                found = f"{len(v)} values" if isinstance(v, list) else f"{v!r:.40}"
+                raise ctx.error(f"expected a list of {3 * k} numbers (3 x {k} points), found {found}", where, key)
         arr, mask = coco._numbers(list(chain.from_iterable(lists)), anns, key, 3 * k, ctx)
         arr = arr.reshape(n, k, 3)
         xy.append(arr[..., :2])
@@ -119,7 +121,6 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     part_boxes: dict[str, np.ndarray] = {}
     int_mask = dict(p.int_mask)
     int_mask["keypoints"] = _concat_masks(masks, [(n, a.shape[1], 3) for a in xy])
-    absent = dict(p.absent)
     for key, part in PART_BOXES:
         values = [e.pop(key, coco._MISSING) for e in p.extras]
         for i, v in enumerate(values):
@@ -138,7 +139,6 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
         visibility=visibility,
         visibility_raw=raw if (raw != visibility).any() else None,
         int_mask=int_mask,
-        absent=absent,
         part_boxes=part_boxes,
     )
     notes = {**body.notes, **ctx.notes}

@@ -1,0 +1,354 @@
+"""Helpers shared by the dataset formats built on COCO or with native files of their own
+(AI Challenger, MHP, CrowdPose, OCHuman, Human-Art): sniffing category names, COCO-style flavors
+whose files lack keys pycocotools needs, ``[x1, y1, x2, y2]`` boxes kept exactly, native visibility
+scales, and image sizes from image headers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from itertools import chain
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import orjson
+
+from ..core.errors import PoseFormatError
+from ..core.model import Images, Persons, PoseData, keypoint_boxes
+from . import coco
+from ._numbers import NumberTypeError, to_array, to_lists
+
+# ----------------------------------------------------------------------------------- sniffing
+
+#: a ``"keypoints": ["name", ...]`` list of strings (a category's names; numeric lists do not match)
+_NAME_LIST = re.compile(rb'"keypoints"\s*:\s*\[\s*("(?:[^"\\]|\\.)*"(?:\s*,\s*"(?:[^"\\]|\\.)*")*)\s*\]')
+
+
+def head_and_tail(path: str | os.PathLike) -> bytes:
+    """The first and last 64 KiB of a file (empty for a folder or an unreadable file).
+
+    COCO-like files list their images first, so ``categories`` and annotations are near the end.
+    """
+    if not os.path.isfile(path):
+        return b""
+    return coco._head(path) + coco._tail(path)
+
+
+def normalise_name(name: str) -> str:
+    """``"Right Shoulder"``, ``"Right-ankle"``, ``"right_shoulder"`` -> ``"right_shoulder"``."""
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def category_names(text: bytes) -> list[tuple[str, ...]]:
+    """The keypoint-name lists of the categories visible in ``text``, normalised."""
+    out = []
+    for m in _NAME_LIST.finditer(text):
+        try:
+            names = orjson.loads(b"[" + m.group(1) + b"]")
+        except orjson.JSONDecodeError:
+            continue
+        out.append(tuple(normalise_name(n) for n in names))
+    return out
+
+
+def names_match(text: bytes, *layouts: Sequence[str]) -> bool:
+    """Whether a category in ``text`` lists exactly one of the name lists ``layouts``."""
+    wanted = {tuple(normalise_name(n) for n in names) for names in layouts}
+    return any(found in wanted for found in category_names(text))
+
+
+# ---------------------------------------------------------------------------- COCO-style flavors
+
+
+def decode_coco_style(
+    doc: Any,
+    *,
+    path: str | os.PathLike | None,
+    layout: str,
+    format_name: str,
+    derived_keys: bool = False,
+    consume: bool = False,
+) -> PoseData:
+    """A COCO-like document of a dataset whose layout is known: the category's names never decide
+    the layout (CrowdPose's category has COCO's skeleton, Human-Art's lists 21 names for 17 points),
+    and the categories are kept verbatim.
+
+    ``derived_keys`` (flavors documented without ``area``/``iscrowd``: AI Challenger's converted
+    file, CrowdPose): a person without ``area`` gets NaN (the COCO writer then derives the box area
+    for pycocotools, this dataset's writer leaves it out) and a person without ``iscrowd`` is not a
+    crowd region; where a person has ``iscrowd``, the value is kept in its extras as well, so this
+    dataset's writer writes it exactly where the file had it (see ``encode_coco_style``).
+    ``consume``: the caller parsed ``doc`` for this call only (see ``coco.decode``).
+    """
+    cats = doc.get("categories") if isinstance(doc, dict) else None
+    if isinstance(cats, list) and any(isinstance(c, dict) and "keypoints" in c for c in cats):
+        bare = [{k: v for k, v in c.items() if k != "keypoints"} if isinstance(c, dict) else c for c in cats]
+        data = coco.decode(
+            {**doc, "categories": bare}, path=path, skeleton=layout, format_name=format_name, consume=consume
+        )
+        data = dataclasses.replace(data, categories=cats)
+    else:
+        data = coco.decode(doc, path=path, skeleton=layout, format_name=format_name, consume=consume)
+    if derived_keys and len(data.persons):
+        p = data.persons
+        absent = dict(p.absent)
+        absent.pop("area", None)  # areas stay NaN: "no area in the file"
+        no_crowd = absent.pop("iscrowd", np.zeros(len(p), bool))
+        extras = [e if no_crowd[i] or "iscrowd" in e else {**e, "iscrowd": int(p.crowd[i])} for i, e in enumerate(p.extras)]
+        data = dataclasses.replace(data, persons=dataclasses.replace(p, absent=absent, extras=extras))
+    return data
+
+
+def encode_coco_style(data: PoseData, *, derived_keys: bool = False) -> dict[str, Any]:
+    """The COCO-like document of ``data``, the inverse of ``decode_coco_style``."""
+    if derived_keys and len(data.persons):
+        p = data.persons
+        absent = dict(p.absent)
+        absent["area"] = np.isnan(p.areas) | absent.get("area", np.zeros(len(p), bool))
+        stated = np.fromiter(("iscrowd" in e for e in p.extras), dtype=bool, count=len(p))
+        absent["iscrowd"] = ~stated & ~p.crowd
+        data = dataclasses.replace(data, persons=dataclasses.replace(p, absent=absent))
+    return coco.encode(data)
+
+
+def require_layout(data: PoseData, name: str, format_label: str) -> None:
+    """A ValueError unless ``data`` has the keypoints of layout ``name`` (in order)."""
+    from ..core import skeleton as skeletons
+
+    want = skeletons.load(name)
+    if tuple(data.skeleton.keypoints) != want.keypoints:
+        raise ValueError(
+            f"{format_label} needs the '{name}' layout ({want.num_keypoints} points); this data has "
+            f"'{data.skeleton.name}' ({data.skeleton.num_keypoints} points): pass layout='{name}' to convert by name"
+        )
+
+
+# ------------------------------------------------------------------------------ native records
+
+
+class Reader:
+    """Errors and notes while reading a native file: messages name the file, record and field."""
+
+    def __init__(self, path: str | os.PathLike | None) -> None:
+        self.path = path
+        self.notes: dict[str, int] = {}
+
+    def error(self, message: str, record: str | None = None, field: str | None = None) -> PoseFormatError:
+        return PoseFormatError(message, path=self.path, record=record, field=field)
+
+    def note(self, reason: str, count: int) -> None:
+        if count:
+            self.notes[reason] = self.notes.get(reason, 0) + int(count)
+
+    def numbers(self, values: list, records: list[tuple[str, str]], per_record: int) -> tuple[np.ndarray, Any]:
+        """``to_array`` of the concatenated ``values`` (``per_record`` values per (record, field))."""
+        try:
+            return to_array(values)
+        except NumberTypeError as e:
+            j = next(
+                (
+                    j
+                    for j, v in enumerate(values)
+                    if not (coco._is_number(v) and (type(v) is float or abs(v) <= 2**53))
+                ),
+                0,
+            )
+            record, field = records[j // max(per_record, 1)] if records else (None, None)
+            v = values[j] if values else None
+            message = str(e) if type(v) in (int, float) else f"expected numbers, found {v!r:.60}"
+            raise self.error(message, record, field) from None
+
+
+def is_int(v: Any) -> bool:
+    return coco._is_int(v)
+
+
+def is_size(v: Any) -> bool:
+    """A JSON number that is a whole, non-negative image size."""
+    # (a float such as 1.8e19, which orjson gives for an int beyond 2^64, must still fit int64)
+    return coco._is_number(v) and v == v and abs(v) != float("inf") and 0 <= v <= coco._INT64_MAX and int(v) == v
+
+
+# ----------------------------------------------------------------------- [x1, y1, x2, y2] boxes
+
+
+def corners_to_boxes(corners: np.ndarray, mask: Any) -> tuple[np.ndarray, Any, np.ndarray]:
+    """``[x1, y1, x2, y2]`` rows as ``[x, y, w, h]`` (``w = x2 - x1``, as Python computes it).
+
+    Returns the boxes, their int mask and, per row, whether the corners can be computed back exactly
+    (``x + w == x2`` with the same int/float type); rows where they cannot keep their corners
+    verbatim elsewhere (``bbox_corners`` in the person's extras).
+    """
+    n = len(corners)
+    m = np.broadcast_to(np.asarray(mask, dtype=bool), (n, 4))
+    boxes = np.empty((n, 4))
+    boxes[:, :2] = corners[:, :2]
+    boxes[:, 2:] = corners[:, 2:] - corners[:, :2]
+    box_mask = np.empty((n, 4), bool)
+    box_mask[:, :2] = m[:, :2]
+    box_mask[:, 2:] = m[:, :2] & m[:, 2:]
+    with np.errstate(invalid="ignore"):
+        back = boxes[:, :2] + boxes[:, 2:]
+    exact = (back == corners[:, 2:]).all(axis=1) & (box_mask[:, 2:] == m[:, 2:]).all(axis=1)
+    exact &= np.isfinite(boxes).all(axis=1)
+    return boxes, _squeeze(box_mask), exact
+
+
+def boxes_to_corners(boxes: np.ndarray, mask: Any) -> list[list[Any]]:
+    """``[x, y, w, h]`` rows as ``[x1, y1, x2, y2]`` lists (ints where both terms were ints)."""
+    n = len(boxes)
+    m = np.broadcast_to(np.asarray(mask, dtype=bool), (n, 4))
+    corners = np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
+    cmask = np.concatenate([m[:, :2], m[:, :2] & m[:, 2:]], axis=1)
+    return to_lists(corners, cmask)
+
+
+def person_corners(p: Persons, extras_key: str = "bbox_corners") -> list[list[Any]]:
+    """Each person's box as corners: the file's own corners where the box is still the one they
+    give, else computed from ``[x, y, w, h]`` (from the labeled points where there is no box)."""
+    n = len(p)
+    if n == 0:
+        return []
+    boxes = p.boxes.copy()
+    mask = np.broadcast_to(np.asarray(p.mask("bbox"), dtype=bool), (n, 4)).copy()
+    missing = np.isnan(boxes).any(axis=1)
+    if missing.any():  # persons drawn in FiftyOne: the extent of their points
+        boxes[missing] = keypoint_boxes(p.keypoints[missing], p.visibility[missing])
+        mask[missing] = False
+    out = boxes_to_corners(boxes, mask)
+    for i, e in enumerate(p.extras):
+        kept = e.get(extras_key)
+        if kept is not None and _corners_give(kept, boxes[i], mask[i]):
+            out[i] = kept
+    return out
+
+
+def _corners_give(kept: Any, box: np.ndarray, mask: np.ndarray) -> bool:
+    try:
+        arr, m = to_array(kept)
+    except (NumberTypeError, TypeError):
+        return False
+    if arr.shape != (4,):
+        return False
+    b, bm, _ = corners_to_boxes(arr[None], m if isinstance(m, bool) else m[None])
+    return bool((b[0] == box).all() and (np.broadcast_to(bm, (1, 4))[0] == mask).all())
+
+
+def _squeeze(mask: np.ndarray) -> Any:
+    if mask.all():
+        return True
+    if not mask.any():
+        return False
+    return mask
+
+
+def corners_from_lists(lists: list, reader: Reader, records: list[tuple[str, str]]) -> tuple[np.ndarray, Any, np.ndarray]:
+    """``corners_to_boxes`` of per-person ``[x1, y1, x2, y2]`` lists, checked (errors name the record)."""
+    for (record, field), v in zip(records, lists):
+        if not isinstance(v, list) or len(v) != 4:
+            raise reader.error(f"expected a box [x1, y1, x2, y2], found {v!r:.60}", record, field)
+    n = len(lists)
+    if n == 0:
+        return np.zeros((0, 4)), True, np.zeros(0, bool)
+    arr, mask = reader.numbers(list(chain.from_iterable(lists)), records, 4)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise reader.error(f"expected finite numbers, found {lists[j // 4]!r:.60}", *records[j // 4])
+    return corners_to_boxes(arr.reshape(n, 4), mask if isinstance(mask, bool) else mask.reshape(n, 4))
+
+
+# --------------------------------------------------------------------------- native visibility
+
+
+def native_flags(
+    p: Persons,
+    read_map: Callable[[np.ndarray], np.ndarray],
+    to_native: dict[int, float],
+    ambiguous: Sequence[float] = (),
+    native_source: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's visibility on a native scale, for writing the native file back, and its int mask.
+
+    The source's own value (``visibility_raw``) is kept, with its int/float type, where reading it
+    gives the point's COCO visibility (so every native value, odd ones included, round-trips);
+    elsewhere (points moved, hidden or drawn in FiftyOne, data from another format) the native value
+    of the COCO visibility is written, as an int. ``ambiguous`` raw values are never kept (AI
+    Challenger's undocumented 0 is also what a point hidden in FiftyOne carries). Data not read
+    from the native file (``native_source=False``) has COCO values there: none is kept.
+    """
+    raw = p.raw_visibility()
+    keep = (read_map(raw) == p.visibility) & native_source
+    for value in ambiguous:
+        keep &= raw != value
+    fallback = np.zeros(raw.shape)
+    for coco_v, native_v in to_native.items():
+        fallback[p.visibility == coco_v] = native_v
+    n, k = p.visibility.shape
+    m = p.mask("keypoints")
+    raw_mask = np.broadcast_to(m, (n, k, 3))[..., 2] if isinstance(m, np.ndarray) else np.full((n, k), bool(m))
+    return np.where(keep, raw, fallback), np.where(keep, raw_mask, True)
+
+
+# ---------------------------------------------------------------------------------- image sizes
+
+
+def sizes_from_headers(data: PoseData, images_dir: str | os.PathLike) -> PoseData:
+    """``data`` with the image sizes the file lacks read from the image headers (not the pixels).
+
+    An image that cannot be read is an error naming it.
+    """
+    from PIL import Image
+
+    images = data.images
+    widths, heights = images.widths.copy(), images.heights.copy()
+    unknown = np.flatnonzero((widths <= 0) | (heights <= 0))
+    for i in unknown.tolist():
+        file = Path(images_dir) / images.file_names[i]
+        try:
+            with Image.open(file) as im:
+                widths[i], heights[i] = im.size
+        except OSError as e:
+            raise PoseFormatError(
+                f"the file gives no image size and the image cannot be read to find it ({e})",
+                record=f"images[{i}] (id {images.ids[i]}, {file})",
+                field="width",
+            ) from None
+    notes = dict(data.notes)
+    if len(unknown):
+        notes["image sizes read from image headers"] = notes.get("image sizes read from image headers", 0) + len(unknown)
+    return dataclasses.replace(data, images=dataclasses.replace(images, widths=widths, heights=heights), notes=notes)
+
+
+def new_images(
+    ids: Sequence[int], file_names: list[str], widths: Sequence[int], heights: Sequence[int], extras: list[dict[str, Any]]
+) -> Images:
+    return Images(
+        np.asarray(ids, dtype=np.int64).reshape(-1),
+        file_names,
+        np.asarray(widths, dtype=np.int64).reshape(-1),
+        np.asarray(heights, dtype=np.int64).reshape(-1),
+        extras,
+    )
+
+
+def group_by_image(p: Persons, num_images: int) -> list[np.ndarray]:
+    """Per image, the rows of its persons in file order."""
+    order = np.argsort(p.image_index, kind="stable")
+    starts = np.searchsorted(p.image_index[order], np.arange(num_images + 1))
+    return [order[starts[i] : starts[i + 1]] for i in range(num_images)]
+
+
+def triplet_lists(p: Persons, flags: np.ndarray, fmask: np.ndarray) -> list[list[Any]]:
+    """Per person, the flat ``x, y, flag`` list with each number's int/float type."""
+    n, k = p.visibility.shape
+    if n == 0:
+        return []
+    triplets = np.concatenate([p.keypoints, flags[..., None]], axis=2).reshape(n, 3 * k)
+    m = p.mask("keypoints")
+    xy_mask = np.broadcast_to(np.asarray(m, dtype=bool), (n, k, 3))[..., :2] if isinstance(m, np.ndarray) else np.full((n, k, 2), bool(m))
+    mask = np.concatenate([xy_mask, fmask[..., None]], axis=2).reshape(n, 3 * k)
+    return to_lists(triplets, mask)

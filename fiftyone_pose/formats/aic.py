@@ -1,0 +1,270 @@
+"""AI Challenger keypoints (14 points): the authors' native JSON list and mmpose's COCO-style file.
+
+Native (``keypoint_{train,validation}_annotations_*.json``): a list of images, each with
+``image_id`` (the 40-hex-digit file name), ``url``, ``human_annotations`` ``{"human1": [x1, y1, x2,
+y2], ...}`` and ``keypoint_annotations`` ``{"human1": [42 numbers], ...}`` with flags 1 visible /
+2 labeled but not visible / 3 not labeled. In ``PoseData``:
+
+- visibility is COCO's (1 -> 2, 2 -> 1, 3 -> 0) and ``visibility_raw`` holds the file's flags, so a
+  native file is written back with its own flags (a COCO export writes COCO's);
+- images get ids 1..M in file order, ``file_name`` ``<image_id>.jpg``, and keep the native id as
+  ``source_image_id`` (a sample field in FiftyOne) beside ``url``; the size is unknown (0): the
+  FiftyOne import reads it from the image header, ``read(..., images_dir=...)`` does it here. A COCO
+  file written from native data without sizes has no ``width``/``height`` (pycocotools does not
+  need them);
+- persons get ids 1..N in file order and keep their key (``human_key``); the box is ``[x1, y1,
+  x2 - x1, y2 - y1]`` (corners that cannot be computed back exactly are kept in ``bbox_corners``);
+  there is no area (a COCO export writes the box area ``w*h``), no crowd flag and no mask.
+
+COCO-style (mmpose ``aic_{train,val}.json``): COCO with 14 points, names ``"Right Shoulder"`` ...,
+and no ``area``, ``iscrowd`` or ``segmentation``; read with ``coco.decode`` (the category's names do
+not decide the layout). A COCO export gets the box area and ``iscrowd`` 0 that pycocotools needs;
+this module writes them back only where the file had them.
+
+``write`` writes the flavor the data was read from (native when the data has no COCO categories),
+or ``flavor="native"`` / ``"coco"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from itertools import chain
+from pathlib import PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from ..core import skeleton as skeletons
+from ..core.errors import PoseFormatError
+from ..core.model import ABSENT, Persons, PoseData
+from . import coco
+from ._jsonio import dump_json, load_json
+from ._native import (
+    Reader,
+    corners_from_lists,
+    decode_coco_style,
+    encode_coco_style,
+    group_by_image,
+    head_and_tail,
+    names_match,
+    native_flags,
+    new_images,
+    person_corners,
+    require_layout,
+    sizes_from_headers,
+    triplet_lists,
+)
+
+NAME = "aic"
+FLAVORS = {
+    "native": "authors' keypoint_{train,validation}_annotations_*.json: a list of images with "
+    "human_annotations (boxes x1,y1,x2,y2) and keypoint_annotations (flags 1 visible / 2 occluded / 3 unlabeled)",
+    "coco": "mmpose aic_{train,val}.json: COCO-style, 14 points, no area/iscrowd/segmentation",
+}
+NUM_POINTS = 14
+#: native flag -> COCO visibility (anything else reads as unlabeled, its raw value kept)
+VISIBILITY = {1: 2, 2: 1, 3: 0}
+_TO_NATIVE = {2: 1, 1: 2, 0: 3}
+_NOTE_FLAGS = "visibility flags other than 1/2/3 (read as unlabeled, raw value kept; 0 is written back as 3)"
+_NATIVE_PERSON_KEYS = ("human_key", "bbox_corners")
+
+
+def layout():
+    return skeletons.load(NAME)
+
+
+def detect(path: str | os.PathLike) -> float:
+    """Native: a JSON list whose first record has ``human_annotations``/``keypoint_annotations``;
+    COCO-style: a COCO file whose category lists the 14 AI Challenger names."""
+    text = head_and_tail(path)
+    if text.lstrip().startswith(b"["):
+        head = text[: 1 << 16]
+        return 0.95 if b'"keypoint_annotations"' in head or b'"human_annotations"' in head else 0.0
+    if coco.detect(path) < 0.5:
+        return 0.0
+    sk = layout()
+    return 0.9 if names_match(text, sk.keypoints, sk.meta.get("names_in_distributed_json", ())) else 0.0
+
+
+def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None) -> PoseData:
+    """Read either flavor. ``images_dir``: read the image sizes the native file lacks from the image
+    headers there (otherwise they stay 0 = unknown; a FiftyOne import reads them itself)."""
+    data = decode(load_json(path), path=path, consume=True)
+    if images_dir is not None:
+        try:
+            data = sizes_from_headers(data, images_dir)
+        except PoseFormatError as e:
+            raise e.with_path(path)
+    return data
+
+
+def write(data: PoseData, path: str | os.PathLike, *, flavor: str | None = None) -> None:
+    """Write ``data`` (14-point ``aic`` layout) as AI Challenger, in ``flavor`` (default: the source's)."""
+    dump_json(encode(data, flavor=flavor), path)
+
+
+def flavor_of(data: PoseData) -> str:
+    """The flavor ``data`` was read from: native data has no COCO categories."""
+    return "native" if not data.categories and "categories" not in data.meta else "coco"
+
+
+# --------------------------------------------------------------------------------------- reading
+
+
+def decode(doc: Any, *, path: str | os.PathLike | None = None, consume: bool = False) -> PoseData:
+    """A parsed AI Challenger document (either flavor) as ``PoseData`` (pure: no disk access)."""
+    if isinstance(doc, list):
+        return _decode_native(doc, path)
+    if isinstance(doc, dict):
+        return decode_coco_style(doc, path=path, layout=NAME, format_name=NAME, derived_keys=True, consume=consume)
+    raise PoseFormatError(f"expected a JSON list of images (native) or a COCO object, found {type(doc).__name__}", path=path)
+
+
+def _decode_native(doc: list, path: str | os.PathLike | None) -> PoseData:
+    r = Reader(path)
+    k = NUM_POINTS
+    ids, names, extras, widths, heights = [], [], [], [], []
+    image_of, keys, boxes, kps, box_records, kp_records = [], [], [], [], [], []
+    for i, rec in enumerate(doc):
+        if not isinstance(rec, dict):
+            raise r.error(f"expected an object, found {type(rec).__name__}", f"images[{i}]")
+        iid = rec.get("image_id")
+        if not (isinstance(iid, str) and iid or coco._is_int(iid)):
+            raise r.error(f"expected the image name (a string), found {iid!r:.60}", f"images[{i}]", "image_id")
+        record = f"images[{i}] (image_id {iid})"
+        humans = _object(rec, "human_annotations", record, r)
+        points = _object(rec, "keypoint_annotations", record, r)
+        if humans.keys() != points.keys():
+            only_box = [h for h in humans if h not in points]
+            if only_box:
+                raise r.error(f"has no entry for person {only_box[0]!r} of human_annotations", record, "keypoint_annotations")
+            only_kp = next(h for h in points if h not in humans)
+            raise r.error(f"has no entry for person {only_kp!r} of keypoint_annotations", record, "human_annotations")
+        for key in humans:
+            image_of.append(i)
+            keys.append(key)
+            boxes.append(humans[key])
+            box_records.append((record, f"human_annotations.{key}"))
+            kps.append(points[key])
+            kp_records.append((record, f"keypoint_annotations.{key}"))
+        ids.append(i + 1)
+        names.append(f"{iid}.jpg")
+        extra = {"source_image_id": iid}
+        extra.update((key, v) for key, v in rec.items() if key not in ("image_id", "human_annotations", "keypoint_annotations"))
+        extras.append(extra)
+        # not in the authors' files; a copy that has them gives the size (kept verbatim too)
+        widths.append(_size(rec.get("width")))
+        heights.append(_size(rec.get("height")))
+    images = new_images(ids, names, widths, heights, extras)
+
+    n = len(keys)
+    if n == 0:
+        return PoseData(images, Persons.empty(k), layout(), [], {}, NAME, r.notes)
+    for (record, field), v in zip(kp_records, kps):
+        if not isinstance(v, list) or len(v) != 3 * k:
+            found = f"{len(v)} values" if isinstance(v, list) else f"{v!r:.40}"
+            raise r.error(f"expected {3 * k} numbers (3 x {k} keypoints), found {found}", record, field)
+    triplets, kp_mask = r.numbers(list(chain.from_iterable(kps)), kp_records, 3 * k)
+    triplets = triplets.reshape(n, k, 3)
+    raw = triplets[..., 2].copy()
+    visibility = np.select([raw == 1, raw == 2], [2, 1], 0).astype(np.int8)
+    r.note(_NOTE_FLAGS, int((~np.isin(raw, (1, 2, 3))).sum()))
+    xywh, box_mask, exact = corners_from_lists(boxes, r, box_records)
+    person_extras = [{"human_key": key} for key in keys]
+    for j in np.flatnonzero(~exact).tolist():
+        person_extras[j]["bbox_corners"] = boxes[j]
+    persons = Persons(
+        image_index=np.asarray(image_of, dtype=np.int64),
+        ids=np.arange(1, n + 1, dtype=np.int64),
+        category_ids=np.ones(n, np.int64),
+        keypoints=np.ascontiguousarray(triplets[..., :2]),
+        visibility=visibility,
+        boxes=xywh,
+        areas=np.full(n, np.nan),
+        crowd=np.zeros(n, bool),
+        num_keypoints=np.full(n, -1, np.int64),
+        segmentations=[None] * n,
+        extras=person_extras,
+        visibility_raw=raw,
+        int_mask={"keypoints": kp_mask if isinstance(kp_mask, bool) else kp_mask.reshape(n, k, 3), "bbox": box_mask, "area": False},
+        absent={"segmentation": np.ones(n, bool)},
+    )
+    return PoseData(images, persons, layout(), [], {}, NAME, r.notes)
+
+
+def _object(rec: dict, key: str, record: str, r: Reader) -> dict:
+    value = rec.get(key)
+    if key not in rec:
+        raise r.error("required key is missing", record, key)
+    if not isinstance(value, dict):
+        raise r.error(f"expected an object {{human id: ...}}, found {value!r:.60}", record, key)
+    return value
+
+
+def _size(v: Any) -> int:
+    return int(v) if coco._is_int(v) and v > 0 else 0
+
+
+def _read_map(raw: np.ndarray) -> np.ndarray:
+    return np.select([raw == 1, raw == 2], [2, 1], 0)
+
+
+# --------------------------------------------------------------------------------------- writing
+
+
+def encode(data: PoseData, *, flavor: str | None = None) -> Any:
+    """``data`` as an AI Challenger document (pure: no disk access): a list (native) or a dict."""
+    flavor = flavor or flavor_of(data)
+    if flavor not in FLAVORS:
+        raise ValueError(f"unknown AI Challenger flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
+    require_layout(data, NAME, "AI Challenger")
+    if flavor == "coco":
+        if not data.categories and data.meta.get("categories") != ABSENT:
+            # as mmpose's converter writes it: the names as the authors spell them
+            sk = layout()
+            category = {**coco.default_category(sk), "keypoints": list(sk.meta["names_in_distributed_json"])}
+            data = dataclasses.replace(data, categories=[category])
+        return encode_coco_style(data, derived_keys=True)
+    return _encode_native(data)
+
+
+def _encode_native(data: PoseData) -> list[dict[str, Any]]:
+    p = data.persons
+    images = data.images
+    flags, flag_mask = native_flags(p, _read_map, _TO_NATIVE, ambiguous=(0,), native_source=flavor_of(data) == "native")
+    kp_lists = triplet_lists(p, flags, flag_mask)
+    corners = person_corners(p)
+    dropped_crowd = dropped_keys = renamed = 0
+    out = []
+    for i, rows in enumerate(group_by_image(p, len(images))):
+        extra = images.extras[i]
+        iid = extra.get("source_image_id", PurePosixPath(images.file_names[i]).stem)
+        rec: dict[str, Any] = {"image_id": iid}
+        rec.update((key, v) for key, v in extra.items() if key != "source_image_id")
+        humans: dict[str, Any] = {}
+        points: dict[str, Any] = {}
+        taken = {p.extras[j].get("human_key") for j in rows.tolist()}
+        fresh = (f"human{m}" for m in range(1, 10**9) if f"human{m}" not in taken)
+        for j in rows.tolist():
+            if p.crowd[j]:  # a crowd region is not a person: AI Challenger has no place for it
+                dropped_crowd += 1
+                continue
+            key = p.extras[j].get("human_key")
+            if not isinstance(key, str) or key in humans:
+                renamed += key is not None
+                key = next(fresh)
+            humans[key] = corners[j]
+            points[key] = kp_lists[j]
+            dropped_keys += any(x not in _NATIVE_PERSON_KEYS for x in p.extras[j])
+        rec["human_annotations"] = humans
+        rec["keypoint_annotations"] = points
+        out.append(rec)
+    for reason, count in (
+        ("crowd regions not written (AI Challenger has none)", dropped_crowd),
+        ("persons with keys the native file has no place for (not written)", dropped_keys),
+        ("persons given a new human key (none, or a duplicate)", renamed),
+    ):
+        if count:
+            data.notes[reason] = data.notes.get(reason, 0) + count
+    return out

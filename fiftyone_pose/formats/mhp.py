@@ -1,0 +1,220 @@
+"""MHP (LV-MHP v2.0, 16 MPII-order points): mmpose's COCO-style files, and the per-image ``.mat``
+pose files as far as they are known.
+
+COCO-style (mmpose ``mhp_{train,val}.json``): read with ``coco.decode`` and the ``mhp`` layout;
+``face_box`` (``[x, y, w, h]``), ``segmentation: []``, the box ``area`` and every other key are
+kept verbatim and written back identical. Visibility is 0 / 2 only (2 = labeled; the files carry no
+occlusion information).
+
+``.mat`` (``pose_annos/<id>.mat``, read only; give one file or the ``pose_annos`` folder): the
+authors do not document these files. They are read the way a public converter reads them, and
+anything else is an error naming the file and the variable:
+
+- one variable per person, ``person_0``, ``person_1``, ... (read in that numeric order), each a
+  numeric 20 x 3 array of ``(x, y, flag)`` rows: rows 0-15 the 16 joints in MPII order, rows
+  16-17 the face-box corners, rows 18-19 the person-box corners;
+- a joint is labeled (v = 2) when its flag is 0 and x, y > 0 (the converter's rule), otherwise
+  unlabeled; the flag is kept as the raw visibility and the counts of both readings are in the
+  notes, so a real file can be checked against the rule;
+- the person box becomes ``bbox`` and the face box ``face_box`` (``[x, y, w, h]``, as in the
+  converted files), the rows' flags ``box_flags``, the variable name ``mat_variable``;
+- images are ``images/<id>.jpg`` relative to the split folder (the parent of ``pose_annos``, the
+  default image folder when importing the folder); the size is not in the file (read from the
+  image header by the FiftyOne import, or here with ``images_dir=``). Image ids are the file-name
+  numbers (1..M when the names are not unique numbers).
+
+Not supported: writing ``.mat`` files, the test split (no pose files known), MATLAB v7.3 (HDF5)
+and v4 files, and any other variable layout. The files are read by a strict MAT v5 reader of
+numeric arrays (``_mat5``), not scipy, whose reader can crash the interpreter on damaged files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core import skeleton as skeletons
+from ..core.errors import PoseFormatError
+from ..core.model import ABSENT, Persons, PoseData
+from . import coco
+from ._jsonio import dump_json, load_json
+from ._mat5 import MatError, read_mat
+from ._native import (
+    Reader,
+    corners_to_boxes,
+    decode_coco_style,
+    encode_coco_style,
+    head_and_tail,
+    names_match,
+    new_images,
+    require_layout,
+    sizes_from_headers,
+)
+from ._numbers import to_lists
+
+NAME = "mhp"
+FLAVORS = {
+    "coco": "mmpose mhp_{train,val}.json: COCO-style, 16 MPII-order points, face_box per person",
+    "mat": "LV-MHP v2.0 pose_annos/<id>.mat, one file or the folder (read only; layout as a public "
+    "converter reads it: person_N = 20 rows of x, y, flag)",
+}
+NUM_POINTS = 16
+_MAT_ROWS = 20
+_PERSON_VAR = re.compile(r"person_(\d+)")
+_NOTE_LABELED = "MHP .mat joints read as labeled (flag 0 and x, y > 0: a converter's rule, not the authors')"
+_NOTE_UNLABELED = "MHP .mat joints read as unlabeled (another flag, or x or y <= 0)"
+
+
+def layout():
+    return skeletons.load(NAME)
+
+
+def detect(path: str | os.PathLike) -> float:
+    """A ``.mat`` file (or a folder of them), or a COCO file whose category lists the 16 MHP names."""
+    if os.path.isdir(path):
+        try:
+            return 0.9 if any(e.name.endswith(".mat") and e.is_file() for e in os.scandir(path)) else 0.0
+        except OSError:
+            return 0.0
+    text = head_and_tail(path)
+    if text.startswith(b"MATLAB ") and b"MAT-file" in text[:128]:
+        return 0.9
+    if coco.detect(path) < 0.5:
+        return 0.0
+    sk = layout()
+    return 0.9 if names_match(text, sk.keypoints, sk.meta.get("names_in_distributed_json", ())) else 0.0
+
+
+def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None) -> PoseData:
+    """Read a COCO-style MHP file, a ``.mat`` pose file or a ``pose_annos`` folder of them.
+
+    ``images_dir`` (``.mat`` only): read the image sizes from the image headers there.
+    """
+    if os.path.isdir(path) or head_and_tail(path).startswith(b"MATLAB "):
+        data = decode_mat(path)
+        if images_dir is not None:
+            try:
+                data = sizes_from_headers(data, images_dir)
+            except PoseFormatError as e:
+                raise e.with_path(path)
+        return data
+    return decode(load_json(path), path=path, consume=True)
+
+
+def write(data: PoseData, path: str | os.PathLike, *, flavor: str = "coco") -> None:
+    """Write ``data`` (16-point ``mhp`` layout) as an mmpose-style MHP COCO file (atomically)."""
+    dump_json(encode(data, flavor=flavor), path)
+
+
+# ---------------------------------------------------------------------------------- COCO-style
+
+
+def decode(doc: Any, *, path: str | os.PathLike | None = None, consume: bool = False) -> PoseData:
+    """A parsed COCO-style MHP document as ``PoseData`` (pure: no disk access)."""
+    return decode_coco_style(doc, path=path, layout=NAME, format_name=NAME, consume=consume)
+
+
+def encode(data: PoseData, *, flavor: str = "coco") -> dict[str, Any]:
+    """``data`` as an MHP COCO-style document (pure: no disk access)."""
+    if flavor == "mat":
+        raise ValueError("MHP .mat files are read only: their layout is not documented by the authors")
+    if flavor != "coco":
+        raise ValueError(f"unknown MHP flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
+    require_layout(data, NAME, "MHP")
+    if not data.categories and data.meta.get("categories") != ABSENT:
+        sk = layout()
+        category = {**coco.default_category(sk), "keypoints": list(sk.meta["names_in_distributed_json"])}
+        data = dataclasses.replace(data, categories=[category])
+    return encode_coco_style(data)
+
+
+# ------------------------------------------------------------------------------------- .mat files
+
+
+def decode_mat(path: str | os.PathLike) -> PoseData:
+    """Read one ``pose_annos/<id>.mat`` file, or every ``.mat`` file of a folder (sorted by name)."""
+    root = Path(path)
+    if root.is_dir():
+        files = sorted((f for f in root.iterdir() if f.suffix == ".mat" and f.is_file()), key=_natural)
+        if not files:
+            raise PoseFormatError("no .mat files in this folder", path=path)
+    else:
+        files = [root]
+    stems = [f.stem for f in files]
+    numeric = all(s.isdigit() for s in stems) and len({int(s) for s in stems}) == len(stems)
+    ids = [int(s) for s in stems] if numeric else list(range(1, len(files) + 1))
+
+    rows_of, image_of, var_names = [], [], []
+    int_rows = True
+    for i, file in enumerate(files):
+        r = Reader(file)
+        try:
+            variables = list(read_mat(file.read_bytes()).items())
+        except OSError as e:
+            raise r.error(f"cannot read file ({e.strerror})") from None
+        except MatError as e:
+            raise r.error(f"cannot read as a MATLAB v5 file: {e}", e.where) from None
+        people = []
+        for name, value in variables:
+            m = _PERSON_VAR.fullmatch(name)
+            if m is None:
+                raise r.error("unknown variable: only person_0, person_1, ... are known in MHP pose files", name)
+            arr = np.asarray(value)
+            if arr.dtype.kind not in "iuf" or arr.shape != (_MAT_ROWS, 3):
+                raise r.error(
+                    f"expected a numeric {_MAT_ROWS} x 3 array of (x, y, flag) rows (16 joints, face box, person box), "
+                    f"found {arr.dtype} {'x'.join(map(str, arr.shape))}",
+                    name,
+                )
+            if not np.isfinite(arr.astype(np.float64)).all():
+                raise r.error("expected finite numbers", name)
+            int_rows &= arr.dtype.kind in "iu"
+            people.append((int(m.group(1)), name, arr.astype(np.float64)))
+        for _, name, arr in sorted(people):
+            rows_of.append(arr)
+            image_of.append(i)
+            var_names.append(name)
+
+    images = new_images(ids, [f"images/{s}.jpg" for s in stems], [0] * len(files), [0] * len(files), [{} for _ in files])
+    n = len(rows_of)
+    notes: dict[str, int] = {}
+    if n == 0:
+        return PoseData(images, Persons.empty(NUM_POINTS), layout(), [], {}, NAME, notes)
+    arr = np.stack(rows_of)  # (n, 20, 3)
+    joints = arr[:, :NUM_POINTS]
+    raw = joints[..., 2].copy()
+    labeled = (raw == 0) & (joints[..., 0] > 0) & (joints[..., 1] > 0)
+    notes[_NOTE_LABELED] = int(labeled.sum())
+    notes[_NOTE_UNLABELED] = int((~labeled).sum())
+    face, face_mask, _ = corners_to_boxes(arr[:, 16:18, :2].reshape(n, 4), int_rows)
+    boxes, box_mask, _ = corners_to_boxes(arr[:, 18:20, :2].reshape(n, 4), int_rows)
+    face_lists = to_lists(face, face_mask)
+    flag_lists = to_lists(arr[:, 16:20, 2], int_rows)
+    persons = Persons(
+        image_index=np.asarray(image_of, dtype=np.int64),
+        ids=np.arange(1, n + 1, dtype=np.int64),
+        category_ids=np.ones(n, np.int64),
+        keypoints=np.ascontiguousarray(joints[..., :2]),
+        visibility=np.where(labeled, 2, 0).astype(np.int8),
+        boxes=boxes,
+        areas=np.full(n, np.nan),
+        crowd=np.zeros(n, bool),
+        num_keypoints=np.full(n, -1, np.int64),
+        segmentations=[None] * n,
+        extras=[
+            {"face_box": face_lists[j], "box_flags": flag_lists[j], "mat_variable": var_names[j]} for j in range(n)
+        ],
+        visibility_raw=raw,
+        int_mask={"keypoints": int_rows, "bbox": box_mask, "area": False},
+        absent={"segmentation": np.ones(n, bool)},
+    )
+    return PoseData(images, persons, layout(), [], {}, NAME, notes)
+
+
+def _natural(f: Path) -> tuple:
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", f.name))

@@ -1,0 +1,299 @@
+"""The malformed-input harness over every registered format (see ``tests/mutations.py``).
+
+For each format with a sample hook, hypothesis draws mutations of its valid files, kind by kind,
+and every one must end in one of two ways: the file still reads and round-trips, or exactly one
+``PoseFormatError`` whose one line names the file, the record and the field (and the CLI exits 2,
+writing nothing). The counts are printed (CI logs show them) and must be 100% right.
+
+The FiftyOne side: images whose size must be read from an unreadable file, and mutated files
+imported for real, end in a complete dataset or in an error with no dataset left behind.
+
+``FIFTYONE_POSE_HARNESS_EXAMPLES`` (mutations per format and kind, default 40) and
+``FIFTYONE_POSE_HARNESS_RANDOM=1`` (a fresh random draw instead of the fixed CI one) widen a
+local hunt, ``FIFTYONE_POSE_HARNESS_LOG=FILE`` lists every outcome for review; CI runs the
+bounded, reproducible default.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import uuid
+import zlib
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from fiftyone_pose import formats
+from fiftyone_pose.core.compare import first_difference
+from fiftyone_pose.core.errors import PoseFormatError
+
+from mutations import KINDS, SAMPLES, check, has_targets, materialize, mutation_strategy, samples_of
+
+EXAMPLES = int(os.environ.get("FIFTYONE_POSE_HARNESS_EXAMPLES", "40"))
+RANDOM = os.environ.get("FIFTYONE_POSE_HARNESS_RANDOM") == "1"
+LOG = os.environ.get("FIFTYONE_POSE_HARNESS_LOG")  # append every outcome to this file (for review)
+HARNESS_FORMATS = sorted(n for n in formats.REGISTRY if n in SAMPLES)
+
+
+def _settings(max_examples: int):
+    # no shrinking: every example is counted once and every failure is listed, not just the first
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        derandomize=not RANDOM,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def test_every_registered_format_has_a_sample_hook():
+    """A new format joins the harness by adding valid samples to ``SAMPLES`` in tests/mutations.py."""
+    missing = sorted(set(formats.REGISTRY) - set(SAMPLES))
+    assert missing == [], f"registered formats without a malformed-input hook (tests/mutations.py SAMPLES): {missing}"
+
+
+@pytest.mark.parametrize("name", HARNESS_FORMATS)
+def test_hook_samples_are_valid(name, tmp_path):
+    """The base of every mutation reads and round-trips, so each finding comes from its mutation."""
+    from mutations import Mutation
+
+    for sample in samples_of(name):
+        file = sorted(sample.files)[0]
+        unchanged = Mutation("none", file, "unchanged", (), sample.files[file])
+        outcome = check(name, sample, unchanged, tmp_path)
+        assert outcome.result == "read", f"{name} sample {sample.label!r}: {outcome.detail}"
+
+
+@pytest.mark.parametrize("name", HARNESS_FORMATS)
+def test_malformed_inputs_read_or_fail_clearly(name, tmp_path, capsys):
+    samples = samples_of(name)
+    stats: dict[str, Counter] = {}
+    wrong: list[str] = []
+    for kind in KINDS:
+        usable = [s for s in samples if has_targets(s, kind)]
+        if not usable:
+            continue
+        counts = stats.setdefault(kind, Counter())
+
+        @_settings(EXAMPLES)
+        @given(st.data())
+        def run(data):
+            sample = data.draw(st.sampled_from(usable), label="sample")
+            mutation = data.draw(mutation_strategy(sample, kind), label="mutation")
+            if mutation is None:
+                return
+            outcome = check(name, sample, mutation, tmp_path)
+            counts[outcome.result] += 1
+            if LOG:
+                with open(LOG, "a") as f:
+                    f.write(f"{name}\t{outcome.result}\t{mutation}\t{outcome.detail}\n")
+            if outcome.result == "wrong":
+                wrong.append(f"[{sample.label}] {mutation}\n      -> {outcome.detail}")
+
+        run()
+
+    tried = sum(sum(c.values()) for c in stats.values())
+    right = sum(c["error"] for c in stats.values())
+    valid = sum(c["read"] for c in stats.values())
+    with capsys.disabled():
+        print(f"\nmalformed-input harness [{name}]: {tried} mutations tried, {right} rejected with the right error, "
+              f"{valid} still valid and round-trip, {len(wrong)} wrong")  # fmt: skip
+        for kind, c in stats.items():
+            print(f"  {kind:<19} {sum(c.values()):>4} tried  {c['error']:>4} right error  {c['read']:>4} valid  {c['wrong']:>3} wrong")
+    assert wrong == [], f"{len(wrong)} of {tried} mutations broke the contract:\n  " + "\n  ".join(wrong[:40])
+    assert right + valid == tried
+    # every kind with targets really ran (hypothesis stops early where a sample has few distinct targets)
+    assert all(sum(c.values()) > 0 for c in stats.values()), stats
+    assert stats["truncate"]["error"] + stats["truncate"]["read"] == min(EXAMPLES, stats["truncate"].total())
+    assert tried >= 2 * EXAMPLES
+    assert {"truncate", "delete_key", "change_type"} <= set(stats)
+
+
+# ------------------------------------------------------------------------------ FiftyOne side
+
+
+def _png(width: int, height: int, complete: bool = True) -> bytes:
+    """A PNG of the given size (an 8-bit grey image); not ``complete``: a valid header, no pixels."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    head = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+    pixels = zlib.compress(b"".join(b"\x00" + b"\x80" * width for _ in range(height))) if complete else b"\x78\x9c"
+    return head + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def _make_image(path: Path, how: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if how == "directory":
+        path.mkdir()
+    elif how == "symlink-loop":
+        path.symlink_to(path.name)
+    elif how != "missing":
+        path.write_bytes(IMAGE_FILES[how])
+
+
+IMAGE_FILES = {
+    "empty": b"",
+    "garbage": b"\x00\x01 not an image \xfe" * 40,
+    "jpeg-start-only": b"\xff\xd8\xff",
+    "png-signature-only": b"\x89PNG\r\n\x1a\n",
+    "png-bad-crc": _png(33, 17)[:29] + b"\x00\x00\x00\x00" + _png(33, 17)[33:],
+    "png-zero-width": _png(0, 17, complete=False),
+    "png-huge-header": _png(200_000, 200_000, complete=False),  # a "decompression bomb" header
+    "readable-png": _png(33, 17),
+}
+UNREADABLE = ["missing", "directory", "symlink-loop"] + [k for k in IMAGE_FILES if k != "readable-png"]
+
+
+@pytest.mark.parametrize("name", HARNESS_FORMATS)
+def test_unreadable_image_for_size_probing_fails_clearly_and_leaves_nothing(fo_db, name, tmp_path, capsys):
+    """An image without a size in the file is measured from its header; when that cannot be read
+    the import fails naming the file, the image record and the field, and no dataset remains."""
+    from fiftyone_pose.fo import api
+
+    sample = samples_of(name)[0]
+    materialize(sample, None, tmp_path / "in")
+    src = tmp_path / "in" / sample.main
+    before = sorted(fo_db.list_datasets())
+    counts = Counter()
+    for k, how in enumerate(UNREADABLE + ["readable-png"]):
+        data = formats.read(src, name, **sample.read_options)
+        if len(data.images) == 0:
+            pytest.skip(f"the {name} sample has no images")
+        i = k % len(data.images)
+        unknown = (data.images.widths <= 0) | (data.images.heights <= 0)  # e.g. AI Challenger lists no sizes
+        data.images.widths[unknown], data.images.heights[unknown] = 640, 480
+        data.images.widths[i] = data.images.heights[i] = 0
+        images_dir = tmp_path / f"images-{k}"
+        _make_image(images_dir / data.images.file_names[i], how)
+        dataset_name = f"probe-{uuid.uuid4().hex[:8]}"
+        try:
+            ds = api.create_dataset(data, images_dir, dataset_name)
+        except PoseFormatError as e:
+            e = e.with_path(src)
+            assert how != "readable-png", str(e)
+            text = str(e)
+            assert "\n" not in text
+            assert text.startswith(f"{src}: images[{i}] (id {data.images.ids[i]}, {images_dir / data.images.file_names[i]}): "
+                                   "field 'width': "), text  # fmt: skip
+            assert sorted(fo_db.list_datasets()) == before, how
+            counts["error"] += 1
+            continue
+        except Exception as e:  # noqa: BLE001
+            pytest.fail(f"{how}: {type(e).__name__} instead of PoseFormatError: {e}")
+        try:
+            assert how == "readable-png", f"{how}: imported although the image cannot be read"
+            metadata = ds.match({"image_id": int(data.images.ids[i])}).first().metadata
+            assert (metadata.width, metadata.height) == (33, 17)
+        finally:
+            ds.delete()
+        counts["read"] += 1
+    assert sorted(fo_db.list_datasets()) == before
+    with capsys.disabled():
+        print(f"\nsize probing [{name}]: {len(UNREADABLE)} unreadable images, {counts['error']} right errors, "
+              f"{counts['read']} readable image measured, 0 datasets left")  # fmt: skip
+    assert counts == {"error": len(UNREADABLE), "read": 1}
+
+
+def _accept_sizes_from_headers(fo_doc, pure_doc, data) -> None:
+    """Where the file gives no width/height FiftyOne reads it from the image (counted in the
+    import's notes as "image sizes read from image headers") and the export writes it: accept an
+    absent key written with the header's value (33 x 17); null and 0 are written back as given."""
+    if not (isinstance(fo_doc, dict) and isinstance(fo_doc.get("images"), list)):
+        return
+    for j, rec in enumerate(pure_doc.get("images") or ()):
+        if not (isinstance(rec, dict) and j < len(fo_doc["images"]) and data.images.widths[j] * data.images.heights[j] == 0):
+            continue
+        for key, header in (("width", 33), ("height", 17)):
+            if key not in rec and fo_doc["images"][j].get(key) == header:
+                rec[key] = header
+
+
+FO_KINDS = ("change_type", "delete_key", "bad_size", "wrong_length", "duplicate_id", "dangling_reference")
+FO_EXAMPLES = int(os.environ.get("FIFTYONE_POSE_HARNESS_FO_EXAMPLES", "24"))
+
+
+@pytest.mark.parametrize("name", HARNESS_FORMATS)
+def test_mutated_files_import_completely_or_not_at_all(fo_db, name, tmp_path, capsys):
+    """Mutated files imported for real: a complete dataset that exports what the pure writer
+    writes, or a ``PoseFormatError`` and the dataset list exactly as before (no temp dataset)."""
+    from fiftyone_pose.fo import api
+
+    samples = [s for s in samples_of(name) if any(has_targets(s, k) for k in FO_KINDS)]
+    if not samples:
+        pytest.skip(f"no {name} sample has JSON records to mutate")
+    module = formats.get(name)
+    out_format = name if hasattr(module, "write") else "coco"
+    before = sorted(fo_db.list_datasets())
+    counts = Counter()
+    # readable images beside the file, so files that give no image sizes (AI Challenger) import too
+    image_names = {}
+    for k, sample in enumerate(samples):
+        materialize(sample, None, tmp_path / f"valid-{k}")
+        image_names[id(sample)] = formats.read(tmp_path / f"valid-{k}" / sample.main, name, **sample.read_options).images.file_names
+    wrong: list[str] = []
+
+    @_settings(FO_EXAMPLES)
+    @given(st.data())
+    def run(data):
+        sample = data.draw(st.sampled_from(samples), label="sample")
+        kind = data.draw(st.sampled_from([k for k in FO_KINDS if has_targets(sample, k)]), label="kind")
+        mutation = data.draw(mutation_strategy(sample, kind), label="mutation")
+        if mutation is None:
+            return
+        work = tmp_path / uuid.uuid4().hex[:8]
+        materialize(sample, mutation, work / "in")
+        src = work / "in" / sample.main
+        for file_name in image_names[id(sample)]:
+            image = (src if src.is_dir() else src.parent) / file_name
+            image.parent.mkdir(parents=True, exist_ok=True)
+            image.write_bytes(IMAGE_FILES["readable-png"])
+        dataset_name = f"mut-{uuid.uuid4().hex[:8]}"
+        try:
+            ds = api.load(src, format=name, name=dataset_name, **sample.read_options)
+        except PoseFormatError as e:
+            left = sorted(set(fo_db.list_datasets()) - set(before))
+            if left or "\n" in str(e) or e.path != os.fspath(src):
+                wrong.append(f"{mutation}: {e!s:.200}; datasets left: {left}")
+            counts["error"] += 1
+            return
+        except Exception as e:  # noqa: BLE001
+            wrong.append(f"{mutation}: {type(e).__name__}: {e!s:.200}")
+            counts["wrong"] += 1
+            return
+        try:
+            expected = formats.read(src, name, **sample.read_options)
+            if len(ds) != len(expected.images):
+                wrong.append(f"{mutation}: {len(ds)} samples, the file has {len(expected.images)} images")
+            formats.write(expected, work / "pure.out", out_format)
+            api.export(ds, work / "fo.out", out_format)
+            # the same document (values, number types, key sets; key order is not significant), but
+            # for one counted adjustment: a size the file lacks is written as read from the image
+            fo_doc, pure_doc = orjson.loads((work / "fo.out").read_bytes()), orjson.loads((work / "pure.out").read_bytes())
+            _accept_sizes_from_headers(fo_doc, pure_doc, expected)
+            diff = first_difference(fo_doc, pure_doc)
+            if diff:
+                wrong.append(f"{mutation}: the export of the imported dataset differs from the pure round trip: {diff}")
+            counts["read"] += 1
+        except Exception as e:  # noqa: BLE001
+            wrong.append(f"{mutation}: imported, then {type(e).__name__}: {e!s:.200}")
+        finally:
+            ds.delete()
+
+    run()
+    half_imported = sorted(set(fo_db.list_datasets()) - set(before))
+    tried = sum(counts.values())
+    with capsys.disabled():
+        print(f"\nFiftyOne import of mutated files [{name}]: {tried} tried, {counts['error']} right errors, "
+              f"{counts['read']} complete datasets (export = pure writer), {len(half_imported)} half-imported datasets")  # fmt: skip
+    assert wrong == [], "\n".join(wrong[:30])
+    assert half_imported == []
+    assert api.leftover_datasets() == [n for n in before if n.startswith(api.TEMP_PREFIX)]
+    assert tried >= 0.9 * FO_EXAMPLES
