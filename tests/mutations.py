@@ -17,8 +17,9 @@ contract:
 - the reader raises exactly one ``PoseFormatError`` whose text is one line naming the file, a
   record (index, with the id where there is one) and the field where the mutation was inside a
   record; never another exception type;
-- ``detect`` never raises, and ``fiftyone-pose convert`` agrees: exit 0 and one output file, or exit
-  2, one ``fiftyone-pose: error: ...`` line and no file at all.
+- ``detect`` (the format's, and the sniffing over every registered format) never raises anything
+  but "cannot tell the format", and ``fiftyone-pose convert`` agrees: exit 0 and one output file,
+  or exit 2, one ``fiftyone-pose: error: ...`` line and no file at all.
 """
 
 from __future__ import annotations
@@ -645,6 +646,12 @@ def check(name: str, sample: Sample, mutation: Mutation, tmp_root: Path) -> Outc
                 problems.append(f"detect returned {score!r}")
         except Exception as e:  # noqa: BLE001 - anything here is a finding
             problems.append(f"detect raised {type(e).__name__}: {e}")
+        try:  # sniffing runs every registered format's detect on this file
+            formats.detect(main)
+        except PoseFormatError:
+            pass  # "cannot tell the format": a fine answer for a mutated file
+        except Exception as e:  # noqa: BLE001
+            problems.append(f"formats.detect raised {type(e).__name__}: {e}")
         syntax = False
         if is_json(sample.files[mutation.file]):
             try:

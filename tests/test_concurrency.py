@@ -47,6 +47,7 @@ def _sample_collections():
 
 
 def test_two_imports_into_different_names_both_succeed(fo_db, two_files):
+    fo_db.list_datasets()  # connected: the subprocesses use this session's running mongod
     names = [f"race-a-{uuid.uuid4().hex[:6]}", f"race-b-{uuid.uuid4().hex[:6]}"]
     procs = [start_cli("import", path, "--name", name) for (path, _), name in zip(two_files, names)]
     results = [p.communicate(timeout=180) for p in procs]
