@@ -129,19 +129,8 @@ def require_layout(data: PoseData, name: str, format_label: str) -> None:
 # ------------------------------------------------------------------------------ native records
 
 
-class Reader:
-    """Errors and notes while reading a native file: messages name the file, record and field."""
-
-    def __init__(self, path: str | os.PathLike | None) -> None:
-        self.path = path
-        self.notes: dict[str, int] = {}
-
-    def error(self, message: str, record: str | None = None, field: str | None = None) -> PoseFormatError:
-        return PoseFormatError(message, path=self.path, record=record, field=field)
-
-    def note(self, reason: str, count: int) -> None:
-        if count:
-            self.notes[reason] = self.notes.get(reason, 0) + int(count)
+class Reader(coco._Context):
+    """Errors and notes while reading a native file (COCO's reading context, plus number lists)."""
 
     def numbers(self, values: list, records: list[tuple[str, str]], per_record: int) -> tuple[np.ndarray, Any]:
         """``to_array`` of the concatenated ``values`` (``per_record`` values per (record, field))."""
@@ -160,6 +149,37 @@ class Reader:
             v = values[j] if values else None
             message = str(e) if type(v) in (int, float) else f"expected numbers, found {v!r:.60}"
             raise self.error(message, record, field) from None
+
+
+def box_persons(
+    image_of: Sequence[int],
+    keypoints: np.ndarray,
+    visibility: np.ndarray,
+    raw: np.ndarray | None,
+    kp_mask: Any,
+    boxes: np.ndarray,
+    box_mask: Any,
+    extras: list[dict[str, Any]],
+) -> Persons:
+    """Persons of a native file that has keypoints and boxes only (AIC, OCHuman): ids 1..N,
+    one category, no area, no crowd flag, no segmentation."""
+    n = len(extras)
+    return Persons(
+        image_index=np.asarray(image_of, dtype=np.int64),
+        ids=np.arange(1, n + 1, dtype=np.int64),
+        category_ids=np.ones(n, np.int64),
+        keypoints=np.ascontiguousarray(keypoints),
+        visibility=visibility,
+        boxes=boxes,
+        areas=np.full(n, np.nan),
+        crowd=np.zeros(n, bool),
+        num_keypoints=np.full(n, -1, np.int64),
+        segmentations=[None] * n,
+        extras=extras,
+        visibility_raw=raw,
+        int_mask={"keypoints": kp_mask, "bbox": box_mask, "area": False},
+        absent={"segmentation": np.ones(n, bool)},
+    )
 
 
 def is_int(v: Any) -> bool:

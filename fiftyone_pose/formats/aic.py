@@ -41,6 +41,7 @@ from ..core.model import ABSENT, Persons, PoseData
 from . import coco
 from ._jsonio import dump_json, load_json
 from ._native import (
+    box_persons,
     Reader,
     corners_from_lists,
     decode_coco_style,
@@ -174,21 +175,15 @@ def _decode_native(doc: list, path: str | os.PathLike | None) -> PoseData:
     person_extras = [{"human_key": key} for key in keys]
     for j in np.flatnonzero(~exact).tolist():
         person_extras[j]["bbox_corners"] = boxes[j]
-    persons = Persons(
-        image_index=np.asarray(image_of, dtype=np.int64),
-        ids=np.arange(1, n + 1, dtype=np.int64),
-        category_ids=np.ones(n, np.int64),
-        keypoints=np.ascontiguousarray(triplets[..., :2]),
-        visibility=visibility,
-        boxes=xywh,
-        areas=np.full(n, np.nan),
-        crowd=np.zeros(n, bool),
-        num_keypoints=np.full(n, -1, np.int64),
-        segmentations=[None] * n,
-        extras=person_extras,
-        visibility_raw=raw,
-        int_mask={"keypoints": kp_mask if isinstance(kp_mask, bool) else kp_mask.reshape(n, k, 3), "bbox": box_mask, "area": False},
-        absent={"segmentation": np.ones(n, bool)},
+    persons = box_persons(
+        image_of,
+        triplets[..., :2],
+        visibility,
+        raw,
+        kp_mask if isinstance(kp_mask, bool) else kp_mask.reshape(n, k, 3),
+        xywh,
+        box_mask,
+        person_extras,
     )
     return PoseData(images, persons, layout(), [], {}, NAME, r.notes)
 

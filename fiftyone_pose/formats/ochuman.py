@@ -48,6 +48,7 @@ from ..core.model import ABSENT, Persons, PoseData
 from . import coco
 from ._jsonio import dump_json, load_json
 from ._native import (
+    box_persons,
     Reader,
     corners_from_lists,
     decode_coco_style,
@@ -250,22 +251,7 @@ def _decode_native(doc: dict, path: str | os.PathLike | None) -> PoseData:
     xywh, box_mask, exact = corners_from_lists(boxes, r, box_records)
     for j in np.flatnonzero(~exact).tolist():
         person_extras[j]["bbox_corners"] = boxes[j]
-    persons = Persons(
-        image_index=np.asarray(image_of, dtype=np.int64),
-        ids=np.arange(1, n + 1, dtype=np.int64),
-        category_ids=np.ones(n, np.int64),
-        keypoints=keypoints,
-        visibility=visibility,
-        boxes=xywh,
-        areas=np.full(n, np.nan),
-        crowd=np.zeros(n, bool),
-        num_keypoints=np.full(n, -1, np.int64),
-        segmentations=[None] * n,
-        extras=person_extras,
-        visibility_raw=raw,
-        int_mask={"keypoints": kp_mask, "bbox": box_mask, "area": False},
-        absent={"segmentation": np.ones(n, bool)},
-    )
+    persons = box_persons(image_of, keypoints, visibility, raw, kp_mask, xywh, box_mask, person_extras)
     return PoseData(images, persons, sk, [], meta, NAME, r.notes)
 
 
