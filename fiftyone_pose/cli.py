@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     c = command("export", _export, "write a FiftyOne dataset (or a saved view of it) to a pose file")
     c.add_argument("name", help="dataset name")
     c.add_argument("dst", help="output file (written atomically)")
-    c.add_argument("--format", default="coco", help="output format (default: coco)")
+    c.add_argument("--format", help="output format (default: the format the dataset was imported from)")
     c.add_argument("--label-field", help="keypoints field (default: the one imported first)")
     c.add_argument("--view", help="name of a saved view of the dataset to export instead")
 
@@ -153,7 +153,7 @@ def _export(args: argparse.Namespace) -> None:
     collection = dataset.load_saved_view(args.view) if args.view else dataset
     data = export(collection, args.dst, args.format, args.label_field)
     what = f"view '{args.view}' of '{args.name}'" if args.view else f"dataset '{args.name}'"
-    print(f"wrote {args.dst} ({args.format}) from {what}")
+    print(f"wrote {args.dst} ({data.format}) from {what}")
     _print_summary(data.summary())
 
 

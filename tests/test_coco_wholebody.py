@@ -344,3 +344,18 @@ def test_part_views_show_and_export_exactly_the_matching_persons(fo_db, tmp_path
     shown = next(a for a in out["annotations"] if any(v > 0 for v in a["face_kpts"][2::3]))
     assert shown["keypoints"][2::3] == [0] * 17 and shown["righthand_kpts"] == [0] * 63
     assert shown["face_kpts"] == next(a for a in anns if a["id"] == shown["id"])["face_kpts"]
+
+
+def test_export_defaults_to_the_imported_format(fo_db, wb_file, tmp_path, capsys):
+    """Without a format, a WholeBody dataset is written back as WholeBody (not 133 points as COCO)."""
+    import fiftyone_pose as fop
+    from fiftyone_pose.cli import main
+
+    ds = fop.load(wb_file, images_dir=tmp_path, name=f"wb-{tmp_path.name}", persistent=True)
+    try:
+        assert first_difference(export_doc(ds, tmp_path), wholebody_doc()) is None
+        assert main(["export", ds.name, str(tmp_path / "cli.json")]) == 0
+        assert "(coco_wholebody)" in capsys.readouterr().out
+        assert first_difference(json.loads((tmp_path / "cli.json").read_text()), wholebody_doc()) is None
+    finally:
+        ds.delete()

@@ -616,9 +616,11 @@ def _persons_from_docs(
     moved = ~same & ~np.isnan(points).any(axis=2)
     xy = triplets[..., :2].copy()
     raw_v = triplets[..., 2].copy()
-    xy[moved] = (points * wh[:, None, :])[moved]
-    visibility[moved & (visibility == 0)] = 2
-    raw_v[moved] = visibility[moved]
+    xy[moved] = points[moved] * np.broadcast_to(wh[:, None, :], points.shape)[moved]
+    # a moved point keeps the file's own flag; one drawn where none was labeled becomes visible
+    drawn = moved & (visibility == 0)
+    visibility[drawn] = 2
+    raw_v[drawn] = 2
     xy[filtered] = 0
     raw_v[filtered] = 0
     visibility[filtered] = 0

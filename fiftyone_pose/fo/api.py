@@ -80,15 +80,22 @@ def create_dataset(
 def export(
     collection: fo.core.collections.SampleCollection,
     path: str | os.PathLike,
-    format: str = "coco",
+    format: str | None = None,
     label_field: str | None = None,
     progress: bool | None = None,
     **write_options,
 ) -> PoseData:
-    """Write the persons a dataset or view shows to ``path`` in ``format``; returns what was written."""
+    """Write the persons a dataset or view shows to ``path``; returns what was written.
+
+    ``format`` defaults to the format the field was imported from (so a COCO-WholeBody dataset
+    is written back as COCO-WholeBody), else COCO.
+    """
     with paused_gc():
         data = to_pose_data(collection, label_field, progress=progress)
+        if format is None:
+            format = data.format if data.format in formats.REGISTRY else "coco"
         formats.write(data, path, format, **write_options)
+    data.format = format
     return data
 
 
