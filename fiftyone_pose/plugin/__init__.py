@@ -144,14 +144,17 @@ class ExportPoseView(foo.Operator):
         inputs = types.Object()
         inputs.view_target(ctx)
         inputs.str("path", label="Output file", description="path on the App server's machine", required=True)
-        inputs.enum("format", _formats(True), default="coco", label="Format", view=types.DropdownView())
+        inputs.enum(
+            "format", _formats(True), label="Format",
+            description="default: the format the dataset was imported from", view=types.DropdownView(),
+        )
         _field_input(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Export pose view"))
 
     def execute(self, ctx):
         from fiftyone_pose.fo.api import export
 
-        data = export(ctx.target_view(), ctx.params["path"], ctx.params.get("format") or "coco", ctx.params.get("label_field"), progress=False)
+        data = export(ctx.target_view(), ctx.params["path"], ctx.params.get("format"), ctx.params.get("label_field"), progress=False)
         return {"path": os.fspath(ctx.params["path"]), "images": len(data.images), "persons": len(data.persons)}
 
     def resolve_output(self, ctx):
