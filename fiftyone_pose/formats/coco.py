@@ -525,12 +525,8 @@ def encode_images(images: Images, rows: slice = slice(None)) -> list[dict[str, A
     return out
 
 
-def encode_persons(data: PoseData) -> list[dict[str, Any]]:
-    """One COCO annotation per person; standard keys first, then the record's extra keys."""
-    return [r for part in _person_chunks(data) for r in part]
-
-
 def _encode_person_rows(p: Persons, image_ids: np.ndarray) -> list[dict[str, Any]]:
+    """One COCO annotation per person; standard keys first, then the record's extra keys."""
     n, k = len(p), p.num_points
     if n == 0:
         return []
