@@ -19,36 +19,45 @@ def to_array(values: Sequence[Any], period: int = 1) -> tuple[np.ndarray, IntMas
     """float64 array of JSON numbers and which of them were ints (True/False if all alike).
 
     ``period`` (e.g. 3 for x, y, v triplets) lets a list whose every x is a float and every v an
-    int get its mask from one type check per phase instead of one per value. Int subclasses count
-    as ints (MongoDB hands back 64-bit ints as ``bson.Int64``); bools do not.
+    int get its mask from one type count per phase instead of one check per value. Int subclasses
+    count as ints (MongoDB hands back 64-bit ints as ``bson.Int64``); bools do not.
     """
-    types = set(map(type, values))
-    int_types = {t for t in types if issubclass(t, int) and t is not bool}
-    others = types - int_types - {float}
-    if others:
-        raise NumberTypeError(f"expected numbers, found {', '.join(sorted(t.__name__ for t in others))}")
+    types = list(map(type, values))  # the one pass over the values in Python; the rest is C
+    floats = types.count(float)
+    if floats + types.count(int) == len(types):  # the usual case: plain ints and floats only
+        int_types = {int} if floats < len(types) else set()
+    else:
+        kinds = set(types)
+        int_types = {t for t in kinds if issubclass(t, int) and t is not bool}
+        others = kinds - int_types - {float}
+        if others:
+            raise NumberTypeError(f"expected numbers, found {', '.join(sorted(t.__name__ for t in others))}")
     arr = np.array(values, dtype=np.float64)
-    if float not in types:
+    if not floats:
         _check_exact(values, arr, None)
         return arr, True
     if not int_types:
         return arr, False
-    mask = _phase_mask(values, period, int_types) if period > 1 and len(values) % period == 0 else None
+    mask = _phase_mask(types, period) if period > 1 and len(types) % period == 0 else None
     if mask is None:
-        mask = np.fromiter((type(v) in int_types for v in values), dtype=bool, count=len(values))
+        mask = np.fromiter(map(int_types.__contains__, types), dtype=bool, count=len(types))
     _check_exact(values, arr, mask)
     return arr, mask
 
 
-def _phase_mask(values: Sequence[Any], period: int, int_types: set[type]) -> np.ndarray | None:
-    """The int mask when each phase (position modulo ``period``) holds one kind only, else None."""
+def _phase_mask(types: list[type], period: int) -> np.ndarray | None:
+    """The int mask when each phase (position modulo ``period``) holds one kind only, else None.
+
+    ``types`` are the values' types, ints and floats only.
+    """
     pattern = []
     for phase in range(period):
-        kinds = {t in int_types for t in set(map(type, values[phase::period]))}
-        if len(kinds) != 1:
+        kinds = types[phase::period]
+        floats = kinds.count(float)
+        if 0 < floats < len(kinds):
             return None
-        pattern.append(kinds.pop())
-    return np.tile(np.array(pattern), len(values) // period)
+        pattern.append(not floats)
+    return np.tile(np.array(pattern), len(types) // period)
 
 
 def _check_exact(values: Sequence[Any], arr: np.ndarray, ints: np.ndarray | None) -> None:
@@ -64,18 +73,22 @@ def _check_exact(values: Sequence[Any], arr: np.ndarray, ints: np.ndarray | None
         raise NumberTypeError("integer beyond ±2^53 cannot be kept exactly")
 
 
-def to_lists(arr: np.ndarray, mask: IntMask) -> list[Any]:
-    """``arr.tolist()`` with the values flagged in ``mask`` written as ints.
+def int_cells(arr: np.ndarray, mask: IntMask) -> np.ndarray:
+    """Which values of ``arr`` are written as ints: flagged in ``mask``, integral and within int64.
 
-    A value flagged int that is no longer integral (edited since reading) is written as a float,
-    so nothing is ever rounded.
+    A value flagged int that is no longer integral, or too large for int64 (edited since
+    reading), is written as a float, so nothing is ever rounded or wrapped.
     """
+    return np.broadcast_to(mask, arr.shape) & (np.abs(arr) < 2.0**63) & (arr == np.trunc(arr))
+
+
+def to_lists(arr: np.ndarray, mask: IntMask) -> list[Any]:
+    """``arr.tolist()`` with the values ``int_cells`` picks written as ints."""
     if mask is False or arr.size == 0:
         return arr.tolist()
-    integral = np.isfinite(arr) & (arr == np.trunc(arr))
-    if mask is True and integral.all():
+    ints = int_cells(arr, mask)
+    if ints.all():
         return arr.astype(np.int64).tolist()
-    ints = integral & np.broadcast_to(mask, arr.shape)
     if not ints.any():
         return arr.tolist()
     out = arr.astype(object)
