@@ -174,11 +174,11 @@ class Persons:
         """The int mask of a column; without one, keypoints count as ints (COCO), the rest as floats."""
         return self.int_mask.get(key, key == "keypoints")
 
-    def raw_visibility(self) -> np.ndarray:
-        """The visibility values as the source file wrote them (float64 (N, K))."""
+    def raw_visibility(self, rows: Any = slice(None)) -> np.ndarray:
+        """The visibility values as the source file wrote them (float64 (N, K)), of ``rows`` only if given."""
         if self.visibility_raw is not None:
-            return self.visibility_raw
-        return self.visibility.astype(np.float64)
+            return self.visibility_raw[rows]
+        return self.visibility[rows].astype(np.float64)
 
 
 @dataclass

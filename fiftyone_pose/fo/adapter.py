@@ -22,8 +22,8 @@ normalised ones (times the image size) where the user edited or a view filtered 
 from __future__ import annotations
 
 import datetime
+import functools
 import os
-import random
 import re
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,6 +34,7 @@ import bson
 import numpy as np
 import orjson
 from bson import ObjectId
+from bson.raw_bson import RawBSONDocument
 
 import fiftyone as fo
 import fiftyone.core.utils as fou
@@ -43,22 +44,24 @@ from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError
 from ..core.model import OPTIONAL_PERSON_KEYS, Images, Persons, PoseData
 from ..formats._numbers import to_array, to_lists
+from . import rawbson
 
 INFO_KEY = "fiftyone_pose"
+_RNG = np.random.default_rng()
 #: images per insert_many batch: bounds peak memory, keeps batches well under MongoDB's limits
 CHUNK = 4096
 
 # label attributes this adapter owns; a record key with one of these names goes to ``extra``
-_KEYPOINT_RESERVED = {
+_KEYPOINT_RESERVED = frozenset({
     "_id", "_cls", "id", "tags", "label", "points", "confidence", "index", "attributes", "instance",
     "visibility", "raw_keypoints", "person_id", "category_id", "bbox", "area", "iscrowd",
     "num_keypoints", "segmentation", "absent", "extra_json", "source_index",
     "part_boxes",
-}  # fmt: skip
-_SAMPLE_RESERVED = {
+})  # fmt: skip
+_SAMPLE_RESERVED = frozenset({
     "_id", "id", "filepath", "tags", "metadata", "created_at", "last_modified_at", "media_type",
     "_media_type", "_rand", "_dataset_id", "image_id", "file_name", "extra_json", "frames", "group",
-}  # fmt: skip
+})  # fmt: skip
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -70,22 +73,29 @@ def parts_field(label_field: str) -> str:
     return f"{label_field}_parts"
 
 
-def _sample_reserved(label_field: str) -> set[str]:
+def _sample_reserved(label_field: str) -> frozenset[str]:
     return _SAMPLE_RESERVED | {label_field, boxes_field(label_field), parts_field(label_field)}
 
 
-def _is_field_name(key: str, reserved: set[str]) -> bool:
-    """Whether a record's extra key can be a FiftyOne field/attribute of its own."""
+@functools.lru_cache(maxsize=4096)
+def _is_field_name(key: str, reserved: frozenset[str]) -> bool:
+    """Whether a record's extra key can be a FiftyOne field/attribute of its own (cached: keys repeat per record)."""
     return key not in reserved and _FIELD_NAME.match(key) is not None
 
 
-def _split_extras(extra: dict[str, Any], reserved: set[str]) -> tuple[dict[str, Any], str | None]:
+@functools.lru_cache(maxsize=1024)
+def _all_field_names(keys: tuple[str, ...], reserved: frozenset[str]) -> bool:
+    """Whether every key can be a field (cached: records of a file mostly share their keys)."""
+    return all(_is_field_name(k, reserved) for k in keys)
+
+
+def _split_extras(extra: dict[str, Any], reserved: frozenset[str]) -> tuple[dict[str, Any], str | None]:
     """A record's extra keys as (FiftyOne attributes, JSON text of the rest or None).
 
     The rest are keys FiftyOne cannot take as fields (reserved or odd names) and values MongoDB
     cannot store (e.g. object keys with NUL bytes); as JSON text they survive exactly.
     """
-    if not extra:
+    if not extra or _all_field_names(tuple(extra), reserved) and all(map(_storable, extra.values())):
         return extra, None
     safe = {k: v for k, v in extra.items() if _is_field_name(k, reserved) and _storable(v)}
     if len(safe) == len(extra):
@@ -121,11 +131,7 @@ def add_pose_data(
     _declare_schema(dataset, data, label_field)
     _record_info(dataset, data, label_field)
 
-    p = data.persons
-    order = np.argsort(p.image_index, kind="stable")
-    starts = np.searchsorted(p.image_index[order], np.arange(len(data.images) + 1))
-    names = _category_names(data)
-    dataset_id = dataset._doc.id
+    encoder = _Encoder(data, images_dir, label_field, dataset._doc.id, tags, (widths, heights))
     ids: list[ObjectId] = []
     # one insert in flight while the next batch is built: mongod works on the other core
     writer = ThreadPoolExecutor(max_workers=1)
@@ -134,10 +140,8 @@ def add_pose_data(
         with paused_gc(), fou.ProgressBar(total=len(data.images), progress=progress) as pb:
             for lo in range(0, len(data.images), CHUNK):
                 hi = min(lo + CHUNK, len(data.images))
-                rows = order[starts[lo] : starts[hi]]
-                labels = _person_docs(data, rows, widths, heights, names)
-                docs = _sample_docs(data, lo, hi, starts, labels, images_dir, label_field, dataset_id, tags, (widths, heights))
-                ids.extend(d["_id"] for d in docs)
+                new_ids, docs = encoder.batch(lo, hi)
+                ids.extend(new_ids)
                 if pending is not None:
                     pending.result()
                 pending = writer.submit(dataset._sample_collection.insert_many, docs, ordered=False)
@@ -162,11 +166,8 @@ def _wait_quietly(future: Future) -> None:
         pass
 
 
-def _object_ids(n: int) -> list[ObjectId]:
-    """``n`` new ObjectIds at once, as ``ObjectId()`` makes them (time, process random, counter).
-
-    Made from one buffer: a third of the cost of ``n`` separate ``ObjectId()`` calls.
-    """
+def _object_id_bytes(n: int) -> np.ndarray:
+    """The bytes (n, 12) of ``n`` new ObjectIds, as ``ObjectId()`` makes them (time, process random, counter)."""
     with ObjectId._inc_lock:  # reserve n counter values so later ObjectId() calls never repeat them
         start = ObjectId._inc
         ObjectId._inc = (start + n) % 0x1000000
@@ -175,8 +176,7 @@ def _object_ids(n: int) -> list[ObjectId]:
     raw = np.empty((n, 12), dtype=np.uint8)
     raw[:, :9] = prefix
     raw[:, 9:] = counters[:, 1:]
-    buf = raw.tobytes()
-    return [ObjectId(buf[i : i + 12]) for i in range(0, 12 * n, 12)]
+    return raw
 
 
 def _image_sizes(data: PoseData, images_dir: str) -> tuple[np.ndarray, np.ndarray]:
@@ -210,152 +210,233 @@ def _category_names(data: PoseData) -> dict[int, str]:
     return {c["id"]: str(c.get("name", "person")) for c in data.categories}
 
 
-def _person_docs(
-    data: PoseData, rows: np.ndarray, widths: np.ndarray, heights: np.ndarray, names: dict[int, str]
-) -> list[tuple[dict, dict | None, list[dict]]]:
-    """(keypoint doc, box detection or None, part detections) per person at ``rows``, vectorised."""
-    p = data.persons
-    n, k = len(rows), p.num_points
-    if n == 0:
-        return []
-    img = p.image_index[rows]
-    wh = np.stack([widths[img], heights[img]], axis=1).astype(np.float64)
-    kp = p.keypoints[rows]
-    vis = p.visibility[rows]
-    points = kp / wh[:, None, :]
-    points[vis == 0] = np.nan
-    raw_v = p.raw_visibility()[rows]
-    triplets = np.concatenate([kp, raw_v[..., None]], axis=2).reshape(n, 3 * k)
-    kp_mask = p.mask("keypoints")
-    raw_lists = to_lists(triplets, kp_mask if isinstance(kp_mask, bool) else kp_mask[rows].reshape(n, 3 * k))
-    boxes = p.boxes[rows]
-    norm_boxes = (boxes / np.concatenate([wh, wh], axis=1)).tolist()
-    bbox_mask = p.mask("bbox")
-    box_lists = to_lists(boxes, bbox_mask if isinstance(bbox_mask, bool) else bbox_mask[rows])
-    area_mask = p.mask("area")
-    areas = p.areas[rows]
-    area_list = to_lists(areas, area_mask if isinstance(area_mask, bool) else area_mask[rows])
-    has_box = ~np.isnan(boxes).any(axis=1)
-    has_area = ~np.isnan(areas)
-    parts = []  # (name, exact lists, normalised lists, present, drawn)
-    for name, pb in p.part_boxes.items():
-        pb = pb[rows]
-        pmask = p.mask(f"part_box.{name}")
-        present = ~np.isnan(pb).any(axis=1)
-        drawn = present & (pb[:, 2] > 0) & (pb[:, 3] > 0)  # all-zero "no box" markers are not drawn
-        norm = (pb / np.concatenate([wh, wh], axis=1)).tolist()
-        parts.append((name, to_lists(pb, pmask if isinstance(pmask, bool) else pmask[rows]), norm, present, drawn))
-    points_l, vis_l = points.tolist(), vis.tolist()
-    ids, cats = p.ids[rows].tolist(), p.category_ids[rows].tolist()
-    crowd = p.crowd[rows].astype(np.int64).tolist()
-    num_kp = p.num_keypoints[rows].tolist()
-    absent = {key: p.absent[key][rows] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
-    out = []
-    oids = iter(_object_ids(3 * n + sum(int(drawn.sum()) for *_, drawn in parts)))
-    for j, r in enumerate(rows.tolist()):
-        label = names.get(cats[j], "person")
-        instance = {"_id": next(oids), "_cls": "Instance"}
-        doc: dict[str, Any] = {
-            "_id": next(oids),
-            "_cls": "Keypoint",
-            "tags": [],
-            "label": label,
-            "points": points_l[j],
-            "instance": instance,
-            "visibility": vis_l[j],
-            "raw_keypoints": raw_lists[j],
-            "person_id": ids[j],
-            "category_id": cats[j],
-            "iscrowd": crowd[j],
-            "source_index": r,
-        }
-        if has_box[j]:
-            doc["bbox"] = box_lists[j]
-        if has_area[j]:
-            doc["area"] = area_list[j]
-        if num_kp[j] >= 0:
-            doc["num_keypoints"] = num_kp[j]
-        missing = [key for key, m in absent.items() if m[j]]
-        if missing:
-            doc["absent"] = missing
-        if "segmentation" not in missing:
-            doc["segmentation"] = p.segmentations[r]
-        safe, other = _split_extras(p.extras[r], _KEYPOINT_RESERVED)
-        doc.update(safe)
-        if other:
-            doc["extra_json"] = other
-        det = None
-        if has_box[j]:
-            det = {
-                "_id": next(oids),
-                "_cls": "Detection",
-                "tags": [],
-                "label": label,
-                "bounding_box": norm_boxes[j],
-                "instance": instance,
-                "iscrowd": crowd[j],
-            }
-        part_dets = []
-        if parts:
-            doc["part_boxes"] = {name: exact[j] for name, exact, _, present, _ in parts if present[j]}
-            for name, _, norm, _, drawn in parts:
-                if drawn[j]:
-                    part_dets.append(
-                        {"_id": next(oids), "_cls": "Detection", "tags": [], "label": name, "bounding_box": norm[j], "instance": instance}
-                    )
-        out.append((doc, det, part_dets))
-    return out
+_TAGS_NONE = rawbson.element_head(rawbson.ARRAY, "tags") + rawbson.wrap(b"")
+#: persons encoded at a time: bounds the byte matrices (a COCO-WholeBody person is ~10 kB)
+_ENCODE_ROWS = 2048
 
 
-def _sample_docs(
-    data: PoseData,
-    lo: int,
-    hi: int,
-    starts: np.ndarray,
-    labels: list[tuple[dict, dict | None, list[dict]]],
-    images_dir: str,
-    label_field: str,
-    dataset_id: ObjectId,
-    tags: list[str] | None,
-    sizes: tuple[np.ndarray, np.ndarray] | None = None,
-) -> list[dict[str, Any]]:
-    """Sample documents of images ``lo:hi``; ``sizes``: (widths, heights) incl. those read from headers."""
-    im = data.images
-    all_widths, all_heights = sizes if sizes is not None else (im.widths, im.heights)
-    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-    box_field = boxes_field(label_field)
-    reserved = _sample_reserved(label_field)
-    base = starts[lo]
-    bounds = (starts[lo : hi + 1] - base).tolist()
-    widths, heights, image_ids = all_widths[lo:hi].tolist(), all_heights[lo:hi].tolist(), im.ids[lo:hi].tolist()
-    oids = _object_ids(hi - lo)
-    docs = []
-    for j, i in enumerate(range(lo, hi)):
-        mine = labels[bounds[j] : bounds[j + 1]]
-        w, h = widths[j], heights[j]
-        doc: dict[str, Any] = {
-            "_id": oids[j],
-            "filepath": os.path.normpath(os.path.join(images_dir, im.file_names[i])),
-            "tags": list(tags or []),
-            "metadata": {"_cls": "ImageMetadata", "width": w, "height": h} if w and h else None,
-            "created_at": now,
-            "last_modified_at": now,
-            "_media_type": "image",
-            "_rand": random.random() * 0.001 + 0.999,
-            "_dataset_id": dataset_id,
-            "image_id": image_ids[j],
-            "file_name": im.file_names[i],
-            label_field: {"_cls": "Keypoints", "keypoints": [kd for kd, _, _ in mine]},
-            box_field: {"_cls": "Detections", "detections": [dd for _, dd, _ in mine if dd is not None]},
-        }
-        if data.persons.part_boxes:
-            doc[parts_field(label_field)] = {"_cls": "Detections", "detections": [d for _, _, pd in mine for d in pd]}
-        safe, other = _split_extras(im.extras[i], reserved)
-        doc.update(safe)
-        if other:
-            doc["extra_json"] = other
-        docs.append(doc)
-    return docs
+class _Encoder:
+    """BSON sample documents of a ``PoseData``, a batch of images at a time.
+
+    Numbers, ids and fixed keys of every person are laid out with numpy (``rawbson``); only what
+    has no fixed shape (segmentations, extra keys, absent keys, part boxes) goes through
+    ``bson.encode``, per person. Persons become items of their sample's arrays by joining flat
+    lists of byte strings, so no Python object is made per value.
+    """
+
+    def __init__(self, data: PoseData, images_dir: str, label_field: str, dataset_id: ObjectId, tags: list[str] | None, sizes: tuple[np.ndarray, np.ndarray]) -> None:
+        self.data, self.images_dir = data, images_dir
+        self.widths, self.heights = sizes
+        self.names = _category_names(data)
+        p = data.persons
+        self.order = np.argsort(p.image_index, kind="stable")
+        self.starts = np.searchsorted(p.image_index[self.order], np.arange(len(data.images) + 1))
+        self.fixed = bson.encode({"tags": list(tags or []), "_media_type": "image", "_dataset_id": dataset_id})[4:-1]
+        self.field_heads = (
+            rawbson.element_head(rawbson.DOCUMENT, label_field),
+            rawbson.element_head(rawbson.DOCUMENT, boxes_field(label_field)),
+            rawbson.element_head(rawbson.DOCUMENT, parts_field(label_field)),
+        )
+        self.reserved = _sample_reserved(label_field)
+
+    def batch(self, lo: int, hi: int) -> tuple[list[ObjectId], list[RawBSONDocument]]:
+        """Ids and documents of the samples of images ``lo:hi``."""
+        rb = rawbson
+        p = self.data.persons
+        im = self.data.images
+        rows = self.order[self.starts[lo] : self.starts[hi]]
+        bounds = (self.starts[lo : hi + 1] - self.starts[lo]).tolist()
+        first = np.repeat(self.starts[lo:hi] - self.starts[lo], np.diff(self.starts[lo : hi + 1]))
+        n = len(rows)
+        has_box = ~np.isnan(p.boxes[rows]).any(axis=1)
+        drawn = np.stack([_drawn(p.part_boxes[name][rows]) for name in p.part_boxes], axis=1) if p.part_boxes else np.zeros((n, 0), bool)
+        ranks = (np.arange(n) - first, _ranks(has_box, first), _ranks(drawn.reshape(-1), np.repeat(first, drawn.shape[1]) * drawn.shape[1]).reshape(drawn.shape))
+        keypoints: list[bytes] = []
+        boxes: list[bytes] = []
+        parts: list[bytes] = []
+        for a in range(0, n, _ENCODE_ROWS):
+            part = slice(a, a + _ENCODE_ROWS)
+            kp, det, pd = self._persons(rows[part], ranks[0][part], ranks[1][part], ranks[2][part], has_box[part], drawn[part])
+            keypoints += kp
+            boxes += det
+            parts += pd
+        samples = self._samples(lo, hi)
+        paths = _paths(self.images_dir, im.file_names[lo:hi])
+        k_parts = drawn.shape[1]
+        kp_head, box_head, parts_head = self.field_heads
+        kps_cls = _cls("Keypoints") + rb.element_head(rb.ARRAY, "keypoints")
+        dets_cls = _cls("Detections") + rb.element_head(rb.ARRAY, "detections")
+        docs = []
+        for j, i in enumerate(range(lo, hi)):
+            a, b = bounds[j], bounds[j + 1]
+            body = [
+                samples[j],
+                rb.string("filepath", paths[j]),
+                rb.string("file_name", im.file_names[i]),
+                kp_head, rb.wrap(kps_cls + rb.wrap(b"".join(keypoints[3 * a : 3 * b]))),
+                box_head, rb.wrap(dets_cls + rb.wrap(b"".join(boxes[a:b]))),
+            ]  # fmt: skip
+            if k_parts:
+                body += [parts_head, rb.wrap(dets_cls + rb.wrap(b"".join(parts[k_parts * a : k_parts * b])))]
+            if im.extras[i]:
+                safe, other = _split_extras(im.extras[i], self.reserved)
+                if other:
+                    safe = {**safe, "extra_json": other}
+                body.append(bson.encode(safe)[4:-1])
+            docs.append(RawBSONDocument(rb.wrap(b"".join(body))))
+        return self._ids, docs
+
+    def _samples(self, lo: int, hi: int) -> list[bytes]:
+        """The fixed-shape elements of each sample of images ``lo:hi`` (sets ``_ids``)."""
+        rb = rawbson
+        n = hi - lo
+        w, h = self.widths[lo:hi], self.heights[lo:hi]
+        sized = (w > 0) & (h > 0)
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        oids = _object_id_bytes(n)
+        buf = oids.tobytes()
+        self._ids = [ObjectId(buf[i : i + 12]) for i in range(0, 12 * n, 12)]
+        return rb.concat([
+            rb.object_ids("_id", oids),
+            rb.const(n, self.fixed + bson.encode({"created_at": now, "last_modified_at": now})[4:-1]),
+            rb.document(
+                rb.DOCUMENT, "metadata",
+                rb.concat([rb.const(n, _cls("ImageMetadata")), rb.integers(["width", "height"], np.stack([w, h], axis=1))]),
+                present=sized,
+            ),
+            rb.const(n, rb.element_head(rb.NULL, "metadata"), present=~sized),
+            rb.numbers(["_rand"], _RNG.random((n, 1)) * 0.001 + 0.999, False),
+            rb.integers(["image_id"], self.data.images.ids[lo:hi, None]),
+        ]).rows()  # fmt: skip
+
+    def _persons(
+        self, rows: np.ndarray, rank: np.ndarray, box_rank: np.ndarray, part_rank: np.ndarray, has_box: np.ndarray, drawn: np.ndarray
+    ) -> tuple[list[bytes], list[bytes], list[bytes]]:
+        """Array items of the persons at ``rows``: keypoints (3 byte strings each: to join), boxes, part boxes."""
+        rb = rawbson
+        p = self.data.persons
+        n, k = len(rows), p.num_points
+        if n == 0:
+            return [], [], []
+        img = p.image_index[rows]
+        wh = np.stack([self.widths[img], self.heights[img]], axis=1).astype(np.float64)
+        whwh = np.concatenate([wh, wh], axis=1)
+        kp = p.keypoints[rows]
+        vis = p.visibility[rows]
+        points = kp / wh[:, None, :]
+        points[vis == 0] = np.nan
+        triplets = np.concatenate([kp, p.raw_visibility(rows)[..., None]], axis=2).reshape(n, 3 * k)
+        kp_mask = p.mask("keypoints")
+        boxes, areas = p.boxes[rows], p.areas[rows]
+        has_area = ~np.isnan(areas)
+        num_kp = p.num_keypoints[rows]
+        cats = p.category_ids[rows]
+        label = rb.concat([
+            rb.const(n, bson.encode({"label": self.names.get(c, "person")})[4:-1], present=cats == c) for c in np.unique(cats).tolist()
+        ])  # fmt: skip
+        part_names = list(p.part_boxes)
+        # everything without a fixed shape, per person
+        absent = {key: p.absent[key][rows] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
+        exact_parts = [to_lists(p.part_boxes[name][rows], _rows_mask(p.mask(f"part_box.{name}"), rows)) for name in part_names]
+        present_parts = [~np.isnan(p.part_boxes[name][rows]).any(axis=1) for name in part_names]
+        rest = []
+        for j, r in enumerate(rows.tolist()):
+            doc: dict[str, Any] = {}
+            missing = [key for key, m in absent.items() if m[j]]
+            if missing:
+                doc["absent"] = missing
+            if "segmentation" not in missing:
+                doc["segmentation"] = p.segmentations[r]
+            if p.extras[r]:
+                safe, other = _split_extras(p.extras[r], _KEYPOINT_RESERVED)
+                doc.update(safe)
+                if other:
+                    doc["extra_json"] = other
+            if part_names:
+                doc["part_boxes"] = {name: exact[j] for name, exact, present in zip(part_names, exact_parts, present_parts) if present[j]}
+            rest.append(bson.encode(doc)[4:-1] if doc else b"")
+        oids = _object_id_bytes(2 * n)
+        instance = rb.document(rb.DOCUMENT, "instance", rb.concat([rb.object_ids("_id", oids[n:]), rb.const(n, _cls("Instance"))]))
+        keypoint = rb.document(
+            rb.DOCUMENT,
+            rb.index_heads(rb.DOCUMENT, rank),
+            rb.concat([
+                rb.object_ids("_id", oids[:n]),
+                rb.const(n, _cls("Keypoint") + _TAGS_NONE),
+                label,
+                rb.pair_array("points", points),
+                instance,
+                rb.array("visibility", vis.astype(np.float64), True),
+                rb.array("raw_keypoints", triplets, kp_mask if isinstance(kp_mask, bool) else kp_mask[rows].reshape(n, 3 * k)),
+                rb.integers(["person_id", "category_id", "iscrowd", "source_index"], np.stack([p.ids[rows], cats, p.crowd[rows], rows], axis=1)),
+                rb.array("bbox", boxes, _rows_mask(p.mask("bbox"), rows), present=has_box),
+                rb.numbers(["area"], areas[:, None], np.reshape(_rows_mask(p.mask("area"), rows), (-1, 1)), present=has_area[:, None]),
+                rb.integers(["num_keypoints"], num_kp[:, None], present=(num_kp >= 0)[:, None]),
+            ]),
+            appended=np.fromiter(map(len, rest), np.int64, count=n),
+        ).rows()  # fmt: skip
+        items: list[bytes] = [b"\x00"] * (3 * n)  # per person: head and fixed elements, the rest, the closing NUL
+        items[0::3] = keypoint
+        items[1::3] = rest
+        detection = rb.document(
+            rb.DOCUMENT,
+            rb.index_heads(rb.DOCUMENT, box_rank),
+            rb.concat([
+                rb.object_ids("_id", _object_id_bytes(n)),
+                rb.const(n, _cls("Detection") + _TAGS_NONE),
+                label,
+                rb.array("bounding_box", boxes / whwh, False),
+                instance,
+                rb.integers(["iscrowd"], p.crowd[rows, None]),
+            ]),
+            present=has_box,
+        ).rows()
+        part_items: list[bytes] = [b""] * (n * len(part_names))  # per person, per part in order
+        for t, name in enumerate(part_names):
+            part_items[t :: len(part_names)] = rb.document(
+                rb.DOCUMENT,
+                rb.index_heads(rb.DOCUMENT, part_rank[:, t]),
+                rb.concat([
+                    rb.object_ids("_id", _object_id_bytes(n)),
+                    rb.const(n, _cls("Detection") + _TAGS_NONE + rawbson.string("label", name)),
+                    rb.array("bounding_box", p.part_boxes[name][rows] / whwh, False),
+                    instance,
+                ]),
+                present=drawn[:, t],
+            ).rows()
+        return items, detection, part_items
+
+
+#: a file name that ``os.path.normpath`` would change once joined to a folder
+_UNNORMAL = re.compile(r"(^|/)\.{1,2}(/|$)|//|^/|/$|^$", re.MULTILINE)
+
+
+def _paths(images_dir: str, names: list[str]) -> list[str]:
+    """``normpath(join(images_dir, name))`` of each name; one regex over all of them where they are plain."""
+    joined = "\n".join(names)
+    if os.sep == "/" and joined.count("\n") == len(names) - 1 and not _UNNORMAL.search(joined):
+        prefix = images_dir.rstrip("/") + "/"
+        return [prefix + name for name in names]
+    return [os.path.normpath(os.path.join(images_dir, name)) for name in names]
+
+
+def _drawn(part_boxes: np.ndarray) -> np.ndarray:
+    """Part boxes drawn as detections: present and not an all-zero "no box" marker."""
+    return ~np.isnan(part_boxes).any(axis=1) & (part_boxes[:, 2] > 0) & (part_boxes[:, 3] > 0)
+
+
+def _ranks(flags: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Position of each flagged entry among the flagged entries of its group (groups start at ``first``)."""
+    before = np.cumsum(flags) - flags
+    return before - before[first] if len(flags) else before
+
+
+def _cls(name: str) -> bytes:
+    return rawbson.string("_cls", name)
+
+
+def _rows_mask(mask: Any, rows: np.ndarray) -> Any:
+    return mask if isinstance(mask, bool) else mask[rows]
 
 
 def _declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> None:
@@ -396,7 +477,7 @@ def _declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> No
             dataset._merge_sample_field_schema(level)
 
 
-def _extra_field_types(records: list[dict[str, Any]], reserved: set[str]) -> Iterable[tuple[str, type]]:
+def _extra_field_types(records: list[dict[str, Any]], reserved: frozenset[str]) -> Iterable[tuple[str, type]]:
     """FiftyOne field types for the extra keys of the records (scalars only; others stay dynamic)."""
     seen: dict[str, set[type]] = {}
     for rec in records:
