@@ -204,3 +204,27 @@ def test_export_in_many_batches_gives_the_same_document(fo_db, tmp_path, monkeyp
     original = json.loads(path.read_text())
     assert first_difference(small["annotations"][:-1], original["annotations"]) is None
     assert small["annotations"][-1]["id"] == max(a["id"] for a in original["annotations"]) + 1
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("points", [[0.5, 0.5]] * 3, "has 3 points; the layout 'coco' has 17"),
+        ("points", [[0.5]] * 17, r"has a point that is not \[x, y\]"),
+        ("visibility", [2] * 16, "has a visibility list that is not 17 numbers"),
+        ("person_id", 1.5, "has a 'person_id' that is not an integer"),
+        ("iscrowd", "no", "has a 'iscrowd' that is not an integer"),
+        ("bbox", [1, 2, 3], "has a bbox that is not 4 numbers"),
+        ("raw_keypoints", ["x"] * 51, "has raw_keypoints that are not 51 numbers"),
+        ("area", "big", "has an area that is not a number"),
+    ],
+)
+def test_a_keypoint_broken_in_the_database_is_named(fo_db, coco_file, tmp_path, key, value, message):
+    """Another tool wrote a stored keypoint FiftyOne would not validate: the error names it, no file is written."""
+    ds = fop.load(coco_file, images_dir=tmp_path)
+    s = ds.first()
+    kp_id = s.ground_truth.keypoints[0].id
+    ds._sample_collection.update_one({"_id": s._id}, {"$set": {f"ground_truth.keypoints.0.{key}": value}})
+    with pytest.raises(ValueError, match=rf"keypoint {kp_id} of 000000000007\.jpg {message}"):
+        fop.export(ds, tmp_path / "out.json")
+    assert not (tmp_path / "out.json").exists()

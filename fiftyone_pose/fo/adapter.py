@@ -26,9 +26,10 @@ import functools
 import os
 import re
 import time
+from dataclasses import dataclass
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import chain, islice
-from typing import Any, Iterable
+from itertools import chain
+from typing import Any, Iterable, Iterator
 
 import bson
 import numpy as np
@@ -44,11 +45,12 @@ from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError
 from ..core.model import OPTIONAL_PERSON_KEYS, Images, Persons, PoseData
 from ..formats._numbers import to_array, to_lists
-from . import rawbson
+from . import bsoncolumns, rawbson
 
 INFO_KEY = "fiftyone_pose"
 _RNG = np.random.default_rng()
-#: images per insert_many batch: bounds peak memory, keeps batches well under MongoDB's limits
+#: images per insert_many batch on import and per cursor batch on export: bounds peak memory,
+#: keeps batches well under MongoDB's limits
 CHUNK = 4096
 
 # label attributes this adapter owns; a record key with one of these names goes to ``extra``
@@ -548,11 +550,14 @@ def to_pose_data(
     label_field: str | None = None,
     progress: bool | None = None,
 ) -> PoseData:
-    """The persons and images a view shows, as ``PoseData`` (exact where nothing was edited)."""
+    """The persons and images a view shows, as ``PoseData`` (exact where nothing was edited).
+
+    One aggregation over the view; its raw batches are read as columns (``bsoncolumns``), so
+    no Python object is made per number.
+    """
     label_field = resolve_label_field(collection, label_field)
     info = collection._root_dataset.info.get(INFO_KEY, {}).get(label_field, {})
     layout = _layout(collection, label_field, info)
-    box_field = boxes_field(label_field)
     image_fields = info.get("image_fields", [])
     project = {
         "filepath": True,
@@ -564,18 +569,19 @@ def to_pose_data(
         f"{label_field}.keypoints": True,
         **{f: True for f in image_fields},
     }
-    det_fields = [f for f in (box_field, parts_field(label_field)) if collection.has_field(f)]
+    det_fields = [f for f in (boxes_field(label_field), parts_field(label_field)) if collection.has_field(f)]
     for f in det_fields:
-        for key in ("bounding_box", "instance", "label"):
+        for key in ("bounding_box", "instance._id", "label"):
             project[f"{f}.detections.{key}"] = True
+    pipeline = collection._pipeline(post_pipeline=[{"$project": project}])
+    reader = _BatchReader(label_field, det_fields, image_fields, layout)
     image_parts, person_parts, notes = [], [], {}
     known_image_ids, known_person_ids, sources = [], [], []
-    with paused_gc(), fou.ProgressBar(total=len(collection), progress=progress) as pb:
-        cursor = collection._aggregate(post_pipeline=[{"$project": project}])
+    cursor = collection._dataset._sample_collection.aggregate_raw_batches(pipeline, allowDiskUse=True, batchSize=CHUNK)
+    with cursor, paused_gc(), fou.ProgressBar(total=len(collection), progress=progress) as pb:
         offset = 0
-        while batch := list(islice(cursor, CHUNK)):  # bounded memory: one batch of documents at a time
-            images, persons_docs, dets, has_image_id = _collect(batch, label_field, det_fields, image_fields)
-            persons, batch_notes, source, has_person_id = _persons_from_docs(persons_docs, images, dets, layout)
+        for raw in _prefetched(cursor):
+            images, has_image_id, persons, batch_notes, source, has_person_id = reader.read(bsoncolumns.Batch(raw))
             persons.image_index += offset
             offset += len(images)
             image_parts.append(images)
@@ -585,7 +591,7 @@ def to_pose_data(
             sources.append(source)
             for reason, count in batch_notes.items():
                 notes[reason] = notes.get(reason, 0) + count
-            pb.update(len(batch))
+            pb.update(len(images))
         images = Images.concat(image_parts)
         persons = Persons.concat(person_parts, layout.num_keypoints)
         _fill_ids(images.ids, np.concatenate(known_image_ids or [np.zeros(0, bool)]))
@@ -604,6 +610,19 @@ def to_pose_data(
     )
 
 
+def _prefetched(items: Iterator[Any]) -> Iterator[Any]:
+    """The items, each next one fetched in a thread while the caller works on the current one.
+
+    On export, mongod runs the aggregation and sends the next batch (the socket wait releases
+    the GIL) while this process reads the current one.
+    """
+    with ThreadPoolExecutor(max_workers=1) as fetcher:
+        pending = fetcher.submit(next, items, None)
+        while (item := pending.result()) is not None:
+            pending = fetcher.submit(next, items, None)
+            yield item
+
+
 def _layout(collection: Any, label_field: str, info: dict[str, Any]):
     if info.get("skeleton"):
         return skeletons.Skeleton.from_dict(info["skeleton"])
@@ -613,40 +632,6 @@ def _layout(collection: Any, label_field: str, info: dict[str, Any]):
     raise ValueError(f"field '{label_field}' has no skeleton; set dataset.skeletons['{label_field}'] first")
 
 
-def _collect(docs: list[dict], label_field: str, det_fields: list[str], image_fields: list[str]):
-    """Images, (image row, keypoint doc) per person, and linked boxes by (instance id, part or None)."""
-    n = len(docs)
-    ids = np.zeros(n, np.int64)
-    has_id = np.zeros(n, bool)
-    names, extras = [], []
-    widths, heights = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    persons: list[tuple[int, dict]] = []
-    dets: dict[tuple[ObjectId, str | None], list[float]] = {}  # (instance, part or None) -> box
-    for i, d in enumerate(docs):
-        if d.get("image_id") is not None:
-            ids[i], has_id[i] = d["image_id"], True
-        names.append(d.get("file_name") or os.path.basename(d["filepath"]))
-        md = d.get("metadata") or {}
-        widths[i], heights[i] = md.get("width") or 0, md.get("height") or 0
-        extra = {f: d[f] for f in image_fields if f in d}
-        extra.update(orjson.loads(d["extra_json"]) if d.get("extra_json") else {})
-        extras.append(_plain(extra) if extra else extra)
-        for kp in (d.get(label_field) or {}).get("keypoints") or ():
-            persons.append((i, kp))
-        for f in det_fields:
-            is_part = f == parts_field(label_field)
-            for det in (d.get(f) or {}).get("detections") or ():
-                inst = det.get("instance")
-                if inst:
-                    dets[(inst["_id"], det.get("label") if is_part else None)] = det["bounding_box"]
-    if (widths <= 0).any() or (heights <= 0).any():
-        bad = int(np.flatnonzero((widths <= 0) | (heights <= 0))[0])
-        raise ValueError(
-            f"sample {docs[bad]['filepath']} has no image size; run dataset.compute_metadata() first"
-        )
-    return Images(ids, names, widths, heights, extras), persons, dets, has_id
-
-
 def _fill_ids(ids: np.ndarray, known: np.ndarray) -> None:
     """Give records made in FiftyOne (no id) new ids after the largest existing one."""
     if not known.all():
@@ -654,104 +639,287 @@ def _fill_ids(ids: np.ndarray, known: np.ndarray) -> None:
         ids[~known] = np.arange(start, start + int((~known).sum()))
 
 
-def _persons_from_docs(
-    entries: list[tuple[int, dict]], images: Images, dets: dict, layout
-) -> tuple[Persons, dict[str, int], np.ndarray, np.ndarray]:
-    """Persons of one batch, with notes, their source-file positions (-1: none) and which have ids."""
-    k = layout.num_keypoints
-    n = len(entries)
-    notes: dict[str, int] = {}
-    if n == 0:
-        return Persons.empty(k), notes, np.zeros(0, np.int64), np.zeros(0, bool)
-    image_index = np.fromiter((i for i, _ in entries), dtype=np.int64, count=n)
-    kps = [kp for _, kp in entries]
-    for j, kp in enumerate(kps):
-        if len(kp.get("points") or ()) != k:
-            raise ValueError(
-                f"keypoint {kp['_id']} of {images.file_names[image_index[j]]} has "
-                f"{len(kp.get('points') or ())} points; the layout '{layout.name}' has {k}"
+#: keypoint attributes read as columns; the other attributes FiftyOne or this adapter own are skipped
+_COLUMNS = ("points", "visibility", "raw_keypoints", "instance", "bbox", "area", "person_id", "category_id", "iscrowd", "num_keypoints", "source_index")
+#: keypoint attributes decoded per person: these, and every key not in ``_KEYPOINT_RESERVED``
+_DECODED = ("segmentation", "absent", "part_boxes", "extra_json")
+_SKIPPED = tuple(sorted(_KEYPOINT_RESERVED - set(_COLUMNS) - set(_DECODED)))
+
+
+@dataclass
+class _Linked:
+    """The detections of a batch linked to persons: instance id, part name (None: the person box), box."""
+
+    instances: np.ndarray  # V12 ObjectId bytes
+    parts: list[str | None]
+    boxes: np.ndarray  # float64 (m, 4), normalised
+
+    def boxes_of(self, instances: np.ndarray, has_instance: np.ndarray, part: str | None) -> np.ndarray:
+        """Per person, the box of its linked detection for ``part`` (NaN rows where none)."""
+        out = np.full((len(instances), 4), np.nan)
+        mine = np.flatnonzero(np.array([p == part for p in self.parts], bool)) if self.parts else np.zeros(0, np.int64)
+        if not len(mine) or not has_instance.any():
+            return out
+        # the last detection of an instance wins, as a dict built in order would have it
+        ids = self.instances[mine][::-1]
+        order = np.argsort(ids, kind="stable")
+        found = np.searchsorted(ids[order], instances)
+        found = np.minimum(found, len(ids) - 1)
+        hit = has_instance & (ids[order][found] == instances)
+        out[hit] = self.boxes[mine[::-1][order[found[hit]]]]
+        return out
+
+
+class _BatchReader:
+    """``Images`` and ``Persons`` of one raw batch of the export aggregation."""
+
+    def __init__(self, label_field: str, det_fields: list[str], image_fields: list[str], layout: skeletons.Skeleton) -> None:
+        self.label_field, self.det_fields, self.image_fields, self.layout = label_field, det_fields, image_fields, layout
+
+    def read(self, b: bsoncolumns.Batch):
+        """(images, which have an image id, persons, notes, persons' source-file positions, which persons have ids)."""
+        starts = b.documents()
+        n = len(starts)
+        els = b.elements(starts)
+        labels = np.zeros(len(els.owner), bool)
+        for f in (self.label_field, *self.det_fields):
+            labels[b.pick(els, f)] = True
+        images, has_image_id = self._images(b.decode(els, np.flatnonzero(~labels), n))
+        kp_starts, kp_image = _items(b, els, n, self.label_field, "keypoints")
+        linked = self._linked(b, els, n)
+        persons, notes, source, has_id = self._persons(b, kp_starts, kp_image, images, linked)
+        return images, has_image_id, persons, notes, source, has_id
+
+    def _images(self, docs: list[dict[str, Any]]) -> tuple[Images, np.ndarray]:
+        n = len(docs)
+        ids = np.zeros(n, np.int64)
+        has_id = np.zeros(n, bool)
+        names, extras = [], []
+        widths, heights = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        for i, d in enumerate(docs):
+            if d.get("image_id") is not None:
+                ids[i], has_id[i] = d["image_id"], True
+            names.append(d.get("file_name") or os.path.basename(d["filepath"]))
+            md = d.get("metadata") or {}
+            widths[i], heights[i] = md.get("width") or 0, md.get("height") or 0
+            extra = {f: d[f] for f in self.image_fields if f in d}
+            extra.update(orjson.loads(d["extra_json"]) if d.get("extra_json") else {})
+            extras.append(_plain(extra) if extra else extra)
+        if (widths <= 0).any() or (heights <= 0).any():
+            bad = int(np.flatnonzero((widths <= 0) | (heights <= 0))[0])
+            raise ValueError(f"sample {docs[bad]['filepath']} has no image size; run dataset.compute_metadata() first")
+        return Images(ids, names, widths, heights, extras), has_id
+
+    def _linked(self, b: bsoncolumns.Batch, els: bsoncolumns.Elements, n: int) -> _Linked:
+        instances, parts, boxes = [], [], []
+        for f in self.det_fields:
+            starts, _ = _items(b, els, n, f, "detections")
+            dets = b.elements(starts)
+            m = len(starts)
+            inst = _instance_ids(b, dets, m)
+            box = b.column(dets, "bounding_box", m)
+            keep = inst[1] & box.of_kind(bsoncolumns.ARRAY)
+            values, _, lengths, bad = b.number_rows(box.value[keep], 4)
+            if ((lengths != 4) | bad).any():
+                raise ValueError(f"a detection of '{f}' has a bounding box that is not 4 numbers")
+            instances.append(inst[0][keep])
+            boxes.append(values)
+            if f == parts_field(self.label_field):
+                label = b.column(dets, "label", m)
+                names = np.array([None] * m, object)
+                strings = label.of_kind(bsoncolumns.STRING)
+                names[strings] = b.strings(label.value[strings])
+                parts += names[keep].tolist()
+            else:
+                parts += [None] * int(keep.sum())
+        if not instances:
+            return _Linked(np.zeros(0, "V12"), [], np.zeros((0, 4)))
+        return _Linked(np.concatenate(instances), parts, np.concatenate(boxes))
+
+    def _persons(
+        self, b: bsoncolumns.Batch, starts: np.ndarray, image_index: np.ndarray, images: Images, linked: _Linked
+    ) -> tuple[Persons, dict[str, int], np.ndarray, np.ndarray]:
+        """Persons of one batch, with notes, their source-file positions (-1: none) and which have ids."""
+        layout = self.layout
+        k = layout.num_keypoints
+        n = len(starts)
+        notes: dict[str, int] = {}
+        if n == 0:
+            return Persons.empty(k), notes, np.zeros(0, np.int64), np.zeros(0, bool)
+        els = b.elements(starts)
+        col = functools.partial(b.column, els, n=n)
+
+        def fail(j: int, message: str) -> ValueError:
+            oid = col("_id")
+            kp_id = b.object_ids(oid.value[j : j + 1])[0].tobytes().hex() if oid.present[j] else "?"
+            return ValueError(f"keypoint {kp_id} of {images.file_names[image_index[j]]} {message}")
+
+        # normalised points: an array of [x, y] arrays per person
+        pts = col("points")
+        arrays = pts.of_kind(bsoncolumns.ARRAY)
+        outer = b.elements(pts.value[arrays], array=True)
+        counts = np.zeros(n, np.int64)
+        counts[arrays] = np.bincount(outer.owner, minlength=int(arrays.sum()))
+        if (counts != k).any():
+            j = int(np.flatnonzero(counts != k)[0])
+            raise fail(j, f"has {counts[j]} points; the layout '{layout.name}' has {k}")
+        pairs, _, lengths, bad = b.number_rows(outer.value, 2)
+        if ((outer.kind != bsoncolumns.ARRAY) | (lengths != 2) | bad).any():
+            raise fail(int(np.flatnonzero(arrays)[outer.owner[np.flatnonzero((outer.kind != bsoncolumns.ARRAY) | (lengths != 2) | bad)[0]]]), "has a point that is not [x, y]")
+        points = np.empty((n, k, 2))
+        points[outer.owner, outer.index] = pairs
+        wh = np.stack([images.widths, images.heights], axis=1).astype(np.float64)[image_index]
+
+        vis_stored = np.full((n, k), -1, np.int64)
+        vis = col("visibility")
+        given = vis.of_kind(bsoncolumns.ARRAY)
+        values, _, lengths, bad = b.number_rows(vis.value[given], k)
+        if ((lengths != k) | bad).any():
+            raise fail(int(np.flatnonzero(given)[np.flatnonzero((lengths != k) | bad)[0]]), f"has a visibility list that is not {k} numbers")
+        vis_stored[given] = values.astype(np.int64)
+
+        # the exact source values, where this person came from a file
+        raw = col("raw_keypoints")
+        has_raw = raw.of_kind(bsoncolumns.ARRAY)
+        triplets = np.zeros((n, k, 3))
+        kp_mask = np.zeros((n, k, 3), bool)
+        values, ints, lengths, bad = b.number_rows(raw.value[has_raw], 3 * k)
+        if ((lengths != 3 * k) | bad).any():
+            raise fail(int(np.flatnonzero(has_raw)[np.flatnonzero((lengths != 3 * k) | bad)[0]]), f"has raw_keypoints that are not {3 * k} numbers")
+        triplets[has_raw] = values.reshape(-1, k, 3)
+        kp_mask[has_raw] = ints.reshape(-1, k, 3)
+        kp_mask[~has_raw] = True  # persons drawn in FiftyOne: unlabeled points are written 0, 0, 0
+        visibility = np.where(vis_stored >= 0, vis_stored, np.where(np.isnan(points[..., 0]), 0, 2)).astype(np.int8)
+
+        # which normalised points still equal the exact ones (else: edited, filtered or drawn in FiftyOne)
+        expected = triplets[..., :2] / wh[:, None, :]
+        expected[(visibility == 0) | ~has_raw[:, None]] = np.nan
+        same = (points == expected) | (np.isnan(points) & np.isnan(expected))
+        same &= has_raw[:, None, None]
+        same = same.all(axis=2)
+        filtered = ~same & np.isnan(points).any(axis=2) & (visibility > 0)
+        moved = ~same & ~np.isnan(points).any(axis=2)
+        xy = triplets[..., :2].copy()
+        raw_v = triplets[..., 2].copy()
+        xy[moved] = points[moved] * np.broadcast_to(wh[:, None, :], points.shape)[moved]
+        # a moved point keeps the file's own flag; one drawn where none was labeled becomes visible
+        drawn = moved & (visibility == 0)
+        visibility[drawn] = 2
+        raw_v[drawn] = 2
+        xy[filtered] = 0
+        raw_v[filtered] = 0
+        visibility[filtered] = 0
+        kp_mask[moved] = [False, False, True]
+        kp_mask[filtered] = True
+        changed = (moved | filtered).any(axis=1)
+        if filtered.any():
+            notes["points hidden by the view, written as unlabeled"] = int(filtered.sum())
+        if moved.any():
+            notes["points edited in FiftyOne, written from the normalised values"] = int(moved.sum())
+
+        whwh = np.concatenate([wh, wh], axis=1)
+        instances, has_instance = _instance_ids(b, els, n)
+        box = col("bbox")
+        has_box = box.of_kind(bsoncolumns.ARRAY)
+        stored = np.full((n, 4), np.nan)
+        bbox_mask = np.zeros((n, 4), bool)
+        values, ints, lengths, bad = b.number_rows(box.value[has_box], 4)
+        if ((lengths != 4) | bad).any():
+            raise fail(int(np.flatnonzero(has_box)[np.flatnonzero((lengths != 4) | bad)[0]]), "has a bbox that is not 4 numbers")
+        stored[has_box], bbox_mask[has_box] = values, ints
+        boxes, bbox_mask = _exact_boxes(stored, bbox_mask, whwh, linked.boxes_of(instances, has_instance, None))
+
+        area = col("area")
+        has_area = area.present & (area.kind != bsoncolumns.NULL)
+        areas, area_mask, numeric = b.numbers(np.where(has_area, area.kind, bsoncolumns.NULL), area.value)
+        if (has_area & ~numeric).any():
+            raise fail(int(np.flatnonzero(has_area & ~numeric)[0]), "has an area that is not a number")
+        area_mask &= has_area
+
+        def integers(name: str, default: int) -> tuple[np.ndarray, np.ndarray]:
+            values, given, bad = b.integers(col(name), default)
+            if bad.any():
+                raise fail(int(np.flatnonzero(bad)[0]), f"has a '{name}' that is not an integer")
+            return values, given
+
+        ids, has_id = integers("person_id", 0)
+        category_ids, _ = integers("category_id", 1)
+        crowd, _ = integers("iscrowd", 0)
+        num_kp, _ = integers("num_keypoints", -1)
+        source, _ = integers("source_index", -1)
+        num_kp[changed] = -1  # recount by the writer's rule
+
+        # the values without a fixed shape, and the extra attributes, one dict per person
+        skip = np.zeros(len(els.owner), bool)
+        for name in (*_COLUMNS, *_SKIPPED):
+            skip[b.pick(els, name)] = True
+        decoded = b.decode(els, np.flatnonzero(~skip), n)
+        segmentations = [d.pop("segmentation", None) for d in decoded]
+        absent: dict[str, np.ndarray] = {}
+        lacking = [d.pop("absent", None) or () for d in decoded]
+        for key in OPTIONAL_PERSON_KEYS if any(lacking) else ():
+            mask = np.fromiter((key in keys for keys in lacking), dtype=bool, count=n)
+            if mask.any():
+                absent[key] = mask
+        part_boxes, part_masks = {}, {}
+        stored_parts = [d.pop("part_boxes", None) or {} for d in decoded]
+        for name in sorted({name for parts in stored_parts for name in parts}):
+            part_boxes[name], part_masks[f"part_box.{name}"] = _exact_boxes(
+                *_box_rows([parts.get(name) for parts in stored_parts]), whwh, linked.boxes_of(instances, has_instance, name)
             )
-    wh = np.stack([images.widths, images.heights], axis=1).astype(np.float64)[image_index]
-    points = np.array([kp["points"] for kp in kps], dtype=np.float64).reshape(n, k, 2)
-    vis_stored = np.array([kp.get("visibility") or [-1] * k for kp in kps], dtype=np.int64).reshape(n, k)
+        extras = []
+        for d in decoded:
+            extra_json = d.pop("extra_json", None)
+            if extra_json:
+                d.update(orjson.loads(extra_json))
+            extras.append(_plain(d) if d else d)
+        if not has_raw.all():  # persons drawn in FiftyOne have no segmentation to write
+            absent["segmentation"] = absent.get("segmentation", np.zeros(n, bool)) | ~has_raw
+        persons = Persons(
+            image_index=image_index,
+            ids=ids,
+            category_ids=category_ids,
+            keypoints=xy,
+            visibility=visibility,
+            boxes=boxes,
+            areas=areas,
+            crowd=crowd != 0,
+            num_keypoints=num_kp,
+            segmentations=segmentations,
+            extras=extras,
+            visibility_raw=raw_v if (raw_v != visibility).any() else None,
+            int_mask={"keypoints": kp_mask, "bbox": bbox_mask, "area": area_mask, **part_masks},
+            absent=absent,
+            part_boxes=part_boxes,
+        )
+        return persons, notes, source, has_id
 
-    # the exact source values, where this person came from a file
-    has_raw = np.fromiter((kp.get("raw_keypoints") is not None for kp in kps), dtype=bool, count=n)
-    triplets = np.zeros((n, k, 3))
-    kp_mask: Any = np.zeros((n, k, 3), bool)
-    if has_raw.any():
-        raw_rows = [kp["raw_keypoints"] for kp in kps if kp.get("raw_keypoints") is not None]
-        arr, mask = to_array(list(chain.from_iterable(raw_rows)), period=3 * k)
-        triplets[has_raw] = arr.reshape(-1, k, 3)
-        kp_mask[has_raw] = np.broadcast_to(mask, (len(raw_rows) * k * 3,)).reshape(-1, k, 3)
-    kp_mask[~has_raw] = True  # persons drawn in FiftyOne: unlabeled points are written 0, 0, 0
-    visibility = np.where(vis_stored >= 0, vis_stored, np.where(np.isnan(points[..., 0]), 0, 2)).astype(np.int8)
 
-    # which normalised points still equal the exact ones (else: edited, filtered or drawn in FiftyOne)
-    expected = triplets[..., :2] / wh[:, None, :]
-    expected[(visibility == 0) | ~has_raw[:, None]] = np.nan
-    same = (points == expected) | (np.isnan(points) & np.isnan(expected))
-    same &= has_raw[:, None, None]
-    same = same.all(axis=2)
-    filtered = ~same & np.isnan(points).any(axis=2) & (visibility > 0)
-    moved = ~same & ~np.isnan(points).any(axis=2)
-    xy = triplets[..., :2].copy()
-    raw_v = triplets[..., 2].copy()
-    xy[moved] = points[moved] * np.broadcast_to(wh[:, None, :], points.shape)[moved]
-    # a moved point keeps the file's own flag; one drawn where none was labeled becomes visible
-    drawn = moved & (visibility == 0)
-    visibility[drawn] = 2
-    raw_v[drawn] = 2
-    xy[filtered] = 0
-    raw_v[filtered] = 0
-    visibility[filtered] = 0
-    kp_mask[moved] = [False, False, True]
-    kp_mask[filtered] = True
-    changed = (moved | filtered).any(axis=1)
-    if filtered.any():
-        notes["points hidden by the view, written as unlabeled"] = int(filtered.sum())
-    if moved.any():
-        notes["points edited in FiftyOne, written from the normalised values"] = int(moved.sum())
+def _items(b: bsoncolumns.Batch, els: bsoncolumns.Elements, n: int, field: str, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets of the documents in list ``field.key`` of each of ``n`` samples, and their sample's index."""
+    label = b.column(els, field, n)
+    docs = np.flatnonzero(label.of_kind(bsoncolumns.DOCUMENT))
+    inner = b.elements(label.value[docs])
+    lists = b.column(inner, key, len(docs))
+    arrays = np.flatnonzero(lists.of_kind(bsoncolumns.ARRAY))
+    items = b.elements(lists.value[arrays], array=True)
+    if (items.kind != bsoncolumns.DOCUMENT).any():
+        raise ValueError(f"'{field}.{key}' holds something other than labels")
+    rows = items.by_document()
+    return items.value[rows], docs[arrays[items.owner[rows]]]
 
-    whwh = np.concatenate([wh, wh], axis=1)
-    instances = [(kp.get("instance") or {}).get("_id") for kp in kps]
-    boxes, bbox_mask = _exact_boxes([kp.get("bbox") for kp in kps], whwh, [dets.get((i, None)) for i in instances])
-    part_boxes, part_masks = {}, {}
-    names = sorted({name for kp in kps for name in kp.get("part_boxes") or ()})
-    for name in names:
-        stored = [(kp.get("part_boxes") or {}).get(name) for kp in kps]
-        part_boxes[name], part_masks[f"part_box.{name}"] = _exact_boxes(stored, whwh, [dets.get((i, name)) for i in instances])
-    areas, area_mask, absent = _areas_and_absent(kps)
-    ids = np.array([kp.get("person_id") or 0 for kp in kps], dtype=np.int64)
-    has_id = np.fromiter((kp.get("person_id") is not None for kp in kps), dtype=bool, count=n)
-    num_kp = np.array([kp.get("num_keypoints", -1) for kp in kps], dtype=np.int64)
-    num_kp[changed] = -1  # recount by the writer's rule
-    extras = []
-    for kp in kps:
-        extra = {key: v for key, v in kp.items() if key not in _KEYPOINT_RESERVED}
-        extra.update(orjson.loads(kp["extra_json"]) if kp.get("extra_json") else {})
-        extras.append(_plain(extra) if extra else extra)
-    if not has_raw.all():  # persons drawn in FiftyOne have no segmentation to write
-        absent["segmentation"] = absent.get("segmentation", np.zeros(n, bool)) | ~has_raw
-    persons = Persons(
-        image_index=image_index,
-        ids=ids,
-        category_ids=np.array([kp.get("category_id") or 1 for kp in kps], dtype=np.int64),
-        keypoints=xy,
-        visibility=visibility,
-        boxes=boxes,
-        areas=areas,
-        crowd=np.array([bool(kp.get("iscrowd")) for kp in kps]),
-        num_keypoints=num_kp,
-        segmentations=[kp.get("segmentation") for kp in kps],
-        extras=extras,
-        visibility_raw=raw_v if (raw_v != visibility).any() else None,
-        int_mask={"keypoints": kp_mask, "bbox": bbox_mask, "area": area_mask, **part_masks},
-        absent=absent,
-        part_boxes=part_boxes,
-    )
-    source = np.array([kp.get("source_index", -1) for kp in kps], dtype=np.int64)
-    return persons, notes, source, has_id
+
+def _instance_ids(b: bsoncolumns.Batch, els: bsoncolumns.Elements, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per label of ``els``, the ObjectId bytes of its ``instance`` (V12) and which labels have one."""
+    inst = b.column(els, "instance", n)
+    docs = np.flatnonzero(inst.of_kind(bsoncolumns.DOCUMENT))
+    oid = b.column(b.elements(inst.value[docs]), "_id", len(docs))
+    found = oid.of_kind(bsoncolumns.OBJECT_ID)
+    ids = np.zeros(n, "V12")
+    has = np.zeros(n, bool)
+    ids[docs[found]] = b.object_ids(oid.value[found])
+    has[docs[found]] = True
+    return ids, has
 
 
 def _plain(value: Any) -> Any:
@@ -766,11 +934,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _exact_boxes(stored: list[Any], whwh: np.ndarray, linked: list[list[float] | None]) -> tuple[np.ndarray, Any]:
-    """Boxes from the exact stored values, or from the linked detection where it was edited.
-
-    Returns float64 (N, 4) boxes (NaN rows where neither exists) and their int mask.
-    """
+def _box_rows(stored: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes stored as lists (None where absent) as float64 (n, 4) NaN rows and their int mask."""
     n = len(stored)
     boxes = np.full((n, 4), np.nan)
     present = np.fromiter((b is not None for b in stored), dtype=bool, count=n)
@@ -779,27 +944,19 @@ def _exact_boxes(stored: list[Any], whwh: np.ndarray, linked: list[list[float] |
         arr, m = to_array(list(chain.from_iterable(b for b in stored if b is not None)), period=4)
         boxes[present] = arr.reshape(-1, 4)
         mask[present] = np.broadcast_to(m, (int(present.sum()) * 4,)).reshape(-1, 4)
-    norm = (boxes / whwh).tolist()
-    for j, det in enumerate(linked):
-        if det is not None and det != norm[j]:  # edited (or drawn) in FiftyOne
-            boxes[j] = np.asarray(det, dtype=np.float64) * whwh[j]
-            mask[j] = False
     return boxes, mask
 
 
-def _areas_and_absent(kps: list[dict]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Exact areas and, per optional key, which persons' records lacked it."""
-    n = len(kps)
-    absent: dict[str, np.ndarray] = {}
-    for key in OPTIONAL_PERSON_KEYS:
-        mask = np.fromiter((key in (kp.get("absent") or ()) for kp in kps), dtype=bool, count=n)
-        if mask.any():
-            absent[key] = mask
-    present = np.fromiter((kp.get("area") is not None for kp in kps), dtype=bool, count=n)
-    areas = np.full(n, np.nan)
-    mask = np.zeros(n, bool)
-    if present.any():
-        arr, m = to_array([kp["area"] for kp in kps if kp.get("area") is not None])
-        areas[present] = arr
-        mask[present] = m
-    return areas, mask, absent
+def _exact_boxes(stored: np.ndarray, mask: np.ndarray, whwh: np.ndarray, linked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes from the exact stored values, or from the linked detection where it was edited.
+
+    ``stored``/``linked``: float64 (n, 4), NaN rows where there is none. Returns the boxes (NaN
+    rows where neither exists) and their int mask.
+    """
+    edited = ~np.isnan(linked).any(axis=1) & (linked != stored / whwh).any(axis=1)  # edited (or drawn) in FiftyOne
+    if not edited.any():
+        return stored, mask
+    boxes, mask = stored.copy(), mask.copy()
+    boxes[edited] = linked[edited] * whwh[edited]
+    mask[edited] = False
+    return boxes, mask
