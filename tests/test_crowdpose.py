@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 
 from fiftyone_pose import formats
 from fiftyone_pose.core.compare import first_difference
-from fiftyone_pose.formats import coco, crowdpose
+from fiftyone_pose.formats import crowdpose
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from fiftyone_pose import formats
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.errors import PoseFormatError
-from fiftyone_pose.formats import coco, ochuman
+from fiftyone_pose.formats import ochuman
 
 SETTINGS = settings(max_examples=90, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

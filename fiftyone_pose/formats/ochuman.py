@@ -43,7 +43,6 @@ from typing import Any
 import numpy as np
 
 from ..core import skeleton as skeletons
-from ..core.errors import PoseFormatError
 from ..core.model import ABSENT, Persons, PoseData
 from . import coco
 from ._jsonio import dump_json, load_json
