@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from helpers import coco_doc
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from strategies import coco_documents
 
 from fiftyone_pose import formats
 from fiftyone_pose.core import errors as fop_errors
 from fiftyone_pose.core.compare import first_difference
-from fiftyone_pose.formats import coco
+from fiftyone_pose.formats import _jsonio, coco
 
 
 def roundtrip(doc):
@@ -29,6 +30,19 @@ def test_example_roundtrips_exactly():
 @given(coco_documents())
 def test_generated_documents_roundtrip_exactly(doc):
     assert first_difference(roundtrip(doc), doc) is None
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(coco_documents(), st.sampled_from([1, 200]), st.sampled_from([1, 3]))
+def test_generated_files_read_in_chunks_roundtrip_exactly(tmp_path_factory, doc, chunk_bytes, read_chunk):
+    """A file's annotations are parsed and converted a chunk at a time: chunk edges never show
+    (e.g. one chunk of int keypoints beside one of floats)."""
+    path = tmp_path_factory.mktemp("chunks") / "in.json"
+    path.write_text(json.dumps(doc))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_jsonio, "_CHUNK_BYTES", chunk_bytes)
+        mp.setattr(coco, "_READ_CHUNK", read_chunk)
+        assert first_difference(coco.encode(coco.read(path)), doc) is None
 
 
 def test_file_roundtrip_through_disk(tmp_path):

@@ -134,8 +134,11 @@ CASES = [
 ]  # fmt: skip
 
 
+@pytest.mark.parametrize("chunk_bytes", [1 << 22, 1], ids=["one-chunk", "a-chunk-per-record"])
 @pytest.mark.parametrize(("mutate", "record", "field", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_malformed_document_names_file_record_and_field(tmp_path, mutate, record, field, words):
+def test_malformed_document_names_file_record_and_field(tmp_path, monkeypatch, mutate, record, field, words, chunk_bytes):
+    """Annotations are parsed a chunk at a time: the error names the record's place in the file all the same."""
+    monkeypatch.setattr(_jsonio, "_CHUNK_BYTES", chunk_bytes)
     doc = coco_doc()
     mutate(doc)
     path = _write(tmp_path, doc)

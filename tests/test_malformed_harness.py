@@ -213,8 +213,9 @@ def test_the_contract_check_catches_broken_readers(tmp_path, monkeypatch):
     real_decode = coco.decode
 
     def forgetful(doc, **kwargs):  # drops an extra key: reads, but the round trip is not lossless
-        doc["annotations"][3].pop("source_note", None)
-        return real_decode(doc, **kwargs)
+        data = real_decode(doc, **kwargs)
+        data.persons.extras[3].pop("source_note", None)
+        return data
 
     monkeypatch.setattr(coco, "decode", forgetful)
     unchanged = Mutation("none", sample.main, "unchanged", (), sample.files[sample.main])

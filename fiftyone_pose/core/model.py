@@ -143,7 +143,7 @@ class Persons:
             segmentations=[s for p in parts for s in p.segmentations],
             extras=[e for p in parts for e in p.extras],
             visibility_raw=cat(lambda p: p.raw_visibility()) if has_raw else None,
-            int_mask={k: concat_masks([p.mask(k) for p in parts], [len(p) for p in parts]) for k in mask_keys},
+            int_mask={k: concat_masks([p.mask(k) for p in parts], [(len(p), *p.mask_shape(k)) for p in parts]) for k in mask_keys},
             absent={k: filled(lambda p: p.absent.get(k), False, ()) for k in absent_keys},
             part_boxes={k: filled(lambda p: p.part_boxes.get(k), np.nan, (4,)) for k in box_keys},
         )
@@ -173,6 +173,10 @@ class Persons:
     def mask(self, key: str) -> IntMask:
         """The int mask of a column; without one, keypoints count as ints (COCO), the rest as floats."""
         return self.int_mask.get(key, key == "keypoints")
+
+    def mask_shape(self, key: str) -> tuple[int, ...]:
+        """The shape of one person's int mask for a column: (K, 3) keypoints, () area, (4,) boxes."""
+        return {"keypoints": (self.num_points, 3), "area": ()}.get(key, (4,))
 
     def raw_visibility(self, rows: Any = slice(None)) -> np.ndarray:
         """The visibility values as the source file wrote them (float64 (N, K)), of ``rows`` only if given."""
@@ -214,14 +218,13 @@ class PoseData:
         }
 
 
-def concat_masks(masks: list[IntMask], lengths: list[int]) -> IntMask:
-    """One int mask for row blocks of the given lengths (scalars stay scalars when all agree)."""
+def concat_masks(masks: list[IntMask], shapes: list[tuple[int, ...]], axis: int = 0) -> IntMask:
+    """One int mask for blocks of the given shapes joined along ``axis`` (scalars stay scalars when all agree)."""
     if all(m is True for m in masks):
         return True
     if all(m is False for m in masks):
         return False
-    shape = next(m.shape[1:] for m in masks if not isinstance(m, bool))
-    return np.concatenate([np.broadcast_to(m, (n, *shape)) if isinstance(m, bool) else m for m, n in zip(masks, lengths)])
+    return np.concatenate([np.broadcast_to(m, shape) for m, shape in zip(masks, shapes)], axis=axis)
 
 
 def keypoint_boxes(keypoints: np.ndarray, visibility: np.ndarray) -> np.ndarray:

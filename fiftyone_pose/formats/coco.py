@@ -21,7 +21,7 @@ from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData
 from ..core.skeleton import Skeleton
 import orjson
 
-from ._jsonio import load_json, write_atomic
+from ._jsonio import RecordChunks, load_json, load_json_chunked, write_atomic
 from ._numbers import _MAX_EXACT_INT, NumberTypeError, to_array, to_lists
 
 NAME = "coco"
@@ -56,7 +56,25 @@ def detect(path: str | os.PathLike) -> float:
 
 def read(path: str | os.PathLike, *, skeleton: Skeleton | str | None = None) -> PoseData:
     """Read a COCO keypoint file. ``skeleton`` forces the layout (else the category decides)."""
-    return decode(load_json(path), path=path, skeleton=skeleton, consume=True)
+    return read_document(path, lambda doc: decode(doc, path=path, skeleton=skeleton, consume=True))
+
+
+def read_document(path: str | os.PathLike, decode_doc: Callable[[dict[str, Any]], PoseData]) -> PoseData:
+    """``decode_doc`` of the file's document, its ``annotations`` parsed a chunk at a time.
+
+    Only one chunk of annotation records is a Python parse tree at any time, which bounds the
+    peak memory of a large file to about its arrays (``decode`` accepts the chunks in place of
+    the list). Invalid JSON found in a chunk is reported by one plain parse of the file.
+    """
+    split = load_json_chunked(path, ("annotations",))
+    if split is None:
+        return decode_doc(load_json(path))
+    doc, arrays = split
+    try:
+        return decode_doc({**doc, **arrays})
+    except orjson.JSONDecodeError:
+        load_json(path)  # names the line and column
+        raise
 
 
 def write(data: PoseData, path: str | os.PathLike) -> None:
@@ -84,15 +102,23 @@ def decode(
     if not isinstance(doc, dict):
         raise ctx.error(f"expected a JSON object with 'images', found {type(doc).__name__}")
     images_raw = ctx.require_list(doc, "images", "top level")
-    anns = ctx.require_list(doc, "annotations", "top level") if "annotations" in doc else []
+    anns = doc["annotations"] if isinstance(doc.get("annotations"), RecordChunks) else ctx.require_list(doc, "annotations", "top level") if "annotations" in doc else []
     categories = ctx.require_list(doc, "categories", "top level") if "categories" in doc else []
     for i, c in enumerate(categories):
         if not isinstance(c, dict) or not _is_int(c.get("id")):
             raise ctx.error("expected an object with an integer 'id'", f"categories[{i}]", "id")
 
     images = _decode_images(images_raw, ctx)
-    layout = _resolve_skeleton(categories, anns, skeleton, ctx)
-    persons = _decode_persons(anns, images, categories, layout.num_keypoints, ctx, consume)
+    layout = _resolve_skeleton(categories, anns.head() if isinstance(anns, RecordChunks) else anns, skeleton, ctx)
+    if isinstance(anns, RecordChunks):
+        k = layout.num_keypoints
+        persons = Persons.concat([_decode_persons(chunk, images, categories, k, ctx, consume=True) for chunk in anns], k)
+        if "id" not in persons.absent:
+            _check_unique(persons.ids, "annotations", ctx)
+    else:
+        persons = _decode_persons(anns, images, categories, layout.num_keypoints, ctx, consume)
+        if "id" not in persons.absent:
+            _check_unique(persons.ids, "annotations", ctx)
     meta = {k: v for k, v in doc.items() if k not in ("images", "annotations", "categories")}
     for key in ("info", "annotations", "categories"):  # e.g. test-set image lists, Human3.6M's converted file
         if key not in doc:
@@ -124,8 +150,14 @@ class _Context:
 
 
 def _record(kind: str, records: Sequence[Any], i: int) -> str:
+    """``annotations[12] (id 900017)``: the record's position in the file and its id."""
     rid = records[i].get("id") if isinstance(records[i], dict) else None
-    return f"{kind}[{i}]" + (f" (id {rid})" if rid is not None else "")
+    return _position(kind, records, i) + (f" (id {rid})" if rid is not None else "")
+
+
+def _position(kind: str, records: Sequence[Any], i: int) -> str:
+    """``annotations[12]``, counted in the whole file (a ``Chunk`` of records knows where it starts)."""
+    return f"{kind}[{getattr(records, 'first', 0) + i}]"
 
 
 def _column(
@@ -147,14 +179,35 @@ def _column(
     except (KeyError, TypeError, AttributeError):
         for i, r in enumerate(records):
             if not isinstance(r, dict):
-                raise ctx.error(f"expected an object, found {type(r).__name__}", f"{kind}[{i}]") from None
+                raise ctx.error(f"expected an object, found {type(r).__name__}", _position(kind, records, i)) from None
             if key not in r:
                 raise ctx.error("required key is missing", _record(kind, records, i), key) from None
         raise
+    if _all_of_type(values, check, _MISSING if required else default):
+        return values
     for i, v in enumerate(values):
         if not (v is default and not required or check(v)):
             raise ctx.error(f"expected {expected}, found {v!r:.60}", _record(kind, records, i), key)
     return values
+
+
+def _all_of_type(values: list, check: Callable[[Any], bool], skip: Any) -> bool:
+    """True if every value but ``skip`` passes ``check``, decided from type counts at C speed.
+
+    False means "not decided" (another check, other types, ints to range-check among
+    placeholders or out-of-range floats): the caller then checks each value.
+    """
+    types = _CHECK_TYPES.get(check)
+    if types is None:
+        return False
+    kinds = list(map(type, values))
+    skipped = kinds.count(type(skip))  # _MISSING's type (object) or None's: no other value has it
+    ints = kinds.count(int) if int in types else 0
+    if ints + sum(kinds.count(t) for t in types if t is not int) + skipped != len(values):
+        return False
+    if not ints:
+        return True
+    return not skipped and _INT64_MIN <= min(values) and max(values) <= _INT64_MAX
 
 
 #: ids, sizes and counts are held as int64; a larger JSON int (orjson reads up to 2^64-1) is an error
@@ -169,9 +222,21 @@ def _is_number(v: Any) -> bool:
     return type(v) is float or _is_int(v)
 
 
+def _is_list(v: Any) -> bool:
+    return isinstance(v, list)
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+#: the exact types that pass a check (subclasses and int ranges are left to the check itself)
+_CHECK_TYPES: dict[Callable[[Any], bool], tuple[type, ...]] = {_is_int: (int,), _is_number: (int, float), _is_list: (list,), _is_str: (str,)}
+
+
 def _decode_images(records: list, ctx: _Context) -> Images:
     ids = _column(records, "id", "images", ctx, _is_int, "an integer id")
-    names = _column(records, "file_name", "images", ctx, lambda v: isinstance(v, str), "a string")
+    names = _column(records, "file_name", "images", ctx, _is_str, "a string")
     sizes = []
     extras = [{k: v for k, v in r.items() if k not in IMAGE_KEYS} for r in records]
     for key in ("width", "height"):
@@ -189,11 +254,11 @@ def _decode_images(records: list, ctx: _Context) -> Images:
                 extras[i][key] = v
         sizes.append(arr)
     id_arr = np.array(ids, dtype=np.int64)
-    _check_unique(id_arr, "images", records, ctx)
+    _check_unique(id_arr, "images", ctx)
     return Images(id_arr, names, sizes[0], sizes[1], extras)
 
 
-def _check_unique(ids: np.ndarray, kind: str, records: list, ctx: _Context) -> None:
+def _check_unique(ids: np.ndarray, kind: str, ctx: _Context) -> None:
     uniq, first, counts = np.unique(ids, return_index=True, return_counts=True)
     if len(uniq) != len(ids):
         dup = uniq[counts > 1][0]
@@ -259,15 +324,12 @@ def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _
 
     def optional(key: str, check: Callable[[Any], bool], expected: str) -> list:
         values = _column(anns, key, "annotations", ctx, check, expected, required=False, default=_MISSING)
-        missing = np.fromiter((v is _MISSING for v in values), dtype=bool, count=n)
-        if missing.any():
-            absent[key] = missing
+        if values.count(_MISSING):
+            absent[key] = np.fromiter((v is _MISSING for v in values), dtype=bool, count=n)
         return values
 
     ids = optional("id", _is_int, "an integer id")
     id_arr = np.array([0 if v is _MISSING else v for v in ids], dtype=np.int64)
-    if "id" not in absent:
-        _check_unique(id_arr, "annotations", anns, ctx)
     ctx.note("annotations with id 0 (COCOeval treats id 0 as unmatched)", int((id_arr == 0).sum()))
 
     image_ids = np.array(_column(anns, "image_id", "annotations", ctx, _is_int, "an integer image id"), dtype=np.int64)
@@ -291,7 +353,7 @@ def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _
                 "category_id",
             )
 
-    kp_lists = _column(anns, "keypoints", "annotations", ctx, lambda v: isinstance(v, list), "a list")
+    kp_lists = _column(anns, "keypoints", "annotations", ctx, _is_list, "a list")
     lengths = np.fromiter(map(len, kp_lists), dtype=np.int64, count=n)
     if (lengths != 3 * k).any():
         i = int(np.flatnonzero(lengths != 3 * k)[0])
@@ -310,7 +372,7 @@ def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _
             kp_lists[lo:hi] = [None] * (hi - lo)
             for a in anns[lo:hi]:
                 del a["keypoints"]
-    kp_mask = concat_masks(masks, sizes)
+    kp_mask = concat_masks(masks, [(size, k, 3) for size in sizes])
     raw_v = triplets[..., 2]
     visibility = np.where(raw_v <= 0, 0, np.where(raw_v == 1, 1, 2)).astype(np.int8)
     odd = ~np.isin(raw_v, (0, 1, 2))
@@ -321,7 +383,8 @@ def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _
     area_values = optional("area", _is_number, "a number")
     areas, area_mask = _rows(area_values, absent.get("area"), 0, anns, "area", ctx)
 
-    extras = [{k2: v for k2, v in a.items() if k2 not in PERSON_KEYS} for a in anns]
+    standard = frozenset(PERSON_KEYS)
+    extras = [{} if a.keys() <= standard else {k2: v for k2, v in a.items() if k2 not in standard} for a in anns]
     crowd_values = optional("iscrowd", lambda v: type(v) in (int, bool), "0 or 1")
     crowd = np.zeros(n, bool)
     for i, v in enumerate(crowd_values):

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.layouts import coco_body_indices
-from ..core.model import PoseData
+from ..core.model import PoseData, concat_masks
 from ..core.skeleton import Skeleton
 from . import coco
 from ._jsonio import dump_json, load_json
@@ -120,7 +120,7 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
 
     part_boxes: dict[str, np.ndarray] = {}
     int_mask = dict(p.int_mask)
-    int_mask["keypoints"] = _concat_masks(masks, [(n, a.shape[1], 3) for a in xy])
+    int_mask["keypoints"] = concat_masks(masks, [(n, a.shape[1], 3) for a in xy], axis=1)
     for key, part in PART_BOXES:
         values = [e.pop(key, coco._MISSING) for e in p.extras]
         for i, v in enumerate(values):
@@ -143,15 +143,6 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     )
     notes = {**body.notes, **ctx.notes}
     return dataclasses.replace(body, persons=persons, skeleton=wholebody, notes=notes)
-
-
-def _concat_masks(masks: list[Any], shapes: list[tuple[int, ...]]) -> Any:
-    """One int mask for arrays joined along axis 1 (scalars stay scalars when all agree)."""
-    if all(m is True for m in masks):
-        return True
-    if all(m is False for m in masks):
-        return False
-    return np.concatenate([np.broadcast_to(m, s) for m, s in zip(masks, shapes)], axis=1)
 
 
 # --------------------------------------------------------------------------------------- writing

@@ -1,0 +1,87 @@
+"""Reading a JSON document with its big arrays split into chunks gives the same values as one parse."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fiftyone_pose.formats import _jsonio
+
+# strings that trip a naive scanner: quotes, backslash runs, brackets, braces, commas, colons
+tricky = st.text(st.sampled_from('ab"\\[]{},: é\n\t'), max_size=12)
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False, allow_infinity=False), tricky)
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(tricky, inner, max_size=4)), max_leaves=10)
+records = st.lists(st.one_of(st.dictionaries(tricky, values, max_size=5), st.lists(values, max_size=4)), max_size=30)
+documents = st.fixed_dictionaries(
+    {"annotations": records},
+    optional={"images": st.lists(st.dictionaries(tricky, values, max_size=3), max_size=5), "info": values, "a\\\"nnotations": records},
+)
+layouts = st.sampled_from([{}, {"indent": 1}, {"separators": (" , ", " : ")}, {"ensure_ascii": False}, {"indent": "\t", "ensure_ascii": False}])
+
+
+def split(path, keys=("annotations",)):
+    found = _jsonio.load_json_chunked(path, keys)
+    if found is None:
+        return None
+    doc, arrays = found
+    return doc, {key: [list(chunk) for chunk in chunks] for key, chunks in arrays.items()}
+
+
+@settings(max_examples=300, deadline=None)
+@given(documents, layouts, st.sampled_from([1, 64, 1 << 22]))
+def test_chunks_hold_exactly_the_records(tmp_path_factory, doc, layout, chunk_bytes):
+    path = tmp_path_factory.mktemp("j") / "doc.json"
+    path.write_text(json.dumps(doc, **layout), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_jsonio, "_CHUNK_BYTES", chunk_bytes)
+        found = split(path)
+    assert found is not None  # records are objects or arrays: always split
+    rest, arrays = found
+    chunks = arrays["annotations"]
+    assert [r for c in chunks for r in c] == orjson.loads(path.read_bytes())["annotations"]
+    assert rest == {**orjson.loads(path.read_bytes()), "annotations": []}
+    if chunk_bytes == 1 and len(doc["annotations"]) > 1:
+        assert len(chunks) == len(doc["annotations"])  # one record per chunk
+
+
+def test_chunk_positions_count_records_before_them(tmp_path, monkeypatch):
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps({"annotations": [{"id": i} for i in range(10)], "images": []}))
+    monkeypatch.setattr(_jsonio, "_CHUNK_BYTES", 30)
+    _, arrays = _jsonio.load_json_chunked(path, ["annotations"])
+    chunks = list(arrays["annotations"])
+    assert len(chunks) > 2
+    assert [c.first for c in chunks] == [sum(len(c) for c in chunks[:i]) for i in range(len(chunks))]
+    assert arrays["annotations"].head() == chunks[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"annotations": []}]',  # not an object
+        '{"annotations": 5}',  # not an array
+        '{"annotations": [{"a": 1}], "annotations": [{"a": 2}]}',  # the key twice
+        '{"annotations": [1, {"a": 1}]}',  # a scalar before the first record
+        '{"annotations": [{"a": 1}] "images": []}',  # invalid outside the array
+        '{"annotations": [{"a": 1}]',  # unbalanced
+    ],
+)
+def test_documents_that_cannot_be_split_exactly_are_left_to_one_parse(tmp_path, text):
+    path = tmp_path / "doc.json"
+    path.write_text(text)
+    assert _jsonio.load_json_chunked(path, ["annotations"]) is None
+
+
+def test_invalid_json_inside_the_array_fails_when_its_chunk_is_parsed(tmp_path, monkeypatch):
+    path = tmp_path / "doc.json"
+    path.write_text('{"annotations": [{"a": 1}, {"a": 2}, {"a": tru}]}')
+    monkeypatch.setattr(_jsonio, "_CHUNK_BYTES", 1)
+    _, arrays = _jsonio.load_json_chunked(path, ["annotations"])
+    chunks = iter(arrays["annotations"])
+    assert list(next(chunks)) == [{"a": 1}]
+    with pytest.raises(orjson.JSONDecodeError):
+        list(chunks)
