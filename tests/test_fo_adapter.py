@@ -197,9 +197,12 @@ def test_export_in_many_batches_gives_the_same_document(fo_db, tmp_path, monkeyp
     s = ds.last()  # a person drawn in FiftyOne, after the file's persons
     s.ground_truth.keypoints.append(fo_db.Keypoint(label="person", points=[[0.5, 0.5]] * 17))
     s.save()
-    monkeypatch.setattr(adapter, "CHUNK", 7)
+    monkeypatch.setattr(adapter, "EXPORT_BATCH", 7)
+    batches = []
+    monkeypatch.setattr(adapter.bsoncolumns, "Batch", lambda raw, cls=adapter.bsoncolumns.Batch: batches.append(1) or cls(raw))
     small = export_doc(ds, tmp_path, "small.json")
-    monkeypatch.setattr(adapter, "CHUNK", 4096)
+    assert len(batches) == 9  # 60 samples, 7 at a time
+    monkeypatch.setattr(adapter, "EXPORT_BATCH", 4096)
     assert first_difference(small, export_doc(ds, tmp_path, "large.json")) is None
     original = json.loads(path.read_text())
     assert first_difference(small["annotations"][:-1], original["annotations"]) is None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 
 from .skeleton import Skeleton
 
@@ -74,7 +75,7 @@ class Persons:
     areas: np.ndarray  # float64 (N,); NaN = no area
     crowd: np.ndarray  # bool (N,)
     num_keypoints: np.ndarray  # int64 (N,): the count the file states; -1 = not stated
-    segmentations: list[Any]  # as given (polygons / RLE dict); None = absent
+    segmentations: list[Any]  # as given (polygons / RLE dict), or its ``compact_json``; None = absent
     extras: list[dict[str, Any]]
     #: the file's own visibility values where they differ from ``visibility`` (float64 (N, K))
     visibility_raw: np.ndarray | None = None
@@ -225,6 +226,24 @@ def concat_masks(masks: list[IntMask], shapes: list[tuple[int, ...]], axis: int 
     if all(m is False for m in masks):
         return False
     return np.concatenate([np.broadcast_to(m, shape) for m, shape in zip(masks, shapes)], axis=axis)
+
+
+def compact_json(value: Any) -> Any:
+    """A list or dict as an ``orjson.Fragment`` of its JSON text; other values as they are.
+
+    Export holds every person's segmentation until the file is written: as Python lists of
+    floats that is ~1 kB per person, as JSON text ~0.2 kB. The text is copied out of orjson's
+    result, whose buffer keeps ~4 kB per call allocated while it lives. JSON writers (orjson)
+    write a fragment as its text; ``plain_json`` gives the value back.
+    """
+    if type(value) not in (list, dict):
+        return value
+    return orjson.Fragment(bytes(memoryview(orjson.dumps(value))))
+
+
+def plain_json(value: Any) -> Any:
+    """The value a ``compact_json`` fragment holds (other values as they are)."""
+    return orjson.loads(value.contents) if type(value) is orjson.Fragment else value
 
 
 def keypoint_boxes(keypoints: np.ndarray, visibility: np.ndarray) -> np.ndarray:
