@@ -17,7 +17,7 @@ from fiftyone_pose import PoseFormatError, formats
 from fiftyone_pose.core import skeleton as skeletons
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.layouts import part_indices, to_layout
-from fiftyone_pose.formats import coco, coco_wholebody, halpe
+from fiftyone_pose.formats import _jsonio, coco, coco_wholebody, halpe
 
 WB = skeletons.load("coco_wholebody")
 
@@ -44,6 +44,29 @@ def test_documented_example_roundtrips_exactly():
 @given(wholebody_documents())
 def test_generated_documents_roundtrip_exactly(doc):
     assert first_difference(roundtrip(doc), doc) is None
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(wholebody_documents())
+def test_generated_files_read_a_record_per_chunk_roundtrip_exactly(tmp_path_factory, doc):
+    """The part arrays are read per chunk of annotations (``refine``): chunk edges never show."""
+    path = tmp_path_factory.mktemp("wb") / "in.json"
+    path.write_bytes(orjson.dumps(doc))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_jsonio, "_CHUNK_BYTES", 1)
+        data = coco_wholebody.read(path)
+    assert data.skeleton.num_keypoints == 133
+    assert first_difference(coco_wholebody.encode(data), doc) is None
+
+
+def test_bad_part_field_in_a_later_chunk_names_its_record(tmp_path, monkeypatch):
+    doc = wholebody_doc()
+    doc["annotations"][1]["face_kpts"] = [0] * 5
+    path = tmp_path / "in.json"
+    path.write_bytes(orjson.dumps(doc))
+    monkeypatch.setattr(_jsonio, "_CHUNK_BYTES", 1)
+    with pytest.raises(PoseFormatError, match=r"annotations\[1\] \(id 900100000786\): field 'face_kpts'"):
+        coco_wholebody.read(path)
 
 
 def test_benchmark_generator_file_roundtrips_exactly():

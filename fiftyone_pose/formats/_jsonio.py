@@ -57,8 +57,9 @@ class Chunk(list):
 class RecordChunks:
     """The records of one top-level array of a JSON document, parsed a chunk at a time.
 
-    Iterating parses each chunk with ``orjson`` and yields its records as a ``Chunk``; invalid
-    content raises ``orjson.JSONDecodeError`` when its chunk is reached.
+    Iterating parses each chunk with ``orjson`` and yields its records as a ``Chunk`` (one empty
+    chunk for an empty array); invalid content raises ``orjson.JSONDecodeError`` when its chunk
+    is reached.
     """
 
     def __init__(self, raw: bytes, starts: np.ndarray, ends: np.ndarray, cuts: list[int]) -> None:
@@ -66,6 +67,8 @@ class RecordChunks:
         self._spans = [(int(starts[lo]), int(ends[hi - 1]) + 1) for lo, hi in zip(cuts[:-1], cuts[1:])]
 
     def __iter__(self) -> Iterator[Chunk]:
+        if not self._spans:
+            yield Chunk()
         first = 0
         for lo, hi in self._spans:
             chunk = Chunk(orjson.loads(b"[" + self._raw[lo:hi] + b"]"))
@@ -74,8 +77,8 @@ class RecordChunks:
             yield chunk
 
     def head(self) -> Chunk:
-        """The first chunk (empty if there are no records)."""
-        return next(iter(self), Chunk())
+        """The first chunk."""
+        return next(iter(self))
 
 
 def load_json_chunked(path: str | os.PathLike, keys: Collection[str]) -> tuple[dict[str, Any], dict[str, RecordChunks]] | None:

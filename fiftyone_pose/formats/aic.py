@@ -39,7 +39,7 @@ from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
 from ..core.model import ABSENT, Persons, PoseData
 from . import coco
-from ._jsonio import dump_json, load_json
+from ._jsonio import dump_json
 from ._native import (
     box_persons,
     Reader,
@@ -91,7 +91,7 @@ def detect(path: str | os.PathLike) -> float:
 def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None) -> PoseData:
     """Read either flavor. ``images_dir``: read the image sizes the native file lacks from the image
     headers there (otherwise they stay 0 = unknown; a FiftyOne import reads them itself)."""
-    data = decode(load_json(path), path=path, consume=True)
+    data = coco.read_document(path, lambda doc: decode(doc, path=path, consume=True))
     if images_dir is not None:
         try:
             data = sizes_from_headers(data, images_dir)

@@ -92,11 +92,15 @@ def decode(
     skeleton: Skeleton | str | None = None,
     format_name: str = NAME,
     consume: bool = False,
+    refine: Callable[[Persons, list, "_Context"], Persons] | None = None,
 ) -> PoseData:
     """Turn a parsed COCO document into ``PoseData`` (pure: no disk access).
 
-    ``consume=True`` lets it free the document's keypoint lists as it goes (the caller parsed
-    the document for this call only), which lowers peak memory by about a third.
+    ``annotations`` may be a list or ``RecordChunks`` (see ``read_document``). ``consume=True``
+    lets it free the document's keypoint lists as it goes (the caller parsed the document for
+    this call only), which lowers peak memory by about a third. ``refine(persons, records,
+    context)``: a dataset's own reading of its extra keys, applied to each chunk of persons
+    with the records they were read from (e.g. COCO-WholeBody's part arrays).
     """
     ctx = _Context(path)
     if not isinstance(doc, dict):
@@ -110,15 +114,15 @@ def decode(
 
     images = _decode_images(images_raw, ctx)
     layout = _resolve_skeleton(categories, anns.head() if isinstance(anns, RecordChunks) else anns, skeleton, ctx)
-    if isinstance(anns, RecordChunks):
-        k = layout.num_keypoints
-        persons = Persons.concat([_decode_persons(chunk, images, categories, k, ctx, consume=True) for chunk in anns], k)
-        if "id" not in persons.absent:
-            _check_unique(persons.ids, "annotations", ctx)
-    else:
-        persons = _decode_persons(anns, images, categories, layout.num_keypoints, ctx, consume)
-        if "id" not in persons.absent:
-            _check_unique(persons.ids, "annotations", ctx)
+    k = layout.num_keypoints
+    chunks = anns if isinstance(anns, RecordChunks) else [anns]
+    parts = []
+    for chunk in chunks:
+        persons = _decode_persons(chunk, images, categories, k, ctx, consume or chunks is anns)
+        parts.append(refine(persons, chunk, ctx) if refine is not None else persons)
+    persons = Persons.concat(parts, parts[0].num_points)
+    if "id" not in persons.absent:
+        _check_unique(persons.ids, "annotations", ctx)
     meta = {k: v for k, v in doc.items() if k not in ("images", "annotations", "categories")}
     for key in ("info", "annotations", "categories"):  # e.g. test-set image lists, Human3.6M's converted file
         if key not in doc:

@@ -26,10 +26,10 @@ import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.layouts import coco_body_indices
-from ..core.model import PoseData, concat_masks
+from ..core.model import Persons, PoseData, concat_masks
 from ..core.skeleton import Skeleton
 from . import coco
-from ._jsonio import dump_json, load_json
+from ._jsonio import dump_json
 from ._numbers import to_lists
 
 NAME = "coco_wholebody"
@@ -57,8 +57,8 @@ def detect(path: str | os.PathLike) -> float:
 
 
 def read(path: str | os.PathLike) -> PoseData:
-    """Read a COCO-WholeBody file."""
-    return decode(load_json(path), path=path)
+    """Read a COCO-WholeBody file (its annotations a chunk at a time, see ``coco.read_document``)."""
+    return coco.read_document(path, lambda doc: decode(doc, path=path))
 
 
 def write(data: PoseData, path: str | os.PathLike) -> None:
@@ -77,26 +77,27 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     """Turn a parsed COCO-WholeBody document into 133-point ``PoseData`` (pure: no disk access).
 
     ``coco.decode`` reads the COCO part (17 body points) and leaves the part keys in each
-    person's extras; they are taken out of there into the 133-point arrays and the part boxes.
+    person's extras; ``_with_parts`` takes them out of there into the 133-point arrays and the
+    part boxes, a chunk of persons at a time.
     """
     # the body is read as 17-point COCO; the category may list the 17 body names (as the
     # official files do) or none or all 133: its names are not the layout, and it is kept as is
     cats = doc.get("categories") if isinstance(doc, dict) else None
     if isinstance(cats, list) and any(isinstance(c, dict) and "keypoints" in c for c in cats):
         bare = [{k: v for k, v in c.items() if k != "keypoints"} if isinstance(c, dict) else c for c in cats]
-        body = dataclasses.replace(coco.decode({**doc, "categories": bare}, path=path, skeleton="coco", format_name=NAME), categories=cats)
+        body = coco.decode({**doc, "categories": bare}, path=path, skeleton="coco", format_name=NAME, refine=_with_parts)
+        body = dataclasses.replace(body, categories=cats)
     else:
-        body = coco.decode(doc, path=path, skeleton="coco", format_name=NAME)
-    p = body.persons
+        body = coco.decode(doc, path=path, skeleton="coco", format_name=NAME, refine=_with_parts)
+    return dataclasses.replace(body, skeleton=layout())
+
+
+def _with_parts(p: Persons, anns: list, ctx: coco._Context) -> Persons:
+    """17-point persons read from the records ``anns`` as 133-point persons with their part boxes."""
     n = len(p)
     wholebody = layout()
     if n == 0:
-        persons = dataclasses.replace(p, keypoints=np.zeros((0, wholebody.num_keypoints, 2)),
-                                      visibility=np.zeros((0, wholebody.num_keypoints), np.int8))  # fmt: skip
-        return dataclasses.replace(body, persons=persons, skeleton=wholebody)
-    anns = doc["annotations"]
-    ctx = coco._Context(path)
-
+        return Persons.empty(wholebody.num_keypoints)
     xy, raw_v, masks = [p.keypoints], [p.raw_visibility()], [p.int_mask.get("keypoints", True)]
     for key, k in PART_ARRAYS:
         lists = [e.pop(key, coco._MISSING) for e in p.extras]
@@ -115,8 +116,7 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     keypoints = np.concatenate(xy, axis=1)
     raw = np.concatenate(raw_v, axis=1)
     visibility = np.where(raw <= 0, 0, np.where(raw == 1, 1, 2)).astype(np.int8)
-    odd = int((~np.isin(raw[:, BODY_POINTS:], (0, 1, 2))).sum())
-    ctx.note(_NOTE_SCORES, odd)
+    ctx.note(_NOTE_SCORES, int((~np.isin(raw[:, BODY_POINTS:], (0, 1, 2))).sum()))
 
     part_boxes: dict[str, np.ndarray] = {}
     int_mask = dict(p.int_mask)
@@ -132,8 +132,7 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
         boxes, mask = coco._rows(values, missing if missing.any() else None, 4, anns, key, ctx)
         part_boxes[part] = boxes
         int_mask[f"part_box.{part}"] = mask
-
-    persons = dataclasses.replace(
+    return dataclasses.replace(
         p,
         keypoints=keypoints,
         visibility=visibility,
@@ -141,8 +140,6 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
         int_mask=int_mask,
         part_boxes=part_boxes,
     )
-    notes = {**body.notes, **ctx.notes}
-    return dataclasses.replace(body, persons=persons, skeleton=wholebody, notes=notes)
 
 
 # --------------------------------------------------------------------------------------- writing

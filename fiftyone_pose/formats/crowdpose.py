@@ -23,7 +23,7 @@ from typing import Any
 from ..core import skeleton as skeletons
 from ..core.model import PoseData
 from . import coco
-from ._jsonio import dump_json, load_json
+from ._jsonio import dump_json
 from ._native import decode_coco_style, encode_coco_style, head_and_tail, names_match, require_layout
 
 NAME = "crowdpose"
@@ -50,7 +50,7 @@ def detect(path: str | os.PathLike) -> float:
 
 def read(path: str | os.PathLike) -> PoseData:
     """Read a CrowdPose file."""
-    return decode(load_json(path), path=path, consume=True)
+    return coco.read_document(path, lambda doc: decode(doc, path=path, consume=True))
 
 
 def write(data: PoseData, path: str | os.PathLike) -> None:

@@ -29,7 +29,7 @@ from ..core import skeleton as skeletons
 from ..core.layouts import coco_body_indices
 from ..core.model import PoseData
 from . import coco
-from ._jsonio import dump_json, load_json
+from ._jsonio import dump_json
 
 NAME = "halpe"
 FLAVORS = {
@@ -60,7 +60,7 @@ def detect(path: str | os.PathLike) -> float:
 
 def read(path: str | os.PathLike) -> PoseData:
     """Read a Halpe file."""
-    return decode(load_json(path), path=path)
+    return coco.read_document(path, lambda doc: decode(doc, path=path))
 
 
 def write(data: PoseData, path: str | os.PathLike) -> None:

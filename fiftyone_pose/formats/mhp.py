@@ -42,7 +42,7 @@ from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
 from ..core.model import ABSENT, Persons, PoseData
 from . import coco
-from ._jsonio import dump_json, load_json
+from ._jsonio import dump_json
 from ._mat5 import MatError, read_mat
 from ._native import (
     Reader,
@@ -103,7 +103,7 @@ def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None
             except PoseFormatError as e:
                 raise e.with_path(path)
         return data
-    return decode(load_json(path), path=path, consume=True)
+    return coco.read_document(path, lambda doc: decode(doc, path=path, consume=True))
 
 
 def write(data: PoseData, path: str | os.PathLike, *, flavor: str = "coco") -> None:

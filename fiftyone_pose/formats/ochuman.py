@@ -45,7 +45,7 @@ import numpy as np
 from ..core import skeleton as skeletons
 from ..core.model import ABSENT, Persons, PoseData
 from . import coco
-from ._jsonio import dump_json, load_json
+from ._jsonio import dump_json
 from ._native import (
     box_persons,
     Reader,
@@ -108,7 +108,7 @@ def detect(path: str | os.PathLike) -> float:
 
 def read(path: str | os.PathLike) -> PoseData:
     """Read either flavor."""
-    return decode(load_json(path), path=path, consume=True)
+    return coco.read_document(path, lambda doc: decode(doc, path=path, consume=True))
 
 
 def write(data: PoseData, path: str | os.PathLike, *, flavor: str | None = None) -> None:
