@@ -144,3 +144,20 @@ def test_reading_in_chunks_gives_the_same_data(tmp_path, monkeypatch):
     path.write_text(json.dumps(doc))
     with pytest.raises(fop_errors.PoseFormatError, match=r"annotations\[3\] \(id 3\)"):
         coco.read(path)
+
+
+def test_data_counting_pixels_from_1_is_written_to_coco_from_0(tmp_path):
+    """A MATLAB-made file's coordinates (origin 1) move by one pixel in a COCO file; placeholders of
+    unlabeled points do not."""
+    from fiftyone_pose.core.model import with_origin
+
+    data = coco.decode(coco_doc())
+    one_based = with_origin(data, 1)
+    p, q = data.persons, one_based.persons
+    labeled = p.visibility > 0
+    np.testing.assert_array_equal(q.keypoints[labeled], p.keypoints[labeled] + 1)
+    np.testing.assert_array_equal(q.keypoints[~labeled], p.keypoints[~labeled])
+    np.testing.assert_array_equal(q.boxes[:, :2], p.boxes[:, :2] + 1)
+    np.testing.assert_array_equal(q.boxes[:, 2:], p.boxes[:, 2:])
+    formats.write(one_based, tmp_path / "out.json", "coco")
+    assert first_difference(json.loads((tmp_path / "out.json").read_text()), coco_doc()) is None

@@ -231,3 +231,27 @@ def test_a_keypoint_broken_in_the_database_is_named(fo_db, coco_file, tmp_path, 
     with pytest.raises(ValueError, match=rf"keypoint {kp_id} of 000000000007\.jpg {message}"):
         fop.export(ds, tmp_path / "out.json")
     assert not (tmp_path / "out.json").exists()
+
+
+def test_data_counting_pixels_from_1_is_normalised_from_1_and_exported_exactly(fo_db, tmp_path):
+    """MATLAB-made files (origin 1): FiftyOne sees x - 1, the export gives back the file's numbers."""
+    from fiftyone_pose.core.model import with_origin
+    from fiftyone_pose.fo.adapter import to_pose_data
+    from fiftyone_pose.fo.api import create_dataset
+    from fiftyone_pose.formats import coco
+
+    data = with_origin(coco.decode(coco_doc()), 1)
+    ds = create_dataset(data, tmp_path)
+    s = ds.first()
+    kp, p = s.ground_truth.keypoints[0], data.persons
+    w, h = s.metadata.width, s.metadata.height
+    assert kp.points[0] == [(p.keypoints[0, 0, 0] - 1) / w, (p.keypoints[0, 0, 1] - 1) / h]
+    assert s.ground_truth_boxes.detections[0].bounding_box[:2] == [(p.boxes[0, 0] - 1) / w, (p.boxes[0, 1] - 1) / h]
+    back = to_pose_data(ds)
+    assert back.origin == 1
+    np.testing.assert_array_equal(back.persons.keypoints, p.keypoints)
+    np.testing.assert_array_equal(back.persons.boxes, p.boxes)
+    kp.points[0] = [0.5, 0.25]
+    s.save()
+    assert to_pose_data(ds).persons.keypoints[0, 0].tolist() == [0.5 * w + 1, 0.25 * h + 1]
+    assert first_difference(export_doc(ds.skip(1), tmp_path), {**coco_doc(), "images": coco_doc()["images"][1:], "annotations": [a for a in coco_doc()["annotations"] if a["image_id"] != 7]}) is None

@@ -12,7 +12,7 @@ exactly; ``int_mask`` remembers which of them were JSON integers so writers repr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -201,6 +201,10 @@ class PoseData:
     format: str | None = None
     #: what a reader adjusted or skipped, by reason -> count (never silent)
     notes: dict[str, int] = field(default_factory=dict)
+    #: the coordinate of the image's first pixel in ``keypoints`` and boxes: 0 (COCO and most
+    #: files) or 1 (MATLAB-made files such as MPII). Coordinates stay as the file wrote them, so
+    #: they are written back exactly; FiftyOne and other formats see them shifted by this.
+    origin: int = 0
 
     def summary(self) -> dict[str, Any]:
         """Counts a user wants after an import or conversion."""
@@ -226,6 +230,27 @@ def concat_masks(masks: list[IntMask], shapes: list[tuple[int, ...]], axis: int 
     if all(m is False for m in masks):
         return False
     return np.concatenate([np.broadcast_to(m, shape) for m, shape in zip(masks, shapes)], axis=axis)
+
+
+def with_origin(data: PoseData, origin: int) -> PoseData:
+    """``data`` with its coordinates shifted to count pixels from ``origin`` (0 or 1).
+
+    Labeled points and boxes move; the placeholder coordinates of unlabeled points (``0, 0`` in
+    COCO, ``-1, -1`` in MPII's json) are not positions and stay as they are.
+    """
+    if origin == data.origin:
+        return data
+    shift = float(origin - data.origin)
+    p = data.persons
+    keypoints = np.where((p.visibility > 0)[..., None], p.keypoints + shift, p.keypoints)
+    xy = np.array([shift, shift, 0.0, 0.0])
+    persons = replace(
+        p,
+        keypoints=keypoints,
+        boxes=p.boxes + xy,
+        part_boxes={name: b + xy for name, b in p.part_boxes.items()},
+    )  # a whole shift keeps ints ints: the int masks stay
+    return replace(data, persons=persons, origin=origin)
 
 
 def compact_json(value: Any) -> Any:

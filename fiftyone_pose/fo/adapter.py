@@ -242,6 +242,7 @@ class _Encoder:
             rawbson.element_head(rawbson.DOCUMENT, parts_field(label_field)),
         )
         self.reserved = _sample_reserved(label_field)
+        self.corner = np.array([data.origin, data.origin, 0.0, 0.0])  # subtracted from [x, y, w, h] boxes
 
     def batch(self, lo: int, hi: int) -> tuple[list[ObjectId], list[RawBSONDocument]]:
         """Ids and documents of the samples of images ``lo:hi``."""
@@ -327,7 +328,7 @@ class _Encoder:
         whwh = np.concatenate([wh, wh], axis=1)
         kp = p.keypoints[rows]
         vis = p.visibility[rows]
-        points = kp / wh[:, None, :]
+        points = (kp - self.data.origin) / wh[:, None, :]
         points[vis == 0] = np.nan
         triplets = np.concatenate([kp, p.raw_visibility(rows)[..., None]], axis=2).reshape(n, 3 * k)
         kp_mask = p.mask("keypoints")
@@ -389,7 +390,7 @@ class _Encoder:
                 rb.object_ids("_id", _object_id_bytes(n)),
                 rb.const(n, _cls("Detection") + _TAGS_NONE),
                 label,
-                rb.array("bounding_box", boxes / whwh, False),
+                rb.array("bounding_box", (boxes - self.corner) / whwh, False),
                 instance,
                 rb.integers(["iscrowd"], p.crowd[rows, None]),
             ]),
@@ -403,7 +404,7 @@ class _Encoder:
                 rb.concat([
                     rb.object_ids("_id", _object_id_bytes(n)),
                     rb.const(n, _cls("Detection") + _TAGS_NONE + rawbson.string("label", name)),
-                    rb.array("bounding_box", p.part_boxes[name][rows] / whwh, False),
+                    rb.array("bounding_box", (p.part_boxes[name][rows] - self.corner) / whwh, False),
                     instance,
                 ]),
                 present=drawn[:, t],
@@ -514,6 +515,7 @@ def _record_info(dataset: fo.Dataset, data: PoseData, label_field: str) -> None:
     pose = dict(info.get(INFO_KEY, {}))
     pose[label_field] = {
         "format": data.format,
+        "origin": data.origin,
         "skeleton": layout.to_dict(),
         "categories": data.categories,
         "meta": data.meta,
@@ -576,7 +578,8 @@ def to_pose_data(
         for key in ("bounding_box", "instance._id", "label"):
             project[f"{f}.detections.{key}"] = True
     pipeline = collection._pipeline(post_pipeline=[{"$project": project}])
-    reader = _BatchReader(label_field, det_fields, image_fields, layout)
+    origin = info.get("origin", 0)
+    reader = _BatchReader(label_field, det_fields, image_fields, layout, origin)
     image_parts, person_parts, notes = [], [], {}
     known_image_ids, known_person_ids, sources = [], [], []
     cursor = collection._dataset._sample_collection.aggregate_raw_batches(pipeline, allowDiskUse=True, batchSize=EXPORT_BATCH)
@@ -612,6 +615,7 @@ def to_pose_data(
         meta=dict(info.get("meta") or {}),
         format=info.get("format"),
         notes=notes,
+        origin=origin,
     )
 
 
@@ -678,8 +682,10 @@ class _Linked:
 class _BatchReader:
     """``Images`` and ``Persons`` of one raw batch of the export aggregation."""
 
-    def __init__(self, label_field: str, det_fields: list[str], image_fields: list[str], layout: skeletons.Skeleton) -> None:
+    def __init__(self, label_field: str, det_fields: list[str], image_fields: list[str], layout: skeletons.Skeleton, origin: int) -> None:
         self.label_field, self.det_fields, self.image_fields, self.layout = label_field, det_fields, image_fields, layout
+        self.origin = origin
+        self.corner = np.array([origin, origin, 0.0, 0.0])  # added to normalised [x, y, w, h] boxes
 
     def read(self, b: bsoncolumns.Batch):
         """(images, which have an image id, persons, notes, persons' source-file positions, which persons have ids)."""
@@ -797,7 +803,7 @@ class _BatchReader:
         visibility = np.where(vis_stored >= 0, vis_stored, np.where(np.isnan(points[..., 0]), 0, 2)).astype(np.int8)
 
         # which normalised points still equal the exact ones (else: edited, filtered or drawn in FiftyOne)
-        expected = triplets[..., :2] / wh[:, None, :]
+        expected = (triplets[..., :2] - self.origin) / wh[:, None, :]
         expected[(visibility == 0) | ~has_raw[:, None]] = np.nan
         same = (points == expected) | (np.isnan(points) & np.isnan(expected))
         same &= has_raw[:, None, None]
@@ -806,7 +812,7 @@ class _BatchReader:
         moved = ~same & ~np.isnan(points).any(axis=2)
         xy = triplets[..., :2].copy()
         raw_v = triplets[..., 2].copy()
-        xy[moved] = points[moved] * np.broadcast_to(wh[:, None, :], points.shape)[moved]
+        xy[moved] = points[moved] * np.broadcast_to(wh[:, None, :], points.shape)[moved] + self.origin
         # a moved point keeps the file's own flag; one drawn where none was labeled becomes visible
         drawn = moved & (visibility == 0)
         visibility[drawn] = 2
@@ -832,7 +838,7 @@ class _BatchReader:
         if ((lengths != 4) | bad).any():
             raise fail(int(np.flatnonzero(has_box)[np.flatnonzero((lengths != 4) | bad)[0]]), "has a bbox that is not 4 numbers")
         stored[has_box], bbox_mask[has_box] = values, ints
-        boxes, bbox_mask = _exact_boxes(stored, bbox_mask, whwh, linked.boxes_of(instances, has_instance, None))
+        boxes, bbox_mask = _exact_boxes(stored, bbox_mask, whwh, self.corner, linked.boxes_of(instances, has_instance, None))
 
         area = col("area")
         has_area = area.present & (area.kind != bsoncolumns.NULL)
@@ -870,7 +876,7 @@ class _BatchReader:
         stored_parts = [d.pop("part_boxes", None) or {} for d in decoded]
         for name in sorted({name for parts in stored_parts for name in parts}):
             part_boxes[name], part_masks[f"part_box.{name}"] = _exact_boxes(
-                *_box_rows([parts.get(name) for parts in stored_parts]), whwh, linked.boxes_of(instances, has_instance, name)
+                *_box_rows([parts.get(name) for parts in stored_parts]), whwh, self.corner, linked.boxes_of(instances, has_instance, name)
             )
         extras = []
         for d in decoded:
@@ -952,16 +958,18 @@ def _box_rows(stored: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     return boxes, mask
 
 
-def _exact_boxes(stored: np.ndarray, mask: np.ndarray, whwh: np.ndarray, linked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _exact_boxes(
+    stored: np.ndarray, mask: np.ndarray, whwh: np.ndarray, corner: np.ndarray, linked: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Boxes from the exact stored values, or from the linked detection where it was edited.
 
-    ``stored``/``linked``: float64 (n, 4), NaN rows where there is none. Returns the boxes (NaN
-    rows where neither exists) and their int mask.
+    ``stored``/``linked``: float64 (n, 4), NaN rows where there is none; ``corner``: the origin
+    as ``[o, o, 0, 0]``. Returns the boxes (NaN rows where neither exists) and their int mask.
     """
-    edited = ~np.isnan(linked).any(axis=1) & (linked != stored / whwh).any(axis=1)  # edited (or drawn) in FiftyOne
+    edited = ~np.isnan(linked).any(axis=1) & (linked != (stored - corner) / whwh).any(axis=1)  # edited (or drawn) in FiftyOne
     if not edited.any():
         return stored, mask
     boxes, mask = stored.copy(), mask.copy()
-    boxes[edited] = linked[edited] * whwh[edited]
+    boxes[edited] = linked[edited] * whwh[edited] + corner
     mask[edited] = False
     return boxes, mask

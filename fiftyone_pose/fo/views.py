@@ -183,7 +183,8 @@ def outside_box(collection, tolerance: float = 1.0, label_field: str | None = No
     """Persons with a labelled point more than ``tolerance`` pixels outside their box (the exact
     ``bbox`` attribute, x, y, w, h): annotation errors. Persons without a box are hidden."""
     field = resolve_label_field(collection, label_field)
-    x0, y0 = F("$$box")[0], F("$$box")[1]
+    origin = (collection._root_dataset.info.get(INFO_KEY, {}).get(field) or {}).get("origin", 0)  # 1: the file counts pixels from 1
+    x0, y0 = F("$$box")[0] - origin, F("$$box")[1] - origin
     x1, y1 = x0 + F("$$box")[2], y0 + F("$$box")[3]
     t = tolerance
     outside = (F()[0] < x0 - t) | (F()[1] < y0 - t) | (F()[0] > x1 + t) | (F()[1] > y1 + t)

@@ -1,7 +1,8 @@
 """One module per format, all with the same verbs; this registry finds them by name or by sniffing.
 
 A format module defines ``NAME``, ``FLAVORS`` (flavor -> description), ``detect(path) -> float``
-(confidence 0-1), ``read(path, **options) -> PoseData`` and ``write(data, path, **options)``.
+(confidence 0-1), ``read(path, **options) -> PoseData`` and ``write(data, path, **options)``, and
+``ORIGIN = 1`` if its files count pixels from 1 (``write`` hands it data with that origin).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from types import ModuleType
 from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError
 from ..core.layouts import to_layout
-from ..core.model import PoseData
+from ..core.model import PoseData, with_origin
 from ..core.skeleton import Skeleton
 from . import aic, coco, coco_wholebody, crowdpose, halpe, humanart, mhp, ochuman
 
@@ -68,4 +69,5 @@ def write(
     with paused_gc():
         if layout is not None:
             data = to_layout(data, layout)
+        data = with_origin(data, getattr(module, "ORIGIN", 0))
         module.write(data, path, **options)
