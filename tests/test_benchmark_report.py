@@ -1,0 +1,31 @@
+"""The benchmark's Markdown report: one row per step, ratios of medians, failed steps named."""
+
+from __future__ import annotations
+
+from benchmarks.run import report
+
+
+def _runs(step_seconds: dict[str, list[float]]) -> dict[str, list[dict]]:
+    return {
+        step: [{"seconds": s, "peak_rss_mb": 100.0, "base_rss_mb": 40.0, **({"insert_seconds": s / 4} if step == "raw_insert" else {})} for s in secs]
+        for step, secs in step_seconds.items()
+    }
+
+
+def test_ratios_are_of_medians_with_the_speedup():
+    results = _runs({
+        "json_load": [2.0, 2.0, 9.0], "raw_insert": [8.0, 8.0, 8.0], "fo_builtin_import": [300.0, 320.0, 310.0],
+        "ours_import": [5.0, 6.0, 100.0],
+    })  # fmt: skip
+    text = report(results, 1000, ["# title"])
+    assert "| ours_import | 6.000 (5.000–100.000) | 167 | 100 | 60 |  |" in text
+    assert "| raw_insert: insert_many only | 2.000 (2.000–2.000) |" in text
+    assert "| ours_import / fo_builtin_import | 0.019 (51.7x faster) |" in text  # 6 / 310
+    assert "| ours_import / raw_insert | 0.750 (1.3x faster) |" in text
+    assert "| ours_import / json_load + insert_many | 1.500 |" in text  # 6 / (2 + 2)
+    assert "| ours_export / fo_builtin_export | n/a |" in text
+
+
+def test_a_failed_step_is_named_not_timed():
+    results = {"json_load": [{"error": "exit 1: MemoryError"}]}
+    assert "| json_load | error: exit 1: MemoryError | | | | |" in report(results, 10, ["# t"])
