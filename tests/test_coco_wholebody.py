@@ -59,6 +59,16 @@ def test_generated_files_read_a_record_per_chunk_roundtrip_exactly(tmp_path_fact
     assert first_difference(coco_wholebody.encode(data), doc) is None
 
 
+def test_written_in_chunks_of_persons_gives_the_document(tmp_path, monkeypatch):
+    """The writer streams the annotations; the part keys are added per chunk of persons."""
+    monkeypatch.setattr(coco, "_WRITE_CHUNK", 1)
+    doc = wholebody_doc()
+    data = coco_wholebody.decode(doc)
+    assert len(data.persons) > 1
+    coco_wholebody.write(data, tmp_path / "out.json")
+    assert first_difference(orjson.loads((tmp_path / "out.json").read_bytes()), doc) is None
+
+
 def test_bad_part_field_in_a_later_chunk_names_its_record(tmp_path, monkeypatch):
     doc = wholebody_doc()
     doc["annotations"][1]["face_kpts"] = [0] * 5

@@ -104,6 +104,16 @@ def decode_coco_style(
 
 def encode_coco_style(data: PoseData, *, derived_keys: bool = False) -> dict[str, Any]:
     """The COCO-like document of ``data``, the inverse of ``decode_coco_style``."""
+    return coco.encode(coco_style(data, derived_keys=derived_keys))
+
+
+def write_coco_style(data: PoseData, path: str | os.PathLike, *, derived_keys: bool = False) -> None:
+    """``encode_coco_style``, streamed to ``path`` (see ``coco.write``)."""
+    coco.write(coco_style(data, derived_keys=derived_keys), path)
+
+
+def coco_style(data: PoseData, *, derived_keys: bool = False) -> PoseData:
+    """``data`` as ``coco.encode``/``coco.write`` take it for a COCO-like file (see ``decode_coco_style``)."""
     if derived_keys and len(data.persons):
         p = data.persons
         absent = dict(p.absent)
@@ -111,7 +121,7 @@ def encode_coco_style(data: PoseData, *, derived_keys: bool = False) -> dict[str
         stated = np.fromiter(("iscrowd" in e for e in p.extras), dtype=bool, count=len(p))
         absent["iscrowd"] = ~stated & ~p.crowd
         data = dataclasses.replace(data, persons=dataclasses.replace(p, absent=absent))
-    return coco.encode(data)
+    return data
 
 
 def require_layout(data: PoseData, name: str, format_label: str) -> None:

@@ -45,7 +45,7 @@ from ._native import (
     Reader,
     corners_from_lists,
     decode_coco_style,
-    encode_coco_style,
+    coco_style,
     group_by_image,
     head_and_tail,
     names_match,
@@ -101,8 +101,12 @@ def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None
 
 
 def write(data: PoseData, path: str | os.PathLike, *, flavor: str | None = None) -> None:
-    """Write ``data`` (14-point ``aic`` layout) as AI Challenger, in ``flavor`` (default: the source's)."""
-    dump_json(encode(data, flavor=flavor), path)
+    """Write ``data`` (14-point ``aic`` layout) as AI Challenger, in ``flavor`` (default: the source's), atomically."""
+    flavor, data = _prepare(data, flavor)
+    if flavor == "coco":
+        coco.write(data, path)  # streamed
+    else:
+        dump_json(_encode_native(data), path)
 
 
 def flavor_of(data: PoseData) -> str:
@@ -210,18 +214,24 @@ def _read_map(raw: np.ndarray) -> np.ndarray:
 
 def encode(data: PoseData, *, flavor: str | None = None) -> Any:
     """``data`` as an AI Challenger document (pure: no disk access): a list (native) or a dict."""
+    flavor, data = _prepare(data, flavor)
+    return coco.encode(data) if flavor == "coco" else _encode_native(data)
+
+
+def _prepare(data: PoseData, flavor: str | None) -> tuple[str, PoseData]:
+    """The flavor to write (default: the source's), and ``data`` as that flavor's writer takes it."""
     flavor = flavor or flavor_of(data)
     if flavor not in FLAVORS:
         raise ValueError(f"unknown AI Challenger flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
     require_layout(data, NAME, "AI Challenger")
-    if flavor == "coco":
-        if not data.categories and data.meta.get("categories") != ABSENT:
-            # as mmpose's converter writes it: the names as the authors spell them
-            sk = layout()
-            category = {**coco.default_category(sk), "keypoints": list(sk.meta["names_in_distributed_json"])}
-            data = dataclasses.replace(data, categories=[category])
-        return encode_coco_style(data, derived_keys=True)
-    return _encode_native(data)
+    if flavor == "native":
+        return flavor, data
+    if not data.categories and data.meta.get("categories") != ABSENT:
+        # as mmpose's converter writes it: the names as the authors spell them
+        sk = layout()
+        category = {**coco.default_category(sk), "keypoints": list(sk.meta["names_in_distributed_json"])}
+        data = dataclasses.replace(data, categories=[category])
+    return flavor, coco_style(data, derived_keys=True)
 
 
 def _encode_native(data: PoseData) -> list[dict[str, Any]]:

@@ -77,9 +77,17 @@ def read_document(path: str | os.PathLike, decode_doc: Callable[[dict[str, Any]]
         raise
 
 
-def write(data: PoseData, path: str | os.PathLike) -> None:
-    """Write ``data`` as a COCO keypoint file: streamed in chunks, renamed into place when complete."""
-    write_atomic(path, _json_chunks(data))
+#: adds a dataset's own keys to the COCO records of the persons at ``rows`` (e.g. COCO-WholeBody's part arrays)
+Extend = Callable[[list[dict[str, Any]], np.ndarray], None]
+
+
+def write(data: PoseData, path: str | os.PathLike, *, extend: Extend | None = None) -> None:
+    """Write ``data`` as a COCO keypoint file: streamed in chunks, renamed into place when complete.
+
+    COCO-like formats write through here too, with ``extend`` adding their keys chunk by chunk,
+    so no format holds a whole document of Python lists.
+    """
+    write_atomic(path, _json_chunks(data, extend))
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -503,16 +511,17 @@ def _tail(path: str | os.PathLike, size: int = 1 << 16) -> bytes:
 # --------------------------------------------------------------------------------------- writing
 
 
-#: records encoded and serialised at a time when streaming a file
-_WRITE_CHUNK = 16384
+#: records encoded and serialised at a time when streaming a file (bounds the writer's memory: 4096
+#: COCO-WholeBody persons are ~100 MB of Python lists)
+_WRITE_CHUNK = 4096
 
 
-def encode(data: PoseData) -> dict[str, Any]:
-    """Turn ``PoseData`` into a COCO document (pure: no disk access)."""
-    return {key: [r for part in value for r in part] if chunked else value for key, value, chunked in _sections(data)}
+def encode(data: PoseData, *, extend: Extend | None = None) -> dict[str, Any]:
+    """Turn ``PoseData`` into a COCO document (pure: no disk access); ``extend``: see ``write``."""
+    return {key: [r for part in value for r in part] if chunked else value for key, value, chunked in _sections(data, extend)}
 
 
-def _sections(data: PoseData) -> Iterator[tuple[str, Any, bool]]:
+def _sections(data: PoseData, extend: Extend | None = None) -> Iterator[tuple[str, Any, bool]]:
     """The document's top-level (key, value, chunked) in order; chunked values yield record lists."""
     meta = dict(data.meta)
     has_annotations = meta.pop("annotations", None) != ABSENT
@@ -527,15 +536,15 @@ def _sections(data: PoseData) -> Iterator[tuple[str, Any, bool]]:
             yield key, value, False
     yield "images", _image_chunks(data.images), True
     if has_annotations or len(data.persons):
-        yield "annotations", _person_chunks(data), True
+        yield "annotations", _person_chunks(data, extend), True
     if has_categories:
         yield "categories", data.categories or [default_category(data.skeleton)], False
 
 
-def _json_chunks(data: PoseData) -> Iterator[bytes]:
+def _json_chunks(data: PoseData, extend: Extend | None = None) -> Iterator[bytes]:
     """The document as JSON bytes, record lists serialised a chunk at a time (bounded memory)."""
     yield b"{"
-    for i, (key, value, chunked) in enumerate(_sections(data)):
+    for i, (key, value, chunked) in enumerate(_sections(data, extend)):
         yield (b"," if i else b"") + orjson.dumps(key) + b":"
         if not chunked:
             yield orjson.dumps(value)
@@ -555,10 +564,13 @@ def _image_chunks(images: Images) -> Iterator[list[dict[str, Any]]]:
         yield encode_images(images, slice(lo, lo + _WRITE_CHUNK))
 
 
-def _person_chunks(data: PoseData) -> Iterator[list[dict[str, Any]]]:
+def _person_chunks(data: PoseData, extend: Extend | None) -> Iterator[list[dict[str, Any]]]:
     for lo in range(0, len(data.persons), _WRITE_CHUNK):
         rows = np.arange(lo, min(lo + _WRITE_CHUNK, len(data.persons)))
-        yield _encode_person_rows(data.persons.take(rows), data.images.ids)
+        records = _encode_person_rows(data.persons.take(rows), data.images.ids)
+        if extend is not None:
+            extend(records, rows)
+        yield records
 
 
 def default_category(layout: Skeleton) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from ..core.layouts import coco_body_indices
 from ..core.model import Persons, PoseData, concat_masks
 from ..core.skeleton import Skeleton
 from . import coco
-from ._jsonio import dump_json
 from ._numbers import to_lists
 
 NAME = "coco_wholebody"
@@ -62,8 +61,9 @@ def read(path: str | os.PathLike) -> PoseData:
 
 
 def write(data: PoseData, path: str | os.PathLike) -> None:
-    """Write ``data`` (133-point ``coco_wholebody`` layout) as a COCO-WholeBody file (atomically)."""
-    dump_json(encode(data), path)
+    """Write ``data`` (133-point ``coco_wholebody`` layout) as a COCO-WholeBody file (atomically, streamed)."""
+    body, extend = _as_coco(data)
+    coco.write(body, path, extend=extend)
 
 
 def layout() -> Skeleton:
@@ -146,10 +146,16 @@ def _with_parts(p: Persons, anns: list, ctx: coco._Context) -> Persons:
 
 
 def encode(data: PoseData) -> dict[str, Any]:
-    """Turn 133-point ``PoseData`` into a COCO-WholeBody document (pure: no disk access).
+    """Turn 133-point ``PoseData`` into a COCO-WholeBody document (pure: no disk access)."""
+    body, extend = _as_coco(data)
+    return coco.encode(body, extend=extend)
 
-    The 17 body points go through ``coco.encode``; the part arrays, part boxes (where the person
-    has them) and the record's extra keys (``*_valid`` flags) follow in each annotation.
+
+def _as_coco(data: PoseData) -> tuple[PoseData, coco.Extend]:
+    """The 17-point body as the COCO writer takes it, and the hook adding each record's part keys.
+
+    The hook adds the part arrays, the part boxes (where the person has them) and the record's
+    extra keys (``*_valid`` flags), a chunk of persons at a time.
     """
     wholebody = layout()
     if tuple(data.skeleton.keypoints) != wholebody.keypoints:
@@ -183,30 +189,31 @@ def encode(data: PoseData) -> dict[str, Any]:
         # a WholeBody file without "info" is written back without one (coco.encode adds it otherwise)
         format=coco.NAME if data.format == NAME else data.format,
     )
-    doc = coco.encode(body)
-    if not n:
-        return doc
 
-    triplets = np.concatenate([p.keypoints, raw[..., None]], axis=2)
-    columns: list[tuple[str, list]] = []
-    start = BODY_POINTS
-    for key, k in PART_ARRAYS:
-        part = triplets[:, start : start + k].reshape(n, 3 * k)
-        part_mask = mask if isinstance(mask, bool) else mask[:, start : start + k].reshape(n, 3 * k)
-        columns.append((key, to_lists(part, part_mask)))
-        start += k
-    boxes = []
-    for key, part in PART_BOXES:
-        if part in p.part_boxes:
-            b = p.part_boxes[part]
-            present = (~np.isnan(b).any(axis=1)).tolist()
-            boxes.append((key, to_lists(np.nan_to_num(b), p.int_mask.get(f"part_box.{part}", False)), present))
-    for i, rec in enumerate(doc["annotations"]):
-        for key, lists in columns:
-            rec[key] = lists[i]
-        for key, lists, present in boxes:
-            if present[i]:
+    def extend(records: list[dict[str, Any]], rows: np.ndarray) -> None:
+        m = len(rows)
+        triplets = np.concatenate([p.keypoints[rows], raw[rows][..., None]], axis=2)
+        columns: list[tuple[str, list]] = []
+        start = BODY_POINTS
+        for key, k in PART_ARRAYS:
+            part = triplets[:, start : start + k].reshape(m, 3 * k)
+            part_mask = mask if isinstance(mask, bool) else mask[rows, start : start + k].reshape(m, 3 * k)
+            columns.append((key, to_lists(part, part_mask)))
+            start += k
+        boxes = []
+        for key, name in PART_BOXES:
+            if name in p.part_boxes:
+                b = p.part_boxes[name][rows]
+                box_mask = p.int_mask.get(f"part_box.{name}", False)
+                box_mask = box_mask if isinstance(box_mask, bool) else box_mask[rows]
+                boxes.append((key, to_lists(np.nan_to_num(b), box_mask), (~np.isnan(b).any(axis=1)).tolist()))
+        for i, (rec, r) in enumerate(zip(records, rows.tolist())):
+            for key, lists in columns:
                 rec[key] = lists[i]
-        if p.extras[i]:
-            rec.update(p.extras[i])
-    return doc
+            for key, lists, present in boxes:
+                if present[i]:
+                    rec[key] = lists[i]
+            if p.extras[r]:
+                rec.update(p.extras[r])
+
+    return body, extend

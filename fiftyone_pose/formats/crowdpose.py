@@ -23,8 +23,7 @@ from typing import Any
 from ..core import skeleton as skeletons
 from ..core.model import PoseData
 from . import coco
-from ._jsonio import dump_json
-from ._native import decode_coco_style, encode_coco_style, head_and_tail, names_match, require_layout
+from ._native import decode_coco_style, encode_coco_style, head_and_tail, names_match, require_layout, write_coco_style
 
 NAME = "crowdpose"
 FLAVORS = {
@@ -54,8 +53,9 @@ def read(path: str | os.PathLike) -> PoseData:
 
 
 def write(data: PoseData, path: str | os.PathLike) -> None:
-    """Write ``data`` (14-point ``crowdpose`` layout) as a CrowdPose file (atomically)."""
-    dump_json(encode(data), path)
+    """Write ``data`` (14-point ``crowdpose`` layout) as a CrowdPose file (atomically, streamed)."""
+    require_layout(data, NAME, "CrowdPose")
+    write_coco_style(data, path, derived_keys=True)
 
 
 def decode(doc: Any, *, path: str | os.PathLike | None = None, consume: bool = False) -> PoseData:

@@ -29,7 +29,6 @@ from ..core import skeleton as skeletons
 from ..core.layouts import coco_body_indices
 from ..core.model import PoseData
 from . import coco
-from ._jsonio import dump_json
 
 NAME = "halpe"
 FLAVORS = {
@@ -64,8 +63,8 @@ def read(path: str | os.PathLike) -> PoseData:
 
 
 def write(data: PoseData, path: str | os.PathLike) -> None:
-    """Write ``data`` (136-point ``halpe`` layout) as a Halpe file (atomically)."""
-    dump_json(encode(data), path)
+    """Write ``data`` (136-point ``halpe`` layout) as a Halpe file (atomically, streamed)."""
+    coco.write(_as_coco(data), path)
 
 
 def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
@@ -75,6 +74,11 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
 
 def encode(data: PoseData) -> dict[str, Any]:
     """Turn 136-point ``PoseData`` into a Halpe document (pure: no disk access)."""
+    return coco.encode(_as_coco(data))
+
+
+def _as_coco(data: PoseData) -> PoseData:
+    """136-point data as the COCO writer takes it for a Halpe file (body-only recount, no invented ``info``)."""
     halpe = skeletons.load(NAME)
     if tuple(data.skeleton.keypoints) != halpe.keypoints:
         raise ValueError(
@@ -84,11 +88,9 @@ def encode(data: PoseData) -> dict[str, Any]:
     p = data.persons
     body = coco_body_indices(halpe)
     counts = np.where(p.num_keypoints >= 0, p.num_keypoints, (p.visibility[:, body] > 0).sum(axis=1))
-    return coco.encode(
-        dataclasses.replace(
-            data,
-            persons=dataclasses.replace(p, num_keypoints=counts),
-            # a Halpe file without "info" is written back without one (coco.encode adds it otherwise)
-            format=coco.NAME if data.format == NAME else data.format,
-        )
+    return dataclasses.replace(
+        data,
+        persons=dataclasses.replace(p, num_keypoints=counts),
+        # a Halpe file without "info" is written back without one (coco.encode adds it otherwise)
+        format=coco.NAME if data.format == NAME else data.format,
     )

@@ -24,8 +24,7 @@ from typing import Any
 from ..core import skeleton as skeletons
 from ..core.model import PoseData
 from . import coco
-from ._jsonio import dump_json
-from ._native import decode_coco_style, encode_coco_style, head_and_tail, names_match, require_layout
+from ._native import decode_coco_style, encode_coco_style, head_and_tail, names_match, require_layout, write_coco_style
 
 NAME = "humanart"
 FLAVORS = {
@@ -54,8 +53,9 @@ def read(path: str | os.PathLike) -> PoseData:
 
 
 def write(data: PoseData, path: str | os.PathLike) -> None:
-    """Write ``data`` (17-point layout) as a Human-Art file (atomically)."""
-    dump_json(encode(data), path)
+    """Write ``data`` (17-point layout) as a Human-Art file (atomically, streamed)."""
+    require_layout(data, NAME, "Human-Art")
+    write_coco_style(data, path)
 
 
 def decode(doc: Any, *, path: str | os.PathLike | None = None, consume: bool = False) -> PoseData:

@@ -42,13 +42,11 @@ from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
 from ..core.model import ABSENT, Persons, PoseData
 from . import coco
-from ._jsonio import dump_json
 from ._mat5 import MatError, read_mat
 from ._native import (
     Reader,
     corners_to_boxes,
     decode_coco_style,
-    encode_coco_style,
     head_and_tail,
     names_match,
     new_images,
@@ -107,8 +105,8 @@ def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None
 
 
 def write(data: PoseData, path: str | os.PathLike, *, flavor: str = "coco") -> None:
-    """Write ``data`` (16-point ``mhp`` layout) as an mmpose-style MHP COCO file (atomically)."""
-    dump_json(encode(data, flavor=flavor), path)
+    """Write ``data`` (16-point ``mhp`` layout) as an mmpose-style MHP COCO file (atomically, streamed)."""
+    coco.write(_as_coco(data, flavor), path)
 
 
 # ---------------------------------------------------------------------------------- COCO-style
@@ -121,6 +119,11 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None, consume: bool = F
 
 def encode(data: PoseData, *, flavor: str = "coco") -> dict[str, Any]:
     """``data`` as an MHP COCO-style document (pure: no disk access)."""
+    return coco.encode(_as_coco(data, flavor))
+
+
+def _as_coco(data: PoseData, flavor: str) -> PoseData:
+    """``data`` as the COCO writer takes it for an MHP COCO-style file (``flavor`` must be "coco")."""
     if flavor == "mat":
         raise ValueError("MHP .mat files are read only: their layout is not documented by the authors")
     if flavor != "coco":
@@ -130,7 +133,7 @@ def encode(data: PoseData, *, flavor: str = "coco") -> dict[str, Any]:
         sk = layout()
         category = {**coco.default_category(sk), "keypoints": list(sk.meta["names_in_distributed_json"])}
         data = dataclasses.replace(data, categories=[category])
-    return encode_coco_style(data)
+    return data
 
 
 # ------------------------------------------------------------------------------------- .mat files

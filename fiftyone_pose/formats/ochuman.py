@@ -51,7 +51,6 @@ from ._native import (
     Reader,
     corners_from_lists,
     decode_coco_style,
-    encode_coco_style,
     group_by_image,
     head_and_tail,
     is_size,
@@ -112,8 +111,12 @@ def read(path: str | os.PathLike) -> PoseData:
 
 
 def write(data: PoseData, path: str | os.PathLike, *, flavor: str | None = None) -> None:
-    """Write ``data`` (17-point layout) as OCHuman, in ``flavor`` (default: the source's)."""
-    dump_json(encode(data, flavor=flavor), path)
+    """Write ``data`` (17-point layout) as OCHuman, in ``flavor`` (default: the source's), atomically."""
+    flavor, data = _prepare(data, flavor)
+    if flavor == "coco":
+        coco.write(data, path)  # streamed
+    else:
+        dump_json(_encode_native(data), path)
 
 
 def flavor_of(data: PoseData) -> str:
@@ -263,17 +266,21 @@ def _read_map(raw: np.ndarray) -> np.ndarray:
 
 def encode(data: PoseData, *, flavor: str | None = None) -> dict[str, Any]:
     """``data`` as an OCHuman document (pure: no disk access)."""
+    flavor, data = _prepare(data, flavor)
+    return coco.encode(data) if flavor == "coco" else _encode_native(data)
+
+
+def _prepare(data: PoseData, flavor: str | None) -> tuple[str, PoseData]:
+    """The flavor to write (default: the source's), and ``data`` as that flavor's writer takes it."""
     flavor = flavor or flavor_of(data)
     if flavor not in FLAVORS:
         raise ValueError(f"unknown OCHuman flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
     require_layout(data, NAME, "OCHuman")
-    if flavor == "coco":
-        if not data.categories and data.meta.get("categories") != ABSENT:
-            # native data: the COCO-style files hold only images, annotations and categories
-            meta = {key: v for key, v in data.meta.items() if key not in ("keypoint_names", "keypoint_visible")}
-            data = dataclasses.replace(data, meta=meta)
-        return encode_coco_style(data)
-    return _encode_native(data)
+    if flavor == "coco" and not data.categories and data.meta.get("categories") != ABSENT:
+        # native data: the COCO-style files hold only images, annotations and categories
+        meta = {key: v for key, v in data.meta.items() if key not in ("keypoint_names", "keypoint_visible")}
+        data = dataclasses.replace(data, meta=meta)
+    return flavor, data
 
 
 def _encode_native(data: PoseData) -> dict[str, Any]:
