@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("dst", help="output file (written atomically)")
     c.add_argument("--from", dest="src_format", default="auto", help="input format (default: auto-detect)")
     c.add_argument("--to", dest="dst_format", default="coco", help="output format (default: coco)")
+    c.add_argument("--layout", help="keypoint layout to convert to by keypoint name first, e.g. coco (17 points from COCO-WholeBody or Halpe)")
 
     c = command("import", _import, "import a pose file into a persistent FiftyOne dataset")
     c.add_argument("src", help="annotation file")
@@ -78,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--format", help="output format (default: the format the dataset was imported from)")
     c.add_argument("--label-field", help="keypoints field (default: the one imported first)")
     c.add_argument("--view", help="name of a saved view of the dataset to export instead")
+    c.add_argument("--layout", help="keypoint layout to convert to by keypoint name first, e.g. coco (17 points from COCO-WholeBody or Halpe)")
 
     c = command("info", _info, "print a dataset's pose summary: skeleton, counts, visibility histogram")
     c.add_argument("name", help="dataset name")
@@ -125,7 +127,7 @@ def _formats(args: argparse.Namespace) -> None:
 def _convert(args: argparse.Namespace) -> None:
     src_format = _resolve_format(args.src, args.src_format)
     data = formats.read(args.src, src_format)
-    formats.write(data, args.dst, args.dst_format)
+    formats.write(data, args.dst, args.dst_format, layout=args.layout)
     print(f"wrote {args.dst} ({args.dst_format})")
     _print_summary(data.summary())
 
@@ -151,7 +153,7 @@ def _export(args: argparse.Namespace) -> None:
 
     dataset = _dataset(args.name)
     collection = dataset.load_saved_view(args.view) if args.view else dataset
-    data = export(collection, args.dst, args.format, args.label_field)
+    data = export(collection, args.dst, args.format, args.label_field, layout=args.layout)
     what = f"view '{args.view}' of '{args.name}'" if args.view else f"dataset '{args.name}'"
     print(f"wrote {args.dst} ({data.format}) from {what}")
     _print_summary(data.summary())

@@ -166,6 +166,20 @@ def test_convert_with_explicit_format_does_not_sniff(tmp_path, capsys):
     assert first_difference(_load(dst), coco_doc()) is None
 
 
+def test_convert_to_another_layout_by_keypoint_name(tmp_path, capsys):
+    from helpers_wholebody import wholebody_doc
+
+    src = _write(tmp_path / "coco_wholebody_val_v1.0.json", wholebody_doc())
+    dst = tmp_path / "body17.json"
+    code, out, err = _run(capsys, "convert", src, dst, "--layout", "coco")
+    assert code == 0 and err == [] and out[1] == f"wrote {dst} (coco)"
+    written = _load(dst)
+    assert written["categories"][0]["keypoints"] == coco.default_category(coco.skeletons.load("coco"))["keypoints"]
+    assert [a["keypoints"] for a in written["annotations"]] == [a["keypoints"] for a in wholebody_doc()["annotations"]]
+    code, _, err = _run(capsys, "convert", src, tmp_path / "x.json", "--layout", "no_such_layout")
+    assert code == 2 and "no_such_layout" in _one_error_line(err) and not (tmp_path / "x.json").exists()
+
+
 def _unknown_image(doc: dict) -> None:
     doc["annotations"][3]["image_id"] = 99
 
@@ -398,6 +412,17 @@ def test_export_writes_the_input_back(fo_db, dataset_name, src, tmp_path, capsys
     assert out == [f"wrote {dst} (coco) from dataset '{dataset_name}'"] + _summary_lines(coco_doc())
     assert first_difference(_load(dst), coco_doc()) is None
     assert os.listdir(dst.parent) == ["out.json"]
+
+
+def test_export_to_another_layout(fo_db, dataset_name, tmp_path, capsys):
+    from helpers_wholebody import wholebody_doc
+
+    src = _write(tmp_path / "coco_wholebody_val_v1.0.json", wholebody_doc())
+    assert _run(capsys, "import", src, "--name", dataset_name)[0] == 0
+    dst = tmp_path / "body17.json"
+    code, out, err = _run(capsys, "export", dataset_name, dst, "--format", "coco", "--layout", "coco")
+    assert code == 0 and err == []
+    assert [a["keypoints"] for a in _load(dst)["annotations"]] == [a["keypoints"] for a in wholebody_doc()["annotations"]]
 
 
 def test_export_saved_view_writes_only_its_persons(fo_db, dataset_name, src, tmp_path, capsys):
