@@ -471,7 +471,7 @@ def _declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> No
     if data.persons.part_boxes:
         schema[parts_field(label_field)] = fo.EmbeddedDocumentField(fo.Detections)
         schema[f"{parts_field(label_field)}.detections.instance"] = fo.EmbeddedDocumentField(fo.Instance)
-    schema.update({key: ftype() for key, ftype in _extra_field_types(data.images.extras, _sample_reserved(label_field))})
+    schema.update({key: ftype() for key, ftype in _extra_field_types(data.images.extras, _sample_reserved(label_field), containers=True)})
     schema.update({f"{kp}.{key}": ftype() for key, ftype in _extra_field_types(data.persons.extras, _KEYPOINT_RESERVED)})
     existing = dataset.get_field_schema(flat=True)
     new = {k: v for k, v in schema.items() if k not in existing}
@@ -482,8 +482,11 @@ def _declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> No
             dataset._merge_sample_field_schema(level)
 
 
-def _extra_field_types(records: list[dict[str, Any]], reserved: frozenset[str]) -> Iterable[tuple[str, type]]:
-    """FiftyOne field types for the extra keys of the records (scalars only; others stay dynamic)."""
+def _extra_field_types(records: list[dict[str, Any]], reserved: frozenset[str], containers: bool = False) -> Iterable[tuple[str, type]]:
+    """FiftyOne field types for the extra keys of the records (scalars only; others stay dynamic).
+
+    ``containers``: also lists and dicts (sample fields must be declared to be loaded; MPII's
+    ``single_person`` and ``act``)."""
     seen: dict[str, set[type]] = {}
     for rec in records:
         for key, value in rec.items():
@@ -500,6 +503,10 @@ def _extra_field_types(records: list[dict[str, Any]], reserved: frozenset[str]) 
             yield key, fo.StringField
         elif types == {bool}:
             yield key, fo.BooleanField
+        elif containers and types == {list}:
+            yield key, fo.ListField
+        elif containers and types == {dict}:
+            yield key, fo.DictField
 
 
 def _record_info(dataset: fo.Dataset, data: PoseData, label_field: str) -> None:

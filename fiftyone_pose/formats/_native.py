@@ -326,11 +326,14 @@ def native_flags(
 # ---------------------------------------------------------------------------------- image sizes
 
 
-def sizes_from_headers(data: PoseData, images_dir: str | os.PathLike) -> PoseData:
+def sizes_from_headers(data: PoseData, images_dir: str | os.PathLike | None, path: str | os.PathLike | None = None) -> PoseData:
     """``data`` with the image sizes the file lacks read from the image headers (not the pixels).
 
-    An image that cannot be read is an error naming it.
+    For readers' ``images_dir`` option: None leaves ``data`` as it is. An image that cannot be
+    read is an error naming it and the pose file ``path``.
     """
+    if images_dir is None:
+        return data
     from PIL import Image
 
     images = data.images
@@ -344,6 +347,7 @@ def sizes_from_headers(data: PoseData, images_dir: str | os.PathLike) -> PoseDat
         except OSError as e:
             raise PoseFormatError(
                 f"the file gives no image size and the image cannot be read to find it ({e})",
+                path=path,
                 record=f"images[{i}] (id {images.ids[i]}, {file})",
                 field="width",
             ) from None

@@ -92,12 +92,7 @@ def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None
     """Read either flavor. ``images_dir``: read the image sizes the native file lacks from the image
     headers there (otherwise they stay 0 = unknown; a FiftyOne import reads them itself)."""
     data = coco.read_document(path, lambda doc: decode(doc, path=path, consume=True))
-    if images_dir is not None:
-        try:
-            data = sizes_from_headers(data, images_dir)
-        except PoseFormatError as e:
-            raise e.with_path(path)
-    return data
+    return sizes_from_headers(data, images_dir, path)
 
 
 def write(data: PoseData, path: str | os.PathLike, *, flavor: str | None = None) -> None:

@@ -95,12 +95,7 @@ def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None
     """
     if os.path.isdir(path) or head_and_tail(path).startswith(b"MATLAB "):
         data = decode_mat(path)
-        if images_dir is not None:
-            try:
-                data = sizes_from_headers(data, images_dir)
-            except PoseFormatError as e:
-                raise e.with_path(path)
-        return data
+        return sizes_from_headers(data, images_dir, path)
     return coco.read_document(path, lambda doc: decode(doc, path=path, consume=True))
 
 
