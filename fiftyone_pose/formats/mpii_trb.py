@@ -1,0 +1,154 @@
+"""MPII-TRB (40 points): mmpose's ``mpii_trb_{train,val}.json``.
+
+COCO-like files (``info``, one category listing the 40 names and no ``skeleton``, ``images`` with
+sizes, ``annotations``), read with ``coco.decode`` and the ``mpii_trb`` layout (points 0-13 the
+MPII joints of the same person, 14-39 contour points). What differs from COCO:
+
+- coordinates are **1-based** (the skeleton points carry the MPII values): ``origin`` 1, kept as
+  the file has them; FiftyOne and a COCO export see them shifted by one;
+- ``num_joints`` (labeled points among the 40) replaces COCO's ``num_keypoints``. Every record
+  must have it (mmpose reads it). It is kept verbatim (a keypoint attribute in FiftyOne) and is
+  also the person's stated point count: a COCO export writes it as ``num_keypoints``, and after
+  points are edited or hidden in FiftyOne both are recounted. A ``num_joints`` that differs from
+  the labeled points is counted in the notes;
+- ``center`` (the MPII ``objpos``, 1-based), ``scale`` (undocumented, an inverse size: never used
+  for boxes) and ``headbox`` (``[x1, y1, x2, y2]``, validation file only) are kept verbatim as the
+  person's extra keys; they are not shifted in a COCO export;
+- no ``bbox``, ``area`` or ``segmentation``: the file is written back without them; a COCO export
+  (pycocotools-ready) gets the extent of the labeled points as ``bbox``, its ``w*h`` as ``area``
+  and ``iscrowd`` 0 where a record lacks it. Visibility is COCO's 0/1/2.
+
+Not read: the authors' own ``MPII_contour_points.json`` (contour points only, to be matched to MPII
+persons); its layout is undocumented and no copy was inspected, so it is left out rather than guessed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from ..core import skeleton as skeletons
+from ..core.model import ABSENT, PoseData
+from . import coco
+from ._native import decode_coco_style, encode_coco_style, head_and_tail, names_match, require_layout, write_coco_style
+
+NAME = "mpii_trb"
+FLAVORS = {
+    "coco": "mmpose mpii_trb_{train,val}.json: COCO-like, 40 points (1-based), num_joints/center/scale "
+    "(+ headbox in val), no bbox/area/segmentation",
+}
+#: the files count pixels from 1 (MPII coordinates)
+ORIGIN = 1
+NUM_POINTS = 40
+_NOTE_COUNT = "MPII-TRB num_joints different from the number of labeled points (kept)"
+_NOTE_FIELDS = "MPII-TRB records whose center/scale/headbox are not [x, y] / a number / [x1, y1, x2, y2] (kept as given)"
+
+
+def layout():
+    return skeletons.load(NAME)
+
+
+def detect(path: str | os.PathLike) -> float:
+    """A COCO-like file whose annotations have ``num_joints``, or whose category lists the 40 names."""
+    if coco.detect(path) < 0.5:
+        return 0.0
+    text = head_and_tail(path)
+    if b'"num_joints"' in text:
+        return 0.9
+    return 0.85 if names_match(text, layout().keypoints) else 0.0
+
+
+def read(path: str | os.PathLike) -> PoseData:
+    """Read an MPII-TRB file."""
+    return coco.read_document(path, lambda doc: decode(doc, path=path, consume=True))
+
+
+def write(data: PoseData, path: str | os.PathLike) -> None:
+    """Write ``data`` (40-point ``mpii_trb`` layout, 1-based) as an MPII-TRB file (atomically, streamed)."""
+    write_coco_style(_prepared(data), path, derived_keys=True)
+
+
+# --------------------------------------------------------------------------------------- reading
+
+
+def decode(doc: Any, *, path: str | os.PathLike | None = None, consume: bool = False) -> PoseData:
+    """A parsed MPII-TRB document as ``PoseData`` (pure: no disk access)."""
+    data = decode_coco_style(doc, path=path, layout=NAME, format_name=NAME, derived_keys=True, consume=consume)
+    data = dataclasses.replace(data, origin=ORIGIN)
+    p = data.persons
+    n = len(p)
+    if n == 0:
+        return data
+    ctx = coco._Context(path)
+    ctx.notes = data.notes
+    had_nk = ~p.absent.get("num_keypoints", np.zeros(n, bool))
+    counts = p.num_keypoints.copy()
+    extras = list(p.extras)
+    for i, e in enumerate(p.extras):
+        record = f"annotations[{i}]" + ("" if p.absent.get("id", np.zeros(n, bool))[i] else f" (id {p.ids[i]})")
+        if "num_joints" not in e:
+            raise ctx.error("required key is missing", record, "num_joints")
+        v = e["num_joints"]
+        if not (coco._is_number(v) and math.isfinite(v) and 0 <= v <= coco._INT64_MAX and int(v) == v):
+            raise ctx.error(f"expected a non-negative count, found {v!r:.60}", record, "num_joints")
+        counts[i] = int(v)
+        if had_nk[i] and "num_keypoints" not in e:  # a COCO key beside num_joints: kept as the file has it
+            extras[i] = {**e, "num_keypoints": int(p.num_keypoints[i])}
+    ctx.note(_NOTE_COUNT, int((counts != (p.visibility > 0).sum(axis=1)).sum()))
+    ctx.note(_NOTE_FIELDS, sum(not _fields_ok(e) for e in p.extras))
+    absent = {k: m for k, m in p.absent.items() if k not in ("bbox", "num_keypoints")}  # derived by a COCO export
+    persons = dataclasses.replace(p, num_keypoints=counts, extras=extras, absent=absent)
+    return dataclasses.replace(data, persons=persons, notes=ctx.notes)
+
+
+def _fields_ok(e: dict[str, Any]) -> bool:
+    """Whether the person's ``center``/``scale``/``headbox`` (where present) have mmpose's shapes."""
+
+    def numbers(v: Any, n: int) -> bool:
+        return isinstance(v, list) and len(v) == n and all(map(coco._is_number, v))
+
+    return (
+        numbers(e.get("center", [0, 0]), 2)
+        and coco._is_number(e.get("scale", 0))
+        and numbers(e.get("headbox", [0, 0, 0, 0]), 4)
+    )
+
+
+# --------------------------------------------------------------------------------------- writing
+
+
+def encode(data: PoseData) -> dict[str, Any]:
+    """``data`` as an MPII-TRB document (pure: no disk access)."""
+    return encode_coco_style(_prepared(data), derived_keys=True)
+
+
+def _prepared(data: PoseData) -> PoseData:
+    """``data`` as the COCO-style writer takes it for an MPII-TRB file.
+
+    ``num_joints`` is the file's value while the person's count is unchanged, else the number of
+    labeled points (persons edited in FiftyOne or from another file); no ``num_keypoints``, and no
+    ``bbox``/``area``/``iscrowd`` where the source had none.
+    """
+    require_layout(data, NAME, "MPII-TRB")
+    p = data.persons
+    n = len(p)
+    if n:
+        counts = np.where(p.num_keypoints >= 0, p.num_keypoints, (p.visibility > 0).sum(axis=1)).tolist()
+        extras = []
+        for i, e in enumerate(p.extras):
+            v = e.get("num_joints")
+            kept = p.num_keypoints[i] >= 0 and coco._is_number(v) and v == p.num_keypoints[i]
+            extras.append(e if kept else {**e, "num_joints": counts[i]})
+        absent = dict(p.absent)
+        absent["num_keypoints"] = np.ones(n, bool)  # an extra "num_keypoints" (both keys in the source) is kept
+        absent["bbox"] = np.isnan(p.boxes).any(axis=1) | absent.get("bbox", np.zeros(n, bool))
+        data = dataclasses.replace(data, persons=dataclasses.replace(p, extras=extras, absent=absent))
+    if not data.categories and data.meta.get("categories") != ABSENT:
+        # as mmpose's files have it: the names, no skeleton
+        category = {"supercategory": "person", "id": 1, "name": "person", "keypoints": list(layout().keypoints)}
+        data = dataclasses.replace(data, categories=[category])
+    return data
