@@ -193,12 +193,69 @@ def _humanart_samples() -> list[Sample]:
     return [Sample({"validation_humanart.json": humanart_doc()}, "validation_humanart.json", lossless=True, label="example")]
 
 
+@sample_hook("h36m")
+def _h36m_samples() -> list[Sample]:
+    from h36m_docs import h36m_coco_doc, h36m_npz_arrays, npz_bytes
+
+    small = {k: v[:3] for k, v in h36m_npz_arrays().items()}  # an npz is bytes: cut at any offset
+    return [
+        Sample({"h36m_test.npz": npz_bytes(small)}, "h36m_test.npz", label="npz"),
+        Sample({"h36m_train.npz": npz_bytes(small, compressed=True)}, "h36m_train.npz", label="npz-compressed"),
+        Sample({"h36m_coco.json": h36m_coco_doc()}, "h36m_coco.json", lossless=True, label="coco"),
+    ]
+
+
+@sample_hook("lsp")
+def _lsp_samples() -> list[Sample]:
+    def triplets(n: int, seed: float) -> np.ndarray:  # (n, 14, 3): sub-pixel x, y and 0/1 flags
+        i, j = np.meshgrid(np.arange(n), np.arange(14), indexing="ij")
+        return np.stack([20.5 + 7.25 * j + seed + i, 150.125 - 9.5 * j + 2 * i, (i + j) % 3 == 0], axis=2).astype(np.float64)
+
+    c = np.ascontiguousarray  # (scipy's savemat writes text only from C-ordered arrays)
+    return [
+        Sample({"lsp_dataset/joints.mat": MatFile({"joints": c(triplets(3, 0.0).transpose(2, 1, 0))})}, "lsp_dataset", label="lsp-folder"),
+        Sample({"joints.mat": MatFile({"joints": c(triplets(4, 1.5).transpose(1, 2, 0))})}, "joints.mat", label="lspet-file"),
+        Sample({"lsp_one.mat": MatFile({"joints": c(triplets(1, 3.0)[0].T.astype(np.int16))})}, "lsp_one.mat", label="lsp-one-image-int16"),
+    ]  # fmt: skip
+
+
+@sample_hook("mpii_trb")
+def _mpii_trb_samples() -> list[Sample]:
+    from mpii_trb_docs import mpii_trb_doc
+
+    return [Sample({"mpii_trb_val.json": mpii_trb_doc()}, "mpii_trb_val.json", lossless=True, label="example")]
+
+
+@sample_hook("pytorch_pose")
+def _pytorch_pose_samples() -> list[Sample]:
+    from pytorch_pose_docs import coco_pp_doc, leeds_doc, mpi_doc
+
+    return [
+        Sample({"mpii_annotations.json": mpi_doc()}, "mpii_annotations.json", lossless=True, label="mpi"),
+        Sample({"LEEDS_annotations.json": leeds_doc()}, "LEEDS_annotations.json", lossless=True, label="leeds"),
+        Sample({"coco_annotations_2017.json": coco_pp_doc()}, "coco_annotations_2017.json", lossless=True, label="coco"),
+    ]
+
+
+@sample_hook("mpii")
+def _mpii_samples() -> list[Sample]:
+    from mpii_docs import mpii_hrnet_doc, mpii_hrnet_test_doc, mpii_release
+
+    return [
+        Sample({"valid.json": mpii_hrnet_doc()}, "valid.json", lossless=True, label="hrnet"),
+        Sample({"mpii_test.json": mpii_hrnet_test_doc()}, "mpii_test.json", lossless=True, label="hrnet-test"),
+        Sample({"mpii_human_pose_v1_u12_1.mat": MatFile(mpii_release())}, "mpii_human_pose_v1_u12_1.mat", label="mat"),
+    ]
+
+
 # ------------------------------------------------------------------------------ serialisation
 
 
 @dataclass
 class MatFile:
-    """A MATLAB (v5) file: variable name -> numpy array, or dict (a struct: field -> value)."""
+    """A MATLAB (v5) file: variable name -> numpy array, or dict (a struct: field -> value), as
+    ``scipy.io.savemat`` writes them; values nest: a struct array is a record array of objects
+    (``dtype=[(field, object), ...]``), a cell array an object array, text a ``str``."""
 
     variables: dict[str, Any]
 
@@ -462,6 +519,10 @@ def _wrong_mat_values(arr: Any) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = [("a string", "not numbers"), ("an empty array", np.zeros((0, 0))),
                                   ("a cell array", np.array([[1.0], "x"], dtype=object)),
                                   ("a struct", {"x": np.ones((2, 2))})]  # fmt: skip
+    if type(arr) in (int, float):  # a 1 x 1 array
+        out += [("as text", str(arr)), ("a NaN", np.nan), ("two values", np.array([[arr, arr]])), ("out of range", -arr - 1e6)]
+    if isinstance(arr, str):
+        out += [("a number", 5.0), ("a char matrix", np.array([arr, arr]))]
     if isinstance(arr, np.ndarray) and arr.dtype.kind in "iuf" and arr.size:
         out += [("the last row dropped", arr[:-1]), ("a column added", np.hstack([arr, arr[:, :1]])) if arr.ndim == 2 else ("1-D", arr.ravel()),
                 ("transposed", arr.T), ("flattened", arr.ravel()), ("a NaN", np.where(np.arange(arr.size).reshape(arr.shape) == 0, np.nan, arr)),
@@ -477,27 +538,87 @@ def mat_mutation(draw, mat: MatFile, file: str, kind: str) -> Mutation | None:
         raw = encode_file(mat)
         offset = draw(st.integers(0, len(raw) - 1))
         return Mutation(kind, file, f"cut at byte {offset} of {len(raw)}", (), raw[:offset])
-    variables = {k: (dict(v) if isinstance(v, dict) else v) for k, v in mat.variables.items()}
-    # targets: (variable,) and, in structs, (variable, field)
-    targets = [(k,) for k in variables] + [(k, f) for k, v in variables.items() if isinstance(v, dict) for f in v]
+    variables = copy.deepcopy(mat.variables)
+    # targets: every variable and every value inside one: struct fields, struct-array elements'
+    # fields ((element, field) pairs), cell elements
+    targets = list(_mat_targets(variables))
     ops = ["add an unknown variable"] + (["delete", "rename", "replace"] if targets else [])
     op = draw(st.sampled_from(ops))
     if op == "add an unknown variable":
         variables["unexpected_variable"] = np.ones((2, 3))
         return Mutation(kind, file, op, ("unexpected_variable",), MatFile(variables))
     target = draw(st.sampled_from(targets))
-    holder = variables if len(target) == 1 else variables[target[0]]
-    key = target[-1]
-    where = ".".join(target)
-    if op == "delete":  # a missing variable, or a struct without one of its fields
-        del holder[key]
+    holder, key = _mat_get(variables, target[:-1]), target[-1]
+    where = _mat_where(target)
+    if op != "replace" and isinstance(key, int):
+        op = "replace"  # a cell element has no name to delete or rename
+    if op == "delete":  # a missing variable, or a struct (array) without one of its fields
+        if isinstance(key, tuple):
+            _mat_set(variables, target[:-1], _renamed_field(holder, key[1], None))
+        else:
+            del holder[key]
         return Mutation(kind, file, f"del {where}", target, MatFile(variables))
     if op == "rename":
-        holder[f"{key}_renamed"] = holder.pop(key)
-        return Mutation(kind, file, f"{where} renamed to {key}_renamed", target, MatFile(variables))
-    how, value = draw(st.sampled_from(_wrong_mat_values(holder[key])))
-    holder[key] = value
+        name = key[1] if isinstance(key, tuple) else key
+        if isinstance(key, tuple):
+            _mat_set(variables, target[:-1], _renamed_field(holder, name, f"{name}_renamed"))
+        else:
+            holder[f"{name}_renamed"] = holder.pop(name)
+        return Mutation(kind, file, f"{where} renamed to {name}_renamed", target, MatFile(variables))
+    how, value = draw(st.sampled_from(_wrong_mat_values(_mat_get(variables, target))))
+    _mat_set(variables, target, value)
     return Mutation(kind, file, f"{where}: {how}", target, MatFile(variables))
+
+
+def _mat_targets(node: Any, path: tuple = ()) -> Iterable[tuple]:
+    """Paths of the values inside a MatFile's variables: a key (variable or struct field), an
+    (element, field) pair of a struct array, or the index of a cell element (flat, C order)."""
+    if isinstance(node, dict):
+        steps = list(node)
+    elif isinstance(node, np.ndarray) and node.dtype.names:
+        steps = [(i, f) for i in range(node.size) for f in node.dtype.names]
+    elif isinstance(node, np.ndarray) and node.dtype == object:
+        steps = list(range(node.size))
+    else:
+        return
+    for step in steps:
+        yield path + (step,)
+        yield from _mat_targets(_mat_get(node, (step,)), path + (step,))
+
+
+def _mat_get(node: Any, path: tuple) -> Any:
+    for step in path:
+        node = node[step[1]].flat[step[0]] if isinstance(step, tuple) else node.flat[step] if isinstance(step, int) else node[step]
+    return node
+
+
+def _mat_set(root: Any, path: tuple, value: Any) -> None:
+    holder, step = _mat_get(root, path[:-1]), path[-1]
+    if isinstance(step, tuple):
+        holder[step[1]][np.unravel_index(step[0], holder.shape)] = value
+    elif isinstance(step, int):
+        holder[np.unravel_index(step, holder.shape)] = value
+    else:
+        holder[step] = value
+
+
+def _renamed_field(array: np.ndarray, field: str, new: str | None) -> Any:
+    """A struct array with ``field`` renamed to ``new`` (None: dropped) in every element."""
+    names = [(n, new if n == field else n) for n in array.dtype.names if n != field or new is not None]
+    if not names:
+        return np.zeros((0, 0))
+    out = np.zeros(array.shape, dtype=[(n2, object) for _, n2 in names])
+    for n, n2 in names:
+        out[n2] = array[n]
+    return out
+
+
+def _mat_where(path: tuple) -> str:
+    """``RELEASE.annolist(2).annorect{1}``-like text of a path (1-based, as MATLAB counts)."""
+    out = ""
+    for step in path:
+        out += f"({step[0] + 1}).{step[1]}" if isinstance(step, tuple) else f"{{{step + 1}}}" if isinstance(step, int) else ("." if out else "") + step
+    return out
 
 
 def mutation_strategy(sample: Sample, kind: str) -> st.SearchStrategy[Mutation | None]:

@@ -15,11 +15,11 @@ from ..core.errors import PoseFormatError
 from ..core.layouts import to_layout
 from ..core.model import PoseData, with_origin
 from ..core.skeleton import Skeleton
-from . import aic, coco, coco_wholebody, crowdpose, halpe, humanart, mhp, ochuman
+from . import aic, coco, coco_wholebody, crowdpose, h36m, halpe, humanart, lsp, mhp, mpii, mpii_trb, ochuman, pytorch_pose
 
 #: every format, by name; a test checks that each module in this package is registered
 REGISTRY: dict[str, ModuleType] = {
-    m.NAME: m for m in (coco, coco_wholebody, halpe, aic, mhp, crowdpose, ochuman, humanart)
+    m.NAME: m for m in (coco, coco_wholebody, halpe, aic, mhp, crowdpose, ochuman, humanart, lsp, mpii_trb, pytorch_pose, h36m, mpii)
 }
 
 #: a sniffed format is chosen only with at least this confidence and a clear lead
