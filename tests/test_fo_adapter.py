@@ -138,6 +138,22 @@ def test_native_dataset_type(fo_db, coco_file, tmp_path):
     assert first_difference(json.loads(out.read_text()), coco_doc()) is None
 
 
+def test_generic_dataset_type_sniffs_and_writes_the_imported_format(fo_db, tmp_path):
+    """``fop.types.PoseDataset``: any format through from_dir / export, like fop.load / fop.export."""
+    from mpii_trb_docs import mpii_trb_doc
+
+    src = tmp_path / "mpii_trb_val.json"
+    src.write_text(json.dumps(mpii_trb_doc()))
+    ds = fo_db.Dataset.from_dir(dataset_type=fop.types.PoseDataset, data_path=str(tmp_path), labels_path=str(src))
+    assert ds.info["fiftyone_pose"]["ground_truth"]["format"] == "mpii_trb"
+    out = tmp_path / "out.json"
+    ds.export(dataset_type=fop.types.PoseDataset, labels_path=str(out))
+    assert first_difference(json.loads(out.read_text()), mpii_trb_doc()) is None
+    ds.export(dataset_type=fop.types.PoseDataset, labels_path=str(tmp_path / "coco.json"), format="coco")
+    first = json.loads((tmp_path / "coco.json").read_text())["annotations"][0]
+    assert len(first["bbox"]) == 4 and first["num_keypoints"] == mpii_trb_doc()["annotations"][0]["num_joints"]
+
+
 def test_failed_import_leaves_nothing(fo_db, tmp_path, dataset_name):
     doc = coco_doc()
     doc["images"][2]["width"] = 0  # size unknown and no image file to read it from

@@ -12,7 +12,8 @@ import fiftyone.types as fot
 import fiftyone.utils.data as foud
 
 from .. import formats
-from .adapter import add_pose_data, to_pose_data
+from .adapter import add_pose_data
+from .api import export
 
 
 class PoseDatasetImporter(foud.BatchDatasetImporter):
@@ -48,9 +49,10 @@ class PoseDatasetImporter(foud.BatchDatasetImporter):
 
 
 class PoseDatasetExporter(foud.BatchDatasetExporter):
-    """Writes a collection's persons to ``labels_path`` (media are not copied)."""
+    """Writes a collection's persons to ``labels_path`` (media are not copied); ``format``
+    defaults to the one the field was imported from, as ``fiftyone_pose.export`` does."""
 
-    format = "coco"
+    format: str | None = None
 
     def __init__(
         self,
@@ -70,8 +72,7 @@ class PoseDatasetExporter(foud.BatchDatasetExporter):
             self.format = format
 
     def export_samples(self, sample_collection, progress=None):
-        data = to_pose_data(sample_collection, self.keypoints_field, progress=progress)
-        formats.write(data, self.labels_path, self.format)
+        export(sample_collection, self.labels_path, self.format, self.keypoints_field, progress=progress)
 
 
 class COCOPoseImporter(PoseDatasetImporter):
@@ -80,6 +81,17 @@ class COCOPoseImporter(PoseDatasetImporter):
 
 class COCOPoseExporter(PoseDatasetExporter):
     format = "coco"
+
+
+class PoseDataset(fot.Dataset):
+    """Any pose format of this package: sniffed on import (or ``format=``), written back in the
+    format it was imported from on export (or ``format=``)."""
+
+    def get_dataset_importer_cls(self):
+        return PoseDatasetImporter
+
+    def get_dataset_exporter_cls(self):
+        return PoseDatasetExporter
 
 
 class COCOPoseDataset(fot.Dataset):
