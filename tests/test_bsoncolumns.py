@@ -64,14 +64,21 @@ def test_elements_keys_and_decode_give_back_the_documents(docs):
                 assert same(one[i], bson.decode(bson.encode({name: d[name]})))
 
 
+# arrays that repeat a layout (read by arithmetic) beside arrays that break it (walked)
+periodic = st.tuples(st.lists(st.sampled_from([1.5, 7, Int64(2**40)]), min_size=1, max_size=3), st.integers(0, 14)).map(
+    lambda t: [t[0][j % len(t[0])] for j in range(t[1])]
+)
+number_arrays = st.lists(st.one_of(periodic, st.lists(st.one_of(numbers, st.none(), st.text(max_size=2)), max_size=14)), min_size=1, max_size=8)
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.one_of(numbers, st.none(), st.text(max_size=2)), max_size=14), min_size=1, max_size=8), st.integers(0, 12))
-def test_number_rows_are_the_arrays_numbers(arrays, width):
+@given(number_arrays, st.integers(0, 12), st.integers(1, 3))
+def test_number_rows_are_the_arrays_numbers(arrays, width, period):
     raw = b"".join(bson.encode({"v": a}) for a in arrays)
     b = bc.Batch(raw)
     els = b.elements(b.documents())
     col = b.column(els, "v", len(arrays))
-    values, ints, lengths, bad = b.number_rows(col.value, width)
+    values, ints, lengths, bad = b.number_rows(col.value, width, period)
     assert lengths.tolist() == [len(a) for a in arrays]
     for i, a in enumerate(arrays):
         shown = a[:width]
@@ -127,3 +134,47 @@ def test_object_ids_and_strings():
     ids = b.column(b.elements(inst.value), "_id", 3)
     assert [x.tobytes() for x in b.object_ids(ids.value)] == [o.binary for o in oids]
     assert b.strings(b.column(els, "s", 3).value) == ["name0é", "name1é", "name2é"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.tuples(numbers, numbers).map(list), st.lists(numbers, max_size=3), numbers), max_size=6), min_size=1, max_size=6), st.integers(0, 7))
+def test_items_of_nested_arrays_point_at_their_values(arrays, width):
+    """[x, y] pairs (fixed layout when all are pairs of doubles) and anything else (walked)."""
+    b = bc.Batch(b"".join(bson.encode({"p": a}) for a in arrays))
+    col = b.column(b.elements(b.documents()), "p", len(arrays))
+    kind, value, lengths = b.items(col.value, width)
+    assert lengths.tolist() == [len(a) for a in arrays]
+    for i, a in enumerate(arrays):
+        for j in range(width):
+            if j >= len(a):
+                assert kind[i, j] == 0
+                continue
+            v = a[j]
+            if isinstance(v, list):
+                assert kind[i, j] == bc.ARRAY
+                end = value[i, j] + int(b.read("<i4", value[i, j : j + 1])[0])
+                # an array's bytes are a document's, keyed "0", "1", ...
+                assert same(bson.decode(b.raw[value[i, j] : end]), {str(k): x for k, x in enumerate(v)})
+            else:
+                nums, _, ok = b.numbers(kind[i, j : j + 1], value[i, j : j + 1])
+                assert ok[0] and same(float(nums[0]), float(v))
+
+
+def test_arrays_of_one_repeating_layout_are_not_walked(monkeypatch):
+    """x, y doubles and an int v per point, and [x, y] pairs: located by arithmetic, element by element equal to pymongo's."""
+    triplets = [[10.5 + i, 20.25 * i, 2] * 17 for i in range(5)] + [[1.5, 2.5, 0] * 16 + [1, 2.5, 0]]  # the last breaks the layout
+    pairs = [[[0.5 * i, 0.25]] * 17 for i in range(6)]
+    b = bc.Batch(b"".join(bson.encode({"t": t, "p": p}) for t, p in zip(triplets, pairs)))
+    els = b.elements(b.documents())
+    walked = []
+    real = b.elements
+    monkeypatch.setattr(b, "elements", lambda starts, array=False: walked.append(len(starts)) or real(starts, array))
+    values, ints, lengths, bad = b.number_rows(b.column(els, "t", 6).value, 51, period=3)
+    assert walked == [1] and lengths.tolist() == [51] * 6 and not bad.any()
+    assert [values[i].tolist() for i in range(6)] == [[float(v) for v in t] for t in triplets]
+    assert ints[0].tolist() == [False, False, True] * 17 and ints[5].tolist() == [False, False, True] * 16 + [True, False, True]
+    walked.clear()
+    kind, value, lengths = b.items(b.column(els, "p", 6).value, 17)
+    assert walked == [] and (kind == bc.ARRAY).all()
+    xy, _, n, _ = b.number_rows(value.reshape(-1), 2)
+    assert walked == [] and (n == 2).all() and xy.reshape(6, 17, 2).tolist() == pairs

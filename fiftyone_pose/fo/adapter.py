@@ -737,7 +737,7 @@ class _BatchReader:
             inst = _instance_ids(b, dets, m)
             box = b.column(dets, "bounding_box", m)
             keep = inst[1] & box.of_kind(bsoncolumns.ARRAY)
-            values, _, lengths, bad = b.number_rows(box.value[keep], 4)
+            values, _, lengths, bad = b.number_rows(box.value[keep], 4, period=4)
             if ((lengths != 4) | bad).any():
                 raise ValueError(f"a detection of '{f}' has a bounding box that is not 4 numbers")
             instances.append(inst[0][keep])
@@ -775,17 +775,16 @@ class _BatchReader:
         # normalised points: an array of [x, y] arrays per person
         pts = col("points")
         arrays = pts.of_kind(bsoncolumns.ARRAY)
-        outer = b.elements(pts.value[arrays], array=True)
         counts = np.zeros(n, np.int64)
-        counts[arrays] = np.bincount(outer.owner, minlength=int(arrays.sum()))
+        kinds, starts_xy, counts[arrays] = b.items(pts.value[arrays], k)
         if (counts != k).any():
             j = int(np.flatnonzero(counts != k)[0])
             raise fail(j, f"has {counts[j]} points; the layout '{layout.name}' has {k}")
-        pairs, _, lengths, bad = b.number_rows(outer.value, 2)
-        if ((outer.kind != bsoncolumns.ARRAY) | (lengths != 2) | bad).any():
-            raise fail(int(np.flatnonzero(arrays)[outer.owner[np.flatnonzero((outer.kind != bsoncolumns.ARRAY) | (lengths != 2) | bad)[0]]]), "has a point that is not [x, y]")
-        points = np.empty((n, k, 2))
-        points[outer.owner, outer.index] = pairs
+        pairs, _, lengths, bad = b.number_rows(starts_xy.reshape(-1), 2)  # every person has k points here
+        broken = (kinds.reshape(-1) != bsoncolumns.ARRAY) | (lengths != 2) | bad
+        if broken.any():
+            raise fail(int(np.flatnonzero(broken)[0]) // k, "has a point that is not [x, y]")
+        points = pairs.reshape(n, k, 2)
         wh = np.stack([images.widths, images.heights], axis=1).astype(np.float64)[image_index]
 
         vis_stored = np.full((n, k), -1, np.int64)
@@ -801,7 +800,7 @@ class _BatchReader:
         has_raw = raw.of_kind(bsoncolumns.ARRAY)
         triplets = np.zeros((n, k, 3))
         kp_mask = np.zeros((n, k, 3), bool)
-        values, ints, lengths, bad = b.number_rows(raw.value[has_raw], 3 * k)
+        values, ints, lengths, bad = b.number_rows(raw.value[has_raw], 3 * k, period=3)
         if ((lengths != 3 * k) | bad).any():
             raise fail(int(np.flatnonzero(has_raw)[np.flatnonzero((lengths != 3 * k) | bad)[0]]), f"has raw_keypoints that are not {3 * k} numbers")
         triplets[has_raw] = values.reshape(-1, k, 3)
@@ -841,7 +840,7 @@ class _BatchReader:
         has_box = box.of_kind(bsoncolumns.ARRAY)
         stored = np.full((n, 4), np.nan)
         bbox_mask = np.zeros((n, 4), bool)
-        values, ints, lengths, bad = b.number_rows(box.value[has_box], 4)
+        values, ints, lengths, bad = b.number_rows(box.value[has_box], 4, period=4)
         if ((lengths != 4) | bad).any():
             raise fail(int(np.flatnonzero(has_box)[np.flatnonzero((lengths != 4) | bad)[0]]), "has a bbox that is not 4 numbers")
         stored[has_box], bbox_mask[has_box] = values, ints

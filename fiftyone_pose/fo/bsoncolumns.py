@@ -32,6 +32,8 @@ for _kind, _extra in {0x02: 4, 0x03: 0, 0x04: 0, 0x05: 5, 0x0C: 16, 0x0D: 4, 0x0
     _LEAD[_kind] = _extra
 _SIZE[0x0B] = -2
 _MAX_EXACT_INT = 2**53
+#: layouts tried per field and batch before the remaining arrays are walked element by element
+_MAX_LAYOUTS = 8
 #: masks keeping the low 0..8 bytes of a little-endian uint64
 _LOW_BYTES = np.array([(1 << (8 * i)) - 1 for i in range(9)], np.uint64)
 #: zero bytes after the batch, so fixed-size reads near its end stay inside the buffer
@@ -211,22 +213,95 @@ class Batch:
                 out[rows] = values
         return out, given, bad
 
-    def number_rows(self, starts: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def items(self, starts: np.ndarray, width: int, period: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The first ``width`` elements of the arrays at ``starts``: (type bytes (n, width), 0 past
+        an array's end; value offsets (n, width); each array's length).
+
+        Arrays whose elements repeat a layout with period ``period`` (e.g. x, y as doubles and
+        v as an int, or [x, y] pairs of doubles) are located by arithmetic, checked against
+        every type byte, key end and the array's size; the others are walked (``elements``).
+        """
+        n = len(starts)
+        kind, value = np.zeros((n, width), np.uint8), np.zeros((n, width), np.int64)
+        lengths = np.zeros(n, np.int64)
+        walk = np.ones(n, bool)
+        if n and width:
+            walk = ~self._fixed_items(np.asarray(starts, np.int64), width, min(period, width), kind, value, lengths)
+        rows = np.flatnonzero(walk)
+        if len(rows):
+            els = self.elements(starts[rows], array=True)
+            lengths[rows] = np.bincount(els.owner, minlength=len(rows))
+            keep = els.index < width
+            kind[rows[els.owner[keep]], els.index[keep]] = els.kind[keep]
+            value[rows[els.owner[keep]], els.index[keep]] = els.value[keep]
+        return kind, value, lengths
+
+    def _fixed_items(self, starts: np.ndarray, width: int, period: int, kind: np.ndarray, value: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Fill ``items``' outputs for the arrays laid out as their first ``period`` elements repeat;
+        returns which arrays were done."""
+        n = len(starts)
+        digits = np.array([len(str(j)) for j in range(width)], np.int64)
+        # the first ``period`` elements of each array: type and size (numbers by type, nested by their own length)
+        phase_kind = np.zeros((n, period), np.uint8)
+        phase_size = np.zeros((n, period), np.int64)
+        pos = starts + 4
+        ok = np.ones(n, bool)
+        for j in range(period):  # an array stops here at its first element of no fixed layout (or its end)
+            k = self.buf[pos]
+            nested = (k == DOCUMENT) | (k == ARRAY)
+            ok &= (_SIZE[k] > 0) | nested
+            ok &= self.buf[pos + 1 + digits[j]] == 0  # the key is "j"
+            nested &= ok
+            at = pos + 2 + digits[j]
+            size = np.where(nested, self.read("<i4", np.where(nested, at, starts)), np.maximum(_SIZE[k], 0))
+            phase_kind[:, j], phase_size[:, j] = k, size
+            pos = np.where(ok, at + size, pos)
+        total = self.read("<i4", starts)
+        done = np.zeros(n, bool)
+        signature = np.concatenate([phase_kind.astype(np.int64), phase_size], axis=1)
+        left = np.flatnonzero(ok)
+        j = np.arange(width)
+        for _ in range(_MAX_LAYOUTS):  # the arrays of one field mostly share one layout, or a few
+            if not len(left):
+                break
+            pattern = signature[left[0]]
+            mine = (signature[left] == pattern).all(axis=1)
+            rows, left = left[mine], left[~mine]
+            pk, ps = pattern[:period].astype(np.uint8), pattern[period:]
+            offset = np.concatenate([[4], 4 + np.cumsum(2 + digits + ps[j % period])])  # element j's start; [L]: the end
+            length = np.searchsorted(offset, total[rows] - 1)
+            fits = (length <= width) & (offset[np.minimum(length, width)] == total[rows] - 1)
+            for size in np.unique(length[fits]).tolist():  # usually one length per field
+                r = rows[fits & (length == size)]
+                head = starts[r][:, None] + offset[None, :size]
+                same = (self.buf[head] == pk[j[:size] % period]).all(axis=1)
+                same &= (self.buf[head + 1 + digits[:size]] == 0).all(axis=1)
+                at = head + 2 + digits[:size]
+                nested = (pk == DOCUMENT) | (pk == ARRAY)
+                if nested.any():  # each nested element has the size of its phase's first one
+                    cols = np.flatnonzero(nested[j[:size] % period])
+                    same &= (self.read("<i4", at[:, cols]) == ps[cols % period]).all(axis=1)
+                r = r[same]
+                kind[r, :size] = pk[j[:size] % period]
+                value[r, :size] = at[same]
+                lengths[r] = size
+                done[r] = True
+        return done
+
+    def number_rows(self, starts: np.ndarray, width: int, period: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Arrays of numbers at ``starts`` as rows: (float64 (n, width) NaN-padded, ints, lengths, which hold a non-number).
 
         Null elements read as NaN (not a number: flagged) and elements past ``width`` count in
-        the lengths only.
+        the lengths only. ``period``: see ``items``.
         """
         n = len(starts)
+        kind, value, lengths = self.items(starts, width, period)
+        present = np.arange(width)[None, :] < np.minimum(lengths, width)[:, None]
+        nums, is_int, ok = self.numbers(kind[present], value[present])
         values, ints = np.full((n, width), np.nan), np.zeros((n, width), bool)
-        els = self.elements(starts, array=True)
-        lengths = np.bincount(els.owner, minlength=n)
-        keep = np.flatnonzero(els.index < width)
-        nums, is_int, ok = self.numbers(els.kind[keep], els.value[keep])
-        owner, index = els.owner[keep], els.index[keep]
-        values[owner, index], ints[owner, index] = nums, is_int
+        values[present], ints[present] = nums, is_int
         bad = np.zeros(n, bool)
-        bad[owner[~ok]] = True
+        bad[np.flatnonzero(present)[~ok] // max(width, 1)] = True
         return values, ints, lengths, bad
 
     def object_ids(self, value: np.ndarray) -> np.ndarray:
