@@ -109,20 +109,19 @@ def test_integers_and_numbers_of_a_field(items):
     assert out[-1] == -7 and not given[-1]
     nums, is_int, ok = b.numbers(col.kind, col.value)
     for i, v in enumerate(items):
-        assert ok[i] == (type(v) in (float, int, Int64))
+        assert ok[i] == (type(v) in (float, int) or type(v) is Int64 and abs(v) <= 2**53)
         if ok[i]:
             assert same(float(nums[i]), float(v)) and is_int[i] == (type(v) is not float)
 
 
-def test_int64_beyond_float_precision_is_refused():
-    b = bc.Batch(bson.encode({"n": Int64(2**53 + 1)}))
+def test_int64_beyond_float_precision_is_not_a_number_and_null_can_be_nan():
+    b = bc.Batch(bson.encode({"n": [Int64(2**53 + 1), Int64(2**53), None]}))
     col = b.column(b.elements(b.documents()), "n", 1)
-    try:
-        b.numbers(col.kind, col.value)
-    except ValueError as e:
-        assert "2^53" in str(e)
-    else:
-        raise AssertionError("expected a ValueError")
+    kind, value, _ = b.items(col.value, 3)
+    nums, is_int, ok = b.numbers(kind[0], value[0])
+    assert ok.tolist() == [False, True, False] and is_int.tolist() == [False, True, False]
+    assert np.isnan(nums[0]) and nums[1] == 2.0**53
+    assert b.numbers(kind[0], value[0], null=True)[2].tolist() == [False, True, True]
 
 
 def test_object_ids_and_strings():

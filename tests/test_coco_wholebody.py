@@ -56,6 +56,7 @@ def test_generated_files_read_a_record_per_chunk_roundtrip_exactly(tmp_path_fact
         mp.setattr(_jsonio, "_CHUNK_BYTES", 1)
         data = coco_wholebody.read(path)
     assert data.skeleton.num_keypoints == 133
+    assert list(data.persons.part_boxes) == [part for _, part in coco_wholebody.PART_BOXES if part in data.persons.part_boxes]
     assert first_difference(coco_wholebody.encode(data), doc) is None
 
 

@@ -112,6 +112,17 @@ def test_edited_points_and_boxes_are_exported(fo_db, coco_file, tmp_path):
     assert ann["bbox"] == [64.0, 96.0, 192.0, 192.0]
 
 
+def test_a_point_set_to_none_in_fiftyone_is_exported_unlabeled(fo_db, coco_file, tmp_path):
+    ds = fop.load(coco_file, images_dir=tmp_path)
+    s = ds.first()
+    s.ground_truth.keypoints[0].points[1] = [None, None]
+    s.save()
+    ann = next(a for a in export_doc(ds, tmp_path)["annotations"] if a["id"] == 1)
+    source = next(a for a in coco_doc()["annotations"] if a["id"] == 1)["keypoints"]
+    assert ann["keypoints"][:3] == source[:3] and ann["keypoints"][3:6] == [0, 0, 0] and ann["keypoints"][6:] == source[6:]
+    assert ann["num_keypoints"] == sum(v > 0 for v in source[2::3]) - 1  # recounted
+
+
 def test_persons_drawn_in_fiftyone_are_exported_completely(fo_db, coco_file, tmp_path):
     fo = fo_db
     ds = fop.load(coco_file, images_dir=tmp_path)
@@ -230,12 +241,16 @@ def test_export_in_many_batches_gives_the_same_document(fo_db, tmp_path, monkeyp
     [
         ("points", [[0.5, 0.5]] * 3, "has 3 points; the layout 'coco' has 17"),
         ("points", [[0.5]] * 17, r"has a point that is not \[x, y\]"),
+        ("points", ["x"] * 17, r"has a point that is not \[x, y\]"),
+        ("points", [None] * 17, r"has a point that is not \[x, y\]"),
         ("visibility", [2] * 16, "has a visibility list that is not 17 numbers"),
         ("person_id", 1.5, "has a 'person_id' that is not an integer"),
         ("iscrowd", "no", "has a 'iscrowd' that is not an integer"),
         ("bbox", [1, 2, 3], "has a bbox that is not 4 numbers"),
+        ("bbox", [1, 2, 3, 2**60], "has a bbox that is not 4 numbers"),
         ("raw_keypoints", ["x"] * 51, "has raw_keypoints that are not 51 numbers"),
         ("area", "big", "has an area that is not a number"),
+        ("area", 2**60, "has an area that is not a number"),
     ],
 )
 def test_a_keypoint_broken_in_the_database_is_named(fo_db, coco_file, tmp_path, key, value, message):

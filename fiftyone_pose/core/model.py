@@ -127,9 +127,10 @@ class Persons:
         def filled(get, default, shape) -> np.ndarray:
             return np.concatenate([get(p) if get(p) is not None else np.full((len(p), *shape), default) for p in parts])
 
-        mask_keys = {k for p in parts for k in p.int_mask}
-        absent_keys = {k for p in parts for k in p.absent}
-        box_keys = {k for p in parts for k in p.part_boxes}
+        # in the order the parts have them (a set's order would change from run to run)
+        mask_keys = dict.fromkeys(k for p in parts for k in p.int_mask)
+        absent_keys = dict.fromkeys(k for p in parts for k in p.absent)
+        box_keys = dict.fromkeys(k for p in parts for k in p.part_boxes)
         has_raw = any(p.visibility_raw is not None for p in parts)
         return cls(
             image_index=cat(lambda p: p.image_index),

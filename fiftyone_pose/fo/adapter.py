@@ -780,11 +780,14 @@ class _BatchReader:
         if (counts != k).any():
             j = int(np.flatnonzero(counts != k)[0])
             raise fail(j, f"has {counts[j]} points; the layout '{layout.name}' has {k}")
-        pairs, _, lengths, bad = b.number_rows(starts_xy.reshape(-1), 2)  # every person has k points here
-        broken = (kinds.reshape(-1) != bsoncolumns.ARRAY) | (lengths != 2) | bad
+        pairs = kinds.reshape(-1) == bsoncolumns.ARRAY  # every person has k points here
+        if not pairs.all():
+            raise fail(int(np.flatnonzero(~pairs)[0]) // k, "has a point that is not [x, y]")
+        xy, _, lengths, bad = b.number_rows(starts_xy.reshape(-1), 2, null=True)  # [None, None]: unlabeled
+        broken = (lengths != 2) | bad
         if broken.any():
             raise fail(int(np.flatnonzero(broken)[0]) // k, "has a point that is not [x, y]")
-        points = pairs.reshape(n, k, 2)
+        points = xy.reshape(n, k, 2)
         wh = np.stack([images.widths, images.heights], axis=1).astype(np.float64)[image_index]
 
         vis_stored = np.full((n, k), -1, np.int64)
@@ -802,7 +805,7 @@ class _BatchReader:
         kp_mask = np.zeros((n, k, 3), bool)
         values, ints, lengths, bad = b.number_rows(raw.value[has_raw], 3 * k, period=3)
         if ((lengths != 3 * k) | bad).any():
-            raise fail(int(np.flatnonzero(has_raw)[np.flatnonzero((lengths != 3 * k) | bad)[0]]), f"has raw_keypoints that are not {3 * k} numbers")
+            raise fail(int(np.flatnonzero(has_raw)[np.flatnonzero((lengths != 3 * k) | bad)[0]]), f"has raw_keypoints that are not {3 * k} numbers (integers within ±2^53)")
         triplets[has_raw] = values.reshape(-1, k, 3)
         kp_mask[has_raw] = ints.reshape(-1, k, 3)
         kp_mask[~has_raw] = True  # persons drawn in FiftyOne: unlabeled points are written 0, 0, 0
@@ -842,7 +845,7 @@ class _BatchReader:
         bbox_mask = np.zeros((n, 4), bool)
         values, ints, lengths, bad = b.number_rows(box.value[has_box], 4, period=4)
         if ((lengths != 4) | bad).any():
-            raise fail(int(np.flatnonzero(has_box)[np.flatnonzero((lengths != 4) | bad)[0]]), "has a bbox that is not 4 numbers")
+            raise fail(int(np.flatnonzero(has_box)[np.flatnonzero((lengths != 4) | bad)[0]]), "has a bbox that is not 4 numbers (integers within ±2^53)")
         stored[has_box], bbox_mask[has_box] = values, ints
         boxes, bbox_mask = _exact_boxes(stored, bbox_mask, whwh, self.corner, linked.boxes_of(instances, has_instance, None))
 
@@ -850,7 +853,7 @@ class _BatchReader:
         has_area = area.present & (area.kind != bsoncolumns.NULL)
         areas, area_mask, numeric = b.numbers(np.where(has_area, area.kind, bsoncolumns.NULL), area.value)
         if (has_area & ~numeric).any():
-            raise fail(int(np.flatnonzero(has_area & ~numeric)[0]), "has an area that is not a number")
+            raise fail(int(np.flatnonzero(has_area & ~numeric)[0]), "has an area that is not a number (an integer within ±2^53)")
         area_mask &= has_area
 
         def integers(name: str, default: int) -> tuple[np.ndarray, np.ndarray]:

@@ -32,6 +32,7 @@ for _kind, _extra in {0x02: 4, 0x03: 0, 0x04: 0, 0x05: 5, 0x0C: 16, 0x0D: 4, 0x0
     _LEAD[_kind] = _extra
 _SIZE[0x0B] = -2
 _MAX_EXACT_INT = 2**53
+_INT32 = struct.Struct("<i")
 #: layouts tried per field and batch before the remaining arrays are walked element by element
 _MAX_LAYOUTS = 8
 #: masks keeping the low 0..8 bytes of a little-endian uint64
@@ -88,7 +89,7 @@ class Batch:
 
     def documents(self) -> np.ndarray:
         """Offsets of the top-level documents, which follow one another in the bytes."""
-        starts, at, unpack = [], 0, struct.Struct("<i").unpack_from
+        starts, at, unpack = [], 0, _INT32.unpack_from
         while at < len(self.raw):
             starts.append(at)
             at += unpack(self.raw, at)[0]
@@ -177,22 +178,24 @@ class Batch:
         col.kind[owner], col.value[owner], col.end[owner] = els.kind[rows], els.value[rows], els.end[rows]
         return col
 
-    def numbers(self, kind: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def numbers(self, kind: np.ndarray, value: np.ndarray, null: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Numbers at ``value`` of the given types: (float64 values, which were ints, which were numbers).
 
-        Doubles, int32 and int64 are numbers; anything else gives NaN and is flagged not a number.
-        An int64 beyond 2^53, which float64 cannot hold exactly, raises ValueError.
+        Doubles and ints float64 holds exactly (int32, int64 within ±2^53) are numbers, and nulls
+        where ``null`` (as NaN); anything else gives NaN and is flagged not a number.
         """
         out = np.full(len(kind), np.nan)
-        is_int = (kind == INT32) | (kind == INT64)
+        ok = (kind == DOUBLE) | (kind == INT32) | (null & (kind == NULL))
         for k, dtype in ((DOUBLE, "<f8"), (INT32, "<i4"), (INT64, "<i8")):
             rows = np.flatnonzero(kind == k)
             if len(rows):
                 values = self.read(dtype, value[rows])
-                if k == INT64 and (np.abs(values) > _MAX_EXACT_INT).any():
-                    raise ValueError("integer beyond ±2^53 cannot be kept exactly")
+                if k == INT64:
+                    exact = np.abs(values) <= _MAX_EXACT_INT
+                    ok[rows[exact]] = True
+                    rows, values = rows[exact], values[exact]
                 out[rows] = values
-        return out, is_int, is_int | (kind == DOUBLE)
+        return out, ((kind == INT32) | (kind == INT64)) & ok, ok
 
     def integers(self, col: Column, default: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """An integer field as int64 (``default`` where absent or null), where it was given, and where it is no integer.
@@ -288,16 +291,18 @@ class Batch:
                 done[r] = True
         return done
 
-    def number_rows(self, starts: np.ndarray, width: int, period: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def number_rows(
+        self, starts: np.ndarray, width: int, period: int = 1, null: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Arrays of numbers at ``starts`` as rows: (float64 (n, width) NaN-padded, ints, lengths, which hold a non-number).
 
-        Null elements read as NaN (not a number: flagged) and elements past ``width`` count in
-        the lengths only. ``period``: see ``items``.
+        Elements past ``width`` count in the lengths only. ``period``: see ``items``; ``null``:
+        see ``numbers`` (otherwise a null is flagged as not a number).
         """
         n = len(starts)
         kind, value, lengths = self.items(starts, width, period)
         present = np.arange(width)[None, :] < np.minimum(lengths, width)[:, None]
-        nums, is_int, ok = self.numbers(kind[present], value[present])
+        nums, is_int, ok = self.numbers(kind[present], value[present], null)
         values, ints = np.full((n, width), np.nan), np.zeros((n, width), bool)
         values[present], ints[present] = nums, is_int
         bad = np.zeros(n, bool)
@@ -318,23 +323,21 @@ class Batch:
 
         The elements are copied into one small document per owner, in their order, and one
         ``bson.decode_all`` call decodes them all; documents without such elements get ``{}``.
+        (Slices of the bytes: per-byte index arrays would take some 20 times the batch's size.)
         """
         out: list[dict[str, Any]] = [{} for _ in range(n)]
         if not len(rows):
             return out
         sel = els.take(els.by_document(rows))
-        begin, size = sel.key - 1, sel.end - sel.key + 1  # from the type byte to the end of the value
+        raw = self.raw
+        pieces = [raw[a:b] for a, b in zip((sel.key - 1).tolist(), sel.end.tolist())]  # type byte to value end
         owners, first = np.unique(sel.owner, return_index=True)
-        counts = np.diff(np.append(first, len(size)))
-        doc_size = np.add.reduceat(size, first) + 5  # int32 length, elements, NUL
-        doc_start = np.cumsum(doc_size) - doc_size
-        before = np.cumsum(size) - size  # bytes of the chosen elements before each, over all documents
-        dest = before - np.repeat(before[first], counts) + np.repeat(doc_start + 4, counts)
-        buf = np.zeros(int(doc_size.sum()), np.uint8)
-        ramp = _ramp(size)
-        buf[np.repeat(dest, size) + ramp] = self.buf[np.repeat(begin, size) + ramp]
-        buf[(doc_start[:, None] + np.arange(4)).reshape(-1)] = doc_size.astype("<i4").view(np.uint8)
-        for i, doc in zip(owners.tolist(), bson.decode_all(buf.tobytes())):
+        bounds = [*first.tolist(), len(pieces)]
+        docs = []
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            body = pieces[lo] if hi - lo == 1 else b"".join(pieces[lo:hi])
+            docs.append(_INT32.pack(len(body) + 5) + body + b"\x00")
+        for i, doc in zip(owners.tolist(), bson.decode_all(b"".join(docs))):
             out[i] = doc
         return out
 
@@ -366,9 +369,3 @@ class Batch:
         if len(regex):
             size[regex] = self._after_cstring(self._after_cstring(value[regex])) - value[regex]
         return size
-
-
-def _ramp(lengths: np.ndarray) -> np.ndarray:
-    """0, 1, ..., l-1 for each length l, concatenated."""
-    total = int(lengths.sum())
-    return np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)

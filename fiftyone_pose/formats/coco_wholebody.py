@@ -89,7 +89,9 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
         body = dataclasses.replace(body, categories=cats)
     else:
         body = coco.decode(doc, path=path, skeleton="coco", format_name=NAME, refine=_with_parts)
-    return dataclasses.replace(body, skeleton=layout())
+    p = body.persons
+    ordered = {part: p.part_boxes[part] for _, part in PART_BOXES if part in p.part_boxes}  # chunks may list them in another order
+    return dataclasses.replace(body, persons=dataclasses.replace(p, part_boxes=ordered), skeleton=layout())
 
 
 def _with_parts(p: Persons, anns: list, ctx: coco._Context) -> Persons:
