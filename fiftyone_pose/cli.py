@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     c = command("export", _export, "write a FiftyOne dataset (or a saved view of it) to a pose file")
     c.add_argument("name", help="dataset name")
     c.add_argument("dst", help="output file (written atomically)")
-    c.add_argument("--format", help="output format (default: the format the dataset was imported from)")
+    c.add_argument("--format", help="output format (default: the format the dataset was imported from; coco with --layout)")
     c.add_argument("--label-field", help="keypoints field (default: the one imported first)")
     c.add_argument("--view", help="name of a saved view of the dataset to export instead")
     c.add_argument("--layout", help="keypoint layout to convert to by keypoint name first, e.g. coco (17 points from COCO-WholeBody or Halpe)")

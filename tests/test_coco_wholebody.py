@@ -334,6 +334,7 @@ def test_export_as_plain_coco_through_fiftyone(fo_db, tmp_path):
     ds = fop.load(src, images_dir=tmp_path)
     doc = export_doc(ds, tmp_path, format="coco", layout="coco")
     assert {len(a["keypoints"]) for a in doc["annotations"]} == {51}
+    assert export_doc(ds, tmp_path, name="default.json", layout="coco") == doc  # a layout alone means COCO
     ap, n = coco_eval_ap(doc)
     assert n > 20 and ap == pytest.approx(1.0)
 

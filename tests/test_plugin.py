@@ -82,6 +82,14 @@ def test_operators_execute(registered, dataset_name, tmp_path):
     assert result.result == {"path": str(out), "images": 27, "persons": 72}
     assert len(json.loads(out.read_text())["annotations"]) == 72
 
+    result = foo.execute_operator(  # by name to a 14-point layout: no format means COCO
+        f"{PLUGIN_NAME}/export_pose_view", {"view": view, "params": {"path": str(out), "layout": "crowdpose", "view_target": "CURRENT_VIEW"}}
+    )
+    assert result.error is None, result.error_message
+    doc = json.loads(out.read_text())
+    assert {len(a["keypoints"]) for a in doc["annotations"]} == {42} and len(doc["annotations"]) == 72
+    assert doc["categories"][0]["keypoints"][:2] == ["left_shoulder", "right_shoulder"]
+
     result = foo.execute_operator(
         f"{PLUGIN_NAME}/curate_poses",
         {"dataset": ds, "params": {"filter": "persons_with_joint", "names": "left_wrist", "state": "occluded"}},

@@ -88,12 +88,14 @@ def export(
     """Write the persons a dataset or view shows to ``path``; returns what was written.
 
     ``format`` defaults to the format the field was imported from (so a COCO-WholeBody dataset
-    is written back as COCO-WholeBody), else COCO.
+    is written back as COCO-WholeBody), else COCO; with a ``layout`` conversion it defaults to
+    COCO, the one format that holds any layout.
     """
     with paused_gc():
         data = to_pose_data(collection, label_field, progress=progress)
         if format is None:
-            format = data.format if data.format in formats.REGISTRY else "coco"
+            native = data.format in formats.REGISTRY and write_options.get("layout") is None
+            format = data.format if native else "coco"
         formats.write(data, path, format, **write_options)
     data.format = format
     return data

@@ -24,6 +24,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from fiftyone_pose import formats
+from fiftyone_pose.core import skeleton
 from fiftyone_pose.fo import views as pose_views
 from fiftyone_pose.fo.adapter import pose_fields
 
@@ -146,7 +147,12 @@ class ExportPoseView(foo.Operator):
         inputs.str("path", label="Output file", description="path on the App server's machine", required=True)
         inputs.enum(
             "format", _formats(True), label="Format",
-            description="default: the format the dataset was imported from", view=types.DropdownView(),
+            description="default: the format the dataset was imported from (COCO with a layout)", view=types.DropdownView(),
+        )
+        inputs.enum(
+            "layout", skeleton.available(), label="Keypoint layout",
+            description="convert the persons to this layout by keypoint name first, e.g. coco: 17 points from COCO-WholeBody",
+            view=types.DropdownView(),
         )
         _field_input(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Export pose view"))
@@ -154,7 +160,8 @@ class ExportPoseView(foo.Operator):
     def execute(self, ctx):
         from fiftyone_pose.fo.api import export
 
-        data = export(ctx.target_view(), ctx.params["path"], ctx.params.get("format"), ctx.params.get("label_field"), progress=False)
+        p = ctx.params
+        data = export(ctx.target_view(), p["path"], p.get("format"), p.get("label_field"), progress=False, layout=p.get("layout"))
         return {"path": os.fspath(ctx.params["path"]), "images": len(data.images), "persons": len(data.persons)}
 
     def resolve_output(self, ctx):
