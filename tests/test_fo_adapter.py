@@ -45,6 +45,25 @@ def test_generated_documents_survive_fiftyone(fo_db, tmp_path, doc):
         ds.delete()
 
 
+def test_values_mongodb_or_a_field_cannot_hold_survive_as_json_text(fo_db, tmp_path):
+    doc = coco_doc()
+    for i, image in enumerate(doc["images"]):
+        image["url"] = ["a", 1, "c"][i]  # one key, two types: no field can hold it
+        image["note"] = None  # only nulls: no type to declare
+    anns = doc["annotations"]
+    anns[0]["segmentation"] = {"counts": [2**63 + 5], "size": [480, 640]}  # beyond int64
+    anns[1]["segmentation"] = [{"a\x00b": 1}]  # a NUL in a key
+    nested: list = [1.5]
+    for _ in range(95):  # deeper than MongoDB nests
+        nested = [nested]
+    anns[2]["segmentation"] = nested
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(doc))
+    ds = fop.load(path, images_dir=tmp_path / "images")
+    assert [s.file_name for s in ds] == [im["file_name"] for im in doc["images"]]  # every sample loads
+    assert first_difference(export_doc(ds, tmp_path), doc) is None
+
+
 def test_samples_and_labels(fo_db, coco_file, tmp_path):
     fo = fo_db
     ds = fop.load(coco_file, images_dir=tmp_path / "images")

@@ -115,7 +115,26 @@ def _storable(value: Any) -> bool:
         bson.encode({"v": value})
     except (bson.errors.InvalidDocument, OverflowError):
         return False
-    return b'"$' not in orjson.dumps(value)  # operator-like keys ("$x") confuse queries
+    text = orjson.dumps(value)
+    return b'"$' not in text and not _too_deep(value, text)  # operator-like keys ("$x") confuse queries
+
+
+#: nesting MongoDB refuses (100 levels) less the levels of a sample holding a person's value
+_MAX_DEPTH = 90
+
+
+def _too_deep(value: Any, text: bytes) -> bool:
+    """Whether ``value`` (whose JSON is ``text``) nests deeper than MongoDB allows."""
+    if text.count(b"[") + text.count(b"{") <= _MAX_DEPTH:  # a bound: brackets in strings only add
+        return False
+    level = [(value, 1)]
+    while level:
+        v, depth = level.pop()
+        if depth > _MAX_DEPTH:
+            return True
+        items = v.values() if type(v) is dict else v if type(v) is list else ()
+        level.extend((x, depth + 1) for x in items if type(x) in (dict, list))
+    return False
 
 
 # ---------------------------------------------------------------------------------------- import
@@ -132,10 +151,10 @@ def add_pose_data(
     """Add every image of ``data`` to ``dataset`` as a sample; returns the new sample ids."""
     images_dir = os.path.abspath(os.fspath(images_dir))
     widths, heights = _image_sizes(data, images_dir)
-    _declare_schema(dataset, data, label_field)
-    _record_info(dataset, data, label_field)
+    image_fields = _declare_schema(dataset, data, label_field)
+    _record_info(dataset, data, label_field, image_fields)
 
-    encoder = _Encoder(data, images_dir, label_field, dataset._doc.id, tags, (widths, heights))
+    encoder = _Encoder(data, images_dir, label_field, dataset._doc.id, tags, (widths, heights), image_fields)
     ids: list[ObjectId] = []
     # one insert in flight while the next batch is built: mongod works on the other core
     writer = ThreadPoolExecutor(max_workers=1)
@@ -152,6 +171,8 @@ def add_pose_data(
                 pb.update(hi - lo)
             if pending is not None:
                 pending.result()
+        if encoder.has_extra_json and not dataset.has_field("extra_json"):  # the image keys no field could hold
+            dataset._merge_sample_field_schema({"extra_json": fo.StringField()})
     except BaseException:  # all or nothing, also on Ctrl-C
         if pending is not None:
             pending.cancel() or _wait_quietly(pending)
@@ -228,7 +249,10 @@ class _Encoder:
     lists of byte strings, so no Python object is made per value.
     """
 
-    def __init__(self, data: PoseData, images_dir: str, label_field: str, dataset_id: ObjectId, tags: list[str] | None, sizes: tuple[np.ndarray, np.ndarray]) -> None:
+    def __init__(
+        self, data: PoseData, images_dir: str, label_field: str, dataset_id: ObjectId, tags: list[str] | None,
+        sizes: tuple[np.ndarray, np.ndarray], image_fields: frozenset[str],
+    ) -> None:
         self.data, self.images_dir = data, images_dir
         self.widths, self.heights = sizes
         self.names = _category_names(data)
@@ -241,7 +265,9 @@ class _Encoder:
             rawbson.element_head(rawbson.DOCUMENT, boxes_field(label_field)),
             rawbson.element_head(rawbson.DOCUMENT, parts_field(label_field)),
         )
-        self.reserved = _sample_reserved(label_field)
+        # image keys without a declared field go to extra_json: FiftyOne cannot load undeclared fields
+        self.reserved = frozenset(_sample_reserved(label_field) | (set(chain.from_iterable(data.images.extras)) - image_fields))
+        self.has_extra_json = False
         self.corner = np.array([data.origin, data.origin, 0.0, 0.0])  # subtracted from [x, y, w, h] boxes
 
     def batch(self, lo: int, hi: int) -> tuple[list[ObjectId], list[RawBSONDocument]]:
@@ -287,6 +313,7 @@ class _Encoder:
                 safe, other = _split_extras(im.extras[i], self.reserved)
                 if other:
                     safe = {**safe, "extra_json": other}
+                    self.has_extra_json = True
                 body.append(bson.encode(safe)[4:-1])
             docs.append(RawBSONDocument(rb.wrap(b"".join(body))))
         return self._ids, docs
@@ -351,7 +378,7 @@ class _Encoder:
             if missing:
                 doc["absent"] = missing
             if "segmentation" not in missing:
-                doc["segmentation"] = plain_json(p.segmentations[r])
+                doc["segmentation"] = p.segmentations[r]
             if p.extras[r]:
                 safe, other = _split_extras(p.extras[r], _KEYPOINT_RESERVED)
                 doc.update(safe)
@@ -359,7 +386,7 @@ class _Encoder:
                     doc["extra_json"] = other
             if part_names:
                 doc["part_boxes"] = {name: exact[j] for name, exact, present in zip(part_names, exact_parts, present_parts) if present[j]}
-            rest.append(bson.encode(doc)[4:-1] if doc else b"")
+            rest.append(_encode_rest(doc) if doc else b"")
         oids = _object_id_bytes(2 * n)
         instance = rb.document(rb.DOCUMENT, "instance", rb.concat([rb.object_ids("_id", oids[n:]), rb.const(n, _cls("Instance"))]))
         keypoint = rb.document(
@@ -412,6 +439,24 @@ class _Encoder:
         return items, detection, part_items
 
 
+def _encode_rest(doc: dict[str, Any]) -> bytes:
+    """BSON elements of a person's shapeless values; a segmentation MongoDB cannot store
+    (an integer beyond int64, a NUL in a key, too deep) is kept as JSON text in ``extra_json``."""
+    if "segmentation" not in doc:
+        return bson.encode(doc)[4:-1]
+    segmentation = doc["segmentation"]
+    value = plain_json(segmentation)
+    text = segmentation.contents if type(segmentation) is orjson.Fragment else orjson.dumps(value)
+    if not _too_deep(value, text):
+        try:
+            return bson.encode({**doc, "segmentation": value})[4:-1]
+        except (bson.errors.InvalidDocument, OverflowError):
+            pass
+    doc = {k: v for k, v in doc.items() if k != "segmentation"}
+    other = orjson.loads(doc.get("extra_json") or "{}")
+    return bson.encode({**doc, "extra_json": orjson.dumps({**other, "segmentation": value}).decode()})[4:-1]
+
+
 #: a file name that ``os.path.normpath`` would change once joined to a folder
 _UNNORMAL = re.compile(r"(^|/)\.{1,2}(/|$)|//|^/|/$|^$", re.MULTILINE)
 
@@ -444,8 +489,9 @@ def _rows_mask(mask: Any, rows: np.ndarray) -> Any:
     return mask if isinstance(mask, bool) else mask[rows]
 
 
-def _declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> None:
-    """Declare the fields the bulk insert writes, with types the App can filter on, in one merge."""
+def _declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> frozenset[str]:
+    """Declare the fields the bulk insert writes, with types the App can filter on, in one merge;
+    returns the image keys that have a sample field."""
     if dataset.media_type is None:
         dataset.media_type = "image"
     kp = f"{label_field}.keypoints"
@@ -471,15 +517,19 @@ def _declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> No
     if data.persons.part_boxes:
         schema[parts_field(label_field)] = fo.EmbeddedDocumentField(fo.Detections)
         schema[f"{parts_field(label_field)}.detections.instance"] = fo.EmbeddedDocumentField(fo.Instance)
-    schema.update({key: ftype() for key, ftype in _extra_field_types(data.images.extras, _sample_reserved(label_field), containers=True)})
+    image_schema = {key: ftype() for key, ftype in _extra_field_types(data.images.extras, _sample_reserved(label_field), containers=True)}
+    schema.update(image_schema)
     schema.update({f"{kp}.{key}": ftype() for key, ftype in _extra_field_types(data.persons.extras, _KEYPOINT_RESERVED)})
     existing = dataset.get_field_schema(flat=True)
+    # a field of another type from an earlier import cannot take these values: they go to extra_json
+    image_schema = {k: f for k, f in image_schema.items() if k not in existing or type(existing[k]) is type(f)}
     new = {k: v for k, v in schema.items() if k not in existing}
     # one merge per level: FiftyOne needs a field declared before fields embedded in it
     for top_level in (True, False):
         level = {k: v for k, v in new.items() if ("." not in k) == top_level}
         if level:
             dataset._merge_sample_field_schema(level)
+    return frozenset(image_schema)
 
 
 def _extra_field_types(records: list[dict[str, Any]], reserved: frozenset[str], containers: bool = False) -> Iterable[tuple[str, type]]:
@@ -509,7 +559,7 @@ def _extra_field_types(records: list[dict[str, Any]], reserved: frozenset[str], 
             yield key, fo.DictField
 
 
-def _record_info(dataset: fo.Dataset, data: PoseData, label_field: str) -> None:
+def _record_info(dataset: fo.Dataset, data: PoseData, label_field: str, image_fields: frozenset[str]) -> None:
     """Skeleton on ``dataset.skeletons``; sigmas, flip pairs, categories and file-level keys in info."""
     layout = data.skeleton
     dataset.skeletons[label_field] = fo.KeypointSkeleton(
@@ -518,7 +568,6 @@ def _record_info(dataset: fo.Dataset, data: PoseData, label_field: str) -> None:
     if dataset.default_skeleton is None:
         dataset.default_skeleton = dataset.skeletons[label_field]
     info = dict(dataset.info)
-    reserved = _sample_reserved(label_field)
     pose = dict(info.get(INFO_KEY, {}))
     pose[label_field] = {
         "format": data.format,
@@ -526,9 +575,7 @@ def _record_info(dataset: fo.Dataset, data: PoseData, label_field: str) -> None:
         "skeleton": layout.to_dict(),
         "categories": data.categories,
         "meta": data.meta,
-        "image_fields": sorted(
-            {k for k in set(chain.from_iterable(data.images.extras)) if _is_field_name(k, reserved)}
-        ),
+        "image_fields": sorted(image_fields),
     }
     info[INFO_KEY] = pose
     dataset.info = info
@@ -874,6 +921,10 @@ class _BatchReader:
         for name in (*_COLUMNS, *_SKIPPED):
             skip[b.pick(els, name)] = True
         decoded = b.decode(els, np.flatnonzero(~skip), n)
+        for d in decoded:  # first: it may hold a segmentation MongoDB could not store
+            extra_json = d.pop("extra_json", None)
+            if extra_json:
+                d.update(orjson.loads(extra_json))
         segmentations = [compact_json(d.pop("segmentation", None)) for d in decoded]
         absent: dict[str, np.ndarray] = {}
         lacking = [d.pop("absent", None) or () for d in decoded]
@@ -887,12 +938,7 @@ class _BatchReader:
             part_boxes[name], part_masks[f"part_box.{name}"] = _exact_boxes(
                 *_box_rows([parts.get(name) for parts in stored_parts]), whwh, self.corner, linked.boxes_of(instances, has_instance, name)
             )
-        extras = []
-        for d in decoded:
-            extra_json = d.pop("extra_json", None)
-            if extra_json:
-                d.update(orjson.loads(extra_json))
-            extras.append(_plain(d) if d else d)
+        extras = [_plain(d) if d else d for d in decoded]
         if not has_raw.all():  # persons drawn in FiftyOne have no segmentation to write
             absent["segmentation"] = absent.get("segmentation", np.zeros(n, bool)) | ~has_raw
         persons = Persons(
