@@ -337,3 +337,19 @@ def test_successful_write_replaces_file_and_leaves_no_temp(tmp_path):
     formats.write(data, target)
     assert _folder(target.parent) == ["result.json"]
     assert first_difference(json.loads(target.read_bytes()), coco_doc()) is None
+
+
+def test_a_record_too_deep_to_write_is_named_and_no_file_is_left(tmp_path, monkeypatch):
+    (tmp_path / "in").mkdir()
+    doc = coco_doc()
+    nested: list = [0]
+    for _ in range(300):  # reads fine; orjson writes at most 254 levels
+        nested = [nested]
+    doc["annotations"][2]["history"] = nested
+    path = tmp_path / "in" / "deep.json"
+    path.write_text(json.dumps(doc))
+    data = coco.read(path)
+    monkeypatch.setattr(coco, "_WRITE_CHUNK", 2)  # the record sits in the second chunk
+    with pytest.raises(PoseFormatError, match=r"out\.json: annotations\[2\]: cannot be written as JSON.*254 levels"):
+        formats.write(data, tmp_path / "out.json")
+    assert _folder(tmp_path) == ["in"]

@@ -53,15 +53,27 @@ def test_values_mongodb_or_a_field_cannot_hold_survive_as_json_text(fo_db, tmp_p
     anns = doc["annotations"]
     anns[0]["segmentation"] = {"counts": [2**63 + 5], "size": [480, 640]}  # beyond int64
     anns[1]["segmentation"] = [{"a\x00b": 1}]  # a NUL in a key
-    nested: list = [1.5]
-    for _ in range(95):  # deeper than MongoDB nests
-        nested = [nested]
-    anns[2]["segmentation"] = nested
     path = tmp_path / "odd.json"
     path.write_text(json.dumps(doc))
     ds = fop.load(path, images_dir=tmp_path / "images")
     assert [s.file_name for s in ds] == [im["file_name"] for im in doc["images"]]  # every sample loads
     assert first_difference(export_doc(ds, tmp_path), doc) is None
+
+
+@pytest.mark.parametrize("depth", [190, 300])  # MongoDB refuses the one document / the whole message
+def test_a_sample_mongodb_refuses_is_named_and_nothing_is_left(fo_db, tmp_path, dataset_name, depth):
+    doc = coco_doc()
+    nested: list = [1.5]
+    for _ in range(depth):  # deeper than MongoDB nests a document
+        nested = [nested]
+    doc["annotations"][-1]["segmentation"] = nested
+    image = next(i for i, im in enumerate(doc["images"]) if im["id"] == doc["annotations"][-1]["image_id"])
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps(doc))
+    before = set(fo_db.list_datasets())
+    with pytest.raises(fop.PoseFormatError, match=rf"deep.json: images\[{image}\] .*MongoDB cannot store .*(nest|depth)"):
+        fop.load(path, images_dir=tmp_path, name=dataset_name)
+    assert set(fo_db.list_datasets()) == before and not leftover_datasets()
 
 
 def test_samples_and_labels(fo_db, coco_file, tmp_path):

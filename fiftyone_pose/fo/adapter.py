@@ -34,6 +34,7 @@ from typing import Any, Iterable, Iterator
 import bson
 import numpy as np
 import orjson
+import pymongo
 from bson import ObjectId
 from bson.raw_bson import RawBSONDocument
 
@@ -115,26 +116,23 @@ def _storable(value: Any) -> bool:
         bson.encode({"v": value})
     except (bson.errors.InvalidDocument, OverflowError):
         return False
-    text = orjson.dumps(value)
-    return b'"$' not in text and not _too_deep(value, text)  # operator-like keys ("$x") confuse queries
+    return b'"$' not in orjson.dumps(value) and not _too_deep(value)  # operator-like keys ("$x") confuse queries
 
 
-#: nesting MongoDB refuses (100 levels) less the levels of a sample holding a person's value
+#: levels of nesting MongoDB stores in a document, and the largest document
+_MAX_NESTING, _MAX_BSON = 180, 16 * 1024 * 1024
+#: levels an extra value may have (kept well below ``_MAX_NESTING`` less the levels holding it)
 _MAX_DEPTH = 90
 
 
-def _too_deep(value: Any, text: bytes) -> bool:
-    """Whether ``value`` (whose JSON is ``text``) nests deeper than MongoDB allows."""
-    if text.count(b"[") + text.count(b"{") <= _MAX_DEPTH:  # a bound: brackets in strings only add
+def _too_deep(value: Any, limit: int = _MAX_DEPTH, depth: int = 1) -> bool:
+    """Whether ``value`` nests more than ``limit`` levels."""
+    if depth > limit:
+        return True
+    items = value.values() if type(value) is dict else value if type(value) is list else ()
+    if not {list, dict} & set(map(type, items)):
         return False
-    level = [(value, 1)]
-    while level:
-        v, depth = level.pop()
-        if depth > _MAX_DEPTH:
-            return True
-        items = v.values() if type(v) is dict else v if type(v) is list else ()
-        level.extend((x, depth + 1) for x in items if type(x) in (dict, list))
-    return False
+    return any(_too_deep(x, limit, depth + 1) for x in items if type(x) in (list, dict))
 
 
 # ---------------------------------------------------------------------------------------- import
@@ -158,7 +156,7 @@ def add_pose_data(
     ids: list[ObjectId] = []
     # one insert in flight while the next batch is built: mongod works on the other core
     writer = ThreadPoolExecutor(max_workers=1)
-    pending = None
+    pending, pending_batch = None, (0, [])
     try:
         with paused_gc(), fou.ProgressBar(total=len(data.images), progress=progress) as pb:
             for lo in range(0, len(data.images), CHUNK):
@@ -166,11 +164,11 @@ def add_pose_data(
                 new_ids, docs = encoder.batch(lo, hi)
                 ids.extend(new_ids)
                 if pending is not None:
-                    pending.result()
-                pending = writer.submit(dataset._sample_collection.insert_many, docs, ordered=False)
+                    _inserted(pending, *pending_batch, data)
+                pending, pending_batch = writer.submit(dataset._sample_collection.insert_many, docs, ordered=False), (lo, docs)
                 pb.update(hi - lo)
             if pending is not None:
-                pending.result()
+                _inserted(pending, *pending_batch, data)
         if encoder.has_extra_json and not dataset.has_field("extra_json"):  # the image keys no field could hold
             dataset._merge_sample_field_schema({"extra_json": fo.StringField()})
     except BaseException:  # all or nothing, also on Ctrl-C
@@ -181,6 +179,26 @@ def add_pose_data(
     finally:
         writer.shutdown(wait=True)
     return [str(i) for i in ids]
+
+
+def _inserted(insert: Future, first_image: int, docs: list[RawBSONDocument], data: PoseData) -> None:
+    """Wait for a batch insert; a sample MongoDB refuses (nested deeper than it stores, over
+    16 MB) is named, with MongoDB's reason."""
+    try:
+        insert.result()
+    except (pymongo.errors.OperationFailure, bson.errors.InvalidDocument) as e:
+        if isinstance(e, pymongo.errors.BulkWriteError):
+            j, reason = e.details["writeErrors"][0]["index"], e.details["writeErrors"][0].get("errmsg")
+        else:  # the whole message was refused: find the sample
+            j = next((j for j, d in enumerate(docs) if len(d.raw) > _MAX_BSON or _too_deep(bson.decode(d.raw), _MAX_NESTING)), None)
+            reason = str(e)[:200]
+        if j is None:
+            raise
+        i = first_image + j
+        raise PoseFormatError(
+            f"MongoDB cannot store this image's sample: {reason}",
+            record=f"images[{i}] (id {data.images.ids[i]}, {data.images.file_names[i]})",
+        ) from None
 
 
 def _wait_quietly(future: Future) -> None:
@@ -440,18 +458,18 @@ class _Encoder:
 
 
 def _encode_rest(doc: dict[str, Any]) -> bytes:
-    """BSON elements of a person's shapeless values; a segmentation MongoDB cannot store
-    (an integer beyond int64, a NUL in a key, too deep) is kept as JSON text in ``extra_json``."""
+    """BSON elements of a person's shapeless values; a segmentation BSON cannot hold (an
+    integer beyond int64, a NUL in a key) is kept as JSON text in ``extra_json``.
+
+    Nesting deeper than MongoDB stores is not checked here (that would cost a pass over every
+    polygon); the insert refuses it and ``add_pose_data`` names the image."""
     if "segmentation" not in doc:
         return bson.encode(doc)[4:-1]
-    segmentation = doc["segmentation"]
-    value = plain_json(segmentation)
-    text = segmentation.contents if type(segmentation) is orjson.Fragment else orjson.dumps(value)
-    if not _too_deep(value, text):
-        try:
-            return bson.encode({**doc, "segmentation": value})[4:-1]
-        except (bson.errors.InvalidDocument, OverflowError):
-            pass
+    value = plain_json(doc["segmentation"])
+    try:
+        return bson.encode({**doc, "segmentation": value})[4:-1]
+    except (bson.errors.InvalidDocument, OverflowError):
+        pass
     doc = {k: v for k, v in doc.items() if k != "segmentation"}
     other = orjson.loads(doc.get("extra_json") or "{}")
     return bson.encode({**doc, "extra_json": orjson.dumps({**other, "segmentation": value}).decode()})[4:-1]

@@ -70,4 +70,7 @@ def write(
         if layout is not None:
             data = to_layout(data, layout)
         data = with_origin(data, getattr(module, "ORIGIN", 0))
-        module.write(data, path, **options)
+        try:
+            module.write(data, path, **options)
+        except PoseFormatError as e:  # a record the format cannot write
+            raise e.with_path(path) from None

@@ -242,7 +242,27 @@ def _records(raw: bytes, open_at: int, close_at: int, starts: np.ndarray, ends: 
 
 def dump_json(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` as JSON, atomically."""
-    write_atomic(path, [orjson.dumps(obj)])
+    write_atomic(path, [dumps(obj)])
+
+
+def dumps(value: Any, records: str | None = None, first: int = 0) -> bytes:
+    """``orjson.dumps(value)``; what it cannot write (nesting deeper than 254 levels) is named:
+    with ``records`` (e.g. ``"annotations"``) ``value`` is a list of them, numbered from ``first``."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError as e:
+        where = None
+        if records is not None:
+            where = next((f"{records}[{first + i}]" for i, r in enumerate(value) if not _dumpable(r)), None)
+        raise PoseFormatError(f"cannot be written as JSON: {e} (orjson writes up to 254 levels of nesting)", record=where) from None
+
+
+def _dumpable(value: Any) -> bool:
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return False
+    return True
 
 
 def write_atomic(path: str | os.PathLike, chunks: Iterable[bytes]) -> None:

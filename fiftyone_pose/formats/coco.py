@@ -21,7 +21,7 @@ from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData
 from ..core.skeleton import Skeleton
 import orjson
 
-from ._jsonio import RecordChunks, load_json, load_json_chunked, write_atomic
+from ._jsonio import RecordChunks, dumps, load_json, load_json_chunked, write_atomic
 from ._numbers import _MAX_EXACT_INT, NumberTypeError, to_array, to_lists
 
 NAME = "coco"
@@ -547,14 +547,14 @@ def _json_chunks(data: PoseData, extend: Extend | None = None) -> Iterator[bytes
     for i, (key, value, chunked) in enumerate(_sections(data, extend)):
         yield (b"," if i else b"") + orjson.dumps(key) + b":"
         if not chunked:
-            yield orjson.dumps(value)
+            yield dumps(value)
             continue
         yield b"["
-        first = True
+        done = 0
         for records in value:
             if records:
-                yield (b"" if first else b",") + orjson.dumps(records)[1:-1]
-                first = False
+                yield (b"," if done else b"") + dumps(records, key, done)[1:-1]
+                done += len(records)
         yield b"]"
     yield b"}"
 
