@@ -68,12 +68,17 @@ def test_a_sample_mongodb_refuses_is_named_and_nothing_is_left(fo_db, tmp_path, 
         nested = [nested]
     doc["annotations"][-1]["segmentation"] = nested
     image = next(i for i, im in enumerate(doc["images"]) if im["id"] == doc["annotations"][-1]["image_id"])
-    path = tmp_path / "deep.json"
+    assert_import_fails_cleanly(fo_db, tmp_path, doc, dataset_name, rf"images\[{image}\] .*MongoDB cannot store .*(nest|depth)")
+
+
+def assert_import_fails_cleanly(fo, tmp_path, doc, dataset_name, match):
+    """Importing ``doc`` raises a PoseFormatError that names the file and matches; no dataset is left."""
+    path = tmp_path / "bad.json"
     path.write_text(json.dumps(doc))
-    before = set(fo_db.list_datasets())
-    with pytest.raises(fop.PoseFormatError, match=rf"deep.json: images\[{image}\] .*MongoDB cannot store .*(nest|depth)"):
+    before = set(fo.list_datasets())
+    with pytest.raises(fop.PoseFormatError, match=rf"bad\.json: {match}"):
         fop.load(path, images_dir=tmp_path, name=dataset_name)
-    assert set(fo_db.list_datasets()) == before and not leftover_datasets()
+    assert set(fo.list_datasets()) == before and not leftover_datasets()
 
 
 def test_samples_and_labels(fo_db, coco_file, tmp_path):
@@ -199,12 +204,7 @@ def test_generic_dataset_type_sniffs_and_writes_the_imported_format(fo_db, tmp_p
 def test_failed_import_leaves_nothing(fo_db, tmp_path, dataset_name):
     doc = coco_doc()
     doc["images"][2]["width"] = 0  # size unknown and no image file to read it from
-    path = tmp_path / "bad.json"
-    path.write_text(json.dumps(doc))
-    before = set(fo_db.list_datasets())
-    with pytest.raises(fop.PoseFormatError, match=r"images\[2\].*width"):
-        fop.load(path, images_dir=tmp_path, name=dataset_name)
-    assert set(fo_db.list_datasets()) == before and not leftover_datasets()
+    assert_import_fails_cleanly(fo_db, tmp_path, doc, dataset_name, r"images\[2\].*width")
 
 
 def test_benchmark_generator_file_roundtrips_pure_and_through_fiftyone(fo_db, tmp_path):

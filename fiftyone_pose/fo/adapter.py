@@ -188,7 +188,8 @@ def _inserted(insert: Future, first_image: int, docs: list[RawBSONDocument], dat
         insert.result()
     except (pymongo.errors.OperationFailure, bson.errors.InvalidDocument) as e:
         if isinstance(e, pymongo.errors.BulkWriteError):
-            j, reason = e.details["writeErrors"][0]["index"], e.details["writeErrors"][0].get("errmsg")
+            errors = e.details.get("writeErrors") or [{"index": None}]
+            j, reason = errors[0]["index"], errors[0].get("errmsg")
         else:  # the whole message was refused: find the sample
             j = next((j for j, d in enumerate(docs) if len(d.raw) > _MAX_BSON or _too_deep(bson.decode(d.raw), _MAX_NESTING)), None)
             reason = str(e)[:200]
