@@ -32,6 +32,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -826,8 +827,11 @@ def run_cli(*args: Any, env: dict[str, str] | None = None, timeout: float = 180)
 
 
 def start_cli(*args: Any, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start ``fiftyone-pose ARGS``; it answers SIGINT even where the tests run as a background job
+    (which ignores SIGINT, and Python installs no KeyboardInterrupt handler for an ignored SIGINT)."""
     return subprocess.Popen(
-        [EXE, *map(str, args)], env=env or cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [EXE, *map(str, args)], env=env or cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
