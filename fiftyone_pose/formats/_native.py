@@ -60,6 +60,17 @@ def names_match(text: bytes, *layouts: Sequence[str]) -> bool:
     return any(found in wanted for found in category_names(text))
 
 
+def coco_like_score(path: str | os.PathLike, keys: Sequence[str], *layouts: Sequence[str]) -> float:
+    """Detection score of a COCO-like file that is one dataset's: 0.9 where one of the dataset's
+    own ``keys`` appears, 0.85 where a category lists one of its name lists ``layouts``, else 0."""
+    if coco.detect(path) < 0.5:
+        return 0.0
+    text = head_and_tail(path)
+    if any(f'"{key}"'.encode() in text for key in keys):
+        return 0.9
+    return 0.85 if names_match(text, *layouts) else 0.0
+
+
 # ---------------------------------------------------------------------------- COCO-style flavors
 
 

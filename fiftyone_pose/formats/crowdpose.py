@@ -23,7 +23,7 @@ from typing import Any
 from ..core import skeleton as skeletons
 from ..core.model import PoseData
 from . import coco
-from ._native import decode_coco_style, encode_coco_style, head_and_tail, names_match, require_layout, write_coco_style
+from ._native import coco_like_score, decode_coco_style, encode_coco_style, require_layout, write_coco_style
 
 NAME = "crowdpose"
 FLAVORS = {
@@ -38,13 +38,8 @@ def layout():
 
 def detect(path: str | os.PathLike) -> float:
     """A COCO-like file with ``crowdIndex`` images or a category listing the 14 CrowdPose names."""
-    if coco.detect(path) < 0.5:
-        return 0.0
-    text = head_and_tail(path)
-    if b'"crowdIndex"' in text:
-        return 0.9
     sk = layout()
-    return 0.85 if names_match(text, sk.keypoints, sk.meta.get("names_in_distributed_json", ())) else 0.0
+    return coco_like_score(path, ["crowdIndex"], sk.keypoints, sk.meta.get("names_in_distributed_json", ()))
 
 
 def read(path: str | os.PathLike) -> PoseData:

@@ -24,7 +24,7 @@ from typing import Any
 from ..core import skeleton as skeletons
 from ..core.model import PoseData
 from . import coco
-from ._native import decode_coco_style, encode_coco_style, head_and_tail, names_match, require_layout, write_coco_style
+from ._native import coco_like_score, decode_coco_style, encode_coco_style, require_layout, write_coco_style
 
 NAME = "humanart"
 FLAVORS = {
@@ -39,12 +39,7 @@ def layout():
 
 def detect(path: str | os.PathLike) -> float:
     """A COCO-like file with ``keypoints_21`` persons or a category listing the 21 Human-Art names."""
-    if coco.detect(path) < 0.5:
-        return 0.0
-    text = head_and_tail(path)
-    if b'"keypoints_21"' in text or b'"num_keypoints_21"' in text:
-        return 0.9
-    return 0.85 if names_match(text, layout().meta["variants"]["keypoints_21"]["keypoints"]) else 0.0
+    return coco_like_score(path, ["keypoints_21", "num_keypoints_21"], layout().meta["variants"]["keypoints_21"]["keypoints"])
 
 
 def read(path: str | os.PathLike) -> PoseData:

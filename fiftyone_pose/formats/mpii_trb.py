@@ -34,7 +34,7 @@ import numpy as np
 from ..core import skeleton as skeletons
 from ..core.model import ABSENT, PoseData
 from . import coco
-from ._native import decode_coco_style, encode_coco_style, head_and_tail, names_match, require_layout, write_coco_style
+from ._native import coco_like_score, decode_coco_style, encode_coco_style, require_layout, write_coco_style
 
 NAME = "mpii_trb"
 FLAVORS = {
@@ -54,12 +54,7 @@ def layout():
 
 def detect(path: str | os.PathLike) -> float:
     """A COCO-like file whose annotations have ``num_joints``, or whose category lists the 40 names."""
-    if coco.detect(path) < 0.5:
-        return 0.0
-    text = head_and_tail(path)
-    if b'"num_joints"' in text:
-        return 0.9
-    return 0.85 if names_match(text, layout().keypoints) else 0.0
+    return coco_like_score(path, ["num_joints"], layout().keypoints)
 
 
 def read(path: str | os.PathLike) -> PoseData:
