@@ -397,7 +397,7 @@ class _Encoder:
             if missing:
                 doc["absent"] = missing
             if "segmentation" not in missing:
-                doc["segmentation"] = p.segmentations[r]
+                doc["segmentation"] = plain_json(p.segmentations[r])
             if p.extras[r]:
                 safe, other = _split_extras(p.extras[r], _KEYPOINT_RESERVED)
                 doc.update(safe)
@@ -464,16 +464,14 @@ def _encode_rest(doc: dict[str, Any]) -> bytes:
 
     Nesting deeper than MongoDB stores is not checked here (that would cost a pass over every
     polygon); the insert refuses it and ``add_pose_data`` names the image."""
-    if "segmentation" not in doc:
-        return bson.encode(doc)[4:-1]
-    value = plain_json(doc["segmentation"])
     try:
-        return bson.encode({**doc, "segmentation": value})[4:-1]
+        return bson.encode(doc)[4:-1]
     except (bson.errors.InvalidDocument, OverflowError):
-        pass
-    doc = {k: v for k, v in doc.items() if k != "segmentation"}
-    other = orjson.loads(doc.get("extra_json") or "{}")
-    return bson.encode({**doc, "extra_json": orjson.dumps({**other, "segmentation": value}).decode()})[4:-1]
+        if "segmentation" not in doc:  # the other values were checked by _split_extras
+            raise
+    rest = {k: v for k, v in doc.items() if k != "segmentation"}
+    other = orjson.loads(rest.get("extra_json") or "{}")
+    return bson.encode({**rest, "extra_json": orjson.dumps({**other, "segmentation": doc["segmentation"]}).decode()})[4:-1]
 
 
 #: a file name that ``os.path.normpath`` would change once joined to a folder
