@@ -130,7 +130,9 @@ def _images(rng: np.random.Generator, n: int) -> tuple[list[dict[str, Any]], np.
     return images, ids, sizes
 
 
-def _polygons(rng: np.random.Generator, w: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[list[float]]]:
+def _polygons(
+    rng: np.random.Generator, w: np.ndarray, h: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[list[float]]]:
     """One star-shaped polygon per person: its bbox rows, shoelace areas and flat point lists."""
     k = len(w)
     if k == 0:
@@ -183,7 +185,9 @@ def _wholebody(rng: np.random.Generator, bbox: np.ndarray, labelled: np.ndarray)
     k = len(bbox)
     bx, by, bw, bh = bbox.T
     valid = {part: labelled & (rng.random(k) < p) for part, p in _WB_VALID.items()}
-    out: dict[str, list[Any]] = {f"{part}_valid": valid[part].tolist() for part in ("face", "lefthand", "righthand", "foot")}
+    out: dict[str, list[Any]] = {
+        f"{part}_valid": valid[part].tolist() for part in ("face", "lefthand", "righthand", "foot")
+    }
 
     def part(key: str, box: np.ndarray, n: int, ok: np.ndarray, v: np.ndarray, ylo: float = 0.0) -> None:
         x, y = _in_box(rng, box, n, ylo)
@@ -195,7 +199,9 @@ def _wholebody(rng: np.random.Generator, bbox: np.ndarray, labelled: np.ndarray)
     part("foot_kpts", bbox, 6, valid["foot"], _visibility(rng, (k, 6), (0.15, 0.10, 0.75)), ylo=0.85)
     fw = bw * rng.uniform(0.15, 0.35, k)
     fh = np.minimum(fw * rng.uniform(1.0, 1.3, k), 0.4 * bh)
-    face_box = np.round(np.stack([bx + rng.random(k) * (bw - fw), by + rng.uniform(0, 0.1, k) * (bh - fh), fw, fh], 1), 2)
+    face_box = np.round(
+        np.stack([bx + rng.random(k) * (bw - fw), by + rng.uniform(0, 0.1, k) * (bh - fh), fw, fh], 1), 2
+    )
     part("face_kpts", face_box, 68, valid["face"], _visibility(rng, (k, 68), (0.05, 0.60, 0.35)))
     out["face_box"] = np.where(valid["face"][:, None], face_box, 0.0).tolist()
     for side in ("lefthand", "righthand"):
@@ -288,13 +294,15 @@ def generate_coco(n_images: int = 64115, layout: str = "coco", seed: int = 0) ->
         ],
         "images": images,
         "annotations": annotations,
-        "categories": [{
-            "supercategory": "person",
-            "id": 1,
-            "name": "person",
-            "keypoints": [] if halpe else list(COCO_KEYPOINTS),
-            "skeleton": [] if halpe else [list(e) for e in COCO_SKELETON],
-        }],  # fmt: skip
+        "categories": [
+            {
+                "supercategory": "person",
+                "id": 1,
+                "name": "person",
+                "keypoints": [] if halpe else list(COCO_KEYPOINTS),
+                "skeleton": [] if halpe else [list(e) for e in COCO_SKELETON],
+            }
+        ],  # fmt: skip
     }
 
 

@@ -153,7 +153,9 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
         note = ", ".join(sorted({r["output"] for r in rs if "output" in r}))
         lines.append(_fmt_row(step, secs, rss, delta, n_images, note))
         if step == "raw_insert":
-            lines.append(_fmt_row("raw_insert: insert_many only", [r["insert_seconds"] for r in rs], rss, delta, n_images, ""))
+            lines.append(
+                _fmt_row("raw_insert: insert_many only", [r["insert_seconds"] for r in rs], rss, delta, n_images, "")
+            )
     if "raw_insert" in results and "raw_insert" in medians:
         medians["insert_many"] = statistics.median(r["insert_seconds"] for r in results["raw_insert"])
     if "json_load" in medians and "insert_many" in medians:  # the stretch floor for import

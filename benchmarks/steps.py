@@ -265,7 +265,9 @@ def fo_builtin_import(a: argparse.Namespace) -> dict[str, Any]:
     # The importer lists ``data_path`` when it is a directory and raises KeyError for any
     # file_name not found there; a {file_name: path} dict lets it run without images on disk.
     with open(a.file, "rb") as f:
-        data_path = {im["file_name"]: os.path.join(a.images_dir, im["file_name"]) for im in orjson.loads(f.read())["images"]}
+        data_path = {
+            im["file_name"]: os.path.join(a.images_dir, im["file_name"]) for im in orjson.loads(f.read())["images"]
+        }
     _connect()
     r: dict[str, Any] = {}
     with timed(r):

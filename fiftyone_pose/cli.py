@@ -10,7 +10,8 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import formats
 from .core.errors import PoseFormatError
@@ -63,7 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("dst", help="output file (written atomically)")
     c.add_argument("--from", dest="src_format", default="auto", help="input format (default: auto-detect)")
     c.add_argument("--to", dest="dst_format", default="coco", help="output format (default: coco)")
-    c.add_argument("--layout", help="keypoint layout to convert to by keypoint name first, e.g. coco (17 points from COCO-WholeBody or Halpe)")
+    c.add_argument(
+        "--layout",
+        help="keypoint layout to convert to by keypoint name first, e.g. coco (17 points from COCO-WholeBody or Halpe)",
+    )
 
     c = command("import", _import, "import a pose file into a persistent FiftyOne dataset")
     c.add_argument("src", help="annotation file")
@@ -76,10 +80,15 @@ def _parser() -> argparse.ArgumentParser:
     c = command("export", _export, "write a FiftyOne dataset (or a saved view of it) to a pose file")
     c.add_argument("name", help="dataset name")
     c.add_argument("dst", help="output file (written atomically)")
-    c.add_argument("--format", help="output format (default: the format the dataset was imported from; coco with --layout)")
+    c.add_argument(
+        "--format", help="output format (default: the format the dataset was imported from; coco with --layout)"
+    )
     c.add_argument("--label-field", help="keypoints field (default: the one imported first)")
     c.add_argument("--view", help="name of a saved view of the dataset to export instead")
-    c.add_argument("--layout", help="keypoint layout to convert to by keypoint name first, e.g. coco (17 points from COCO-WholeBody or Halpe)")
+    c.add_argument(
+        "--layout",
+        help="keypoint layout to convert to by keypoint name first, e.g. coco (17 points from COCO-WholeBody or Halpe)",
+    )
 
     c = command("info", _info, "print a dataset's pose summary: skeleton, counts, visibility histogram")
     c.add_argument("name", help="dataset name")
@@ -94,9 +103,12 @@ def _parser() -> argparse.ArgumentParser:
 
     c = command("plugin", _plugin_help, "the FiftyOne App plugin (operators: import, export, curate, statistics)")
     plugin = c.add_subparsers(title="plugin commands", metavar="ACTION")
-    c = plugin.add_parser("install", help="install the plugin into your FiftyOne plugins directory",
-                          description="install the plugin into your FiftyOne plugins directory "
-                          "(FIFTYONE_PLUGINS_DIR or fo.config.plugins_dir); reinstalling replaces it")
+    c = plugin.add_parser(
+        "install",
+        help="install the plugin into your FiftyOne plugins directory",
+        description="install the plugin into your FiftyOne plugins directory "
+        "(FIFTYONE_PLUGINS_DIR or fo.config.plugins_dir); reinstalling replaces it",
+    )
     c.add_argument("--dir", help="plugins directory to install into (default: FiftyOne's)")
     c.set_defaults(run=_plugin_install)
     return p
@@ -143,7 +155,7 @@ def _import(args: argparse.Namespace) -> None:
             data, images_dir, args.name, args.label_field, overwrite=args.overwrite, persistent=True
         )
     except PoseFormatError as e:  # e.g. an image without a size whose file cannot be read
-        raise e.with_path(args.src)
+        raise e.with_path(args.src) from None
     print(f"imported {args.src} into dataset '{dataset.name}' (field '{args.label_field}')")
     _print_summary(data.summary())
 

@@ -33,7 +33,10 @@ def main(port: int) -> None:
     data = formats.read(labels, "coco")
     scheme = fo.ColorScheme(
         color_by="field",
-        fields=[{"path": "ground_truth", "fieldColor": SKELETON_COLOR}, {"path": "ground_truth_boxes", "fieldColor": BOX_COLOR}],
+        fields=[
+            {"path": "ground_truth", "fieldColor": SKELETON_COLOR},
+            {"path": "ground_truth_boxes", "fieldColor": BOX_COLOR},
+        ],
     )
     for name in (DATASET, NO_SKELETON):
         ds = create_dataset(data, images, name, overwrite=True, persistent=True, progress=False)

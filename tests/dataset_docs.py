@@ -68,11 +68,21 @@ def aic_coco_doc() -> dict[str, Any]:
     anns, images = [], []
     ann_id = 1
     for i, rec in enumerate(_AIC_NATIVE[:2]):
-        images.append({"url": rec["url"], "file_name": f"{rec['image_id']}.jpg", "height": 480, "width": 640, "id": i + 5})
+        images.append(
+            {"url": rec["url"], "file_name": f"{rec['image_id']}.jpg", "height": 480, "width": 640, "id": i + 5}
+        )
         for key, (x1, y1, x2, y2) in rec["human_annotations"].items():
             kp = [v if j % 3 != 2 else {1: 2, 2: 1, 3: 0}[v] for j, v in enumerate(rec["keypoint_annotations"][key])]
-            anns.append({"bbox": [x1, y1, x2 - x1, y2 - y1], "keypoints": kp, "num_keypoints": sum(v > 0 for v in kp[2::3]),
-                         "image_id": i + 5, "category_id": 1, "id": 16 + ann_id})
+            anns.append(
+                {
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "keypoints": kp,
+                    "num_keypoints": sum(v > 0 for v in kp[2::3]),
+                    "image_id": i + 5,
+                    "category_id": 1,
+                    "id": 16 + ann_id,
+                }
+            )
             ann_id += 1
     del images[-1]["url"]  # an optional key missing
     return {
@@ -185,12 +195,15 @@ def ochuman_native_doc() -> dict[str, Any]:
             {"image_id": "000042", "file_name": "000042.jpg", "width": 700, "height": 525, "annotations": [
                 {"bbox": [110.0, 40.0, 330.0, 510.0], "max_iou": 0.61,
                  "keypoints": _ochuman_points(0.0, [1, 1, 2, 3, 3, 0, 1, 1, 1, 2, 2, 3, 1, 1, 1, 0, 1, 1, 2]),
-                 "segms": {"outer": [[110.0, 40.0, 440.0, 40.0, 440.0, 550.0]], "inner": [], "height": 525, "width": 700}},
+                 "segms": {"outer": [[110.0, 40.0, 440.0, 40.0, 440.0, 550.0]], "inner": [],
+                           "height": 525, "width": 700}},
                 {"bbox": [300.5, 60.25, 520.0, 500.0], "max_iou": 0.61,
                  "keypoints": _ochuman_points(10.5, [1] * 19),
-                 "segms": {"outer": [[300.0, 60.0, 520.0, 60.0, 520.0, 500.0]], "inner": [[350.0, 100.0, 360.0, 100.0, 360.0, 110.0]],
+                 "segms": {"outer": [[300.0, 60.0, 520.0, 60.0, 520.0, 500.0]],
+                           "inner": [[350.0, 100.0, 360.0, 100.0, 360.0, 110.0]],
                            "height": 525, "width": 700}},
-                {"bbox": [0.1, 0.2, 0.3, 0.7], "max_iou": 0.12, "keypoints": None, "segms": None},  # a person with a box only
+                # a person with a box only
+                {"bbox": [0.1, 0.2, 0.3, 0.7], "max_iou": 0.12, "keypoints": None, "segms": None},
             ]},
             {"image_id": "000043", "file_name": "000043.jpg", "width": 640, "height": 480, "annotations": [
                 {"bbox": [10, 20, 200, 400], "max_iou": 0.0, "keypoints": _ochuman_points(1.0, [1, 3] * 9 + [1]),
@@ -224,10 +237,12 @@ def ochuman_coco_doc() -> dict[str, Any]:
             {"file_name": "000043.jpg", "height": 48, "width": 64, "id": 2},
         ],
         "annotations": [
-            {"bbox": [10.0, 5.0, 40.0, 50.0], "area": 2000.0, "iscrowd": 0, "segmentation": rle(60, 80, [10, 5, 50, 55]),
+            {"bbox": [10.0, 5.0, 40.0, 50.0], "area": 2000.0, "iscrowd": 0,
+             "segmentation": rle(60, 80, [10, 5, 50, 55]),
              "keypoints": points(0.0, [2, 2, 1, 0, 2, 2, 2, 1, 1, 2, 2, 2, 0, 2, 2, 2, 1]), "num_keypoints": 15,
              "image_id": 1, "category_id": 1, "id": 1},
-            {"bbox": [30.5, 10.0, 20.0, 30.0], "area": 600.0, "iscrowd": 0, "segmentation": rle(60, 80, [30, 10, 50, 40]),
+            {"bbox": [30.5, 10.0, 20.0, 30.0], "area": 600.0, "iscrowd": 0,
+             "segmentation": rle(60, 80, [30, 10, 50, 40]),
              "keypoints": points(2.5, [2] * 17), "num_keypoints": 17, "image_id": 1, "category_id": 1, "id": 2},
             {"bbox": [1, 1, 10, 20], "area": 200, "iscrowd": 0, "segmentation": rle(48, 64, [1, 1, 11, 21]),
              "keypoints": points(5.0, [1] * 17), "num_keypoints": 17, "image_id": 2, "category_id": 1, "id": 3},
@@ -272,7 +287,8 @@ def humanart_doc() -> dict[str, Any]:
             {"id": 3000000000456, "image_id": 3000000000123, "category_id": 1, "iscrowd": 0,
              "bbox": [300.0, 80.0, 180.0, 420.0], "area": 50400.0, "annotator": 2,
              "num_keypoints": 16, "num_keypoints_21": 20, "self_contact": [[390.5, 250.0]],
-             "keypoints": _humanart_points(0, vis_a), "keypoints_21": _humanart_points(0, vis_a) + [1, 2, 2, 3, 4, 2, 5, 6, 2, 0, 0, 0]},
+             "keypoints": _humanart_points(0, vis_a),
+             "keypoints_21": _humanart_points(0, vis_a) + [1, 2, 2, 3, 4, 2, 5, 6, 2, 0, 0, 0]},
             {"id": 3000000000457, "image_id": 3000000000124, "category_id": 1, "iscrowd": 0,
              "bbox": [10.0, 20.0, 300.0, 500.0], "area": 150000.0, "annotator": 5,
              "num_keypoints": 15, "num_keypoints_21": 15, "self_contact": [400.0, 300.0, 410.0, 310.0],

@@ -14,6 +14,8 @@ from fiftyone_pose.core import skeleton as skeletons
 
 small = st.one_of(st.integers(-3000, 3000), st.floats(-3000, 3000, allow_nan=False).map(lambda v: round(v, 3)))
 plain_keys = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+#: the default COCO visibility flags (a module-level strategy, built once like a default value)
+coco_flags = st.sampled_from([0, 1, 2])
 
 
 def _plain_extras(reserved: set[str]):
@@ -30,7 +32,7 @@ def coco_like_docs(
     names: list[str],
     edges: list[list[int]],
     *,
-    vis=st.sampled_from([0, 1, 2]),
+    vis=coco_flags,
     image_extras: dict[str, Any] | None = None,
     ann_extras: dict[str, Any] | None = None,
     top_keys: tuple[str, ...] = ("info", "licenses"),
@@ -80,7 +82,9 @@ def coco_like_docs(
                 if draw(st.integers(0, 3)):
                     rec[key] = draw(strategy)
             if not fiftyone:
-                rec.update(draw(_extras({"id", "image_id", "category_id", "keypoints", *optional, *(ann_extras or {})})))
+                rec.update(
+                    draw(_extras({"id", "image_id", "category_id", "keypoints", *optional, *(ann_extras or {})}))
+                )
             anns.append(rec)
     doc: dict[str, Any] = {}
     for key in top_keys:
@@ -150,7 +154,9 @@ def aic_native_docs(draw, fiftyone: bool = False, max_images: int = 4):
         if draw(st.booleans()):
             rec["url"] = draw(st.text(max_size=10))
         if not fiftyone:
-            rec.update(draw(_plain_extras({"image_id", "human_annotations", "keypoint_annotations", "width", "height"})))
+            rec.update(
+                draw(_plain_extras({"image_id", "human_annotations", "keypoint_annotations", "width", "height"}))
+            )
         n = draw(st.integers(0, 4))
         keys = draw(st.lists(st.from_regex(r"human[0-9]{1,2}", fullmatch=True), min_size=n, max_size=n, unique=True))
         humans, points = {}, {}
@@ -209,7 +215,9 @@ def ochuman_native_docs(draw, fiftyone: bool = False, max_images: int = 3):
             if draw(st.integers(0, 3)):
                 ann["max_iou"] = draw(st.floats(0, 1))
             if not fiftyone:
-                ann.update(draw(_plain_extras({"bbox", "keypoints", "segms", "max_iou", "extra_keypoints", "bbox_corners"})))
+                ann.update(
+                    draw(_plain_extras({"bbox", "keypoints", "segms", "max_iou", "extra_keypoints", "bbox_corners"}))
+                )
             anns.append(ann)
         rec["annotations"] = anns
         images.append(rec)

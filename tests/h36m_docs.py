@@ -81,5 +81,7 @@ def h36m_coco_doc() -> dict[str, Any]:
             "keypoints_3d": world.ravel().tolist(),
         })  # fmt: skip
     edges = [list(e) for e in skeletons.load("h36m").edges]
-    categories = [{"supercategory": "person", "id": 1, "name": "person", "keypoints": list(MMPOSE_COCO_NAMES), "skeleton": edges}]
+    categories = [
+        {"supercategory": "person", "id": 1, "name": "person", "keypoints": list(MMPOSE_COCO_NAMES), "skeleton": edges}
+    ]
     return {"categories": categories, "images": images, "annotations": anns}

@@ -31,7 +31,14 @@ def mpii_hrnet_doc() -> list[dict[str, Any]]:
     j3[0] = [-12.5, 830.25]  # labeled although outside the image
     return [
         {"image": "015601864.jpg", "center": [594.0, 257.0], "scale": 3.021046, "joints": j1, "joints_vis": v1},
-        {"image": "000123456.jpg", "center": [640.0, 330.0], "scale": 2.91, "joints": j3, "joints_vis": v3, "person_note": "kept"},
+        {
+            "image": "000123456.jpg",
+            "center": [640.0, 330.0],
+            "scale": 2.91,
+            "joints": j3,
+            "joints_vis": v3,
+            "person_note": "kept",
+        },
         {"image": "015601864.jpg", "center": [-1, -1], "scale": 1.5, "joints": j2, "joints_vis": v2},
     ]
 
@@ -97,24 +104,36 @@ def mpii_release() -> dict[str, Any]:
         (50.0, 20.0, 70.0, 40.0, {"point": _points([8, 9, 12], 3.0)}, 0.9, {"x": 60.0, "y": 70.0}),
     ])  # fmt: skip
     # image 3 (test): persons with objpos and scale only
-    rects3 = struct_array(("scale", "objpos"), [(4.718488, {"x": 966.0, "y": 340.0}), (4.248238, {"x": 489.0, "y": 383.0})])
+    rects3 = struct_array(
+        ("scale", "objpos"), [(4.718488, {"x": 966.0, "y": 340.0}), (4.248238, {"x": 489.0, "y": 383.0})]
+    )
     annolist = struct_array(("image", "annorect", "frame_sec", "vidx"), [
         ({"name": "015601864.jpg"}, rects1, 11.0, 1.0),
         ({"name": "015599452.jpg"}, rect2, 12.5, 2.0),
         ({"name": "005808361.jpg"}, rects3, EMPTY, EMPTY),
         ({"name": "052475643.jpg"}, EMPTY, 3.0, 2.0),  # nobody annotated
         # one person: a 1 x 1 struct, not an array
-        ({"name": "060111501.jpg"}, dict(zip(RECT_FIELDS, (5.0, 6.0, 25.0, 30.0, {"point": _points([9], 1.0, [1.0])}, 1.0, {"x": 15.0, "y": 90.0}))), 4.0, 1.0),
+        ({"name": "060111501.jpg"},
+         dict(zip(RECT_FIELDS, (5.0, 6.0, 25.0, 30.0, {"point": _points([9], 1.0, [1.0])}, 1.0,
+                                {"x": 15.0, "y": 90.0}))),
+         4.0, 1.0),
     ])  # fmt: skip
     act = np.zeros((5, 1), dtype=[("cat_name", object), ("act_name", object), ("act_id", object)])
-    activities = [("sports", "curling", 1.0), ("sports", "curling", 1.0), (EMPTY, EMPTY, -1.0), ("music", "guitar", 7.0), ("sports", "curling", 1.0)]
+    activities = [
+        ("sports", "curling", 1.0),
+        ("sports", "curling", 1.0),
+        (EMPTY, EMPTY, -1.0),
+        ("music", "guitar", 7.0),
+        ("sports", "curling", 1.0),
+    ]
     for i, (cat, name, aid) in enumerate(activities):
         act[i, 0]["cat_name"], act[i, 0]["act_name"], act[i, 0]["act_id"] = cat, name, aid
     return {"RELEASE": {
         "annolist": annolist,
         "img_train": np.array([[1.0, 1.0, 0.0, 1.0, 1.0]]),
         "version": "12",
-        "single_person": cell([np.array([[1.0], [2.0]]), np.array([[2.0]]), EMPTY, EMPTY, np.array([[1.0]])], column=True),
+        "single_person": cell([np.array([[1.0], [2.0]]), np.array([[2.0]]), EMPTY, EMPTY, np.array([[1.0]])],
+                              column=True),
         "act": act,
         "video_list": cell(["aAOusnrSsHI", "ZZ2SkJ4fYZs", "unused"]),
     }}  # fmt: skip

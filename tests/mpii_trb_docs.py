@@ -56,7 +56,15 @@ def mpii_trb_docs(draw, fiftyone: bool = False, max_images: int = 3, max_persons
     c = small if fiftyone else coords
     n_images = draw(st.integers(0, max_images))
     ids = draw(st.lists(st.integers(1, 10**9), min_size=n_images, max_size=n_images, unique=True))
-    images = [{"file_name": f"{i:09d}.jpg", "height": draw(st.integers(1, 2000)), "width": draw(st.integers(1, 2000)), "id": i} for i in ids]
+    images = [
+        {
+            "file_name": f"{i:09d}.jpg",
+            "height": draw(st.integers(1, 2000)),
+            "width": draw(st.integers(1, 2000)),
+            "id": i,
+        }
+        for i in ids
+    ]
     anns = []
     if images:
         n = draw(st.integers(0, max_persons))

@@ -39,19 +39,19 @@ import tempfile
 import time
 import traceback
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import orjson
+from helpers import coco_doc
 from hypothesis import strategies as st
 
 from fiftyone_pose import cli, formats
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.errors import PoseFormatError
-
-from helpers import coco_doc
 
 # ------------------------------------------------------------------------------------ samples
 
@@ -108,11 +108,17 @@ def _coco_samples() -> list[Sample]:
             {"id": 11, "image_id": 2, "category_id": 3, "keypoints": [5, 6, 2, 7, 8, 2, 9, 10, 2], "num_keypoints": 3,
              "bbox": [5, 6, 4, 4], "area": 16, "iscrowd": 0, "segmentation": [[5, 6, 9, 6, 9, 10]]},
         ],
-        "categories": [{"id": 3, "name": "critter", "keypoints": ["head", "neck", "tail"], "skeleton": [[1, 2], [2, 3]]}],
+        "categories": [{"id": 3, "name": "critter", "keypoints": ["head", "neck", "tail"],
+                        "skeleton": [[1, 2], [2, 3]]}],
     }  # fmt: skip
     return [
         Sample({"person_keypoints.json": coco_doc()}, "person_keypoints.json", lossless=True, label="example"),
-        Sample({"person_keypoints.json": generate_coco(3, seed=5)}, "person_keypoints.json", lossless=True, label="generated"),
+        Sample(
+            {"person_keypoints.json": generate_coco(3, seed=5)},
+            "person_keypoints.json",
+            lossless=True,
+            label="generated",
+        ),
         Sample({"image_info.json": image_list}, "image_info.json", lossless=True, label="image-info"),
         Sample({"critters.json": custom}, "critters.json", lossless=True, label="custom-layout"),
     ]
@@ -120,23 +126,35 @@ def _coco_samples() -> list[Sample]:
 
 @sample_hook("coco_wholebody")
 def _wholebody_samples() -> list[Sample]:
-    from benchmarks.generate import generate_coco
     from helpers_wholebody import wholebody_doc
+
+    from benchmarks.generate import generate_coco
 
     return [
         Sample({"coco_wholebody.json": wholebody_doc()}, "coco_wholebody.json", lossless=True, label="example"),
-        Sample({"coco_wholebody.json": generate_coco(2, layout="wholebody", seed=3)}, "coco_wholebody.json", lossless=True, label="generated"),
+        Sample(
+            {"coco_wholebody.json": generate_coco(2, layout="wholebody", seed=3)},
+            "coco_wholebody.json",
+            lossless=True,
+            label="generated",
+        ),
     ]
 
 
 @sample_hook("halpe")
 def _halpe_samples() -> list[Sample]:
-    from benchmarks.generate import generate_coco
     from helpers_wholebody import halpe_doc
+
+    from benchmarks.generate import generate_coco
 
     return [
         Sample({"halpe_val_v1.json": halpe_doc()}, "halpe_val_v1.json", lossless=True, label="example"),
-        Sample({"halpe_val_v1.json": generate_coco(2, layout="halpe", seed=3)}, "halpe_val_v1.json", lossless=True, label="generated"),
+        Sample(
+            {"halpe_val_v1.json": generate_coco(2, layout="halpe", seed=3)},
+            "halpe_val_v1.json",
+            lossless=True,
+            label="generated",
+        ),
     ]
 
 
@@ -145,7 +163,12 @@ def _aic_samples() -> list[Sample]:
     from dataset_docs import aic_coco_doc, aic_native_doc
 
     return [
-        Sample({"keypoint_validation_annotations.json": aic_native_doc()}, "keypoint_validation_annotations.json", lossless=True, label="native"),
+        Sample(
+            {"keypoint_validation_annotations.json": aic_native_doc()},
+            "keypoint_validation_annotations.json",
+            lossless=True,
+            label="native",
+        ),
         Sample({"aic_val.json": aic_coco_doc()}, "aic_val.json", lossless=True, label="coco"),
     ]
 
@@ -191,7 +214,9 @@ def _ochuman_samples() -> list[Sample]:
 def _humanart_samples() -> list[Sample]:
     from dataset_docs import humanart_doc
 
-    return [Sample({"validation_humanart.json": humanart_doc()}, "validation_humanart.json", lossless=True, label="example")]
+    return [
+        Sample({"validation_humanart.json": humanart_doc()}, "validation_humanart.json", lossless=True, label="example")
+    ]
 
 
 @sample_hook("h36m")
@@ -210,13 +235,18 @@ def _h36m_samples() -> list[Sample]:
 def _lsp_samples() -> list[Sample]:
     def triplets(n: int, seed: float) -> np.ndarray:  # (n, 14, 3): sub-pixel x, y and 0/1 flags
         i, j = np.meshgrid(np.arange(n), np.arange(14), indexing="ij")
-        return np.stack([20.5 + 7.25 * j + seed + i, 150.125 - 9.5 * j + 2 * i, (i + j) % 3 == 0], axis=2).astype(np.float64)
+        return np.stack([20.5 + 7.25 * j + seed + i, 150.125 - 9.5 * j + 2 * i, (i + j) % 3 == 0], axis=2).astype(
+            np.float64
+        )
 
     c = np.ascontiguousarray  # (scipy's savemat writes text only from C-ordered arrays)
     return [
-        Sample({"lsp_dataset/joints.mat": MatFile({"joints": c(triplets(3, 0.0).transpose(2, 1, 0))})}, "lsp_dataset", label="lsp-folder"),
-        Sample({"joints.mat": MatFile({"joints": c(triplets(4, 1.5).transpose(1, 2, 0))})}, "joints.mat", label="lspet-file"),
-        Sample({"lsp_one.mat": MatFile({"joints": c(triplets(1, 3.0)[0].T.astype(np.int16))})}, "lsp_one.mat", label="lsp-one-image-int16"),
+        Sample({"lsp_dataset/joints.mat": MatFile({"joints": c(triplets(3, 0.0).transpose(2, 1, 0))})},
+               "lsp_dataset", label="lsp-folder"),
+        Sample({"joints.mat": MatFile({"joints": c(triplets(4, 1.5).transpose(1, 2, 0))})},
+               "joints.mat", label="lspet-file"),
+        Sample({"lsp_one.mat": MatFile({"joints": c(triplets(1, 3.0)[0].T.astype(np.int16))})},
+               "lsp_one.mat", label="lsp-one-image-int16"),
     ]  # fmt: skip
 
 
@@ -234,7 +264,9 @@ def _pytorch_pose_samples() -> list[Sample]:
     return [
         Sample({"mpii_annotations.json": mpi_doc()}, "mpii_annotations.json", lossless=True, label="mpi"),
         Sample({"LEEDS_annotations.json": leeds_doc()}, "LEEDS_annotations.json", lossless=True, label="leeds"),
-        Sample({"coco_annotations_2017.json": coco_pp_doc()}, "coco_annotations_2017.json", lossless=True, label="coco"),
+        Sample(
+            {"coco_annotations_2017.json": coco_pp_doc()}, "coco_annotations_2017.json", lossless=True, label="coco"
+        ),
     ]
 
 
@@ -390,7 +422,9 @@ def _targets(doc: Any, kind: str) -> dict[tuple, list[tuple]]:
             "wrong_length": isinstance(v, list) and len(v) > 0 and all(map(_is_number, v)),
             "bad_size": _is_number(v) and bool(_SIZE_KEY.search(key)),
             "duplicate_id": isinstance(v, list) and sum(isinstance(r, dict) and "id" in r for r in v) >= 2,
-            "dangling_reference": bool(path) and isinstance(path[-1], str) and bool(_ID_REF.match(path[-1]))
+            "dangling_reference": bool(path)
+            and isinstance(path[-1], str)
+            and bool(_ID_REF.match(path[-1]))
             and (_is_number(v) or isinstance(v, str)),
         }.get(kind, False)
         if ok:
@@ -469,7 +503,11 @@ def _json_mutation(draw, doc: Any, file: str, kind: str) -> Mutation | None:
         }[how]
         return Mutation(kind, file, f"{where}: {how} ({len(old)} -> {len(new)} values)", path, _set(doc, path, new))
     if kind == "bad_size":
-        new = draw(st.sampled_from([0, -1, -640, -0.5, -1e-9, math.nan, math.inf, -math.inf, raw_token("1e400"), raw_token("-1e400")]))
+        new = draw(
+            st.sampled_from(
+                [0, -1, -640, -0.5, -1e-9, math.nan, math.inf, -math.inf, raw_token("1e400"), raw_token("-1e400")]
+            )
+        )
         shown = new.strip("\x00").replace(_RAW.strip("\x00"), "") if isinstance(new, str) else new
         return Mutation(kind, file, f"{where} = {shown} (was {old!r})", path, _set(doc, path, new))
     if kind == "duplicate_id":
@@ -480,7 +518,9 @@ def _json_mutation(draw, doc: Any, file: str, kind: str) -> Mutation | None:
             old[j]["id"] = copy.deepcopy(old[i]["id"])
             return Mutation(kind, file, f"{where}[{j}].id = {where}[{i}].id ({old[i]['id']!r})", path + (j, "id"), doc)
         old.insert(j, copy.deepcopy(old[i]))
-        return Mutation(kind, file, f"{where}[{i}] copied to {where}[{j}] (id {old[i]['id']!r} twice)", path + (j,), doc)
+        return Mutation(
+            kind, file, f"{where}[{i}] copied to {where}[{j}] (id {old[i]['id']!r} twice)", path + (j,), doc
+        )
     if kind == "dangling_reference":
         ids = [v for _, v in _walk(doc) if type(v) is int]
         new = (max(ids) + 12345) if isinstance(old, int) else f"{old}-missing"
@@ -505,7 +545,9 @@ def text_mutation(draw, raw: bytes, file: str, kind: str) -> Mutation | None:
         how = draw(st.sampled_from(["token", "drop line", "repeat line"] if tokens else ["drop line", "repeat line"]))
         if how == "token":
             lo, hi = draw(st.sampled_from(tokens))
-            new = draw(st.sampled_from([b"x", b"", b"-1", b"nan", b"inf", b"1e400", b"0.5", b"99999999999999999999999"]))
+            new = draw(
+                st.sampled_from([b"x", b"", b"-1", b"nan", b"inf", b"1e400", b"0.5", b"99999999999999999999999"])
+            )
             return Mutation(kind, file, f"number {raw[lo:hi]!r} at byte {lo} -> {new!r}", (), raw[:lo] + new + raw[hi:])
         if not lines:
             return None
@@ -521,12 +563,19 @@ def _wrong_mat_values(arr: Any) -> list[tuple[str, Any]]:
                                   ("a cell array", np.array([[1.0], "x"], dtype=object)),
                                   ("a struct", {"x": np.ones((2, 2))})]  # fmt: skip
     if type(arr) in (int, float):  # a 1 x 1 array
-        out += [("as text", str(arr)), ("a NaN", np.nan), ("two values", np.array([[arr, arr]])), ("out of range", -arr - 1e6)]
+        out += [
+            ("as text", str(arr)),
+            ("a NaN", np.nan),
+            ("two values", np.array([[arr, arr]])),
+            ("out of range", -arr - 1e6),
+        ]
     if isinstance(arr, str):
         out += [("a number", 5.0), ("a char matrix", np.array([arr, arr]))]
     if isinstance(arr, np.ndarray) and arr.dtype.kind in "iuf" and arr.size:
-        out += [("the last row dropped", arr[:-1]), ("a column added", np.hstack([arr, arr[:, :1]])) if arr.ndim == 2 else ("1-D", arr.ravel()),
-                ("transposed", arr.T), ("flattened", arr.ravel()), ("a NaN", np.where(np.arange(arr.size).reshape(arr.shape) == 0, np.nan, arr)),
+        out += [("the last row dropped", arr[:-1]),
+                ("a column added", np.hstack([arr, arr[:, :1]])) if arr.ndim == 2 else ("1-D", arr.ravel()),
+                ("transposed", arr.T), ("flattened", arr.ravel()),
+                ("a NaN", np.where(np.arange(arr.size).reshape(arr.shape) == 0, np.nan, arr)),
                 ("an infinity", np.where(np.arange(arr.size).reshape(arr.shape) == arr.size - 1, np.inf, arr)),
                 ("as text", arr.astype(str)), ("as booleans", arr > 0)]  # fmt: skip
     return out
@@ -589,7 +638,13 @@ def _mat_targets(node: Any, path: tuple = ()) -> Iterable[tuple]:
 
 def _mat_get(node: Any, path: tuple) -> Any:
     for step in path:
-        node = node[step[1]].flat[step[0]] if isinstance(step, tuple) else node.flat[step] if isinstance(step, int) else node[step]
+        node = (
+            node[step[1]].flat[step[0]]
+            if isinstance(step, tuple)
+            else node.flat[step]
+            if isinstance(step, int)
+            else node[step]
+        )
     return node
 
 
@@ -618,7 +673,13 @@ def _mat_where(path: tuple) -> str:
     """``RELEASE.annolist(2).annorect{1}``-like text of a path (1-based, as MATLAB counts)."""
     out = ""
     for step in path:
-        out += f"({step[0] + 1}).{step[1]}" if isinstance(step, tuple) else f"{{{step + 1}}}" if isinstance(step, int) else ("." if out else "") + step
+        out += (
+            f"({step[0] + 1}).{step[1]}"
+            if isinstance(step, tuple)
+            else f"{{{step + 1}}}"
+            if isinstance(step, int)
+            else ("." if out else "") + step
+        )
     return out
 
 
@@ -737,7 +798,9 @@ def _cli_problems(name: str, main: Path, work: Path, expected_error: str | None)
     out_dir.mkdir()
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = cli.main(["convert", os.fspath(main), os.fspath(out_dir / "out.json"), "--from", name, "--to", out_format])
+        code = cli.main(
+            ["convert", os.fspath(main), os.fspath(out_dir / "out.json"), "--from", name, "--to", out_format]
+        )
     lines = stderr.getvalue().splitlines()
     written = sorted(os.listdir(out_dir))
     if expected_error is None:
@@ -788,16 +851,24 @@ def check(name: str, sample: Sample, mutation: Mutation, tmp_root: Path) -> Outc
             return Outcome("wrong" if problems else "error", "; ".join(problems) or str(e))
         except Exception as e:  # noqa: BLE001
             tb = traceback.extract_tb(e.__traceback__)[-1]
-            return Outcome("wrong", f"{type(e).__name__}: {e} (at {Path(tb.filename).name}:{tb.lineno}) " + "; ".join(problems))
+            return Outcome(
+                "wrong", f"{type(e).__name__}: {e} (at {Path(tb.filename).name}:{tb.lineno}) " + "; ".join(problems)
+            )
         try:
-            mutated = orjson.loads(encode_file(mutation.content)) if mutation.file == sample.main and is_json(mutation.content) else None
+            mutated = (
+                orjson.loads(encode_file(mutation.content))
+                if mutation.file == sample.main and is_json(mutation.content)
+                else None
+            )
         except orjson.JSONDecodeError:
             mutated = None
         try:
             problems += _round_trip_problems(name, sample, main, mutated, data, work)
         except Exception as e:  # noqa: BLE001
             tb = traceback.extract_tb(e.__traceback__)[-1]
-            problems.append(f"reads, but the round trip raises {type(e).__name__}: {e} (at {Path(tb.filename).name}:{tb.lineno})")
+            problems.append(
+                f"reads, but the round trip raises {type(e).__name__}: {e} (at {Path(tb.filename).name}:{tb.lineno})"
+            )
         problems += _cli_problems(name, main, work, None)
         return Outcome("wrong" if problems else "read", "; ".join(problems) or "reads and round-trips")
     finally:
@@ -830,7 +901,11 @@ def start_cli(*args: Any, env: dict[str, str] | None = None) -> subprocess.Popen
     """Start ``fiftyone-pose ARGS``; it answers SIGINT even where the tests run as a background job
     (which ignores SIGINT, and Python installs no KeyboardInterrupt handler for an ignored SIGINT)."""
     return subprocess.Popen(
-        [EXE, *map(str, args)], env=env or cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [EXE, *map(str, args)],
+        env=env or cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
@@ -864,7 +939,9 @@ def collections() -> set[str]:
     return set(foo.get_db_conn().list_collection_names())
 
 
-def wait_until(condition: Callable[[], Any], proc: subprocess.Popen | None = None, timeout: float = 120, what: str = "") -> Any:
+def wait_until(
+    condition: Callable[[], Any], proc: subprocess.Popen | None = None, timeout: float = 120, what: str = ""
+) -> Any:
     """Poll ``condition`` every 5 ms until it returns something truthy (which is returned)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

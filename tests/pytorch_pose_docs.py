@@ -63,10 +63,12 @@ _LEEDS = [
      "img_height": 213.0, "objpos": [75.5, 106.5], "joint_self": leeds_rows(30.0, [1] * 16), "scale_provided": 1.771,
      "annolist_index": 1.0, "people_index": 1.0, "numOtherPeople": 0.0},
     {"dataset": "LEEDS", "isValidation": 1.0, "img_paths": "lsp_dataset/images/im1001.jpg", "img_width": 160.0,
-     "img_height": 200.0, "objpos": [80.0, 100.0], "joint_self": leeds_rows(35.5, [1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1]),
+     "img_height": 200.0, "objpos": [80.0, 100.0],
+     "joint_self": leeds_rows(35.5, [1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1]),
      "scale_provided": 1.6, "annolist_index": 2.0, "people_index": 1.0, "numOtherPeople": 0.0},
     {"dataset": "LEEDS", "isValidation": 0.0, "img_paths": "lspet_dataset/images/im00001.jpg", "img_width": 300.0,
-     "img_height": 400.0, "objpos": [150.5, 200.25], "joint_self": leeds_rows(120.0, [1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1]),
+     "img_height": 400.0, "objpos": [150.5, 200.25],
+     "joint_self": leeds_rows(120.0, [1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1]),
      "scale_provided": 2.2, "annolist_index": 3.0, "people_index": 1.0, "numOtherPeople": 0.0,
      "joint_others": [], "scale_provided_other": [], "objpos_other": []},
 ]  # fmt: skip
@@ -109,9 +111,14 @@ def pytorch_pose_docs(draw, fiftyone: bool = False, max_records: int = 6):
     c = small if fiftyone else coords
     n_images = draw(st.integers(1, 3))
     if flavor == "coco":
-        paths = [draw(st.sampled_from([f"{i:012d}.jpg", f"COCO_val2014_{i:012d}.jpg", f"COCO_train2014_{i:012d}.jpg"])) for i in range(1, n_images + 1)]
+        paths = [
+            draw(st.sampled_from([f"{i:012d}.jpg", f"COCO_val2014_{i:012d}.jpg", f"COCO_train2014_{i:012d}.jpg"]))
+            for i in range(1, n_images + 1)
+        ]
     else:
-        paths = [f"lsp_dataset/images/im{i:04d}.jpg" if flavor == "LEEDS" else f"{i:09d}.jpg" for i in range(1, n_images + 1)]
+        paths = [
+            f"lsp_dataset/images/im{i:04d}.jpg" if flavor == "LEEDS" else f"{i:09d}.jpg" for i in range(1, n_images + 1)
+        ]
     image_fields = []
     for _ in paths:
         fields: dict[str, Any] = {"isValidation": draw(st.sampled_from([0.0, 1.0, 0, 1] + ([] if fiftyone else [0.5])))}
@@ -154,10 +161,20 @@ def pytorch_pose_docs(draw, fiftyone: bool = False, max_records: int = 6):
             if others == 1:
                 rec.update(joint_others=one, scale_provided_other=draw(c), objpos_other=[draw(c), draw(c)])
             elif others == 2:
-                rec.update(joint_others=[one, one], scale_provided_other=[draw(c), draw(c)], objpos_other=[[1.0, 2.0], [3.0, 4.0]])
+                rec.update(
+                    joint_others=[one, one],
+                    scale_provided_other=[draw(c), draw(c)],
+                    objpos_other=[[1.0, 2.0], [3.0, 4.0]],
+                )
             elif draw(st.booleans()):
                 rec.update(joint_others=[], scale_provided_other=[], objpos_other=[])
         if not fiftyone:
-            rec.update(draw(_plain_extras({*rec, "joint_self", "dataset", "img_paths", "img_width", "img_height", "isValidation"})))
+            rec.update(
+                draw(
+                    _plain_extras(
+                        {*rec, "joint_self", "dataset", "img_paths", "img_width", "img_height", "isValidation"}
+                    )
+                )
+            )
         records.append(rec)
     return records

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from hypothesis import strategies as st
-
 from helpers import COCO_NAMES, COCO_SKELETON
+from hypothesis import strategies as st
 
 MAX_INT = 2**53
 ints = st.integers(-MAX_INT, MAX_INT)
@@ -66,7 +65,7 @@ def coco_documents(draw, max_images: int = 5, max_persons: int = 8):
     n_images = draw(st.integers(0, max_images))
     image_ids = draw(st.lists(st.integers(1, 2**40), min_size=n_images, max_size=n_images, unique=True))
     images = []
-    for i, iid in enumerate(image_ids):
+    for iid in image_ids:
         w, h = draw(st.integers(1, 4000)), draw(st.integers(1, 4000))
         folder = draw(st.sampled_from(["", "sub/", "a/b/"]))
         rec = {"id": iid, "file_name": f"{folder}{iid:012d}.jpg"}

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import random
 
+from helpers import COCO_NAMES, COCO_SKELETON
 from hypothesis import strategies as st
 from strategies import ANN_KEYS, IMAGE_KEYS, _extras, coords, numbers, segmentation, visibility
 
-from helpers import COCO_NAMES, COCO_SKELETON
-
-WB_PARTS = (("foot_kpts", 6, "foot"), ("face_kpts", 68, "face"), ("lefthand_kpts", 21, "lefthand"), ("righthand_kpts", 21, "righthand"))
+WB_PARTS = (
+    ("foot_kpts", 6, "foot"),
+    ("face_kpts", 68, "face"),
+    ("lefthand_kpts", 21, "lefthand"),
+    ("righthand_kpts", 21, "righthand"),
+)
 WB_BOXES = ("face_box", "lefthand_box", "righthand_box")
 WB_FLAGS = ("face_valid", "lefthand_valid", "righthand_valid", "foot_valid")
 WB_KEYS = {key for key, _, _ in WB_PARTS} | set(WB_BOXES) | set(WB_FLAGS)
@@ -56,7 +60,11 @@ def _images(draw, max_images: int, halpe: bool):
     images = []
     for iid in ids:
         # Halpe train images carry HICO-DET's source prefix; val images are COCO val2017 names
-        name = draw(st.sampled_from([f"HICO_train2015_{iid % 10**8:08d}.jpg", f"{iid:012d}.jpg"])) if halpe else f"{iid:012d}.jpg"
+        name = (
+            draw(st.sampled_from([f"HICO_train2015_{iid % 10**8:08d}.jpg", f"{iid:012d}.jpg"]))
+            if halpe
+            else f"{iid:012d}.jpg"
+        )
         rec = {"id": iid, "file_name": name, "width": draw(st.integers(1, 4000)), "height": draw(st.integers(1, 4000))}
         rec.update(draw(_extras(IMAGE_KEYS)))
         images.append(rec)

@@ -173,8 +173,9 @@ def test_detect_read_with_image_sizes_and_cli_convert(tmp_path, capsys):
 
 
 def test_other_layouts_need_a_conversion_by_name():
-    from fiftyone_pose.formats import coco as coco_format
     from helpers import coco_doc
+
+    from fiftyone_pose.formats import coco as coco_format
 
     data = coco_format.decode(coco_doc())
     with pytest.raises(ValueError, match="layout='aic'"):
@@ -182,7 +183,9 @@ def test_other_layouts_need_a_conversion_by_name():
     from fiftyone_pose.core.layouts import to_layout
 
     native = aic.encode(to_layout(data, "aic"), flavor="native")
-    assert len(native) == 3 and sum(len(r["human_annotations"]) for r in native) == 3  # the crowd region is not a person
+    assert (
+        len(native) == 3 and sum(len(r["human_annotations"]) for r in native) == 3
+    )  # the crowd region is not a person
     assert native[0]["keypoint_annotations"]["human1"][-3:] == [0, 0, 3]  # neck: not in COCO
 
 

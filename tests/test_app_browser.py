@@ -106,7 +106,9 @@ def app(fo_db, tmp_path_factory):
 
 
 def _post(url: str, path: str, payload: dict):
-    req = urllib.request.Request(url + path, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url + path, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=120) as r:
         body = r.read().decode()
     return body

@@ -7,7 +7,15 @@ from benchmarks.run import report
 
 def _runs(step_seconds: dict[str, list[float]]) -> dict[str, list[dict]]:
     return {
-        step: [{"seconds": s, "peak_rss_mb": 100.0, "base_rss_mb": 40.0, **({"insert_seconds": s / 4} if step == "raw_insert" else {})} for s in secs]
+        step: [
+            {
+                "seconds": s,
+                "peak_rss_mb": 100.0,
+                "base_rss_mb": 40.0,
+                **({"insert_seconds": s / 4} if step == "raw_insert" else {}),
+            }
+            for s in secs
+        ]
         for step, secs in step_seconds.items()
     }
 

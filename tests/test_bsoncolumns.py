@@ -60,7 +60,11 @@ def test_elements_keys_and_decode_give_back_the_documents(docs):
         assert col.present.tolist() == [name in d for d in docs]
         for i, d in enumerate(docs):
             if name in d:
-                one = b.decode(els, np.flatnonzero((els.owner == i) & np.isin(np.arange(len(els.owner)), b.pick(els, name))), len(docs))
+                one = b.decode(
+                    els,
+                    np.flatnonzero((els.owner == i) & np.isin(np.arange(len(els.owner)), b.pick(els, name))),
+                    len(docs),
+                )
                 assert same(one[i], bson.decode(bson.encode({name: d[name]})))
 
 
@@ -68,7 +72,11 @@ def test_elements_keys_and_decode_give_back_the_documents(docs):
 periodic = st.tuples(st.lists(st.sampled_from([1.5, 7, Int64(2**40)]), min_size=1, max_size=3), st.integers(0, 14)).map(
     lambda t: [t[0][j % len(t[0])] for j in range(t[1])]
 )
-number_arrays = st.lists(st.one_of(periodic, st.lists(st.one_of(numbers, st.none(), st.text(max_size=2)), max_size=14)), min_size=1, max_size=8)
+number_arrays = st.lists(
+    st.one_of(periodic, st.lists(st.one_of(numbers, st.none(), st.text(max_size=2)), max_size=14)),
+    min_size=1,
+    max_size=8,
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -100,7 +108,9 @@ def test_integers_and_numbers_of_a_field(items):
     out, given, bad = b.integers(col, -7)
     for i, v in enumerate(items):
         assert given[i] == (v is not None)
-        whole = not isinstance(v, (str, float)) or (isinstance(v, float) and math.isfinite(v) and v == int(v) and abs(v) < 2**63)
+        whole = not isinstance(v, (str, float)) or (
+            isinstance(v, float) and math.isfinite(v) and v == int(v) and abs(v) < 2**63
+        )
         assert bad[i] == (v is not None and not whole)
         if v is None:
             assert out[i] == -7
@@ -136,7 +146,14 @@ def test_object_ids_and_strings():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.lists(st.one_of(st.tuples(numbers, numbers).map(list), st.lists(numbers, max_size=3), numbers), max_size=6), min_size=1, max_size=6), st.integers(0, 7))
+@given(
+    st.lists(
+        st.lists(st.one_of(st.tuples(numbers, numbers).map(list), st.lists(numbers, max_size=3), numbers), max_size=6),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(0, 7),
+)
 def test_items_of_nested_arrays_point_at_their_values(arrays, width):
     """[x, y] pairs (fixed layout when all are pairs of doubles) and anything else (walked)."""
     b = bc.Batch(b"".join(bson.encode({"p": a}) for a in arrays))
@@ -160,8 +177,11 @@ def test_items_of_nested_arrays_point_at_their_values(arrays, width):
 
 
 def test_arrays_of_one_repeating_layout_are_not_walked(monkeypatch):
-    """x, y doubles and an int v per point, and [x, y] pairs: located by arithmetic, element by element equal to pymongo's."""
-    triplets = [[10.5 + i, 20.25 * i, 2] * 17 for i in range(5)] + [[1.5, 2.5, 0] * 16 + [1, 2.5, 0]]  # the last breaks the layout
+    """x, y doubles and an int v per point, and [x, y] pairs: located by arithmetic, element by
+    element equal to pymongo's."""
+    triplets = [[10.5 + i, 20.25 * i, 2] * 17 for i in range(5)] + [
+        [1.5, 2.5, 0] * 16 + [1, 2.5, 0]
+    ]  # the last breaks the layout
     pairs = [[[0.5 * i, 0.25]] * 17 for i in range(6)]
     b = bc.Batch(b"".join(bson.encode({"t": t, "p": p}) for t, p in zip(triplets, pairs)))
     els = b.elements(b.documents())
@@ -171,7 +191,11 @@ def test_arrays_of_one_repeating_layout_are_not_walked(monkeypatch):
     values, ints, lengths, bad = b.number_rows(b.column(els, "t", 6).value, 51, period=3)
     assert walked == [1] and lengths.tolist() == [51] * 6 and not bad.any()
     assert [values[i].tolist() for i in range(6)] == [[float(v) for v in t] for t in triplets]
-    assert ints[0].tolist() == [False, False, True] * 17 and ints[5].tolist() == [False, False, True] * 16 + [True, False, True]
+    assert ints[0].tolist() == [False, False, True] * 17 and ints[5].tolist() == [False, False, True] * 16 + [
+        True,
+        False,
+        True,
+    ]
     walked.clear()
     kind, value, lengths = b.items(b.column(els, "p", 6).value, 17)
     assert walked == [] and (kind == bc.ARRAY).all()

@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import coco_doc
 
 from fiftyone_pose import cli
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.formats import coco
-
-from helpers import coco_doc
 
 SUBCOMMANDS = ["cleanup", "convert", "demo", "export", "formats", "import", "info", "plugin"]
 DETECTED = "format: coco (detected from the file's content)"
@@ -222,7 +221,10 @@ def test_convert_truncated_file_names_line_and_column(tmp_path, capsys):
     code, _, err = _run(capsys, "convert", src, tmp_path / "out.json", "--from", "coco")
     assert code == 2
     line = _one_error_line(err)
-    assert line == f"fiftyone-pose: error: {src}: line 1 column 201 (byte 200): invalid JSON: unexpected end of data (file truncated?)"
+    assert line == (
+        f"fiftyone-pose: error: {src}: line 1 column 201 (byte 200): "
+        "invalid JSON: unexpected end of data (file truncated?)"
+    )
     assert not (tmp_path / "out.json").exists()
 
 
@@ -266,7 +268,9 @@ def test_entry_point_subprocess(tmp_path):
     doc = coco_doc()
     doc["images"][1]["id"] = "x"
     src = _write(tmp_path / "bad.json", doc)
-    done = subprocess.run([exe, "convert", str(src), str(tmp_path / "out.json")], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [exe, "convert", str(src), str(tmp_path / "out.json")], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.splitlines() == [
@@ -302,7 +306,9 @@ def test_import_creates_persistent_dataset(fo_db, dataset_name, src, capsys):
     assert len(ds) == counts["images"]
     assert ds.count("ground_truth.keypoints") == counts["persons"] + counts["crowd_regions"]
     assert sorted(ds.values("image_id")) == sorted(i["id"] for i in coco_doc()["images"])
-    assert sorted(ds.values("ground_truth.keypoints.person_id", unwind=True)) == sorted(a["id"] for a in coco_doc()["annotations"])
+    assert sorted(ds.values("ground_truth.keypoints.person_id", unwind=True)) == sorted(
+        a["id"] for a in coco_doc()["annotations"]
+    )
     assert sorted(ds.values("filepath")) == sorted(str(src.parent / i["file_name"]) for i in coco_doc()["images"])
     assert leftover_datasets() == before  # the temporary dataset became the named one
 
@@ -322,7 +328,8 @@ def test_import_twice_needs_overwrite(fo_db, dataset_name, src, tmp_path, capsys
     code, out, err = _run(capsys, "import", other, "--name", dataset_name)
     assert code == 2
     assert _one_error_line(err) == (
-        f"fiftyone-pose: error: dataset '{dataset_name}' already exists; pass overwrite=True (--overwrite) to replace it"
+        f"fiftyone-pose: error: dataset '{dataset_name}' already exists; "
+        "pass overwrite=True (--overwrite) to replace it"
     )
     ds = fo_db.load_dataset(dataset_name)
     assert ds._doc.id == first_id
@@ -354,7 +361,9 @@ def _image_without_size(doc: dict) -> None:
     ],
     ids=["fails-reading", "fails-building"],
 )
-def test_import_malformed_file_leaves_nothing(fo_db, dataset_name, tmp_path, capsys, monkeypatch, mutate, located, built):
+def test_import_malformed_file_leaves_nothing(
+    fo_db, dataset_name, tmp_path, capsys, monkeypatch, mutate, located, built
+):
     from fiftyone_pose.fo import api
 
     before = set(fo_db.list_datasets())
@@ -375,8 +384,10 @@ def test_import_malformed_file_leaves_nothing(fo_db, dataset_name, tmp_path, cap
     line = _one_error_line(err)
     assert line.startswith(f"fiftyone-pose: error: {src}: {located}")
     if built:
-        assert line.endswith("field 'width': the file gives no image size and the image cannot be read to find it "
-                             f"([Errno 2] No such file or directory: '{tmp_path / 'empty.jpg'}')")
+        assert line.endswith(
+            "field 'width': the file gives no image size and the image cannot be read to find it "
+            f"([Errno 2] No such file or directory: '{tmp_path / 'empty.jpg'}')"
+        )
         assert len(seen_during_build) == 1  # the temporary dataset existed while it was built
         assert len(set(seen_during_build[0]) - set(leftovers_before)) == 1
     else:
@@ -422,7 +433,9 @@ def test_export_to_another_layout(fo_db, dataset_name, tmp_path, capsys):
     dst = tmp_path / "body17.json"
     code, out, err = _run(capsys, "export", dataset_name, dst, "--format", "coco", "--layout", "coco")
     assert code == 0 and err == []
-    assert [a["keypoints"] for a in _load(dst)["annotations"]] == [a["keypoints"] for a in wholebody_doc()["annotations"]]
+    assert [a["keypoints"] for a in _load(dst)["annotations"]] == [
+        a["keypoints"] for a in wholebody_doc()["annotations"]
+    ]
 
 
 def test_export_saved_view_writes_only_its_persons(fo_db, dataset_name, src, tmp_path, capsys):
@@ -504,9 +517,13 @@ def test_export_and_info_of_missing_dataset(fo_db, tmp_path, capsys):
     name = f"missing-{uuid.uuid4().hex[:8]}"
     code, out, err = _run(capsys, "export", name, tmp_path / "out.json")
     assert code == 2
-    assert _one_error_line(err) == f"fiftyone-pose: error: no dataset named '{name}' (fiftyone datasets list shows them)"
+    assert (
+        _one_error_line(err) == f"fiftyone-pose: error: no dataset named '{name}' (fiftyone datasets list shows them)"
+    )
     assert os.listdir(tmp_path) == []
 
     code, out, err = _run(capsys, "info", name)
     assert code == 2
-    assert _one_error_line(err) == f"fiftyone-pose: error: no dataset named '{name}' (fiftyone datasets list shows them)"
+    assert (
+        _one_error_line(err) == f"fiftyone-pose: error: no dataset named '{name}' (fiftyone datasets list shows them)"
+    )

@@ -8,17 +8,17 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from helpers import coco_doc
 
 from fiftyone_pose import formats
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.errors import PoseFormatError
 from fiftyone_pose.formats import _jsonio, coco
-
-from helpers import coco_doc
 
 BIG = 2**63  # one past int64: orjson reads it (up to 2^64 - 1), the model cannot hold it
 
@@ -86,57 +86,104 @@ def _annotation_without_id_unknown_category(doc: dict) -> None:
 # (id, mutation, record, field, words the message must contain)
 #: record is matched exactly: the index, plus "(id N)" when the record has a usable id
 CASES = [
-    ("images-missing", _delete("images"), "top level", "images", "missing"),
-    ("images-not-a-list", _set("images", value={"id": 7}), "top level", "images", "expected a list, found dict"),
-    ("annotations-not-a-list", _set("annotations", value="none"), "top level", "annotations", "expected a list, found str"),
-    ("image-not-an-object", _set("images", 1, value=5), "images[1]", None, "expected an object, found int"),
-    ("image-without-id", _delete("images", 1, "id"), "images[1]", "id", "required key is missing"),
-    ("image-id-string", _set("images", 1, "id", value="3000000000"), "images[1] (id 3000000000)", "id", "expected an integer id, found '3000000000'"),
-    ("image-id-float", _set("images", 2, "id", value=11.0), "images[2] (id 11.0)", "id", "expected an integer id, found 11.0"),
-    ("image-id-beyond-int64", _set("images", 2, "id", value=BIG), f"images[2] (id {BIG})", "id", f"expected an integer id, found {BIG}"),
-    ("image-ids-duplicate", _set("images", 2, "id", value=7), "images[2]", "id", "duplicate id 7 (also used by images[0])"),
-    ("image-file-name-missing", _delete("images", 2, "file_name"), "images[2] (id 11)", "file_name", "required key is missing"),
-    ("image-width-negative", _set("images", 1, "width", value=-5), "images[1] (id 3000000000)", "width", "non-negative whole number, found -5"),
-    ("image-width-string", _set("images", 1, "width", value="500"), "images[1] (id 3000000000)", "width", "expected a number, found '500'"),
-    ("image-width-fraction", _set("images", 1, "width", value=500.5), "images[1] (id 3000000000)", "width", "whole number, found 500.5"),
-    ("image-height-huge-float", _set("images", 2, "height", value=1e300), "images[2] (id 11)", "height", "whole number, found 1e+300"),
-    ("image-height-beyond-int64", _set("images", 2, "height", value=BIG), "images[2] (id 11)", "height", f"expected a number, found {BIG}"),
-    ("annotation-not-an-object", _set("annotations", 3, value=[1]), "annotations[3]", None, "expected an object, found list"),
-    ("annotation-ids-duplicate", _set("annotations", 3, "id", value=1), "annotations[3]", "id", "duplicate id 1 (also used by annotations[0])"),
-    ("annotation-id-string", _set("annotations", 3, "id", value="3"), "annotations[3] (id 3)", "id", "expected an integer id, found '3'"),
-    ("annotation-without-image-id", _delete("annotations", 3, "image_id"), "annotations[3] (id 3)", "image_id", "required key is missing"),
-    ("annotation-image-id-string", _set("annotations", 3, "image_id", value="7"), "annotations[3] (id 3)", "image_id", "expected an integer image id, found '7'"),
-    ("annotation-unknown-image", _set("annotations", 3, "image_id", value=99), "annotations[3] (id 3)", "image_id", "refers to image id 99, which is not in 'images'"),
-    ("annotation-image-id-beyond-int64", _set("annotations", 3, "image_id", value=BIG), "annotations[3] (id 3)", "image_id", f"found {BIG}"),
-    ("annotation-unknown-category", _set("annotations", 3, "category_id", value=2), "annotations[3] (id 3)", "category_id", "refers to category id 2, which is not in 'categories'"),
-    ("annotation-without-id-unknown-category", _annotation_without_id_unknown_category, "annotations[3]", "category_id", "refers to category id 2"),
-    ("keypoints-missing", _delete("annotations", 3, "keypoints"), "annotations[3] (id 3)", "keypoints", "required key is missing"),
-    ("keypoints-not-a-list", _set("annotations", 3, "keypoints", value={}), "annotations[3] (id 3)", "keypoints", "expected a list, found {}"),
-    ("keypoints-length-50", _pop_keypoint_value, "annotations[3] (id 3)", "keypoints", "has 50 values, expected 51 (3 x 17 keypoints)"),
-    ("keypoints-length-54", _set("annotations", 2, "keypoints", value=[0] * 54), "annotations[2] (id 2)", "keypoints", "has 54 values, expected 51"),
-    ("keypoints-string", _set("annotations", 3, "keypoints", 4, value="1"), "annotations[3] (id 3)", "keypoints", "expected numbers, found '1'"),
-    ("keypoints-null", _set("annotations", 3, "keypoints", 4, value=None), "annotations[3] (id 3)", "keypoints", "expected numbers, found None"),
-    ("keypoints-nested-list", _set("annotations", 3, "keypoints", 4, value=[1, 2]), "annotations[3] (id 3)", "keypoints", "expected numbers, found [1, 2]"),
-    ("keypoints-bool", _set("annotations", 0, "keypoints", 2, value=True), "annotations[0] (id 1)", "keypoints", "expected numbers, found True"),
-    ("keypoints-int-beyond-2^53", _set("annotations", 3, "keypoints", 0, value=2**53 + 1), "annotations[3] (id 3)", "keypoints", "2^53"),
-    ("bbox-length-3", _set("annotations", 3, "bbox", value=[100, 100, 50]), "annotations[3] (id 3)", "bbox", "expected a list [x, y, w, h], found [100, 100, 50]"),
-    ("bbox-string", _set("annotations", 3, "bbox", 1, value="x"), "annotations[3] (id 3)", "bbox", "expected numbers, found 'x'"),
-    ("bbox-int-beyond-int64", _set("annotations", 3, "bbox", 0, value=BIG + 1), "annotations[3] (id 3)", "bbox", "integer beyond ±2^53 cannot be kept exactly"),
-    ("bbox-string-other-absent", _bbox_string_with_absent, "annotations[3] (id 3)", "bbox", "expected numbers, found 'x'"),
-    ("area-string", _set("annotations", 3, "area", value="4000"), "annotations[3] (id 3)", "area", "expected a number, found '4000'"),
-    ("area-string-other-absent", _area_string_with_absent, "annotations[3] (id 3)", "area", "expected a number, found '4000'"),
-    ("area-int-beyond-2^53", _set("annotations", 3, "area", value=2**60 + 1), "annotations[3] (id 3)", "area", "2^53"),
-    ("num-keypoints-negative", _set("annotations", 3, "num_keypoints", value=-1), "annotations[3] (id 3)", "num_keypoints", "non-negative count, found -1"),
-    ("num-keypoints-fraction", _set("annotations", 3, "num_keypoints", value=2.5), "annotations[3] (id 3)", "num_keypoints", "non-negative count, found 2.5"),
-    ("num-keypoints-string", _set("annotations", 3, "num_keypoints", value="17"), "annotations[3] (id 3)", "num_keypoints", "expected a count, found '17'"),
-    ("num-keypoints-huge-float", _set("annotations", 3, "num_keypoints", value=1e300), "annotations[3] (id 3)", "num_keypoints", "non-negative count, found 1e+300"),
-    ("category-without-id", _delete("categories", 0, "id"), "categories[0]", "id", "expected an object with an integer 'id'"),
+    ("images-missing", _delete("images"),
+     "top level", "images", "missing"),
+    ("images-not-a-list", _set("images", value={"id": 7}),
+     "top level", "images", "expected a list, found dict"),
+    ("annotations-not-a-list", _set("annotations", value="none"),
+     "top level", "annotations", "expected a list, found str"),
+    ("image-not-an-object", _set("images", 1, value=5),
+     "images[1]", None, "expected an object, found int"),
+    ("image-without-id", _delete("images", 1, "id"),
+     "images[1]", "id", "required key is missing"),
+    ("image-id-string", _set("images", 1, "id", value="3000000000"),
+     "images[1] (id 3000000000)", "id", "expected an integer id, found '3000000000'"),
+    ("image-id-float", _set("images", 2, "id", value=11.0),
+     "images[2] (id 11.0)", "id", "expected an integer id, found 11.0"),
+    ("image-id-beyond-int64", _set("images", 2, "id", value=BIG),
+     f"images[2] (id {BIG})", "id", f"expected an integer id, found {BIG}"),
+    ("image-ids-duplicate", _set("images", 2, "id", value=7),
+     "images[2]", "id", "duplicate id 7 (also used by images[0])"),
+    ("image-file-name-missing", _delete("images", 2, "file_name"),
+     "images[2] (id 11)", "file_name", "required key is missing"),
+    ("image-width-negative", _set("images", 1, "width", value=-5),
+     "images[1] (id 3000000000)", "width", "non-negative whole number, found -5"),
+    ("image-width-string", _set("images", 1, "width", value="500"),
+     "images[1] (id 3000000000)", "width", "expected a number, found '500'"),
+    ("image-width-fraction", _set("images", 1, "width", value=500.5),
+     "images[1] (id 3000000000)", "width", "whole number, found 500.5"),
+    ("image-height-huge-float", _set("images", 2, "height", value=1e300),
+     "images[2] (id 11)", "height", "whole number, found 1e+300"),
+    ("image-height-beyond-int64", _set("images", 2, "height", value=BIG),
+     "images[2] (id 11)", "height", f"expected a number, found {BIG}"),
+    ("annotation-not-an-object", _set("annotations", 3, value=[1]),
+     "annotations[3]", None, "expected an object, found list"),
+    ("annotation-ids-duplicate", _set("annotations", 3, "id", value=1),
+     "annotations[3]", "id", "duplicate id 1 (also used by annotations[0])"),
+    ("annotation-id-string", _set("annotations", 3, "id", value="3"),
+     "annotations[3] (id 3)", "id", "expected an integer id, found '3'"),
+    ("annotation-without-image-id", _delete("annotations", 3, "image_id"),
+     "annotations[3] (id 3)", "image_id", "required key is missing"),
+    ("annotation-image-id-string", _set("annotations", 3, "image_id", value="7"),
+     "annotations[3] (id 3)", "image_id", "expected an integer image id, found '7'"),
+    ("annotation-unknown-image", _set("annotations", 3, "image_id", value=99),
+     "annotations[3] (id 3)", "image_id", "refers to image id 99, which is not in 'images'"),
+    ("annotation-image-id-beyond-int64", _set("annotations", 3, "image_id", value=BIG),
+     "annotations[3] (id 3)", "image_id", f"found {BIG}"),
+    ("annotation-unknown-category", _set("annotations", 3, "category_id", value=2),
+     "annotations[3] (id 3)", "category_id", "refers to category id 2, which is not in 'categories'"),
+    ("annotation-without-id-unknown-category", _annotation_without_id_unknown_category,
+     "annotations[3]", "category_id", "refers to category id 2"),
+    ("keypoints-missing", _delete("annotations", 3, "keypoints"),
+     "annotations[3] (id 3)", "keypoints", "required key is missing"),
+    ("keypoints-not-a-list", _set("annotations", 3, "keypoints", value={}),
+     "annotations[3] (id 3)", "keypoints", "expected a list, found {}"),
+    ("keypoints-length-50", _pop_keypoint_value,
+     "annotations[3] (id 3)", "keypoints", "has 50 values, expected 51 (3 x 17 keypoints)"),
+    ("keypoints-length-54", _set("annotations", 2, "keypoints", value=[0] * 54),
+     "annotations[2] (id 2)", "keypoints", "has 54 values, expected 51"),
+    ("keypoints-string", _set("annotations", 3, "keypoints", 4, value="1"),
+     "annotations[3] (id 3)", "keypoints", "expected numbers, found '1'"),
+    ("keypoints-null", _set("annotations", 3, "keypoints", 4, value=None),
+     "annotations[3] (id 3)", "keypoints", "expected numbers, found None"),
+    ("keypoints-nested-list", _set("annotations", 3, "keypoints", 4, value=[1, 2]),
+     "annotations[3] (id 3)", "keypoints", "expected numbers, found [1, 2]"),
+    ("keypoints-bool", _set("annotations", 0, "keypoints", 2, value=True),
+     "annotations[0] (id 1)", "keypoints", "expected numbers, found True"),
+    ("keypoints-int-beyond-2^53", _set("annotations", 3, "keypoints", 0, value=2**53 + 1),
+     "annotations[3] (id 3)", "keypoints", "2^53"),
+    ("bbox-length-3", _set("annotations", 3, "bbox", value=[100, 100, 50]),
+     "annotations[3] (id 3)", "bbox", "expected a list [x, y, w, h], found [100, 100, 50]"),
+    ("bbox-string", _set("annotations", 3, "bbox", 1, value="x"),
+     "annotations[3] (id 3)", "bbox", "expected numbers, found 'x'"),
+    ("bbox-int-beyond-int64", _set("annotations", 3, "bbox", 0, value=BIG + 1),
+     "annotations[3] (id 3)", "bbox", "integer beyond ±2^53 cannot be kept exactly"),
+    ("bbox-string-other-absent", _bbox_string_with_absent,
+     "annotations[3] (id 3)", "bbox", "expected numbers, found 'x'"),
+    ("area-string", _set("annotations", 3, "area", value="4000"),
+     "annotations[3] (id 3)", "area", "expected a number, found '4000'"),
+    ("area-string-other-absent", _area_string_with_absent,
+     "annotations[3] (id 3)", "area", "expected a number, found '4000'"),
+    ("area-int-beyond-2^53", _set("annotations", 3, "area", value=2**60 + 1),
+     "annotations[3] (id 3)", "area", "2^53"),
+    ("num-keypoints-negative", _set("annotations", 3, "num_keypoints", value=-1),
+     "annotations[3] (id 3)", "num_keypoints", "non-negative count, found -1"),
+    ("num-keypoints-fraction", _set("annotations", 3, "num_keypoints", value=2.5),
+     "annotations[3] (id 3)", "num_keypoints", "non-negative count, found 2.5"),
+    ("num-keypoints-string", _set("annotations", 3, "num_keypoints", value="17"),
+     "annotations[3] (id 3)", "num_keypoints", "expected a count, found '17'"),
+    ("num-keypoints-huge-float", _set("annotations", 3, "num_keypoints", value=1e300),
+     "annotations[3] (id 3)", "num_keypoints", "non-negative count, found 1e+300"),
+    ("category-without-id", _delete("categories", 0, "id"),
+     "categories[0]", "id", "expected an object with an integer 'id'"),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("chunk_bytes", [1 << 22, 1], ids=["one-chunk", "a-chunk-per-record"])
 @pytest.mark.parametrize(("mutate", "record", "field", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_malformed_document_names_file_record_and_field(tmp_path, monkeypatch, mutate, record, field, words, chunk_bytes):
+def test_malformed_document_names_file_record_and_field(
+    tmp_path, monkeypatch, mutate, record, field, words, chunk_bytes
+):
     """Annotations are parsed a chunk at a time: the error names the record's place in the file all the same."""
     monkeypatch.setattr(_jsonio, "_CHUNK_BYTES", chunk_bytes)
     doc = coco_doc()
@@ -285,7 +332,9 @@ class _FailingFile:
         raise self.exc
 
 
-@pytest.mark.parametrize("exc", [OSError(28, "No space left on device"), KeyboardInterrupt()], ids=["disk-full", "ctrl-c"])
+@pytest.mark.parametrize(
+    "exc", [OSError(28, "No space left on device"), KeyboardInterrupt()], ids=["disk-full", "ctrl-c"]
+)
 @pytest.mark.parametrize("existing", [False, True], ids=["new-file", "existing-file"])
 def test_failed_write_midway_leaves_no_partial_or_temp_file(tmp_path, monkeypatch, exc, existing):
     (tmp_path / "in").mkdir()

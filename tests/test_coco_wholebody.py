@@ -56,7 +56,9 @@ def test_generated_files_read_a_record_per_chunk_roundtrip_exactly(tmp_path_fact
         mp.setattr(_jsonio, "_CHUNK_BYTES", 1)
         data = coco_wholebody.read(path)
     assert data.skeleton.num_keypoints == 133
-    assert list(data.persons.part_boxes) == [part for _, part in coco_wholebody.PART_BOXES if part in data.persons.part_boxes]
+    assert list(data.persons.part_boxes) == [
+        part for _, part in coco_wholebody.PART_BOXES if part in data.persons.part_boxes
+    ]
     assert first_difference(coco_wholebody.encode(data), doc) is None
 
 
@@ -212,7 +214,13 @@ def test_export_as_plain_coco_is_valid_and_evaluates_to_ap_1(tmp_path):
         assert len(ann["keypoints"]) == 51 and ann["keypoints"] == orig["keypoints"]
         assert ann["num_keypoints"] == orig["num_keypoints"]
         assert not {"foot_kpts", "face_kpts", "face_box", "face_valid"} & ann.keys()
-        assert first_difference({k: ann[k] for k in ("bbox", "area", "segmentation")}, {k: orig[k] for k in ("bbox", "area", "segmentation")}) is None
+        assert (
+            first_difference(
+                {k: ann[k] for k in ("bbox", "area", "segmentation")},
+                {k: orig[k] for k in ("bbox", "area", "segmentation")},
+            )
+            is None
+        )
     ap, n = coco_eval_ap(doc)
     assert n > 100 and ap == pytest.approx(1.0)
 
@@ -289,14 +297,22 @@ def test_dataset_has_the_wholebody_skeleton_parts_and_flags(fo_db, wb_file, tmp_
     assert len(person.points) == 133 and person.visibility[112] == 2
     assert person.raw_keypoints[112 * 3 + 2] == 0.27 and person.num_keypoints == 12
     assert person.face_valid is True and person.lefthand_valid is False
-    assert person.part_boxes == {"face": [180.0, 55.0, 40.0, 44.0], "lefthand": [0.0] * 4, "righthand": [230.0, 250.0, 30.0, 35.0]}
+    assert person.part_boxes == {
+        "face": [180.0, 55.0, 40.0, 44.0],
+        "lefthand": [0.0] * 4,
+        "righthand": [230.0, 250.0, 30.0, 35.0],
+    }
     parts = {d.label: d for d in s.ground_truth_parts.detections}
     assert set(parts) == {"face", "righthand"}  # the all-zero left-hand box is kept, not drawn
     assert parts["face"].instance.id == person.instance.id
     assert parts["face"].bounding_box == [180 / 640, 55 / 425, 40 / 640, 44 / 425]
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
 @given(doc=wholebody_documents(max_images=3, max_persons=4))
 def test_generated_documents_survive_fiftyone(fo_db, tmp_path, doc):
     import fiftyone_pose as fop

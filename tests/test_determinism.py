@@ -8,12 +8,11 @@ import copy
 
 import orjson
 import pytest
+from helpers import coco_doc
+from mutations import cli_env, run_cli
 
 from fiftyone_pose import cli
 from fiftyone_pose.core.compare import first_difference
-
-from helpers import coco_doc
-from mutations import cli_env, run_cli
 
 
 def _doc():
@@ -38,7 +37,9 @@ def imported(fo_db, dataset_name, tmp_path):
     src.parent.mkdir()
     src.write_bytes(orjson.dumps(_doc()))
     ds = api.load(src, name=dataset_name, persistent=True)
-    view = ds.filter_labels("ground_truth", F("person_id").is_in([1, 2, 3]), only_matches=False).sort_by("image_id", reverse=True)
+    view = ds.filter_labels("ground_truth", F("person_id").is_in([1, 2, 3]), only_matches=False).sort_by(
+        "image_id", reverse=True
+    )
     ds.save_view("chosen", view)
     return dataset_name
 

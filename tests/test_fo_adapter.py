@@ -33,7 +33,9 @@ def test_import_export_is_the_same_document(fo_db, coco_file, tmp_path):
     assert first_difference(export_doc(ds, tmp_path), coco_doc()) is None
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(doc=coco_documents(max_images=4, max_persons=6))
 def test_generated_documents_survive_fiftyone(fo_db, tmp_path, doc):
     path = tmp_path / "gen.json"
@@ -68,7 +70,9 @@ def test_a_sample_mongodb_refuses_is_named_and_nothing_is_left(fo_db, tmp_path, 
         nested = [nested]
     doc["annotations"][-1]["segmentation"] = nested
     image = next(i for i, im in enumerate(doc["images"]) if im["id"] == doc["annotations"][-1]["image_id"])
-    assert_import_fails_cleanly(fo_db, tmp_path, doc, dataset_name, rf"images\[{image}\] .*MongoDB cannot store .*(nest|depth)")
+    assert_import_fails_cleanly(
+        fo_db, tmp_path, doc, dataset_name, rf"images\[{image}\] .*MongoDB cannot store .*(nest|depth)"
+    )
 
 
 def assert_import_fails_cleanly(fo, tmp_path, doc, dataset_name, match):
@@ -155,7 +159,9 @@ def test_a_point_set_to_none_in_fiftyone_is_exported_unlabeled(fo_db, coco_file,
     s.save()
     ann = next(a for a in export_doc(ds, tmp_path)["annotations"] if a["id"] == 1)
     source = next(a for a in coco_doc()["annotations"] if a["id"] == 1)["keypoints"]
-    assert ann["keypoints"][:3] == source[:3] and ann["keypoints"][3:6] == [0, 0, 0] and ann["keypoints"][6:] == source[6:]
+    assert (
+        ann["keypoints"][:3] == source[:3] and ann["keypoints"][3:6] == [0, 0, 0] and ann["keypoints"][6:] == source[6:]
+    )
     assert ann["num_keypoints"] == sum(v > 0 for v in source[2::3]) - 1  # recounted
 
 
@@ -257,7 +263,9 @@ def test_export_in_many_batches_gives_the_same_document(fo_db, tmp_path, monkeyp
     s.save()
     monkeypatch.setattr(adapter, "EXPORT_BATCH", 7)
     batches = []
-    monkeypatch.setattr(adapter.bsoncolumns, "Batch", lambda raw, cls=adapter.bsoncolumns.Batch: batches.append(1) or cls(raw))
+    monkeypatch.setattr(
+        adapter.bsoncolumns, "Batch", lambda raw, cls=adapter.bsoncolumns.Batch: batches.append(1) or cls(raw)
+    )
     small = export_doc(ds, tmp_path, "small.json")
     assert len(batches) == 9  # 60 samples, 7 at a time
     monkeypatch.setattr(adapter, "EXPORT_BATCH", 4096)
@@ -316,4 +324,14 @@ def test_data_counting_pixels_from_1_is_normalised_from_1_and_exported_exactly(f
     kp.points[0] = [0.5, 0.25]
     s.save()
     assert to_pose_data(ds).persons.keypoints[0, 0].tolist() == [0.5 * w + 1, 0.25 * h + 1]
-    assert first_difference(export_doc(ds.skip(1), tmp_path), {**coco_doc(), "images": coco_doc()["images"][1:], "annotations": [a for a in coco_doc()["annotations"] if a["image_id"] != 7]}) is None
+    assert (
+        first_difference(
+            export_doc(ds.skip(1), tmp_path),
+            {
+                **coco_doc(),
+                "images": coco_doc()["images"][1:],
+                "annotations": [a for a in coco_doc()["annotations"] if a["image_id"] != 7],
+            },
+        )
+        is None
+    )

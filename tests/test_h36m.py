@@ -31,7 +31,9 @@ from fiftyone_pose.core.model import ABSENT
 from fiftyone_pose.formats import coco, h36m
 from fiftyone_pose.formats.h36m import CAMERA_SIZES, MMPOSE_COCO_NAMES, NpzDocument
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 def arrays_differ(got: NpzDocument | dict, want: NpzDocument | dict) -> str | None:
@@ -122,14 +124,23 @@ def npz_docs(draw, max_rows: int = 5, nan: bool = True, odd_flags: bool = True):
     s_el = st.floats(width=f3.itemsize * 8, allow_nan=nan, allow_infinity=nan)
     arrays["S"] = draw(hnp.arrays(f3, (n, 17, 4), elements=s_el))
     arrays["center"] = draw(hnp.arrays(np.float64, (n, 2), elements=st.floats(-1e4, 1e4)))
-    arrays["scale"] = draw(hnp.arrays(np.dtype(draw(st.sampled_from(["<f8", "<f4"]))), (n,), elements=st.floats(0, 10, width=32)))
+    arrays["scale"] = draw(
+        hnp.arrays(np.dtype(draw(st.sampled_from(["<f8", "<f4"]))), (n,), elements=st.floats(0, 10, width=32))
+    )
     for _ in range(draw(st.integers(0, 3))):
-        key = draw(st.one_of(st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True), st.sampled_from(["bbox", "id", "npz_bbox", "area"])))
+        key = draw(
+            st.one_of(
+                st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True),
+                st.sampled_from(["bbox", "id", "npz_bbox", "area"]),
+            )
+        )
         if key in arrays:
             continue
         dt = np.dtype(draw(st.sampled_from(["|b1", "<i8", "<u1", ">i2", "<f4", "<f8", "<U5"])))
         per_row = draw(st.booleans())
-        shape = (n, *draw(st.sampled_from([(), (2,), (3, 2)]))) if per_row else draw(st.sampled_from([(), (3,), (2, 2)]))
+        shape = (
+            (n, *draw(st.sampled_from([(), (2,), (3, 2)]))) if per_row else draw(st.sampled_from([(), (3,), (2, 2)]))
+        )
         if dt.kind == "U":
             el = st.text(_no_nul, max_size=5)
         elif dt.kind == "f":
@@ -183,7 +194,11 @@ def test_npz_example_model_images_persons_and_extras():
     data = h36m.decode(arrays)
     im, p = data.images, data.persons
     assert data.format == "h36m" and data.skeleton.name == "h36m" and h36m.flavor_of(data) == "npz"
-    assert len(im) == len(p) == len(FRAMES) and im.ids.tolist() == list(range(1, 9)) and p.ids.tolist() == list(range(1, 9))
+    assert (
+        len(im) == len(p) == len(FRAMES)
+        and im.ids.tolist() == list(range(1, 9))
+        and p.ids.tolist() == list(range(1, 9))
+    )
     assert im.file_names[0] == "S9/S9_Directions_1.54138969/S9_Directions_1.54138969_000001.jpg"
     assert im.extras[0] == {"subject": "S9", "action": "Directions_1", "camera": "54138969", "frame": 1}
     assert im.extras[5] == {"subject": "S9", "action": "Directions_1", "camera": "55011271", "frame": 6}  # 5 digits
@@ -312,7 +327,13 @@ def test_frame_names_parse_by_separators_not_widths():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(frame_names, st.text("S1_W.c_0123456789/", max_size=20), st.text(_no_nul, max_size=8)), min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.one_of(frame_names, st.text("S1_W.c_0123456789/", max_size=20), st.text(_no_nul, max_size=8)),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_vectorised_parse_equals_the_documented_rule(names):
     names = [n for n in names if n == n.rstrip("\x00")]  # numpy text drops trailing NULs
     fields, ok = h36m.parse_frame_names(np.array(names, dtype=str))
@@ -327,7 +348,13 @@ def test_camera_sizes_width_by_height():
     names = np.array([frame_name("S1", "Eating_1", c, 1) for c in [*CAMERA_SIZES, "1234"]])
     fields, ok = h36m.parse_frame_names(names)
     widths, heights = h36m._camera_sizes(fields["camera"], ok)
-    assert list(zip(widths.tolist(), heights.tolist())) == [(1000, 1002), (1000, 1000), (1000, 1000), (1000, 1002), (0, 0)]
+    assert list(zip(widths.tolist(), heights.tolist())) == [
+        (1000, 1002),
+        (1000, 1000),
+        (1000, 1000),
+        (1000, 1002),
+        (0, 0),
+    ]
 
 
 # ------------------------------------------------------------------------------------- errors
@@ -349,7 +376,10 @@ def test_bad_arrays_name_the_array_and_row(tmp_path):
     assert _error(tmp_path, arrays).startswith("field 'part': required array is missing")
     arrays = h36m_npz_arrays()
     arrays["part"] = arrays["part"][:, :16]
-    assert _error(tmp_path, arrays) == "field 'part': expected 8 x 17 x 3 numbers (x, y, 1 per point), found float64 (8, 16, 3)"
+    assert (
+        _error(tmp_path, arrays)
+        == "field 'part': expected 8 x 17 x 3 numbers (x, y, 1 per point), found float64 (8, 16, 3)"
+    )
     arrays = h36m_npz_arrays()
     arrays["part"][3, 5, 1] = np.nan
     assert _error(tmp_path, arrays) == (
@@ -364,7 +394,9 @@ def test_bad_arrays_name_the_array_and_row(tmp_path):
     assert _error(tmp_path, arrays) == "rows[2]: field 'imgname': empty frame name"
     arrays = h36m_npz_arrays()
     arrays["phase"] = np.ones(8, complex)
-    assert _error(tmp_path, arrays) == "field 'phase': unsupported dtype complex128 (numbers, booleans and text are read)"
+    assert (
+        _error(tmp_path, arrays) == "field 'phase': unsupported dtype complex128 (numbers, booleans and text are read)"
+    )
     arrays = h36m_npz_arrays()
     arrays["big"] = np.zeros((9, 17, 4, 20))  # not one row per frame, and too large for the file-level record
     assert _error(tmp_path, arrays).startswith("field 'big': has 9 rows, imgname has 8")
@@ -408,7 +440,8 @@ def test_not_an_npz(tmp_path):
     with zipfile.ZipFile(buf, "w") as zf:  # a valid zip (CRC of the changed bytes) whose header lies
         zf.writestr("part.npy", npy.getvalue().replace(b"(1, 17, 3)", b"(9, 17, 3)"))
     assert _error(tmp_path, buf.getvalue()) == (
-        "field 'part': the .npy header says (9, 17, 3) x float64 (3672 bytes), the member holds 408 bytes of data: file damaged?"
+        "field 'part': the .npy header says (9, 17, 3) x float64 (3672 bytes), "
+        "the member holds 408 bytes of data: file damaged?"
     )
 
 
@@ -526,17 +559,22 @@ def test_other_layouts_are_refused_and_cli_convert(tmp_path, capsys):
     assert cli.main(["convert", str(src), str(out)]) == 0
     assert "format: h36m" in capsys.readouterr().out
     assert keypoint_ap(out) == 1.0
-    assert cli.main(["convert", str(tmp_path / "converted.json"), str(tmp_path / "back.npz"), "--from", "h36m", "--to", "h36m"]) == 0
+    assert (
+        cli.main(
+            ["convert", str(tmp_path / "converted.json"), str(tmp_path / "back.npz"), "--from", "h36m", "--to", "h36m"]
+        )
+        == 0
+    )
 
 
 # ------------------------------------------------------------------------------------ FiftyOne
 
 
 def test_fiftyone_import_views_and_export_back_bit_for_bit(fo_db, tmp_path, dataset_name):
+    from fiftyone import ViewField as F
     from PIL import Image
 
     import fiftyone_pose as fop
-    from fiftyone import ViewField as F
 
     arrays = h36m_npz_arrays()
     src = write_npz(tmp_path / "annotation_body3d" / "fps10" / "h36m_test.npz", arrays)

@@ -83,7 +83,9 @@ def test_file_without_info_and_image_list_without_annotations():
 def test_wrong_number_of_values_names_the_record():
     doc = halpe_doc()
     doc["annotations"][1]["keypoints"] = [0] * 51
-    with pytest.raises(PoseFormatError, match=r"annotations\[1\] \(id 89\): field 'keypoints': has 51 values, expected 408"):
+    with pytest.raises(
+        PoseFormatError, match=r"annotations\[1\] \(id 89\): field 'keypoints': has 51 values, expected 408"
+    ):
         halpe.decode(doc)
 
 
@@ -168,7 +170,11 @@ def test_import_export_through_fiftyone(fo_db, tmp_path):
     assert len(doc["annotations"][0]["keypoints"]) == 51
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
 @given(doc=halpe_documents(max_images=3, max_persons=4))
 def test_generated_documents_survive_fiftyone(fo_db, tmp_path, doc):
     import fiftyone_pose as fop
@@ -197,7 +203,10 @@ def test_part_views_without_part_flags(fo_db, tmp_path):
 
     cases = [
         (views.face_visible(ds, min_visible=45), [a for a in anns if count(a, 26, 94) >= 45]),
-        (views.part_visible(ds, "lefthand", min_visible=None, valid=True), [a for a in anns if count(a, 94, 115, True) > 0]),
+        (
+            views.part_visible(ds, "lefthand", min_visible=None, valid=True),
+            [a for a in anns if count(a, 94, 115, True) > 0],
+        ),
         (views.part_visible(ds, "foot", min_visible=4, labeled=True), [a for a in anns if count(a, 20, 26, True) >= 4]),
         (views.part_visible(ds, "body", min_visible=15), [a for a in anns if count(a, 0, 20) >= 15]),
     ]

@@ -23,10 +23,9 @@ import signal
 
 import orjson
 import pytest
+from mutations import EXE, collections, dataset_state, run_cli, start_cli, temp_datasets, wait_until
 
 from fiftyone_pose import cli
-
-from mutations import EXE, collections, dataset_state, run_cli, start_cli, temp_datasets, wait_until
 
 N_IMAGES = 8_000  # two insert batches of 4096: long enough to be caught between them
 INTERRUPTED = "fiftyone-pose: interrupted; nothing was left half-done"
@@ -92,7 +91,9 @@ def _cli(capsys, *argv):
     return code, out.splitlines(), err.splitlines()
 
 
-def test_sigkill_mid_import_leftover_is_listed_cleaned_and_rerun_succeeds(fo_db, big_file, small_file, dataset_name, capsys):
+def test_sigkill_mid_import_leftover_is_listed_cleaned_and_rerun_succeeds(
+    fo_db, big_file, small_file, dataset_name, capsys
+):
     small_images = len(orjson.loads(small_file.read_bytes())["images"])
     assert _cli(capsys, "import", small_file, "--name", dataset_name)[0] == 0
     old = dataset_state(dataset_name)

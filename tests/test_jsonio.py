@@ -13,14 +13,32 @@ from fiftyone_pose.formats import _jsonio
 
 # strings that trip a naive scanner: quotes, backslash runs, brackets, braces, commas, colons
 tricky = st.text(st.sampled_from('ab"\\[]{},: é\n\t'), max_size=12)
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False, allow_infinity=False), tricky)
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(tricky, inner, max_size=4)), max_leaves=10)
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False, allow_infinity=False), tricky
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(tricky, inner, max_size=4)),
+    max_leaves=10,
+)
 records = st.lists(st.one_of(st.dictionaries(tricky, values, max_size=5), st.lists(values, max_size=4)), max_size=30)
 documents = st.fixed_dictionaries(
     {"annotations": records},
-    optional={"images": st.lists(st.dictionaries(tricky, values, max_size=3), max_size=5), "info": values, "a\\\"nnotations": records},
+    optional={
+        "images": st.lists(st.dictionaries(tricky, values, max_size=3), max_size=5),
+        "info": values,
+        'a\\"nnotations': records,
+    },
 )
-layouts = st.sampled_from([{}, {"indent": 1}, {"separators": (" , ", " : ")}, {"ensure_ascii": False}, {"indent": "\t", "ensure_ascii": False}])
+layouts = st.sampled_from(
+    [
+        {},
+        {"indent": 1},
+        {"separators": (" , ", " : ")},
+        {"ensure_ascii": False},
+        {"indent": "\t", "ensure_ascii": False},
+    ]
+)
 
 
 def split(path, keys=("annotations",)):

@@ -28,7 +28,9 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 def triplets(n: int, seed: float = 0.0) -> np.ndarray:
     """(n, 14, 3): sub-pixel x, y and flags 0/1 (a different pattern per image)."""
     i, j = np.meshgrid(np.arange(n), np.arange(14), indexing="ij")
-    return np.stack([20.25 + 7.5 * j + seed + i, 150.125 - 9.75 * j + 2 * i, (i + j) % 3 == 0], axis=2).astype(np.float64)
+    return np.stack([20.25 + 7.5 * j + seed + i, 150.125 - 9.75 * j + 2 * i, (i + j) % 3 == 0], axis=2).astype(
+        np.float64
+    )
 
 
 def oriented(t: np.ndarray, flavor: str) -> np.ndarray:
@@ -107,7 +109,11 @@ def joints_arrays(draw):
     flavor = draw(st.sampled_from(["lsp", "lspet"]))
     cls = draw(st.sampled_from(_CLASSES))
     n = draw(st.integers(0, 5))
-    dtype = np.dtype({"double": "f8", "single": "f4"}.get(cls, {"int16": "i2", "uint16": "u2", "int32": "i4", "uint8": "u1"}.get(cls)))
+    dtype = np.dtype(
+        {"double": "f8", "single": "f4"}.get(
+            cls, {"int16": "i2", "uint16": "u2", "int32": "i4", "uint8": "u1"}.get(cls)
+        )
+    )
     if dtype.kind == "f":
         coords = st.floats(allow_nan=False, allow_infinity=False, width=dtype.itemsize * 8)
         flags = st.sampled_from([0.0, 1.0, -0.0])
@@ -223,7 +229,9 @@ def test_detect_lsp_and_not_mhp_or_mpii(tmp_path):
     broken.parent.mkdir()
     broken.write_bytes(lsp_file.read_bytes()[:300])
     assert formats.detect(broken) == "lsp"
-    with pytest.raises(PoseFormatError, match=r"broken/joints\.mat: byte 128: cannot read as a MATLAB v5 file: .*truncated"):
+    with pytest.raises(
+        PoseFormatError, match=r"broken/joints\.mat: byte 128: cannot read as a MATLAB v5 file: .*truncated"
+    ):
         formats.read(broken)
 
 
@@ -236,7 +244,11 @@ def test_detect_lsp_and_not_mhp_or_mpii(tmp_path):
         ({"joints": np.zeros((3, 14, 2)), "names": np.ones((1, 2))}, r"x\.mat: names: unknown variable"),
         ({"points": np.zeros((3, 14, 2))}, r"x\.mat: points: unknown variable"),
         ({}, r"x\.mat: joints: required variable is missing \(found none\)"),
-        ({"joints": np.zeros((3, 13, 2))}, r"x\.mat: joints: expected a numeric 3 x 14 x N \(LSP\) or 14 x 3 x N \(LSPet\) array, found double 3 x 13 x 2"),
+        (
+            {"joints": np.zeros((3, 13, 2))},
+            r"x\.mat: joints: expected a numeric 3 x 14 x N \(LSP\) or 14 x 3 x N \(LSPet\) array, "
+            r"found double 3 x 13 x 2",
+        ),
         ({"joints": np.zeros((14, 3, 2, 1, 2))}, r"joints: expected .* found double 14 x 3 x 2 x 1 x 2"),
         ({"joints": np.zeros((1, 42))}, r"joints: expected .* found double 1 x 42"),
         ({"joints": "text"}, r"x\.mat: joints: cannot read as a MATLAB v5 file: is a char array"),
@@ -255,14 +267,16 @@ def test_bad_values_name_the_image_and_the_value(tmp_path):
     t[1, 4, 0] = np.nan
     with pytest.raises(
         PoseFormatError,
-        match=r"x\.mat: images\[1\] \(id 2, images/im0002\.jpg\): field 'joints\[0, 4, 1\]': x of left_knee is nan, expected a finite number",
+        match=r"x\.mat: images\[1\] \(id 2, images/im0002\.jpg\): field 'joints\[0, 4, 1\]': "
+        r"x of left_knee is nan, expected a finite number",
     ):
         lsp.read(write_joints(tmp_path / "x.mat", oriented(t, "lsp")))
     t = triplets(3)
     t[2, 13, 2] = 2.0
     with pytest.raises(
         PoseFormatError,
-        match=r"images\[2\] \(id 3, images/im00003\.jpg\): field 'joints\[13, 2, 2\]': flag of head_top is 2.0, expected 0 or 1",
+        match=r"images\[2\] \(id 3, images/im00003\.jpg\): field 'joints\[13, 2, 2\]': "
+        r"flag of head_top is 2.0, expected 0 or 1",
     ):
         lsp.read(write_joints(tmp_path / "x.mat", oriented(t, "lspet")))
     t = triplets(3)
@@ -298,7 +312,10 @@ def test_unlabeled_points_are_refused_or_written_as_not_visible():
         data = lsp_data(3, flavor)
         data.persons.visibility[1, 5] = 0  # e.g. hidden by a FiftyOne view
         data.persons.keypoints[1, 5] = 0
-        with pytest.raises(ValueError, match=r"no 'unlabeled' state.*1 point\(s\).*left_ankle in images\[1\] \(id 2.*unlabeled='occluded'"):
+        with pytest.raises(
+            ValueError,
+            match=r"no 'unlabeled' state.*1 point\(s\).*left_ankle in images\[1\] \(id 2.*unlabeled='occluded'",
+        ):
             lsp.encode(data)
         joints = lsp.encode(data, unlabeled="occluded")["joints"]
         t = joints.transpose(2, 1, 0) if flavor == "lsp" else joints.transpose(2, 0, 1)
@@ -310,7 +327,10 @@ def test_unlabeled_points_are_refused_or_written_as_not_visible():
         lsp.encode(lsp_data(), unlabeled="drop")
     data = lsp_data()
     data.persons.keypoints[2, 3, 1] = np.nan
-    with pytest.raises(ValueError, match=r"finite coordinates only; left_hip in images\[2\] \(id 3, images/im0003\.jpg\) is at \[.*, nan\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"finite coordinates only; left_hip in images\[2\] \(id 3, images/im0003\.jpg\) is at \[.*, nan\]",
+    ):
         lsp.encode(data)
 
 
@@ -318,7 +338,9 @@ def test_not_exactly_one_person_per_image_is_refused():
     data = lsp_data(3)
     p = data.persons
     two = p.take(np.array([0, 1, 1, 2]))
-    with pytest.raises(ValueError, match=r"exactly one person per image; images\[1\] \(id 2, images/im0002\.jpg\) has 2"):
+    with pytest.raises(
+        ValueError, match=r"exactly one person per image; images\[1\] \(id 2, images/im0002\.jpg\) has 2"
+    ):
         lsp.encode(type(data)(data.images, two, data.skeleton, [], data.meta, "lsp"))
     none = p.take(np.array([0, 2]))
     with pytest.raises(ValueError, match=r"images\[1\] \(id 2, images/im0002\.jpg\) has 0"):
@@ -332,7 +354,9 @@ def test_images_are_written_in_the_slots_their_names_give():
     data = lsp_data(3)
     order = np.array([2, 0, 1])
     images = data.images
-    shuffled = type(images)(images.ids[order], [images.file_names[i] for i in order], images.widths[order], images.heights[order], [{}] * 3)
+    shuffled = type(images)(
+        images.ids[order], [images.file_names[i] for i in order], images.widths[order], images.heights[order], [{}] * 3
+    )
     persons = data.persons.take(np.array([1, 2, 0]))  # the persons of im0002, im0003, im0001
     persons.image_index = np.array([2, 0, 1])  # rows of im0002, im0003, im0001 in the shuffled table
     view = type(data)(shuffled, persons, data.skeleton, [], data.meta, "lsp")
@@ -343,7 +367,9 @@ def test_images_are_written_in_the_slots_their_names_give():
         data.skeleton, [], data.meta, "lsp",
     )  # fmt: skip
     subset.persons.image_index = np.array([0, 1])
-    with pytest.raises(ValueError, match=r"must be named im1\.jpg \.\. im2\.jpg.*images\[1\] \(id 3, images/im0003\.jpg\) does not fit"):
+    with pytest.raises(
+        ValueError, match=r"must be named im1\.jpg \.\. im2\.jpg.*images\[1\] \(id 3, images/im0003\.jpg\) does not fit"
+    ):
         lsp.encode(subset)
     twice = lsp_data(2)
     twice.images.file_names[1] = "images/im0001.jpg"
@@ -357,7 +383,9 @@ def test_other_layouts_and_flavors():
     with pytest.raises(ValueError, match="layout='lsp'"):
         lsp.encode(coco.decode(coco_doc()))
     converted = to_layout(coco.decode(coco_doc()), "lsp")
-    with pytest.raises(ValueError, match=r"must be named im1\.jpg \.\. im3\.jpg.*images\[0\] \(id 7, 000000000007\.jpg\) does not fit"):
+    with pytest.raises(
+        ValueError, match=r"must be named im1\.jpg \.\. im3\.jpg.*images\[0\] \(id 7, 000000000007\.jpg\) does not fit"
+    ):
         lsp.encode(converted)  # COCO's images are not LSP's numbered slots (and it has more than one person per image)
     with pytest.raises(ValueError, match="unknown LSP flavor"):
         lsp.encode(lsp_data(), flavor="leeds")

@@ -27,14 +27,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from helpers import coco_doc
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
-from fiftyone_pose import formats
-from fiftyone_pose.core.compare import first_difference
-from fiftyone_pose.core.errors import PoseFormatError
-
-from helpers import coco_doc
 from mutations import (
     KINDS,
     SAMPLES,
@@ -46,6 +41,10 @@ from mutations import (
     mutation_strategy,
     samples_of,
 )
+
+from fiftyone_pose import formats
+from fiftyone_pose.core.compare import first_difference
+from fiftyone_pose.core.errors import PoseFormatError
 
 EXAMPLES = int(os.environ.get("FIFTYONE_POSE_HARNESS_EXAMPLES", "40"))
 RANDOM = os.environ.get("FIFTYONE_POSE_HARNESS_RANDOM") == "1"
@@ -86,12 +85,8 @@ def test_malformed_inputs_read_or_fail_clearly(name, tmp_path, capsys):
     samples = samples_of(name)
     stats: dict[str, Counter] = {}
     wrong: list[str] = []
-    for kind in KINDS:
-        usable = [s for s in samples if has_targets(s, kind)]
-        if not usable:
-            continue
-        counts = stats.setdefault(kind, Counter())
 
+    def run_kind(kind: str, usable: list, counts: Counter) -> None:
         @_settings(EXAMPLES)
         @given(st.data())
         def run(data):
@@ -109,6 +104,11 @@ def test_malformed_inputs_read_or_fail_clearly(name, tmp_path, capsys):
 
         run()
 
+    for kind in KINDS:
+        usable = [s for s in samples if has_targets(s, kind)]
+        if usable:
+            run_kind(kind, usable, stats.setdefault(kind, Counter()))
+
     tried = sum(sum(c.values()) for c in stats.values())
     right = sum(c["error"] for c in stats.values())
     valid = sum(c["read"] for c in stats.values())
@@ -116,7 +116,10 @@ def test_malformed_inputs_read_or_fail_clearly(name, tmp_path, capsys):
         print(f"\nmalformed-input harness [{name}]: {tried} mutations tried, {right} rejected with the right error, "
               f"{valid} still valid and round-trip, {len(wrong)} wrong")  # fmt: skip
         for kind, c in stats.items():
-            print(f"  {kind:<19} {sum(c.values()):>4} tried  {c['error']:>4} right error  {c['read']:>4} valid  {c['wrong']:>3} wrong")
+            print(
+                f"  {kind:<19} {sum(c.values()):>4} tried  {c['error']:>4} right error  "
+                f"{c['read']:>4} valid  {c['wrong']:>3} wrong"
+            )
     assert wrong == [], f"{len(wrong)} of {tried} mutations broke the contract:\n  " + "\n  ".join(wrong[:40])
     assert right + valid == tried
     # every kind with targets really ran (hypothesis stops early where a sample has few distinct targets)
@@ -168,7 +171,9 @@ PINNED = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "label", "path", "value", "error"), PINNED, ids=[f"{p[0]}-{i}" for i, p in enumerate(PINNED)])
+@pytest.mark.parametrize(
+    ("name", "label", "path", "value", "error"), PINNED, ids=[f"{p[0]}-{i}" for i, p in enumerate(PINNED)]
+)
 def test_pinned_mutations_that_found_bugs(tmp_path, name, label, path, value, error):
     sample, mutation = _pinned(name, label, path, None if value is DELETE else value, delete=value is DELETE)
     outcome = check(name, sample, mutation, tmp_path)
@@ -188,8 +193,9 @@ def test_the_contract_check_catches_broken_readers(tmp_path, monkeypatch):
     sample = samples_of("coco")[0]
     doc = copy.deepcopy(sample.files[sample.main])
     doc["annotations"][3]["keypoints"][4] = "1"
-    mutation = Mutation("change_type", sample.main, "annotations[3].keypoints[4] = '1'", ("annotations", 3, "keypoints", 4),
-                        doc, in_record=True, in_field=True, record="annotations[3]")  # fmt: skip
+    mutation = Mutation("change_type", sample.main, "annotations[3].keypoints[4] = '1'",
+                        ("annotations", 3, "keypoints", 4), doc,
+                        in_record=True, in_field=True, record="annotations[3]")  # fmt: skip
     assert check("coco", sample, mutation, tmp_path).result == "error"  # the real reader: right
 
     def raising(exc):
@@ -202,7 +208,9 @@ def test_the_contract_check_catches_broken_readers(tmp_path, monkeypatch):
         "KeyError": raising(KeyError("keypoints")),
         "no record": raising(lambda p: PoseFormatError("bad", path=p)),
         "no field": raising(lambda p: PoseFormatError("bad", path=p, record="annotations[3] (id 3)")),
-        "two lines": raising(lambda p: PoseFormatError("bad\nworse", path=p, record="annotations[3]", field="keypoints")),
+        "two lines": raising(
+            lambda p: PoseFormatError("bad\nworse", path=p, record="annotations[3]", field="keypoints")
+        ),
         "no file": raising(lambda p: PoseFormatError("bad", record="annotations[3]", field="keypoints")),
     }
     for what, read in broken.items():
@@ -290,7 +298,8 @@ def test_unreadable_image_for_size_probing_fails_clearly_and_leaves_nothing(fo_d
             assert how != "readable-png", str(e)
             text = str(e)
             assert "\n" not in text
-            assert text.startswith(f"{src}: images[{i}] (id {data.images.ids[i]}, {images_dir / data.images.file_names[i]}): "
+            assert text.startswith(f"{src}: images[{i}] (id {data.images.ids[i]}, "
+                                   f"{images_dir / data.images.file_names[i]}): "
                                    "field 'width': "), text  # fmt: skip
             assert sorted(fo_db.list_datasets()) == before, how
             counts["error"] += 1
@@ -318,7 +327,9 @@ def _accept_sizes_from_headers(fo_doc, pure_doc, data) -> None:
     if not (isinstance(fo_doc, dict) and isinstance(fo_doc.get("images"), list)):
         return
     for j, rec in enumerate(pure_doc.get("images") or ()):
-        if not (isinstance(rec, dict) and j < len(fo_doc["images"]) and data.images.widths[j] * data.images.heights[j] == 0):
+        if not (
+            isinstance(rec, dict) and j < len(fo_doc["images"]) and data.images.widths[j] * data.images.heights[j] == 0
+        ):
             continue
         for key, header in (("width", 33), ("height", 17)):
             if key not in rec and fo_doc["images"][j].get(key) == header:
@@ -366,7 +377,9 @@ def test_mutated_files_import_completely_or_not_at_all(fo_db, name, tmp_path, ca
     image_names = {}
     for k, sample in enumerate(samples):
         materialize(sample, None, tmp_path / f"valid-{k}")
-        image_names[id(sample)] = formats.read(tmp_path / f"valid-{k}" / sample.main, name, **sample.read_options).images.file_names
+        image_names[id(sample)] = formats.read(
+            tmp_path / f"valid-{k}" / sample.main, name, **sample.read_options
+        ).images.file_names
     wrong: list[str] = []
 
     @_settings(FO_EXAMPLES)
@@ -405,7 +418,10 @@ def test_mutated_files_import_completely_or_not_at_all(fo_db, name, tmp_path, ca
             api.export(ds, work / "fo.out", out_format)
             # the same document (values, number types, key sets; key order is not significant), but
             # for one counted adjustment: a size the file lacks is written as read from the image
-            fo_doc, pure_doc = orjson.loads((work / "fo.out").read_bytes()), orjson.loads((work / "pure.out").read_bytes())
+            fo_doc, pure_doc = (
+                orjson.loads((work / "fo.out").read_bytes()),
+                orjson.loads((work / "pure.out").read_bytes()),
+            )
             _accept_sizes_from_headers(fo_doc, pure_doc, expected)
             diff = first_difference(fo_doc, pure_doc)
             if diff:
@@ -421,7 +437,8 @@ def test_mutated_files_import_completely_or_not_at_all(fo_db, name, tmp_path, ca
     tried = sum(counts.values())
     with capsys.disabled():
         print(f"\nFiftyOne import of mutated files [{name}]: {tried} tried, {counts['error']} right errors, "
-              f"{counts['read']} complete datasets (export = pure writer), {len(half_imported)} half-imported datasets")  # fmt: skip
+              f"{counts['read']} complete datasets (export = pure writer), "
+              f"{len(half_imported)} half-imported datasets")  # fmt: skip
     assert wrong == [], "\n".join(wrong[:30])
     assert half_imported == []
     assert api.leftover_datasets() == [n for n in before if n.startswith(api.TEMP_PREFIX)]

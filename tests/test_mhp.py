@@ -153,7 +153,9 @@ def test_damaged_mat_files_never_crash(tmp_path):
     """Random damage ends in a read or in one PoseFormatError (scipy's reader can segfault here)."""
     import random
 
-    raw = _mat(tmp_path / "src.mat", person_0=mhp_mat_person(0, [0] * 14 + [1, 2]), person_1=mhp_mat_person(7, [0] * 16)).read_bytes()
+    raw = _mat(
+        tmp_path / "src.mat", person_0=mhp_mat_person(0, [0] * 14 + [1, 2]), person_1=mhp_mat_person(7, [0] * 16)
+    ).read_bytes()
     rng = random.Random(1)
     path = tmp_path / "pose_annos" / "14.mat"
     path.parent.mkdir()

@@ -14,7 +14,16 @@ from coco_eval import assert_export_evaluates
 from dataset_docs import write_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mpii_docs import EMPTY, RECT_FIELDS, cell, mat_bytes, mpii_hrnet_doc, mpii_hrnet_test_doc, mpii_release, struct_array
+from mpii_docs import (
+    EMPTY,
+    RECT_FIELDS,
+    cell,
+    mat_bytes,
+    mpii_hrnet_doc,
+    mpii_hrnet_test_doc,
+    mpii_release,
+    struct_array,
+)
 from strategies import _extras, floats
 
 from fiftyone_pose import cli, formats
@@ -55,14 +64,21 @@ def test_hrnet_model_visibility_placeholders_and_extras():
     data = mpii.decode(mpii_hrnet_doc())
     p = data.persons
     assert data.format == "mpii" and data.origin == 1 and data.skeleton.name == "mpii"
-    assert data.images.file_names == ["015601864.jpg", "000123456.jpg"] and data.images.ids.tolist() == [15601864, 123456]
+    assert data.images.file_names == ["015601864.jpg", "000123456.jpg"] and data.images.ids.tolist() == [
+        15601864,
+        123456,
+    ]
     assert p.image_index.tolist() == [0, 1, 0] and p.ids.tolist() == [1, 2, 3]  # records 0 and 2 share an image
     assert (data.images.widths == 0).all() and data.images.extras == [{}, {}]
     # joints_vis 1 -> labeled (2), raw 1 kept; 0 -> unlabeled with its [-1.0, -1.0] placeholder
     assert p.visibility[0, 3:7].tolist() == [2, 0, 0, 2] and p.visibility_raw[0, 3:7].tolist() == [1, 0, 0, 1]
     assert p.keypoints[0, 4].tolist() == [-1.0, -1.0]
     assert p.keypoints[1, 0].tolist() == [-12.5, 830.25] and p.visibility[1, 0] == 0  # placeholder of its own
-    assert p.int_mask["keypoints"][2, 3].tolist() == [True, True, True] and p.int_mask["keypoints"][2, 2].tolist() == [False, False, True]
+    assert p.int_mask["keypoints"][2, 3].tolist() == [True, True, True] and p.int_mask["keypoints"][2, 2].tolist() == [
+        False,
+        False,
+        True,
+    ]
     assert p.extras == [{"center": [594.0, 257.0], "scale": 3.021046},
                         {"center": [640.0, 330.0], "scale": 2.91, "person_note": "kept"},
                         {"center": [-1, -1], "scale": 1.5}]  # fmt: skip
@@ -93,10 +109,15 @@ def hrnet_docs(draw, fiftyone: bool = False, max_records: int = 6):
     """HRNet / mmpose MPII lists: numeric and other image names, ints and floats, joints_vis as 0/1
     or 0.0/1.0, labeled points at -1, -1, records with and without joints, centre and scale
     present or not, extra keys."""
-    c = st.one_of(st.integers(-3000, 3000), st.floats(-3000, 3000, allow_nan=False).map(lambda v: round(v, 3))) if fiftyone else st.one_of(
-        st.integers(-(2**53), 2**53), floats
+    c = (
+        st.one_of(st.integers(-3000, 3000), st.floats(-3000, 3000, allow_nan=False).map(lambda v: round(v, 3)))
+        if fiftyone
+        else st.one_of(st.integers(-(2**53), 2**53), floats)
     )
-    names = st.one_of(st.integers(0, 10**9 - 1).map(lambda n: f"{n:09d}.jpg"), st.sampled_from(["im_a.jpg", "b.png", "x/015601864.jpg"]))
+    names = st.one_of(
+        st.integers(0, 10**9 - 1).map(lambda n: f"{n:09d}.jpg"),
+        st.sampled_from(["im_a.jpg", "b.png", "x/015601864.jpg"]),
+    )
     pool = draw(st.lists(names, min_size=1, max_size=4, unique=True))
     doc = []
     for _ in range(draw(st.integers(0, max_records))):
@@ -130,8 +151,14 @@ def test_hrnet_errors_name_the_record_and_the_field():
     fails({"images": []}, r"^valid\.json: expected a JSON list of person records")
     fails([dict(doc[0], image=None)], r"records\[0\]: field 'image': expected the image file name")
     fails([{k: v for k, v in doc[0].items() if k != "image"}], r"records\[0\]: field 'image': required key is missing")
-    fails([{k: v for k, v in doc[0].items() if k != "joints_vis"}], r"records\[0\] \(image 015601864\.jpg\): field 'joints_vis': required key is missing")
-    fails([dict(doc[0], joints=doc[0]["joints"][:-1])], r"records\[0\] \(image 015601864\.jpg\): field 'joints': expected 16 \[x, y\] pairs")
+    fails(
+        [{k: v for k, v in doc[0].items() if k != "joints_vis"}],
+        r"records\[0\] \(image 015601864\.jpg\): field 'joints_vis': required key is missing",
+    )
+    fails(
+        [dict(doc[0], joints=doc[0]["joints"][:-1])],
+        r"records\[0\] \(image 015601864\.jpg\): field 'joints': expected 16 \[x, y\] pairs",
+    )
     fails([dict(doc[0], joints_vis=doc[0]["joints_vis"] + [1])], r"field 'joints_vis': expected 16 flags")
     bad = json.loads(json.dumps(doc))
     bad[2]["joints"][5][1] = "7"
@@ -173,7 +200,8 @@ def test_mat_images_and_their_fields(mat_file):
                             "act": {"cat_name": "sports", "act_name": "curling", "act_id": 1},
                             "frame_sec": 11.0, "vidx": 1, "video_id": "aAOusnrSsHI"}  # fmt: skip
     assert im.extras[2] == {"annolist_index": 3, "img_train": 0, "single_person": [],
-                            "act": {"cat_name": None, "act_name": None, "act_id": -1}, "frame_sec": None, "vidx": None}  # fmt: skip
+                            "act": {"cat_name": None, "act_name": None, "act_id": -1},
+                            "frame_sec": None, "vidx": None}  # fmt: skip
     assert data.meta == {"version": "12"}
     assert data.notes[mpii._NOTE_VIDEOS] == 1  # "unused"
 
@@ -191,15 +219,28 @@ def test_mat_persons_joints_and_visibility(mat_file):
     # is_visible 1 -> 2, 0 -> 1, '1' -> 2, '0' -> 1, [] -> 2 (occlusion unknown); no point -> 0
     assert p.visibility[0].tolist() == [2, 1, 2, 0, 0, 2, 1, 2, 2, 2, 2, 1, 2, 2, 2, 2]
     assert p.visibility_raw[0, [0, 1, 5, 6, 7]].tolist() == [1, 0, 1, 0, 2] and np.isnan(p.visibility_raw[0, 3:5]).all()
-    assert p.keypoints[0, 0].tolist() == [620.0, 200.0] and p.keypoints[0, 15].tolist() == [695.0, 365.0]  # as in the file
+    assert p.keypoints[0, 0].tolist() == [620.0, 200.0] and p.keypoints[0, 15].tolist() == [
+        695.0,
+        365.0,
+    ]  # as in the file
     assert p.keypoints[0, 3].tolist() == [0.0, 0.0]  # no point: 0, 0 and no raw value
     assert names[9] == "head_top" and p.visibility[1].tolist() == [0] * 9 + [2] + [0] * 6  # a single point struct
     # a person whose annopoints is empty, and test persons without annopoints: kept, nothing labeled
-    assert (p.visibility[[2, 4, 5]] == 0).all() and p.extras[4] == {"annorect_index": 1, "scale": 4.718488, "objpos": {"x": 966.0, "y": 340.0}}
+    assert (p.visibility[[2, 4, 5]] == 0).all() and p.extras[4] == {
+        "annorect_index": 1,
+        "scale": 4.718488,
+        "objpos": {"x": 966.0, "y": 340.0},
+    }
     # points without an is_visible field: labeled, the missing value kept as null
-    assert p.visibility[3, [8, 9, 12]].tolist() == [2, 2, 2] and p.extras[3]["is_visible_raw"] == dict.fromkeys(["upper_neck", "head_top", "right_shoulder"])
+    assert p.visibility[3, [8, 9, 12]].tolist() == [2, 2, 2] and p.extras[3]["is_visible_raw"] == dict.fromkeys(
+        ["upper_neck", "head_top", "right_shoulder"]
+    )
     assert np.isnan(p.boxes).all() and (p.num_keypoints == -1).all()
-    assert data.notes[mpii._NOTE_NO_JOINTS] == 3 and data.notes[mpii._NOTE_VIS_MISSING] == 4 and data.notes[mpii._NOTE_VIS_TEXT] == 2
+    assert (
+        data.notes[mpii._NOTE_NO_JOINTS] == 3
+        and data.notes[mpii._NOTE_VIS_MISSING] == 4
+        and data.notes[mpii._NOTE_VIS_TEXT] == 2
+    )
 
 
 def test_mat_written_as_hrnet_json(mat_file, tmp_path):
@@ -252,7 +293,11 @@ def test_mat_errors_name_the_path_and_field(tmp_path):
     release = mpii_release()
     points = release["RELEASE"]["annolist"][0, 0]["annorect"][0, 0]["annopoints"]["point"]
     points[0, 2]["id"] = 0.0  # twice
-    _refused(tmp_path, release, r"x\.mat: RELEASE\.annolist\(1\)\.annorect\(1\)\.annopoints\.point\(3\): field 'id': joint id 0 appears twice")
+    _refused(
+        tmp_path,
+        release,
+        r"x\.mat: RELEASE\.annolist\(1\)\.annorect\(1\)\.annopoints\.point\(3\): field 'id': joint id 0 appears twice",
+    )
     points[0, 2]["id"] = 16.0
     _refused(tmp_path, release, r"point\(3\): field 'id': expected a joint id 0\.\.15, found 16\.0")
     points[0, 2]["id"], points[0, 2]["is_visible"] = 2.0, 2.0
@@ -261,22 +306,44 @@ def test_mat_errors_name_the_path_and_field(tmp_path):
     _refused(tmp_path, release, r"point\(3\): field 'x': expected a finite number, found nan")
     points[0, 2]["x"] = EMPTY
     _refused(tmp_path, release, r"point\(3\): field 'x': expected the joint's coordinate, found nothing")
-    _refused(tmp_path, _release(img_train=np.ones((1, 3))), r"RELEASE: field 'img_train': expected 5 numbers .* found a 1x3 float64 array")
+    _refused(
+        tmp_path,
+        _release(img_train=np.ones((1, 3))),
+        r"RELEASE: field 'img_train': expected 5 numbers .* found a 1x3 float64 array",
+    )
     _refused(tmp_path, _release(act="x"), r"RELEASE: field 'act': expected a struct array of 5 activities")
-    _refused(tmp_path, _release(video_list=cell(["a", 3.0])), r"RELEASE\.video_list\{2\}: expected a video id \(text\), found 3\.0")
+    _refused(
+        tmp_path,
+        _release(video_list=cell(["a", 3.0])),
+        r"RELEASE\.video_list\{2\}: expected a video id \(text\), found 3\.0",
+    )
     release = mpii_release()
     del release["RELEASE"]["annolist"]
     _refused(tmp_path, release, r"RELEASE: field 'annolist': required field is missing")
     release = mpii_release()
     release["RELEASE"]["annolist"][0, 1]["image"] = {"name": EMPTY}
-    _refused(tmp_path, release, r"RELEASE\.annolist\(2\)\.image: field 'name': expected the image file name, found a 0x0 float64 array")
+    _refused(
+        tmp_path,
+        release,
+        r"RELEASE\.annolist\(2\)\.image: field 'name': expected the image file name, found a 0x0 float64 array",
+    )
     release["RELEASE"]["annolist"][0, 1]["image"] = "015599452.jpg"
-    _refused(tmp_path, release, r"RELEASE\.annolist\(2\): field 'image': expected a struct with the field 'name', found the text")
+    _refused(
+        tmp_path,
+        release,
+        r"RELEASE\.annolist\(2\): field 'image': expected a struct with the field 'name', found the text",
+    )
     release = mpii_release()
     release["RELEASE"]["annolist"][0, 0]["annorect"][0, 1]["objpos"] = {"x": 1.0}
-    _refused(tmp_path, release, r"RELEASE\.annolist\(1\)\.annorect\(2\): field 'objpos': expected a struct with the fields x and y")
+    _refused(
+        tmp_path,
+        release,
+        r"RELEASE\.annolist\(1\)\.annorect\(2\): field 'objpos': expected a struct with the fields x and y",
+    )
     _refused(tmp_path, {**mpii_release(), "extra": np.ones((2, 2))}, r"x\.mat: extra: unknown variable")
-    _refused(tmp_path, {"person_0": np.zeros((20, 3))}, r"unknown variable: the MPII annotation file holds only RELEASE")
+    _refused(
+        tmp_path, {"person_0": np.zeros((20, 3))}, r"unknown variable: the MPII annotation file holds only RELEASE"
+    )
     _refused(tmp_path, {"RELEASE": np.ones((2, 2))}, r"RELEASE: expected a struct, found a 2x2 float64 array")
     good = mat_bytes(mpii_release())
     _refused(tmp_path, good[:-40], r"byte 128: cannot read as a MATLAB v5 file: .*runs past the end.*truncated")
@@ -286,15 +353,21 @@ def test_mat_errors_name_the_path_and_field(tmp_path):
 def test_mat_tolerates_what_means_nothing(tmp_path):
     """Empty or missing optional fields: no persons, no points, no extras; never an error."""
     rect = struct_array(RECT_FIELDS, [(EMPTY, EMPTY, EMPTY, EMPTY, {"point": EMPTY}, EMPTY, EMPTY)])
-    annolist = struct_array(("image", "annorect"), [({"name": "1.jpg"}, rect), ({"name": "2.jpg"}, struct_array(("scale",), []))])
+    annolist = struct_array(
+        ("image", "annorect"), [({"name": "1.jpg"}, rect), ({"name": "2.jpg"}, struct_array(("scale",), []))]
+    )
     path = tmp_path / "m.mat"
     path.write_bytes(mat_bytes({"RELEASE": {"annolist": annolist}}))
     data = mpii.read(path)
     assert len(data.images) == 2 and len(data.persons) == 1 and (data.persons.visibility == 0).all()
-    assert data.persons.extras == [{"annorect_index": 1, "x1": None, "y1": None, "x2": None, "y2": None, "scale": None, "objpos": None}]
+    assert data.persons.extras == [
+        {"annorect_index": 1, "x1": None, "y1": None, "x2": None, "y2": None, "scale": None, "objpos": None}
+    ]
     assert data.images.extras == [{"annolist_index": 1}, {"annolist_index": 2}]
     out = mpii.encode(data)
-    assert out == [{"image": "1.jpg", "annorect_index": 1, "x1": None, "y1": None, "x2": None, "y2": None, "objpos": None}]
+    assert out == [
+        {"image": "1.jpg", "annorect_index": 1, "x1": None, "y1": None, "x2": None, "y2": None, "objpos": None}
+    ]
     path.write_bytes(mat_bytes({"RELEASE": {"annolist": EMPTY}}))
     assert len(mpii.read(path).images) == 0
 
@@ -308,7 +381,12 @@ def _element(mi: int, data: bytes) -> bytes:
 
 def _char_array(name: bytes, text: str, mi: int, encoded: bytes) -> bytes:
     """A MATLAB char row as MATLAB writes it (flags, 1 x n, name, characters in type ``mi``)."""
-    body = _element(6, struct.pack("<II", 4, 0)) + _element(5, struct.pack("<ii", 1, len(text))) + _element(1, name) + _element(mi, encoded)
+    body = (
+        _element(6, struct.pack("<II", 4, 0))
+        + _element(5, struct.pack("<ii", 1, len(text)))
+        + _element(1, name)
+        + _element(mi, encoded)
+    )
     return _element(14, body)
 
 
@@ -350,7 +428,11 @@ def test_mat5_chars_as_matlab_stores_them():
 
 
 def test_mat5_scalars_classes_and_limits():
-    values = read_mat_values(mat_bytes({"d": 2.5, "i": np.array([[7]], dtype=np.uint8), "a": np.arange(6.0).reshape(2, 3), "e": EMPTY, "s": ""}))
+    values = read_mat_values(
+        mat_bytes(
+            {"d": 2.5, "i": np.array([[7]], dtype=np.uint8), "a": np.arange(6.0).reshape(2, 3), "e": EMPTY, "s": ""}
+        )
+    )
     assert values["d"] == 2.5 and type(values["i"]) is int and values["i"] == 7
     assert values["a"].tolist() == [[0, 1, 2], [3, 4, 5]] and values["e"].shape == (0, 0) and values["s"] == ""
     deep: object = 1.0
@@ -378,7 +460,7 @@ def test_mat5_damaged_bytes_are_errors_never_crashes():
     rng = np.random.default_rng(7)
     raw = bytearray(mat_bytes(mpii_release()))
     outcomes = {"error": 0, "read": 0}
-    for trial in range(1500):
+    for _ in range(1500):
         damaged = bytearray(raw)
         for _ in range(int(rng.integers(1, 4))):
             at = int(rng.integers(136, len(raw)))
@@ -399,8 +481,8 @@ def test_detect_tells_mpii_from_other_lists_and_mat_files(tmp_path, mat_file):
     assert formats.detect(write_json(tmp_path / "valid.json", mpii_hrnet_doc())) == "mpii"
     assert formats.detect(write_json(tmp_path / "test.json", mpii_hrnet_test_doc())) == "mpii"
     assert formats.detect(mat_file) == "mpii"
-    pytorch_pose = [{"dataset": "MPI", "img_paths": "015601864.jpg", "objpos": [594.0, 257.0], "joint_self": [[1, 2, 1]] * 16,
-                     "scale_provided": 3.0, "isValidation": 0.0}]  # fmt: skip
+    pytorch_pose = [{"dataset": "MPI", "img_paths": "015601864.jpg", "objpos": [594.0, 257.0],
+                     "joint_self": [[1, 2, 1]] * 16, "scale_provided": 3.0, "isValidation": 0.0}]  # fmt: skip
     aic = [{"image_id": "a", "human_annotations": {}, "keypoint_annotations": {}}]
     for other in (pytorch_pose, aic, [], {"images": []}):
         assert mpii.detect(write_json(tmp_path / "other.json", other)) == 0.0
@@ -454,7 +536,9 @@ def test_fiftyone_imports_the_mat_and_exports_json_and_coco(fo_db, mat_file, tmp
     try:
         assert ds.skeletons["ground_truth"].labels == list(mpii.layout().keypoints) and len(ds) == 5
         s = ds.first()
-        assert (s.metadata.width, s.metadata.height) == (640, 480) and s.img_train == 1 and s.act["act_name"] == "curling"
+        assert (
+            (s.metadata.width, s.metadata.height) == (640, 480) and s.img_train == 1 and s.act["act_name"] == "curling"
+        )
         assert s.video_id == "aAOusnrSsHI" and s.single_person == [1, 2]
         person = s.ground_truth.keypoints[0]
         assert person.visibility[:3] == [2, 1, 2] and person.objpos == {"x": 640.0, "y": 330.0}
@@ -491,7 +575,9 @@ def test_fiftyone_hrnet_round_trip_and_a_hidden_joint(fo_db, tmp_path):
         written = json.loads(out.read_text())
         assert written[0]["joints_vis"][0] == 0 and written[0]["joints_vis"][1] == 1
         assert written[0]["joints"][0] == [0, 0]  # the point FiftyOne hid, as the adapter writes it
-        assert [r["joints_vis"] for r in written] == [[0] + r["joints_vis"][1:] for r in mpii_hrnet_doc()]  # right_ankle hidden
+        assert [r["joints_vis"] for r in written] == [
+            [0] + r["joints_vis"][1:] for r in mpii_hrnet_doc()
+        ]  # right_ankle hidden
     finally:
         ds.delete()
 

@@ -102,11 +102,15 @@ def test_num_joints_is_required_and_a_count():
                            (-1, "found -1"), (2.5, "found 2.5"), (True, "found True")):  # fmt: skip
         doc = mpii_trb_doc()
         doc["annotations"][1]["num_joints"] = value
-        with pytest.raises(PoseFormatError, match=rf"^x\.json: annotations\[1\] \(id 1202\): field 'num_joints': .*{message}"):
+        with pytest.raises(
+            PoseFormatError, match=rf"^x\.json: annotations\[1\] \(id 1202\): field 'num_joints': .*{message}"
+        ):
             mpii_trb.decode(doc, path="x.json")
     doc = mpii_trb_doc()
     del doc["annotations"][2]["num_joints"]
-    with pytest.raises(PoseFormatError, match=r"annotations\[2\] \(id 7\): field 'num_joints': required key is missing"):
+    with pytest.raises(
+        PoseFormatError, match=r"annotations\[2\] \(id 7\): field 'num_joints': required key is missing"
+    ):
         mpii_trb.decode(doc)
 
 
@@ -155,8 +159,8 @@ def test_edited_counts_are_recounted_and_new_persons_get_num_joints():
     persons = Persons.concat([dataclasses.replace(p, visibility=vis, num_keypoints=counts), drawn], 40)
     doc = mpii_trb.encode(dataclasses.replace(data, persons=persons))
     assert doc["annotations"][0]["num_joints"] == 33 and doc["annotations"][1]["num_joints"] == 14
-    assert doc["annotations"][3] == {"id": 99, "image_id": 123456, "category_id": 1, "keypoints": doc["annotations"][2]["keypoints"],
-                                     "num_joints": 40}  # fmt: skip
+    assert doc["annotations"][3] == {"id": 99, "image_id": 123456, "category_id": 1,
+                                     "keypoints": doc["annotations"][2]["keypoints"], "num_joints": 40}  # fmt: skip
 
 
 @SETTINGS
@@ -168,7 +172,9 @@ def test_generated_files_roundtrip_exactly(doc):
 def test_detected_by_num_joints_or_by_the_40_names(tmp_path):
     path = write_json(tmp_path / "val.json", mpii_trb_doc())
     scores = {name: m.detect(path) for name, m in formats.REGISTRY.items()}
-    assert formats.detect(path) == "mpii_trb" and all(s < 0.5 for name, s in scores.items() if name not in ("mpii_trb", "coco")), scores
+    assert formats.detect(path) == "mpii_trb" and all(
+        s < 0.5 for name, s in scores.items() if name not in ("mpii_trb", "coco")
+    ), scores
     doc = mpii_trb_doc()
     for a in doc["annotations"]:
         a["n_joints"] = a.pop("num_joints")
@@ -198,7 +204,9 @@ def test_fiftyone_points_attributes_round_trip_and_curation(fo_db, tmp_path):
     person = s.ground_truth.keypoints[0]
     assert person.points[0] == [(300.0 - 1) / 1280, (120.0 - 1) / 720]  # 1-based: shifted for FiftyOne
     assert person.visibility[12:14] == [1, 2] and np.isnan(person.points[-1]).all()
-    assert person.num_joints == 38 and person.center == [640.0, 330.0] and person.headbox == [612.0, 120.0, 668.0, 190.0]
+    assert (
+        person.num_joints == 38 and person.center == [640.0, 330.0] and person.headbox == [612.0, 120.0, 668.0, 190.0]
+    )
     assert len(s.ground_truth_boxes.detections) == 0  # no person box in the file
     out = tmp_path / "out.json"
     fop.export(ds, out)  # the format it came from

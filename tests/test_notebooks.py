@@ -22,10 +22,14 @@ def test_notebook_runs(fo_db, path, tmp_path):
     nb = nbformat.read(path, as_version=4)
     start = time.monotonic()
     # the kernel inherits this process's environment: the tests' scratch database
-    nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbclient.NotebookClient(
+        nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     elapsed = time.monotonic() - start
     assert elapsed < NOTEBOOK_BUDGET, f"{path.name} took {elapsed:.0f} s"
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", ()) if o.get("output_type") == "error"]
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", ()) if o.get("output_type") == "error"
+    ]
     assert not errors
 
 
@@ -34,4 +38,6 @@ def test_every_notebook_is_stored_without_outputs():
     assert NOTEBOOKS
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
-        assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code"), path.name
+        assert all(
+            not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code"
+        ), path.name

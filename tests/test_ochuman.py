@@ -110,11 +110,16 @@ def test_missing_optional_fields_and_errors():
     assert first_difference(roundtrip(doc), doc) is None
     doc = ochuman_native_doc()
     del doc["keypoint_names"]
-    with pytest.raises(PoseFormatError, match=r"top level: field 'keypoint_names': required to read the keypoints by name"):
+    with pytest.raises(
+        PoseFormatError, match=r"top level: field 'keypoint_names': required to read the keypoints by name"
+    ):
         ochuman.decode(doc)
     doc = ochuman_native_doc()
     doc["images"][1]["annotations"][0]["keypoints"].pop()
-    with pytest.raises(PoseFormatError, match=r"images\[1\] \(image_id '000043', annotations\[0\]\): field 'keypoints': expected null or 57"):
+    with pytest.raises(
+        PoseFormatError,
+        match=r"images\[1\] \(image_id '000043', annotations\[0\]\): field 'keypoints': expected null or 57",
+    ):
         ochuman.decode(doc)
     doc = ochuman_native_doc()
     doc["images"][0]["width"] = -3

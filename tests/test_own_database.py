@@ -17,11 +17,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-
-from fiftyone_pose.core.compare import first_difference
-
 from helpers import coco_doc
 from mutations import cli_env, collections, run_cli
+
+from fiftyone_pose.core.compare import first_difference
 
 
 def _mongod() -> Path:
@@ -60,9 +59,9 @@ def own_mongod(tmp_path):
             try:
                 client.admin.command("ping")
                 break
-            except pymongo.errors.PyMongoError:
+            except pymongo.errors.PyMongoError as e:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"mongod did not start (exit {proc.poll()}): {log.read_text()[-2000:]}")
+                    raise AssertionError(f"mongod did not start (exit {proc.poll()}): {log.read_text()[-2000:]}") from e
                 time.sleep(0.1)
         yield uri, client
         client.close()

@@ -37,7 +37,11 @@ def test_fiftyone_lists_the_operators(tmp_path):
     main(["plugin", "install", "--dir", str(tmp_path)])
     env = {**os.environ, "FIFTYONE_PLUGINS_DIR": str(tmp_path)}
     out = subprocess.run(
-        [sys.executable, "-c", "import fiftyone.core.cli as c; c.main()", "operators", "list"], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", "import fiftyone.core.cli as c; c.main()", "operators", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     assert all(uri in out.stdout for uri in URIS), out.stdout
@@ -57,7 +61,15 @@ def test_operators_execute(registered, dataset_name, tmp_path):
     labels, images = demo_paths()
     result = foo.execute_operator(
         f"{PLUGIN_NAME}/import_pose_dataset",
-        {"params": {"path": str(labels), "format": "auto", "images_dir": str(images), "name": dataset_name, "open": False}},
+        {
+            "params": {
+                "path": str(labels),
+                "format": "auto",
+                "images_dir": str(images),
+                "name": dataset_name,
+                "open": False,
+            }
+        },
     )
     assert result.error is None, result.error_message
     import fiftyone as fo
@@ -76,14 +88,16 @@ def test_operators_execute(registered, dataset_name, tmp_path):
 
     view = views.persons_with_visible(ds, min_count=8)
     result = foo.execute_operator(
-        f"{PLUGIN_NAME}/export_pose_view", {"view": view, "params": {"path": str(out), "format": "coco", "view_target": "CURRENT_VIEW"}}
+        f"{PLUGIN_NAME}/export_pose_view",
+        {"view": view, "params": {"path": str(out), "format": "coco", "view_target": "CURRENT_VIEW"}},
     )
     assert result.error is None, result.error_message
     assert result.result == {"path": str(out), "images": 27, "persons": 72}
     assert len(json.loads(out.read_text())["annotations"]) == 72
 
     result = foo.execute_operator(  # by name to a 14-point layout: no format means COCO
-        f"{PLUGIN_NAME}/export_pose_view", {"view": view, "params": {"path": str(out), "layout": "crowdpose", "view_target": "CURRENT_VIEW"}}
+        f"{PLUGIN_NAME}/export_pose_view",
+        {"view": view, "params": {"path": str(out), "layout": "crowdpose", "view_target": "CURRENT_VIEW"}},
     )
     assert result.error is None, result.error_message
     doc = json.loads(out.read_text())

@@ -18,7 +18,8 @@ from pytorch_pose_docs import coco_pp_doc, leeds_doc, mpi_doc, pytorch_pose_docs
 from fiftyone_pose import formats
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.errors import PoseFormatError
-from fiftyone_pose.formats import coco, pytorch_pose as pp
+from fiftyone_pose.formats import coco
+from fiftyone_pose.formats import pytorch_pose as pp
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DOCS = {"mpi": mpi_doc, "leeds": leeds_doc, "coco": coco_pp_doc}
@@ -135,16 +136,24 @@ def test_odd_vis_values_are_kept_and_noted():
 
 def test_errors_name_the_record_and_field():
     cases = [
-        (lambda d: d[1].__setitem__("dataset", "LEEDS"), r"records\[1\] \(img_paths 015601864.jpg\): field 'dataset': is 'LEEDS' but records\[0\] is 'MPI'"),
-        (lambda d: d[2].pop("dataset"), r"records\[2\] \(img_paths 000123456.jpg\): field 'dataset': required key is missing"),
-        (lambda d: d[0].__setitem__("dataset", "mpii"), r"records\[0\].*field 'dataset': expected one of 'MPI', 'LEEDS', 'coco', found 'mpii'"),
+        (lambda d: d[1].__setitem__("dataset", "LEEDS"),
+         r"records\[1\] \(img_paths 015601864.jpg\): field 'dataset': is 'LEEDS' but records\[0\] is 'MPI'"),
+        (lambda d: d[2].pop("dataset"),
+         r"records\[2\] \(img_paths 000123456.jpg\): field 'dataset': required key is missing"),
+        (lambda d: d[0].__setitem__("dataset", "mpii"),
+         r"records\[0\].*field 'dataset': expected one of 'MPI', 'LEEDS', 'coco', found 'mpii'"),
         (lambda d: d[3].pop("img_paths"), r"records\[3\]: field 'img_paths': required key is missing"),
         (lambda d: d[3].__setitem__("img_paths", 5), r"records\[3\]: field 'img_paths': expected the image path"),
-        (lambda d: d[1].__setitem__("joint_self", d[1]["joint_self"][:15]), r"records\[1\].*field 'joint_self': expected 16 rows \[x, y, vis\] \(MPI file\), found 15 rows"),
-        (lambda d: d[1]["joint_self"][3].pop(), r"records\[1\].*field 'joint_self': expected 16 rows .*one of them \[297.5, 201.5\]"),
-        (lambda d: d[2]["joint_self"][3].__setitem__(0, "1.0"), r"records\[2\].*field 'joint_self': expected numbers, found '1.0'"),
-        (lambda d: d[0].__setitem__("img_width", -1.0), r"records\[0\].*field 'img_width': expected a non-negative whole number, found -1.0"),
-        (lambda d: d[0].__setitem__("img_height", 7.5), r"records\[0\].*field 'img_height': expected a non-negative whole number, found 7.5"),
+        (lambda d: d[1].__setitem__("joint_self", d[1]["joint_self"][:15]),
+         r"records\[1\].*field 'joint_self': expected 16 rows \[x, y, vis\] \(MPI file\), found 15 rows"),
+        (lambda d: d[1]["joint_self"][3].pop(),
+         r"records\[1\].*field 'joint_self': expected 16 rows .*one of them \[297.5, 201.5\]"),
+        (lambda d: d[2]["joint_self"][3].__setitem__(0, "1.0"),
+         r"records\[2\].*field 'joint_self': expected numbers, found '1.0'"),
+        (lambda d: d[0].__setitem__("img_width", -1.0),
+         r"records\[0\].*field 'img_width': expected a non-negative whole number, found -1.0"),
+        (lambda d: d[0].__setitem__("img_height", 7.5),
+         r"records\[0\].*field 'img_height': expected a non-negative whole number, found 7.5"),
         (lambda d: d.__setitem__(1, []), r"records\[1\]: expected an object, found list"),
     ]  # fmt: skip
     for change, message in cases:
@@ -226,7 +235,9 @@ def test_coco_data_written_as_pytorch_pose(tmp_path):
         x, y, v = kp[3 * j : 3 * j + 3]
         want = [x + 1.0, y + 1.0, float(v)] if v else [1.0, 1.0, 0.0]
         assert rec["joint_self"][j] == want and all(type(n) is float for n in rec["joint_self"][j]), j
-    assert data.notes["pytorch-pose records written without objpos/scale_provided (pytorch-pose's loaders need them)"] == len(out)
+    assert data.notes[
+        "pytorch-pose records written without objpos/scale_provided (pytorch-pose's loaders need them)"
+    ] == len(out)
     with pytest.raises(ValueError, match="flavor 'MPI' does not hold the 'coco' layout"):
         pp.encode(data, flavor="MPI")
 
@@ -263,7 +274,9 @@ def test_fiftyone_mpi_fields_points_round_trip_and_hidden_points(fo_db, tmp_path
     person = s.ground_truth.keypoints[0]
     assert person.points[0] == [(560.0 - 1) / 1280, (120.5 - 1) / 720]  # 1-based: shifted for FiftyOne
     assert person.visibility[4:6] == [2, 1] and person.raw_keypoints[4 * 3 + 2 :: 3][:2] == [1.0, 0.0]
-    assert person.dataset == "MPI" and person.people_index == 1.0 and person.joint_others == mpi_doc()[0]["joint_others"]
+    assert (
+        person.dataset == "MPI" and person.people_index == 1.0 and person.joint_others == mpi_doc()[0]["joint_others"]
+    )
     assert len(s.ground_truth.keypoints) == 2
     assert ds.match(fo_db.ViewField("isValidation") == 1).values("file_name") == ["000123456.jpg"]  # a split view
     out = tmp_path / "out.json"

@@ -39,11 +39,13 @@ def test_arrays_and_numbers_are_pymongos_bytes(table, key):
     block = rb.document(
         rb.DOCUMENT,
         None,
-        rb.concat([
-            rb.array(key, values, is_int, present=present),
-            rb.numbers(["first"], values[:, :1], is_int if isinstance(is_int, bool) else is_int[:, :1]),
-            rb.integers(["row", "id"], np.stack([np.arange(n), np.arange(n) * 2**40], axis=1)),
-        ]),
+        rb.concat(
+            [
+                rb.array(key, values, is_int, present=present),
+                rb.numbers(["first"], values[:, :1], is_int if isinstance(is_int, bool) else is_int[:, :1]),
+                rb.integers(["row", "id"], np.stack([np.arange(n), np.arange(n) * 2**40], axis=1)),
+            ]
+        ),
     )
     lists = to_lists(values, is_int)
     for i, raw in enumerate(block.rows()):
@@ -96,8 +98,8 @@ def test_stored_sample_is_what_fiftyone_writes(fo_db, dataset_name):
     persons = Persons(
         image_index=np.array([0, 0]), ids=np.array([7, 2**40]), category_ids=np.array([1, 1]), keypoints=kp,
         visibility=vis, boxes=np.array([[1.0, 2.0, 30.0, 40.0], [np.nan] * 4]), areas=np.array([12.5, np.nan]),
-        crowd=np.array([False, True]), num_keypoints=np.array([10, -1]), segmentations=[[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]], None],
-        extras=[{"score": 0.5}, {}],
+        crowd=np.array([False, True]), num_keypoints=np.array([10, -1]),
+        segmentations=[[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]], None], extras=[{"score": 0.5}, {}],
     )  # fmt: skip
     images = Images(np.array([3]), ["a.jpg"], np.array([640]), np.array([480]), [{"license": 4}])
     data = PoseData(images, persons, skeleton.load("coco"), [{"id": 1, "name": "person"}], {}, "coco", {})
@@ -105,12 +107,20 @@ def test_stored_sample_is_what_fiftyone_writes(fo_db, dataset_name):
     stored = ds._sample_collection.find_one({})
 
     w, h = 640, 480
-    pts = [[[x / w, y / h] if v else [np.nan, np.nan] for (x, y), v in zip(kp[i].tolist(), vis[i].tolist())] for i in range(2)]
+    pts = [
+        [[x / w, y / h] if v else [np.nan, np.nan] for (x, y), v in zip(kp[i].tolist(), vis[i].tolist())]
+        for i in range(2)
+    ]
     labels = stored["ground_truth"]["keypoints"]
     expected = [
         fo.Keypoint(
-            label="person", points=pts[i], visibility=vis[i].tolist(), person_id=int(persons.ids[i]), category_id=1,
-            iscrowd=int(persons.crowd[i]), source_index=i,
+            label="person",
+            points=pts[i],
+            visibility=vis[i].tolist(),
+            person_id=int(persons.ids[i]),
+            category_id=1,
+            iscrowd=int(persons.crowd[i]),
+            source_index=i,
             raw_keypoints=[v for (x, y), vv in zip(kp[i].tolist(), vis[i].tolist()) for v in (x, y, vv)],
         )  # fmt: skip
         for i in range(2)
@@ -132,7 +142,12 @@ def test_stored_sample_is_what_fiftyone_writes(fo_db, dataset_name):
     assert len(boxes) == 1 and boxes[0]["instance"]["_id"] == labels[0]["instance"]["_id"]
     assert boxes[0]["bounding_box"] == [1 / w, 2 / h, 30 / w, 40 / h] and boxes[0]["label"] == "person"
     assert stored["metadata"] == {"_cls": "ImageMetadata", "width": 640, "height": 480}
-    assert (stored["filepath"], stored["file_name"], stored["image_id"], stored["license"]) == ("/imgs/a.jpg", "a.jpg", 3, 4)
+    assert (stored["filepath"], stored["file_name"], stored["image_id"], stored["license"]) == (
+        "/imgs/a.jpg",
+        "a.jpg",
+        3,
+        4,
+    )
     sample = ds.first()  # FiftyOne loads it back into its own objects
     assert sample.ground_truth.keypoints[0].points[1] == pts[0][1]
     assert sample.ground_truth_boxes.detections[0].instance.id == sample.ground_truth.keypoints[0].instance.id

@@ -31,7 +31,10 @@ def test_joint_table(ds):
     with_crowd = stats.joint_table(ds, include_crowd=True)
     assert with_crowd.loc["nose", "unlabeled"] == 2
     # on a view: the statistics of what it shows
-    assert stats.joint_table(V.persons_by_area(ds, "small")).loc["left_wrist"][["occluded", "unlabeled"]].tolist() == [1, 1]
+    assert stats.joint_table(V.persons_by_area(ds, "small")).loc["left_wrist"][["occluded", "unlabeled"]].tolist() == [
+        1,
+        1,
+    ]
 
 
 def test_persons_per_image(ds):
@@ -44,7 +47,9 @@ def test_box_sizes_and_area_classes(ds):
     counts = dict(zip(t["low"], t["persons"]))
     assert {k: v for k, v in counts.items() if v} == {16: 1, 24: 1, 32: 1, 48: 1, 64: 2, 96: 1}
     assert t["persons"].sum() == 7
-    assert t.loc[t["low"] == 32, "coco_size"].item() == "medium" and t.loc[t["low"] == 96, "coco_size"].item() == "large"
+    assert (
+        t.loc[t["low"] == 32, "coco_size"].item() == "medium" and t.loc[t["low"] == 96, "coco_size"].item() == "large"
+    )
     assert stats.area_classes(ds)["persons"].to_dict() == {"small": 2, "medium": 4, "large": 1, "no area": 0}
     assert stats.area_classes(ds, include_crowd=True)["persons"]["medium"] == 5
 

@@ -41,18 +41,28 @@ def person(pid, image_id, cx, top, area, v=None, moved=None, box=None, iscrowd=0
 def build_doc():
     doc = coco_doc()
     doc["images"] = [{"id": i, "file_name": f"{i}.jpg", "width": W, "height": H} for i in range(1, 6)]
-    face = {"nose": 2, "left_eye": 2, "right_eye": 2, "left_ear": 2, "right_ear": 2, "left_shoulder": 1, "left_elbow": 1, "left_wrist": 1}
+    face = {
+        "nose": 2,
+        "left_eye": 2,
+        "right_eye": 2,
+        "left_ear": 2,
+        "right_ear": 2,
+        "left_shoulder": 1,
+        "left_elbow": 1,
+        "left_wrist": 1,
+    }
     swapped = {n: (150 + POSE[m][0], 15 + POSE[m][1]) for n, m in
-               [("left_knee", "right_knee"), ("right_knee", "left_knee"), ("left_ankle", "right_ankle"), ("right_ankle", "left_ankle")]}  # fmt: skip
+               [("left_knee", "right_knee"), ("right_knee", "left_knee"),
+                ("left_ankle", "right_ankle"), ("right_ankle", "left_ankle")]}  # fmt: skip
     doc["annotations"] = [
-        person(1, 1, 50, 10, 5000.0),                                              # good, medium
-        person(2, 1, 50.5, 10.5, 5000.0),                                          # duplicate of 1
-        {**person(3, 1, 150, 10, 2000.0, v={}), "iscrowd": 1},                     # crowd region
-        person(4, 2, 4, 10, 500.0, v=face),                                        # right ear on x=0: truncated; small
-        person(5, 2, 150, 15, 9216.0, moved=swapped),                              # knees and ankles swapped; large (96²)
-        person(6, 3, 50, 10, 1024.0, moved={"left_wrist": (205, 43)}),             # wrist outside the image; medium (32²)
-        person(7, 3, 150, 10, 3000.0, box=[136, 6, 28, 50]),                       # knees and ankles below its box
-        person(8, 4, 90, 20, 800.0, v={}, box=[80, 20, 20, 40]),                   # box only, no points
+        person(1, 1, 50, 10, 5000.0),                                            # good, medium
+        person(2, 1, 50.5, 10.5, 5000.0),                                        # duplicate of 1
+        {**person(3, 1, 150, 10, 2000.0, v={}), "iscrowd": 1},                   # crowd region
+        person(4, 2, 4, 10, 500.0, v=face),                                      # right ear on x=0: truncated; small
+        person(5, 2, 150, 15, 9216.0, moved=swapped),                            # knees and ankles swapped; large (96²)
+        person(6, 3, 50, 10, 1024.0, moved={"left_wrist": (205, 43)}),           # wrist outside the image; medium (32²)
+        person(7, 3, 150, 10, 3000.0, box=[136, 6, 28, 50]),                     # knees and ankles below its box
+        person(8, 4, 90, 20, 800.0, v={}, box=[80, 20, 20, 40]),                 # box only, no points
     ]  # fmt: skip
     return doc
 
@@ -160,7 +170,27 @@ def test_oks_matrix_matches_pycocotools():
     from pycocotools.cocoeval import COCOeval
 
     rng = np.random.default_rng(0)
-    sigmas = np.array([0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089])
+    sigmas = np.array(
+        [
+            0.026,
+            0.025,
+            0.025,
+            0.035,
+            0.035,
+            0.079,
+            0.079,
+            0.072,
+            0.072,
+            0.062,
+            0.062,
+            0.107,
+            0.107,
+            0.087,
+            0.087,
+            0.089,
+            0.089,
+        ]
+    )
     a = rng.uniform(0, 100, (17, 2))
     b = a + rng.normal(0, 3, (17, 2))
     a[[2, 5]] = np.nan  # unlabelled in the ground truth: not counted

@@ -12,7 +12,10 @@ def first_difference(a: Any, b: Any, path: str = "$") -> str | None:
         return f"{path}: {type(a).__name__} {a!r:.80} != {type(b).__name__} {b!r:.80}"
     if isinstance(a, dict):
         if a.keys() != b.keys():
-            return f"{path}: keys differ: only left {sorted(a.keys() - b.keys())}, only right {sorted(b.keys() - a.keys())}"
+            return (
+                f"{path}: keys differ: only left {sorted(a.keys() - b.keys())}, "
+                f"only right {sorted(b.keys() - a.keys())}"
+            )
         for k in a:
             d = first_difference(a[k], b[k], f"{path}.{k}")
             if d:

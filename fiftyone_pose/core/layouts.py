@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -144,5 +144,7 @@ def to_layout(data: PoseData, layout: Skeleton | str) -> PoseData:
     ]
     notes = dict(data.notes)
     if not have.all() and n:
-        notes[f"points of layout '{target.name}' missing in '{source.name}', written unlabeled"] = int((~have).sum()) * n
+        notes[f"points of layout '{target.name}' missing in '{source.name}', written unlabeled"] = (
+            int((~have).sum()) * n
+        )
     return dataclasses.replace(data, persons=persons, skeleton=target, categories=categories, notes=notes)

@@ -45,11 +45,11 @@ class Images:
         return len(self.file_names)
 
     @classmethod
-    def empty(cls) -> "Images":
+    def empty(cls) -> Images:
         return cls(np.zeros(0, np.int64), [], np.zeros(0, np.int64), np.zeros(0, np.int64), [])
 
     @classmethod
-    def concat(cls, parts: "list[Images]") -> "Images":
+    def concat(cls, parts: list[Images]) -> Images:
         """The images of several tables, one after the other."""
         if not parts:
             return cls.empty()
@@ -96,7 +96,7 @@ class Persons:
         return self.keypoints.shape[1]
 
     @classmethod
-    def empty(cls, num_points: int) -> "Persons":
+    def empty(cls, num_points: int) -> Persons:
         n = 0
         return cls(
             image_index=np.zeros(n, np.int64),
@@ -113,7 +113,7 @@ class Persons:
         )
 
     @classmethod
-    def concat(cls, parts: "list[Persons]", num_points: int) -> "Persons":
+    def concat(cls, parts: list[Persons], num_points: int) -> Persons:
         """The persons of several tables, one after the other (``image_index`` taken as given)."""
         parts = [p for p in parts if len(p)]
         if not parts:
@@ -145,12 +145,15 @@ class Persons:
             segmentations=[s for p in parts for s in p.segmentations],
             extras=[e for p in parts for e in p.extras],
             visibility_raw=cat(lambda p: p.raw_visibility()) if has_raw else None,
-            int_mask={k: concat_masks([p.mask(k) for p in parts], [(len(p), *p.mask_shape(k)) for p in parts]) for k in mask_keys},
-            absent={k: filled(lambda p: p.absent.get(k), False, ()) for k in absent_keys},
-            part_boxes={k: filled(lambda p: p.part_boxes.get(k), np.nan, (4,)) for k in box_keys},
+            int_mask={
+                k: concat_masks([p.mask(k) for p in parts], [(len(p), *p.mask_shape(k)) for p in parts])
+                for k in mask_keys
+            },
+            absent={k: filled(lambda p, k=k: p.absent.get(k), False, ()) for k in absent_keys},
+            part_boxes={k: filled(lambda p, k=k: p.part_boxes.get(k), np.nan, (4,)) for k in box_keys},
         )
 
-    def take(self, index: np.ndarray) -> "Persons":
+    def take(self, index: np.ndarray) -> Persons:
         """The persons at ``index`` (a reordering or a subset), every column alike."""
         index = np.asarray(index, dtype=np.int64)
         listed = index.tolist()

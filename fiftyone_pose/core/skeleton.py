@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Sequence
+from typing import Any
 
 _SKELETON_PACKAGE = "fiftyone_pose.skeletons"
 _LAYOUT_KEYS = ("name", "keypoints", "edges", "flip_pairs", "sigmas", "joint_weights")
@@ -34,12 +35,11 @@ class Skeleton:
             return self.keypoints.index(name)
         except ValueError:
             raise ValueError(
-                f"skeleton '{self.name}' has no keypoint named {name!r}; "
-                f"it has: {', '.join(self.keypoints)}"
+                f"skeleton '{self.name}' has no keypoint named {name!r}; it has: {', '.join(self.keypoints)}"
             ) from None
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Skeleton":
+    def from_dict(cls, d: dict[str, Any]) -> Skeleton:
         def pairs(v: Sequence[Sequence[int]] | None) -> tuple[tuple[int, int], ...]:
             return tuple((int(a), int(b)) for a, b in (v or ()))
 
@@ -66,7 +66,7 @@ class Skeleton:
         }
 
     @classmethod
-    def custom(cls, keypoints: Sequence[str], edges: Sequence[Sequence[int]] = ()) -> "Skeleton":
+    def custom(cls, keypoints: Sequence[str], edges: Sequence[Sequence[int]] = ()) -> Skeleton:
         """A layout that no skeleton file describes (e.g. from a file's own category)."""
         return cls(name="custom", keypoints=tuple(keypoints), edges=tuple((int(a), int(b)) for a, b in edges))
 
@@ -77,7 +77,7 @@ def available() -> list[str]:
     return sorted(f.name[: -len(".json")] for f in files if f.name.endswith(".json"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(name: str) -> Skeleton:
     """The shipped layout called ``name`` (e.g. ``"coco"``, ``"halpe"``)."""
     path = resources.files(_SKELETON_PACKAGE) / f"{name}.json"

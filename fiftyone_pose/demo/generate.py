@@ -64,9 +64,25 @@ KEYPOINT_NAMES = [
 ]
 # COCO skeleton, 1-based, in the order of the official person_keypoints json
 SKELETON = [
-    [16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7],
-    [6, 8], [7, 9], [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5],
-    [4, 6], [5, 7],
+    [16, 14],
+    [14, 12],
+    [17, 15],
+    [15, 13],
+    [12, 13],
+    [6, 12],
+    [7, 13],
+    [6, 7],
+    [6, 8],
+    [7, 9],
+    [8, 10],
+    [9, 11],
+    [2, 3],
+    [1, 2],
+    [1, 3],
+    [2, 4],
+    [3, 5],
+    [4, 6],
+    [5, 7],
 ]
 NUM_KP = len(KEYPOINT_NAMES)
 FACE = (0, 1, 2, 3, 4)
@@ -503,7 +519,11 @@ class Figure:
                 S.append(
                     Shape(
                         "capsule",
-                        (mouth_c - 0.22 * r * self.head_right, mouth_c + 0.22 * r * self.head_right, max(0.4, 0.05 * r)),
+                        (
+                            mouth_c - 0.22 * r * self.head_right,
+                            mouth_c + 0.22 * r * self.head_right,
+                            max(0.4, 0.05 * r),
+                        ),
                         NOSE_COLOUR,
                     )
                 )
@@ -856,9 +876,9 @@ def build(rng=None, trace: list | None = None):
         name = f"{image_id:012d}.jpg"
         if idx in SUBFOLDER_IMAGES:
             name = "extra/" + name
-        date = "2024-{:02d}-{:02d} {:02d}:{:02d}:{:02d}".format(
-            int(rng.integers(1, 13)), int(rng.integers(1, 29)), int(rng.integers(0, 24)),
-            int(rng.integers(0, 60)), int(rng.integers(0, 60)),
+        date = (
+            f"2024-{int(rng.integers(1, 13)):02d}-{int(rng.integers(1, 29)):02d} "
+            f"{int(rng.integers(0, 24)):02d}:{int(rng.integers(0, 60)):02d}:{int(rng.integers(0, 60)):02d}"
         )
         images.append(
             {
@@ -879,8 +899,20 @@ def build(rng=None, trace: list | None = None):
             a["id"] = ann_id
             # COCO key order
             annotations.append(
-                {k: a[k] for k in ("segmentation", "num_keypoints", "area", "iscrowd", "keypoints",
-                                   "image_id", "bbox", "category_id", "id")}
+                {
+                    k: a[k]
+                    for k in (
+                        "segmentation",
+                        "num_keypoints",
+                        "area",
+                        "iscrowd",
+                        "keypoints",
+                        "image_id",
+                        "bbox",
+                        "category_id",
+                        "id",
+                    )
+                }
             )
             ann_id += int(rng.integers(1, 6))
         image_id += int(rng.integers(3, 97))

@@ -43,8 +43,10 @@ def run_demo(out_dir: str | None = None, launch_app: bool = False) -> dict:
 
     view = views.persons_with_visible(views.crowd(dataset, False), min_count=MIN_VISIBLE)
     shown = pose_summary(view)
-    print(f"3. curated: non-crowd persons with >= {MIN_VISIBLE} visible points: "
-          f"{shown['persons']} persons on {shown['images']} images")
+    print(
+        f"3. curated: non-crowd persons with >= {MIN_VISIBLE} visible points: "
+        f"{shown['persons']} persons on {shown['images']} images"
+    )
 
     full_path, curated_path = out / "demo_roundtrip.json", out / "demo_curated.json"
     export(dataset, full_path, progress=False)
@@ -54,8 +56,10 @@ def run_demo(out_dir: str | None = None, launch_app: bool = False) -> dict:
     print(f"   exported the curated view to {curated_path}")
 
     ap = _verify_with_pycocotools(curated_path, shown["persons"])
-    print(f"5. pycocotools loads {curated_path.name}: {shown['persons']} annotations; "
-          f"its persons evaluated as predictions against it: AP = {ap:.3f}")
+    print(
+        f"5. pycocotools loads {curated_path.name}: {shown['persons']} annotations; "
+        f"its persons evaluated as predictions against it: AP = {ap:.3f}"
+    )
     if not same or ap < 0.999:
         raise RuntimeError("the demo's round trip or evaluation failed; please report this")
     if launch_app:

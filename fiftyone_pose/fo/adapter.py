@@ -26,20 +26,20 @@ import functools
 import os
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import bson
+import fiftyone as fo
+import fiftyone.core.utils as fou
 import numpy as np
 import orjson
 import pymongo
 from bson import ObjectId
 from bson.raw_bson import RawBSONDocument
-
-import fiftyone as fo
-import fiftyone.core.utils as fou
 
 from ..core import skeleton as skeletons
 from ..core.bulk import paused_gc
@@ -165,7 +165,10 @@ def add_pose_data(
                 ids.extend(new_ids)
                 if pending is not None:
                     _inserted(pending, *pending_batch, data)
-                pending, pending_batch = writer.submit(dataset._sample_collection.insert_many, docs, ordered=False), (lo, docs)
+                pending, pending_batch = (
+                    writer.submit(dataset._sample_collection.insert_many, docs, ordered=False),
+                    (lo, docs),
+                )
                 pb.update(hi - lo)
             if pending is not None:
                 _inserted(pending, *pending_batch, data)
@@ -191,7 +194,14 @@ def _inserted(insert: Future, first_image: int, docs: list[RawBSONDocument], dat
             errors = e.details.get("writeErrors") or [{"index": None}]
             j, reason = errors[0]["index"], errors[0].get("errmsg")
         else:  # the whole message was refused: find the sample
-            j = next((j for j, d in enumerate(docs) if len(d.raw) > _MAX_BSON or _too_deep(bson.decode(d.raw), _MAX_NESTING)), None)
+            j = next(
+                (
+                    j
+                    for j, d in enumerate(docs)
+                    if len(d.raw) > _MAX_BSON or _too_deep(bson.decode(d.raw), _MAX_NESTING)
+                ),
+                None,
+            )
             reason = str(e)[:200]
         if j is None:
             raise
@@ -269,8 +279,14 @@ class _Encoder:
     """
 
     def __init__(
-        self, data: PoseData, images_dir: str, label_field: str, dataset_id: ObjectId, tags: list[str] | None,
-        sizes: tuple[np.ndarray, np.ndarray], image_fields: frozenset[str],
+        self,
+        data: PoseData,
+        images_dir: str,
+        label_field: str,
+        dataset_id: ObjectId,
+        tags: list[str] | None,
+        sizes: tuple[np.ndarray, np.ndarray],
+        image_fields: frozenset[str],
     ) -> None:
         self.data, self.images_dir = data, images_dir
         self.widths, self.heights = sizes
@@ -285,7 +301,9 @@ class _Encoder:
             rawbson.element_head(rawbson.DOCUMENT, parts_field(label_field)),
         )
         # image keys without a declared field go to extra_json: FiftyOne cannot load undeclared fields
-        self.reserved = frozenset(_sample_reserved(label_field) | (set(chain.from_iterable(data.images.extras)) - image_fields))
+        self.reserved = frozenset(
+            _sample_reserved(label_field) | (set(chain.from_iterable(data.images.extras)) - image_fields)
+        )
         self.has_extra_json = False
         self.corner = np.array([data.origin, data.origin, 0.0, 0.0])  # subtracted from [x, y, w, h] boxes
 
@@ -299,14 +317,24 @@ class _Encoder:
         first = np.repeat(self.starts[lo:hi] - self.starts[lo], np.diff(self.starts[lo : hi + 1]))
         n = len(rows)
         has_box = ~np.isnan(p.boxes[rows]).any(axis=1)
-        drawn = np.stack([_drawn(p.part_boxes[name][rows]) for name in p.part_boxes], axis=1) if p.part_boxes else np.zeros((n, 0), bool)
-        ranks = (np.arange(n) - first, _ranks(has_box, first), _ranks(drawn.reshape(-1), np.repeat(first, drawn.shape[1]) * drawn.shape[1]).reshape(drawn.shape))
+        drawn = (
+            np.stack([_drawn(p.part_boxes[name][rows]) for name in p.part_boxes], axis=1)
+            if p.part_boxes
+            else np.zeros((n, 0), bool)
+        )
+        ranks = (
+            np.arange(n) - first,
+            _ranks(has_box, first),
+            _ranks(drawn.reshape(-1), np.repeat(first, drawn.shape[1]) * drawn.shape[1]).reshape(drawn.shape),
+        )
         keypoints: list[bytes] = []
         boxes: list[bytes] = []
         parts: list[bytes] = []
         for a in range(0, n, _ENCODE_ROWS):
             part = slice(a, a + _ENCODE_ROWS)
-            kp, det, pd = self._persons(rows[part], ranks[0][part], ranks[1][part], ranks[2][part], has_box[part], drawn[part])
+            kp, det, pd = self._persons(
+                rows[part], ranks[0][part], ranks[1][part], ranks[2][part], has_box[part], drawn[part]
+            )
             keypoints += kp
             boxes += det
             parts += pd
@@ -352,7 +380,10 @@ class _Encoder:
             rb.const(n, self.fixed + bson.encode({"created_at": now, "last_modified_at": now})[4:-1]),
             rb.document(
                 rb.DOCUMENT, "metadata",
-                rb.concat([rb.const(n, _cls("ImageMetadata")), rb.integers(["width", "height"], np.stack([w, h], axis=1))]),
+                rb.concat([
+                    rb.const(n, _cls("ImageMetadata")),
+                    rb.integers(["width", "height"], np.stack([w, h], axis=1)),
+                ]),
                 present=sized,
             ),
             rb.const(n, rb.element_head(rb.NULL, "metadata"), present=~sized),
@@ -361,7 +392,13 @@ class _Encoder:
         ]).rows()  # fmt: skip
 
     def _persons(
-        self, rows: np.ndarray, rank: np.ndarray, box_rank: np.ndarray, part_rank: np.ndarray, has_box: np.ndarray, drawn: np.ndarray
+        self,
+        rows: np.ndarray,
+        rank: np.ndarray,
+        box_rank: np.ndarray,
+        part_rank: np.ndarray,
+        has_box: np.ndarray,
+        drawn: np.ndarray,
     ) -> tuple[list[bytes], list[bytes], list[bytes]]:
         """Array items of the persons at ``rows``: keypoints (3 byte strings each: to join), boxes, part boxes."""
         rb = rawbson
@@ -383,12 +420,15 @@ class _Encoder:
         num_kp = p.num_keypoints[rows]
         cats = p.category_ids[rows]
         label = rb.concat([
-            rb.const(n, bson.encode({"label": self.names.get(c, "person")})[4:-1], present=cats == c) for c in np.unique(cats).tolist()
+            rb.const(n, bson.encode({"label": self.names.get(c, "person")})[4:-1], present=cats == c)
+            for c in np.unique(cats).tolist()
         ])  # fmt: skip
         part_names = list(p.part_boxes)
         # everything without a fixed shape, per person
         absent = {key: p.absent[key][rows] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
-        exact_parts = [to_lists(p.part_boxes[name][rows], _rows_mask(p.mask(f"part_box.{name}"), rows)) for name in part_names]
+        exact_parts = [
+            to_lists(p.part_boxes[name][rows], _rows_mask(p.mask(f"part_box.{name}"), rows)) for name in part_names
+        ]
         present_parts = [~np.isnan(p.part_boxes[name][rows]).any(axis=1) for name in part_names]
         rest = []
         for j, r in enumerate(rows.tolist()):
@@ -404,10 +444,14 @@ class _Encoder:
                 if other:
                     doc["extra_json"] = other
             if part_names:
-                doc["part_boxes"] = {name: exact[j] for name, exact, present in zip(part_names, exact_parts, present_parts) if present[j]}
+                doc["part_boxes"] = {
+                    name: exact[j] for name, exact, present in zip(part_names, exact_parts, present_parts) if present[j]
+                }
             rest.append(_encode_rest(doc) if doc else b"")
         oids = _object_id_bytes(2 * n)
-        instance = rb.document(rb.DOCUMENT, "instance", rb.concat([rb.object_ids("_id", oids[n:]), rb.const(n, _cls("Instance"))]))
+        instance = rb.document(
+            rb.DOCUMENT, "instance", rb.concat([rb.object_ids("_id", oids[n:]), rb.const(n, _cls("Instance"))])
+        )
         keypoint = rb.document(
             rb.DOCUMENT,
             rb.index_heads(rb.DOCUMENT, rank),
@@ -418,10 +462,13 @@ class _Encoder:
                 rb.pair_array("points", points),
                 instance,
                 rb.array("visibility", vis.astype(np.float64), True),
-                rb.array("raw_keypoints", triplets, kp_mask if isinstance(kp_mask, bool) else kp_mask[rows].reshape(n, 3 * k)),
-                rb.integers(["person_id", "category_id", "iscrowd", "source_index"], np.stack([p.ids[rows], cats, p.crowd[rows], rows], axis=1)),
+                rb.array("raw_keypoints", triplets,
+                         kp_mask if isinstance(kp_mask, bool) else kp_mask[rows].reshape(n, 3 * k)),
+                rb.integers(["person_id", "category_id", "iscrowd", "source_index"],
+                            np.stack([p.ids[rows], cats, p.crowd[rows], rows], axis=1)),
                 rb.array("bbox", boxes, _rows_mask(p.mask("bbox"), rows), present=has_box),
-                rb.numbers(["area"], areas[:, None], np.reshape(_rows_mask(p.mask("area"), rows), (-1, 1)), present=has_area[:, None]),
+                rb.numbers(["area"], areas[:, None], np.reshape(_rows_mask(p.mask("area"), rows), (-1, 1)),
+                           present=has_area[:, None]),
                 rb.integers(["num_keypoints"], num_kp[:, None], present=(num_kp >= 0)[:, None]),
             ]),
             appended=np.fromiter(map(len, rest), np.int64, count=n),
@@ -432,14 +479,16 @@ class _Encoder:
         detection = rb.document(
             rb.DOCUMENT,
             rb.index_heads(rb.DOCUMENT, box_rank),
-            rb.concat([
-                rb.object_ids("_id", _object_id_bytes(n)),
-                rb.const(n, _cls("Detection") + _TAGS_NONE),
-                label,
-                rb.array("bounding_box", (boxes - self.corner) / whwh, False),
-                instance,
-                rb.integers(["iscrowd"], p.crowd[rows, None]),
-            ]),
+            rb.concat(
+                [
+                    rb.object_ids("_id", _object_id_bytes(n)),
+                    rb.const(n, _cls("Detection") + _TAGS_NONE),
+                    label,
+                    rb.array("bounding_box", (boxes - self.corner) / whwh, False),
+                    instance,
+                    rb.integers(["iscrowd"], p.crowd[rows, None]),
+                ]
+            ),
             present=has_box,
         ).rows()
         part_items: list[bytes] = [b""] * (n * len(part_names))  # per person, per part in order
@@ -447,12 +496,14 @@ class _Encoder:
             part_items[t :: len(part_names)] = rb.document(
                 rb.DOCUMENT,
                 rb.index_heads(rb.DOCUMENT, part_rank[:, t]),
-                rb.concat([
-                    rb.object_ids("_id", _object_id_bytes(n)),
-                    rb.const(n, _cls("Detection") + _TAGS_NONE + rawbson.string("label", name)),
-                    rb.array("bounding_box", (p.part_boxes[name][rows] - self.corner) / whwh, False),
-                    instance,
-                ]),
+                rb.concat(
+                    [
+                        rb.object_ids("_id", _object_id_bytes(n)),
+                        rb.const(n, _cls("Detection") + _TAGS_NONE + rawbson.string("label", name)),
+                        rb.array("bounding_box", (p.part_boxes[name][rows] - self.corner) / whwh, False),
+                        instance,
+                    ]
+                ),
                 present=drawn[:, t],
             ).rows()
         return items, detection, part_items
@@ -471,7 +522,9 @@ def _encode_rest(doc: dict[str, Any]) -> bytes:
             raise
     rest = {k: v for k, v in doc.items() if k != "segmentation"}
     other = orjson.loads(rest.get("extra_json") or "{}")
-    return bson.encode({**rest, "extra_json": orjson.dumps({**other, "segmentation": doc["segmentation"]}).decode()})[4:-1]
+    return bson.encode({**rest, "extra_json": orjson.dumps({**other, "segmentation": doc["segmentation"]}).decode()})[
+        4:-1
+    ]
 
 
 #: a file name that ``os.path.normpath`` would change once joined to a folder
@@ -534,9 +587,14 @@ def _declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> fr
     if data.persons.part_boxes:
         schema[parts_field(label_field)] = fo.EmbeddedDocumentField(fo.Detections)
         schema[f"{parts_field(label_field)}.detections.instance"] = fo.EmbeddedDocumentField(fo.Instance)
-    image_schema = {key: ftype() for key, ftype in _extra_field_types(data.images.extras, _sample_reserved(label_field), containers=True)}
+    image_schema = {
+        key: ftype()
+        for key, ftype in _extra_field_types(data.images.extras, _sample_reserved(label_field), containers=True)
+    }
     schema.update(image_schema)
-    schema.update({f"{kp}.{key}": ftype() for key, ftype in _extra_field_types(data.persons.extras, _KEYPOINT_RESERVED)})
+    schema.update(
+        {f"{kp}.{key}": ftype() for key, ftype in _extra_field_types(data.persons.extras, _KEYPOINT_RESERVED)}
+    )
     existing = dataset.get_field_schema(flat=True)
     # a field of another type from an earlier import cannot take these values: they go to extra_json
     image_schema = {k: f for k, f in image_schema.items() if k not in existing or type(existing[k]) is type(f)}
@@ -549,7 +607,9 @@ def _declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> fr
     return frozenset(image_schema)
 
 
-def _extra_field_types(records: list[dict[str, Any]], reserved: frozenset[str], containers: bool = False) -> Iterable[tuple[str, type]]:
+def _extra_field_types(
+    records: list[dict[str, Any]], reserved: frozenset[str], containers: bool = False
+) -> Iterable[tuple[str, type]]:
     """FiftyOne field types for the extra keys of the records (scalars only; others stay dynamic).
 
     ``containers``: also lists and dicts (sample fields must be declared to be loaded; MPII's
@@ -653,7 +713,9 @@ def to_pose_data(
     reader = _BatchReader(label_field, det_fields, image_fields, layout, origin)
     image_parts, person_parts, notes = [], [], {}
     known_image_ids, known_person_ids, sources = [], [], []
-    cursor = collection._dataset._sample_collection.aggregate_raw_batches(pipeline, allowDiskUse=True, batchSize=EXPORT_BATCH)
+    cursor = collection._dataset._sample_collection.aggregate_raw_batches(
+        pipeline, allowDiskUse=True, batchSize=EXPORT_BATCH
+    )
     with cursor, paused_gc(), fou.ProgressBar(total=len(collection), progress=progress) as pb:
         offset = 0
         for raw in _prefetched(cursor):
@@ -720,7 +782,19 @@ def _fill_ids(ids: np.ndarray, known: np.ndarray) -> None:
 
 
 #: keypoint attributes read as columns; the other attributes FiftyOne or this adapter own are skipped
-_COLUMNS = ("points", "visibility", "raw_keypoints", "instance", "bbox", "area", "person_id", "category_id", "iscrowd", "num_keypoints", "source_index")
+_COLUMNS = (
+    "points",
+    "visibility",
+    "raw_keypoints",
+    "instance",
+    "bbox",
+    "area",
+    "person_id",
+    "category_id",
+    "iscrowd",
+    "num_keypoints",
+    "source_index",
+)
 #: keypoint attributes decoded per person: these, and every key not in ``_KEYPOINT_RESERVED``
 _DECODED = ("segmentation", "absent", "part_boxes", "extra_json")
 _SKIPPED = tuple(sorted(_KEYPOINT_RESERVED - set(_COLUMNS) - set(_DECODED)))
@@ -753,8 +827,15 @@ class _Linked:
 class _BatchReader:
     """``Images`` and ``Persons`` of one raw batch of the export aggregation."""
 
-    def __init__(self, label_field: str, det_fields: list[str], image_fields: list[str], layout: skeletons.Skeleton, origin: int) -> None:
-        self.label_field, self.det_fields, self.image_fields, self.layout = label_field, det_fields, image_fields, layout
+    def __init__(
+        self, label_field: str, det_fields: list[str], image_fields: list[str], layout: skeletons.Skeleton, origin: int
+    ) -> None:
+        self.label_field, self.det_fields, self.image_fields, self.layout = (
+            label_field,
+            det_fields,
+            image_fields,
+            layout,
+        )
         self.origin = origin
         self.corner = np.array([origin, origin, 0.0, 0.0])  # added to normalised [x, y, w, h] boxes
 
@@ -859,7 +940,10 @@ class _BatchReader:
         given = vis.of_kind(bsoncolumns.ARRAY)
         values, _, lengths, bad = b.number_rows(vis.value[given], k)
         if ((lengths != k) | bad).any():
-            raise fail(int(np.flatnonzero(given)[np.flatnonzero((lengths != k) | bad)[0]]), f"has a visibility list that is not {k} numbers")
+            raise fail(
+                int(np.flatnonzero(given)[np.flatnonzero((lengths != k) | bad)[0]]),
+                f"has a visibility list that is not {k} numbers",
+            )
         vis_stored[given] = values.astype(np.int64)
 
         # the exact source values, where this person came from a file
@@ -869,7 +953,10 @@ class _BatchReader:
         kp_mask = np.zeros((n, k, 3), bool)
         values, ints, lengths, bad = b.number_rows(raw.value[has_raw], 3 * k, period=3)
         if ((lengths != 3 * k) | bad).any():
-            raise fail(int(np.flatnonzero(has_raw)[np.flatnonzero((lengths != 3 * k) | bad)[0]]), f"has raw_keypoints that are not {3 * k} numbers (integers within ±2^53)")
+            raise fail(
+                int(np.flatnonzero(has_raw)[np.flatnonzero((lengths != 3 * k) | bad)[0]]),
+                f"has raw_keypoints that are not {3 * k} numbers (integers within ±2^53)",
+            )
         triplets[has_raw] = values.reshape(-1, k, 3)
         kp_mask[has_raw] = ints.reshape(-1, k, 3)
         kp_mask[~has_raw] = True  # persons drawn in FiftyOne: unlabeled points are written 0, 0, 0
@@ -909,15 +996,23 @@ class _BatchReader:
         bbox_mask = np.zeros((n, 4), bool)
         values, ints, lengths, bad = b.number_rows(box.value[has_box], 4, period=4)
         if ((lengths != 4) | bad).any():
-            raise fail(int(np.flatnonzero(has_box)[np.flatnonzero((lengths != 4) | bad)[0]]), "has a bbox that is not 4 numbers (integers within ±2^53)")
+            raise fail(
+                int(np.flatnonzero(has_box)[np.flatnonzero((lengths != 4) | bad)[0]]),
+                "has a bbox that is not 4 numbers (integers within ±2^53)",
+            )
         stored[has_box], bbox_mask[has_box] = values, ints
-        boxes, bbox_mask = _exact_boxes(stored, bbox_mask, whwh, self.corner, linked.boxes_of(instances, has_instance, None))
+        boxes, bbox_mask = _exact_boxes(
+            stored, bbox_mask, whwh, self.corner, linked.boxes_of(instances, has_instance, None)
+        )
 
         area = col("area")
         has_area = area.present & (area.kind != bsoncolumns.NULL)
         areas, area_mask, numeric = b.numbers(np.where(has_area, area.kind, bsoncolumns.NULL), area.value)
         if (has_area & ~numeric).any():
-            raise fail(int(np.flatnonzero(has_area & ~numeric)[0]), "has an area that is not a number (an integer within ±2^53)")
+            raise fail(
+                int(np.flatnonzero(has_area & ~numeric)[0]),
+                "has an area that is not a number (an integer within ±2^53)",
+            )
         area_mask &= has_area
 
         def integers(name: str, default: int) -> tuple[np.ndarray, np.ndarray]:
@@ -953,7 +1048,10 @@ class _BatchReader:
         stored_parts = [d.pop("part_boxes", None) or {} for d in decoded]
         for name in sorted({name for parts in stored_parts for name in parts}):
             part_boxes[name], part_masks[f"part_box.{name}"] = _exact_boxes(
-                *_box_rows([parts.get(name) for parts in stored_parts]), whwh, self.corner, linked.boxes_of(instances, has_instance, name)
+                *_box_rows([parts.get(name) for parts in stored_parts]),
+                whwh,
+                self.corner,
+                linked.boxes_of(instances, has_instance, name),
             )
         extras = [_plain(d) if d else d for d in decoded]
         if not has_raw.all():  # persons drawn in FiftyOne have no segmentation to write
@@ -978,7 +1076,9 @@ class _BatchReader:
         return persons, notes, source, has_id
 
 
-def _items(b: bsoncolumns.Batch, els: bsoncolumns.Elements, n: int, field: str, key: str) -> tuple[np.ndarray, np.ndarray]:
+def _items(
+    b: bsoncolumns.Batch, els: bsoncolumns.Elements, n: int, field: str, key: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Offsets of the documents in list ``field.key`` of each of ``n`` samples, and their sample's index."""
     label = b.column(els, field, n)
     docs = np.flatnonzero(label.of_kind(bsoncolumns.DOCUMENT))
@@ -1038,7 +1138,9 @@ def _exact_boxes(
     ``stored``/``linked``: float64 (n, 4), NaN rows where there is none; ``corner``: the origin
     as ``[o, o, 0, 0]``. Returns the boxes (NaN rows where neither exists) and their int mask.
     """
-    edited = ~np.isnan(linked).any(axis=1) & (linked != (stored - corner) / whwh).any(axis=1)  # edited (or drawn) in FiftyOne
+    edited = ~np.isnan(linked).any(axis=1) & (linked != (stored - corner) / whwh).any(
+        axis=1
+    )  # edited (or drawn) in FiftyOne
     if not edited.any():
         return stored, mask
     boxes, mask = stored.copy(), mask.copy()

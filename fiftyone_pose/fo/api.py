@@ -42,7 +42,7 @@ def load(
     try:
         return create_dataset(data, images_dir, name, label_field, overwrite, persistent, progress)
     except PoseFormatError as e:  # e.g. an image without a size whose file cannot be read
-        raise e.with_path(path)
+        raise e.with_path(path) from None
 
 
 def create_dataset(
@@ -68,7 +68,9 @@ def create_dataset(
             dataset.name = name
         except (ValueError, pymongo.errors.DuplicateKeyError):
             if fo.dataset_exists(name):  # another import took the name while this one was building
-                raise ValueError(f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it") from None
+                raise ValueError(
+                    f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it"
+                ) from None
             raise
         dataset.persistent = persistent
     except BaseException:

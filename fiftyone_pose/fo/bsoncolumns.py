@@ -19,12 +19,35 @@ from typing import Any
 import bson
 import numpy as np
 
-DOUBLE, STRING, DOCUMENT, ARRAY, OBJECT_ID, BOOL, NULL, INT32, INT64 = 0x01, 0x02, 0x03, 0x04, 0x07, 0x08, 0x0A, 0x10, 0x12
+DOUBLE, STRING, DOCUMENT, ARRAY, OBJECT_ID, BOOL, NULL, INT32, INT64 = (
+    0x01,
+    0x02,
+    0x03,
+    0x04,
+    0x07,
+    0x08,
+    0x0A,
+    0x10,
+    0x12,
+)
 
 #: payload size by type byte: >= 0 fixed; -1 a little-endian int32 length leads (plus ``_LEAD``);
 #: -2 two C strings (regex); -3 not a BSON type
 _SIZE = np.full(256, -3, np.int64)
-for _kind, _size in {0x01: 8, 0x06: 0, 0x07: 12, 0x08: 1, 0x09: 8, 0x0A: 0, 0x10: 4, 0x11: 8, 0x12: 8, 0x13: 16, 0x7F: 0, 0xFF: 0}.items():
+for _kind, _size in {
+    0x01: 8,
+    0x06: 0,
+    0x07: 12,
+    0x08: 1,
+    0x09: 8,
+    0x0A: 0,
+    0x10: 4,
+    0x11: 8,
+    0x12: 8,
+    0x13: 16,
+    0x7F: 0,
+    0xFF: 0,
+}.items():
     _SIZE[_kind] = _size
 _LEAD = np.zeros(256, np.int64)  # bytes a length-led value has beyond its stated length
 for _kind, _extra in {0x02: 4, 0x03: 0, 0x04: 0, 0x05: 5, 0x0C: 16, 0x0D: 4, 0x0E: 4, 0x0F: 0}.items():
@@ -62,7 +85,9 @@ class Elements:
         return rows[np.lexsort((self.index[rows], self.owner[rows]))]
 
     def take(self, rows: np.ndarray) -> Elements:
-        return Elements(self.owner[rows], self.index[rows], self.kind[rows], self.key[rows], self.value[rows], self.end[rows])
+        return Elements(
+            self.owner[rows], self.index[rows], self.kind[rows], self.key[rows], self.value[rows], self.end[rows]
+        )
 
 
 @dataclass
@@ -165,7 +190,10 @@ class Batch:
                 long = long[length[long] > i]
                 if (self.buf[els.key[long] + i] != self.buf[rep[long] + i]).any():
                     raise ValueError("BSON keys: hash collision between two long field names")
-            names = {self.raw[k : v - 1].decode(): c for c, (k, v) in enumerate(zip(els.key[first].tolist(), els.value[first].tolist()))}
+            names = {
+                self.raw[k : v - 1].decode(): c
+                for c, (k, v) in enumerate(zip(els.key[first].tolist(), els.value[first].tolist()))
+            }
             els.keys = (codes, names)
         return els.keys
 
@@ -178,7 +206,9 @@ class Batch:
         col.kind[owner], col.value[owner], col.end[owner] = els.kind[rows], els.value[rows], els.end[rows]
         return col
 
-    def numbers(self, kind: np.ndarray, value: np.ndarray, null: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def numbers(
+        self, kind: np.ndarray, value: np.ndarray, null: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Numbers at ``value`` of the given types: (float64 values, which were ints, which were numbers).
 
         Doubles and ints float64 holds exactly (int32, int64 within ±2^53) are numbers, and nulls
@@ -239,7 +269,9 @@ class Batch:
             value[rows[els.owner[keep]], els.index[keep]] = els.value[keep]
         return kind, value, lengths
 
-    def _fixed_items(self, starts: np.ndarray, width: int, period: int, kind: np.ndarray, value: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    def _fixed_items(
+        self, starts: np.ndarray, width: int, period: int, kind: np.ndarray, value: np.ndarray, lengths: np.ndarray
+    ) -> np.ndarray:
         """Fill ``items``' outputs for the arrays laid out as their first ``period`` elements repeat;
         returns which arrays were done."""
         n = len(starts)
@@ -271,7 +303,9 @@ class Batch:
             mine = (signature[left] == pattern).all(axis=1)
             rows, left = left[mine], left[~mine]
             pk, ps = pattern[:period].astype(np.uint8), pattern[period:]
-            offset = np.concatenate([[4], 4 + np.cumsum(2 + digits + ps[j % period])])  # element j's start; [L]: the end
+            offset = np.concatenate(
+                [[4], 4 + np.cumsum(2 + digits + ps[j % period])]
+            )  # element j's start; [L]: the end
             length = np.searchsorted(offset, total[rows] - 1)
             fits = (length <= width) & (offset[np.minimum(length, width)] == total[rows] - 1)
             for size in np.unique(length[fits]).tolist():  # usually one length per field
@@ -294,7 +328,8 @@ class Batch:
     def number_rows(
         self, starts: np.ndarray, width: int, period: int = 1, null: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Arrays of numbers at ``starts`` as rows: (float64 (n, width) NaN-padded, ints, lengths, which hold a non-number).
+        """Arrays of numbers at ``starts`` as rows: (float64 (n, width) NaN-padded, ints, lengths,
+        which hold a non-number).
 
         Elements past ``width`` count in the lengths only. ``period``: see ``items``; ``null``:
         see ``numbers`` (otherwise a null is flagged as not a number).

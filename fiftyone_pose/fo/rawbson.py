@@ -13,8 +13,8 @@ which the tests pin byte for byte against ``bson.encode``.
 from __future__ import annotations
 
 import struct
-from itertools import groupby
 from dataclasses import dataclass, field
+from itertools import groupby
 
 import numpy as np
 
@@ -50,7 +50,7 @@ class Block:
         ends = np.cumsum(self.lengths).tolist()
         return [buf[a:b] for a, b in zip([0, *ends[:-1]], ends)]
 
-    def only(self, present: np.ndarray) -> "Block":
+    def only(self, present: np.ndarray) -> Block:
         """This block in the rows ``present``, nothing in the others."""
         parts = [(d, (np.ones(d.shape, bool) if v is None else v) & present[:, None]) for d, v in self.parts]
         return Block(self.n, parts)
@@ -189,7 +189,9 @@ def pair_array(key: str, values: np.ndarray) -> Block:
     data = np.repeat(template[None, :], n, axis=0)
     starts = np.cumsum([0, *[len(i) + len(pair) for i in items]], dtype=np.int64)[:k]
     first = len(element_head(ARRAY, key)) + 4 + starts + np.array([len(i) for i in items], dtype=np.int64)
-    at = np.stack([first + 7, first + 18], axis=1).reshape(-1)[:, None] + np.arange(8)  # the x, then y payload of each pair
+    at = np.stack([first + 7, first + 18], axis=1).reshape(-1)[:, None] + np.arange(
+        8
+    )  # the x, then y payload of each pair
     data[:, at] = np.ascontiguousarray(values, dtype="<f8").view(np.uint8).reshape(n, 2 * k, 8)
     return Block(n, [(data, None)])
 

@@ -72,7 +72,9 @@ def box_sizes(collection, bins=SIZE_BINS, label_field: str | None = None, includ
     idx = np.searchsorted(edges, sizes, side="right") - 1  # bins are [low, high)
     counts = np.bincount(idx[(idx >= 0) & (idx < len(edges) - 1)], minlength=len(edges) - 1)
     low, high = edges[:-1], edges[1:]
-    size_class = np.where(high <= 32, "small", np.where(low >= 96, "large", np.where((low >= 32) & (high <= 96), "medium", "mixed")))
+    size_class = np.where(
+        high <= 32, "small", np.where(low >= 96, "large", np.where((low >= 32) & (high <= 96), "medium", "mixed"))
+    )
     return pd.DataFrame({"low": low, "high": high, "persons": counts, "coco_size": size_class})
 
 
@@ -132,5 +134,7 @@ def plot_box_sizes(collection, bins=SIZE_BINS, label_field: str | None = None):
     labels = [f"{lo:g}-{hi:g}" if np.isfinite(hi) else f">={lo:g}" for lo, hi in zip(table["low"], table["high"])]
     colors = {"small": "#499CEF", "medium": _COLOR, "large": "#6D04FF", "mixed": "#BBBBBB"}
     fig = _figure("Person box sizes (sqrt(area), pixels)", xaxis_title="size (px)", yaxis_title="persons")
-    fig.add_bar(x=labels, y=table["persons"].tolist(), marker_color=[colors[c] for c in table["coco_size"]], name="persons")
+    fig.add_bar(
+        x=labels, y=table["persons"].tolist(), marker_color=[colors[c] for c in table["coco_size"]], name="persons"
+    )
     return fig

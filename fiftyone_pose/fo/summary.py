@@ -15,9 +15,7 @@ def pose_summary(collection: fo.core.collections.SampleCollection, label_field: 
     kp = f"{field}.keypoints"
     info = collection._root_dataset.info.get(INFO_KEY, {}).get(field, {})
     skeleton = collection.get_skeleton(field)
-    n_images, n_labels, crowd = collection.aggregate(
-        [fo.Count(), fo.Count(kp), fo.CountValues(f"{kp}.iscrowd")]
-    )
+    n_images, n_labels, crowd = collection.aggregate([fo.Count(), fo.Count(kp), fo.CountValues(f"{kp}.iscrowd")])
     persons = collection.filter_labels(field, fo.ViewField("iscrowd") != 1, only_matches=False)
     vis = persons.count_values(f"{kp}.visibility[]")
     counts = {str(v): int(vis.get(v, 0)) for v in (0, 1, 2)}

@@ -6,7 +6,6 @@ They chain with every FiftyOne stage, and a view's export holds exactly the pers
 from __future__ import annotations
 
 import numpy as np
-
 from fiftyone import ViewField as F
 from fiftyone.core.expressions import ViewExpression
 
@@ -26,7 +25,13 @@ def visible_count(min_count: int | None = None, max_count: int | None = None):
     return expr
 
 
-def persons_with_visible(collection, min_count: int | None = None, max_count: int | None = None, label_field: str | None = None, only_matches: bool = True):
+def persons_with_visible(
+    collection,
+    min_count: int | None = None,
+    max_count: int | None = None,
+    label_field: str | None = None,
+    only_matches: bool = True,
+):
     """Persons with at least ``min_count`` / at most ``max_count`` visible points (others hidden)."""
     field = resolve_label_field(collection, label_field)
     return _persons(collection, field, visible_count(min_count, max_count), only_matches)
@@ -73,7 +78,11 @@ def joint_index(collection, name: str, label_field: str | None = None) -> int:
     """Index of the keypoint called ``name`` in the field's skeleton (``dataset.skeletons``)."""
     field = resolve_label_field(collection, label_field)
     skeleton = collection.get_skeleton(field)
-    labels = list(skeleton.labels) if skeleton is not None and skeleton.labels else _pose_info(collection, field).get("keypoints")
+    labels = (
+        list(skeleton.labels)
+        if skeleton is not None and skeleton.labels
+        else _pose_info(collection, field).get("keypoints")
+    )
     if not labels:
         raise ValueError(f"field '{field}' has no skeleton with keypoint names")
     if name not in labels:
@@ -86,17 +95,29 @@ def _labeled_points():
     return F.zip(F("points"), F("visibility")).filter((F()[1] > 0) & (F()[0][0] >= -1e300))
 
 
-def persons_with_labeled(collection, min_count: int | None = None, max_count: int | None = None, label_field: str | None = None, only_matches: bool = True):
+def persons_with_labeled(
+    collection,
+    min_count: int | None = None,
+    max_count: int | None = None,
+    label_field: str | None = None,
+    only_matches: bool = True,
+):
     """Persons with at least ``min_count`` / at most ``max_count`` labelled (v > 0) points."""
     field = resolve_label_field(collection, label_field)
     n = F("visibility").filter(F() > 0).length()
-    exprs = [e for e in (None if min_count is None else n >= min_count, None if max_count is None else n <= max_count) if e is not None]
+    exprs = [
+        e
+        for e in (None if min_count is None else n >= min_count, None if max_count is None else n <= max_count)
+        if e is not None
+    ]
     if not exprs:
         raise ValueError("give min_count, max_count or both")
     return _persons(collection, field, F.all(exprs), only_matches)
 
 
-def persons_with_joint(collection, names, state: str = "visible", label_field: str | None = None, only_matches: bool = True):
+def persons_with_joint(
+    collection, names, state: str = "visible", label_field: str | None = None, only_matches: bool = True
+):
     """Persons whose joint ``names`` (one name or a list, all of them) are ``state``: "visible"
     (v=2), "labeled" (v>0), "occluded" (v=1) or "unlabeled" (v=0). Joints are found by name in the
     field's skeleton, e.g. ``persons_with_joint(ds, "left_wrist", "labeled")``."""
@@ -112,7 +133,14 @@ def persons_with_joint(collection, names, state: str = "visible", label_field: s
     return _persons(collection, field, F.all(exprs), only_matches)
 
 
-def persons_by_area(collection, size: str | None = None, min_area: float | None = None, max_area: float | None = None, label_field: str | None = None, only_matches: bool = True):
+def persons_by_area(
+    collection,
+    size: str | None = None,
+    min_area: float | None = None,
+    max_area: float | None = None,
+    label_field: str | None = None,
+    only_matches: bool = True,
+):
     """Persons by the ``area`` attribute: ``size`` "small" (< 32²), "medium" (32²..96²) or "large"
     (>= 96²), COCO's cuts, or ``min_area <= area < max_area``. Persons without an area are hidden."""
     field = resolve_label_field(collection, label_field)
@@ -128,7 +156,13 @@ def persons_by_area(collection, size: str | None = None, min_area: float | None 
     return _persons(collection, field, F.all(exprs), only_matches)
 
 
-def images_by_person_count(collection, min_count: int | None = None, max_count: int | None = None, include_crowd: bool = False, label_field: str | None = None):
+def images_by_person_count(
+    collection,
+    min_count: int | None = None,
+    max_count: int | None = None,
+    include_crowd: bool = False,
+    label_field: str | None = None,
+):
     """Images with at least ``min_count`` / at most ``max_count`` persons (crowd regions not
     counted unless ``include_crowd``); the images keep all their persons."""
     field = resolve_label_field(collection, label_field)
@@ -136,7 +170,11 @@ def images_by_person_count(collection, min_count: int | None = None, max_count: 
     if not include_crowd:
         persons = persons.filter(F("iscrowd") != 1)
     n = persons.length()
-    exprs = [e for e in (None if min_count is None else n >= min_count, None if max_count is None else n <= max_count) if e is not None]
+    exprs = [
+        e
+        for e in (None if min_count is None else n >= min_count, None if max_count is None else n <= max_count)
+        if e is not None
+    ]
     if not exprs:
         raise ValueError("give min_count, max_count or both")
     return collection.match(F.all(exprs))
@@ -183,7 +221,9 @@ def outside_box(collection, tolerance: float = 1.0, label_field: str | None = No
     """Persons with a labelled point more than ``tolerance`` pixels outside their box (the exact
     ``bbox`` attribute, x, y, w, h): annotation errors. Persons without a box are hidden."""
     field = resolve_label_field(collection, label_field)
-    origin = (collection._root_dataset.info.get(INFO_KEY, {}).get(field) or {}).get("origin", 0)  # 1: the file counts pixels from 1
+    origin = (collection._root_dataset.info.get(INFO_KEY, {}).get(field) or {}).get(
+        "origin", 0
+    )  # 1: the file counts pixels from 1
     x0, y0 = F("$$box")[0] - origin, F("$$box")[1] - origin
     x1, y1 = x0 + F("$$box")[2], y0 + F("$$box")[3]
     t = tolerance
@@ -195,7 +235,18 @@ def outside_box(collection, tolerance: float = 1.0, label_field: str | None = No
 def _person_arrays(collection, field: str) -> list[dict]:
     """Per image: label ids, pixel points (NaN where unlabelled), visibility, areas, crowd flags."""
     kp = f"{field}.keypoints"
-    rows = collection.values(["metadata.width", "metadata.height", f"{kp}.id", f"{kp}.points", f"{kp}.visibility", f"{kp}.area", f"{kp}.bbox", f"{kp}.iscrowd"])
+    rows = collection.values(
+        [
+            "metadata.width",
+            "metadata.height",
+            f"{kp}.id",
+            f"{kp}.points",
+            f"{kp}.visibility",
+            f"{kp}.area",
+            f"{kp}.bbox",
+            f"{kp}.iscrowd",
+        ]
+    )
     out = []
     for w, h, ids, points, vis, areas, boxes, crowd_flags in zip(*rows):
         if not ids:
@@ -247,7 +298,9 @@ def duplicate_ids(collection, threshold: float = 0.9, sigmas=None, label_field: 
     return found
 
 
-def duplicates(collection, threshold: float = 0.9, sigmas=None, label_field: str | None = None, only_matches: bool = True):
+def duplicates(
+    collection, threshold: float = 0.9, sigmas=None, label_field: str | None = None, only_matches: bool = True
+):
     """Persons of one image whose OKS with another person is above ``threshold`` (both shown),
     with the dataset's OKS sigmas (``dataset.info["fiftyone_pose"][field]["skeleton"]``)."""
     field = resolve_label_field(collection, label_field)
@@ -286,7 +339,7 @@ def swap_ids(collection, ratio: float = 0.9, label_field: str | None = None) -> 
     for image in _person_arrays(collection, field):
         p = image["points"]  # (n, k, 2)
 
-        def dist(a, b):
+        def dist(a, b, p=p):
             return np.linalg.norm(p[:, a] - p[:, b], axis=-1)  # (n, limbs), NaN where unlabelled
 
         straight = dist(i, j) + dist(mi, mj)
@@ -400,10 +453,23 @@ def face_visible(collection, min_visible: int | None = 1, valid: bool | None = N
     return part_visible(collection, "face", min_visible, valid=valid, **kwargs)
 
 
-def hands_visible(collection, side: str = "any", min_visible: int | None = 1, valid: bool | None = None, labeled: bool = False, label_field: str | None = None, only_matches: bool = True):
+def hands_visible(
+    collection,
+    side: str = "any",
+    min_visible: int | None = 1,
+    valid: bool | None = None,
+    labeled: bool = False,
+    label_field: str | None = None,
+    only_matches: bool = True,
+):
     """Persons with ``min_visible`` visible points on the left, right, any or both hand(s)."""
     field = resolve_label_field(collection, label_field)
-    hands = {"left": ["lefthand"], "right": ["righthand"], "any": ["lefthand", "righthand"], "both": ["lefthand", "righthand"]}
+    hands = {
+        "left": ["lefthand"],
+        "right": ["righthand"],
+        "any": ["lefthand", "righthand"],
+        "both": ["lefthand", "righthand"],
+    }
     if side not in hands:
         raise ValueError(f"side must be one of {', '.join(hands)}, not {side!r}")
     exprs = [part_expr(collection, h, min_visible, None, valid, labeled, field) for h in hands[side]]
@@ -437,7 +503,13 @@ def _require_field(collection, path: str, what: str) -> None:
         raise ValueError(f"the collection has no '{path}' field: {what}")
 
 
-def crowd_index(collection, level: str | None = None, min_index: float | None = None, max_index: float | None = None, field: str = "crowdIndex"):
+def crowd_index(
+    collection,
+    level: str | None = None,
+    min_index: float | None = None,
+    max_index: float | None = None,
+    field: str = "crowdIndex",
+):
     """CrowdPose images by crowd index: ``level`` "easy" (< 0.1), "medium" (0.1 to 0.8) or "hard"
     (> 0.8), or the range ``min_index`` <= crowd index <= ``max_index``. Images without a crowd
     index are left out; each image keeps all its persons. E.g. ``crowd_index(ds, "hard")``."""
@@ -453,12 +525,20 @@ def crowd_index(collection, level: str | None = None, min_index: float | None = 
     else:
         if min_index is None and max_index is None:
             raise ValueError("give level, min_index or max_index")
-        parts = ([value >= min_index] if min_index is not None else []) + ([value <= max_index] if max_index is not None else [])
+        parts = ([value >= min_index] if min_index is not None else []) + (
+            [value <= max_index] if max_index is not None else []
+        )
         expr = parts[0] if len(parts) == 1 else parts[0] & parts[1]
     return collection.match(value.exists() & expr)
 
 
-def occlusion(collection, min_iou: float | None = None, max_iou: float | None = None, label_field: str | None = None, only_matches: bool = True):
+def occlusion(
+    collection,
+    min_iou: float | None = None,
+    max_iou: float | None = None,
+    label_field: str | None = None,
+    only_matches: bool = True,
+):
     """OCHuman persons by occlusion: ``min_iou`` <= ``max_iou`` attribute < ``max_iou`` (the largest
     box IoU with another person of the image; half-open, so adjacent ranges split the persons).
     Persons without ``max_iou`` (e.g. from the COCO-style files, which lack it) are left out.

@@ -15,11 +15,40 @@ from ..core.errors import PoseFormatError
 from ..core.layouts import to_layout
 from ..core.model import PoseData, with_origin
 from ..core.skeleton import Skeleton
-from . import aic, coco, coco_wholebody, crowdpose, h36m, halpe, humanart, lsp, mhp, mpii, mpii_trb, ochuman, pytorch_pose
+from . import (
+    aic,
+    coco,
+    coco_wholebody,
+    crowdpose,
+    h36m,
+    halpe,
+    humanart,
+    lsp,
+    mhp,
+    mpii,
+    mpii_trb,
+    ochuman,
+    pytorch_pose,
+)
 
 #: every format, by name; a test checks that each module in this package is registered
 REGISTRY: dict[str, ModuleType] = {
-    m.NAME: m for m in (coco, coco_wholebody, halpe, aic, mhp, crowdpose, ochuman, humanart, lsp, mpii_trb, pytorch_pose, h36m, mpii)
+    m.NAME: m
+    for m in (
+        coco,
+        coco_wholebody,
+        halpe,
+        aic,
+        mhp,
+        crowdpose,
+        ochuman,
+        humanart,
+        lsp,
+        mpii_trb,
+        pytorch_pose,
+        h36m,
+        mpii,
+    )
 }
 
 #: a sniffed format is chosen only with at least this confidence and a clear lead
@@ -43,8 +72,7 @@ def detect(path: str | os.PathLike) -> str:
     runner_up = scores[1][0] if len(scores) > 1 else 0.0
     if best < _MIN_CONFIDENCE or best == runner_up:
         raise PoseFormatError(
-            "cannot tell the format from the content; pass --format / format= "
-            f"(one of: {', '.join(sorted(REGISTRY))})",
+            f"cannot tell the format from the content; pass --format / format= (one of: {', '.join(sorted(REGISTRY))})",
             path=path,
         )
     return name

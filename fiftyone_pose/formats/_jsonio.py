@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Collection, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import orjson
@@ -81,7 +82,9 @@ class RecordChunks:
         return next(iter(self))
 
 
-def load_json_chunked(path: str | os.PathLike, keys: Collection[str]) -> tuple[dict[str, Any], dict[str, RecordChunks]] | None:
+def load_json_chunked(
+    path: str | os.PathLike, keys: Collection[str]
+) -> tuple[dict[str, Any], dict[str, RecordChunks]] | None:
     """The JSON object in ``path`` with the arrays of the top-level ``keys`` left to parse by chunk.
 
     Returns the document with ``[]`` in place of each such array, and the arrays' records as
@@ -254,7 +257,9 @@ def dumps(value: Any, records: str | None = None, first: int = 0) -> bytes:
         where = None
         if records is not None:
             where = next((f"{records}[{first + i}]" for i, r in enumerate(value) if not _dumpable(r)), None)
-        raise PoseFormatError(f"cannot be written as JSON: {e} (orjson writes up to 254 levels of nesting)", record=where) from None
+        raise PoseFormatError(
+            f"cannot be written as JSON: {e} (orjson writes up to 254 levels of nesting)", record=where
+        ) from None
 
 
 def _dumpable(value: Any) -> bool:

@@ -23,8 +23,9 @@ from __future__ import annotations
 import math
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -154,7 +155,10 @@ def _variables(raw: bytes, max_bytes: int) -> Iterator[tuple[int, bytes, str]]:
         mi, nbytes, data_at, small = _tag(raw, pos, endian)
         end = data_at + nbytes
         if end > len(raw):
-            raise MatError(f"element of {nbytes} bytes at byte {pos} runs past the end ({len(raw)} bytes): file truncated?", f"byte {pos}")
+            raise MatError(
+                f"element of {nbytes} bytes at byte {pos} runs past the end ({len(raw)} bytes): file truncated?",
+                f"byte {pos}",
+            )
         body = raw[data_at:end]
         if mi == _MI_COMPRESSED:
             body = _inflate(body, pos, max_bytes)
@@ -299,7 +303,13 @@ class _Parser:
             # the usual nested array, in one unpack: tag, flags, 2 dimensions, no name
             h = self.head.unpack_from(buf, pos)
             n = h[1]
-            if h[0] == _MI_MATRIX and h[2:4] == (6, 8) and h[6:8] == (5, 8) and h[10:12] == (1, 0) and 40 <= n <= end - pos - 8:
+            if (
+                h[0] == _MI_MATRIX
+                and h[2:4] == (6, 8)
+                and h[6:8] == (5, 8)
+                and h[10:12] == (1, 0)
+                and 40 <= n <= end - pos - 8
+            ):
                 word, d0, d1 = h[4], h[8], h[9]
                 mx = word & 0xFF
                 if d0 == 1 == d1 and mx in _MX and not word & 0x0800:
@@ -307,7 +317,11 @@ class _Parser:
                     if value is not None:
                         return "", value, pos + 8 + (n + 7) // 8 * 8
                 if d0 < 0x80000000 and d1 < 0x80000000:
-                    return "", self._value(mx, word & 0x0800, (d0, d1), pos + 48, pos + 8 + n, where, depth), pos + 8 + (n + 7) // 8 * 8
+                    return (
+                        "",
+                        self._value(mx, word & 0x0800, (d0, d1), pos + 48, pos + 8 + n, where, depth),
+                        pos + 8 + (n + 7) // 8 * 8,
+                    )
         if top:
             start, stop, after = pos, end, end
         else:
@@ -338,7 +352,9 @@ class _Parser:
             raise self.fail(f"has dimensions {list(dims)}", where)
         return name, self._value(word & 0xFF, word & 0x0800, dims, pos, stop, where, depth), after
 
-    def _value(self, mx: int, complex_: int, dims: tuple[int, ...], pos: int, stop: int, where: _Where, depth: int) -> Any:
+    def _value(
+        self, mx: int, complex_: int, dims: tuple[int, ...], pos: int, stop: int, where: _Where, depth: int
+    ) -> Any:
         """The value of an array of class ``mx`` whose contents (after its name) are ``pos:stop``."""
         count = math.prod(dims)
         if mx in _MX:
@@ -435,7 +451,9 @@ class _Parser:
             raise self.fail(f"struct of dimensions {'x'.join(map(str, dims))} without fields is too large", where)
         if count * len(fields) * 8 > stop - pos:
             raise self.fail(
-                f"struct of dimensions {'x'.join(map(str, dims))} with {len(fields)} fields needs more than its {stop - pos} bytes", where
+                f"struct of dimensions {'x'.join(map(str, dims))} with {len(fields)} fields "
+                f"needs more than its {stop - pos} bytes",
+                where,
             )
         elements = []
         named = [(field, f".{field}") for field in fields]

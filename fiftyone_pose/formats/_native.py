@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from collections.abc import Callable, Sequence
 from itertools import chain
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import orjson
@@ -108,7 +109,9 @@ def decode_coco_style(
         absent = dict(p.absent)
         absent.pop("area", None)  # areas stay NaN: "no area in the file"
         no_crowd = absent.pop("iscrowd", np.zeros(len(p), bool))
-        extras = [e if no_crowd[i] or "iscrowd" in e else {**e, "iscrowd": int(p.crowd[i])} for i, e in enumerate(p.extras)]
+        extras = [
+            e if no_crowd[i] or "iscrowd" in e else {**e, "iscrowd": int(p.crowd[i])} for i, e in enumerate(p.extras)
+        ]
         data = dataclasses.replace(data, persons=dataclasses.replace(p, absent=absent, extras=extras))
     return data
 
@@ -159,11 +162,7 @@ class Reader(coco._Context):
             return to_array(values)
         except NumberTypeError as e:
             j = next(
-                (
-                    j
-                    for j, v in enumerate(values)
-                    if not (coco._is_number(v) and (type(v) is float or abs(v) <= 2**53))
-                ),
+                (j for j, v in enumerate(values) if not (coco._is_number(v) and (type(v) is float or abs(v) <= 2**53))),
                 0,
             )
             record, field = records[j // max(per_record, 1)] if records else (None, None)
@@ -286,7 +285,9 @@ def _squeeze(mask: np.ndarray) -> Any:
     return mask
 
 
-def corners_from_lists(lists: list, reader: Reader, records: list[tuple[str, str]]) -> tuple[np.ndarray, Any, np.ndarray]:
+def corners_from_lists(
+    lists: list, reader: Reader, records: list[tuple[str, str]]
+) -> tuple[np.ndarray, Any, np.ndarray]:
     """``corners_to_boxes`` of per-person ``[x1, y1, x2, y2]`` lists, checked (errors name the record)."""
     for (record, field), v in zip(records, lists):
         if not isinstance(v, list) or len(v) != 4:
@@ -337,7 +338,9 @@ def native_flags(
 # ---------------------------------------------------------------------------------- image sizes
 
 
-def sizes_from_headers(data: PoseData, images_dir: str | os.PathLike | None, path: str | os.PathLike | None = None) -> PoseData:
+def sizes_from_headers(
+    data: PoseData, images_dir: str | os.PathLike | None, path: str | os.PathLike | None = None
+) -> PoseData:
     """``data`` with the image sizes the file lacks read from the image headers (not the pixels).
 
     For readers' ``images_dir`` option: None leaves ``data`` as it is. An image that cannot be
@@ -364,12 +367,18 @@ def sizes_from_headers(data: PoseData, images_dir: str | os.PathLike | None, pat
             ) from None
     notes = dict(data.notes)
     if len(unknown):
-        notes["image sizes read from image headers"] = notes.get("image sizes read from image headers", 0) + len(unknown)
+        notes["image sizes read from image headers"] = notes.get("image sizes read from image headers", 0) + len(
+            unknown
+        )
     return dataclasses.replace(data, images=dataclasses.replace(images, widths=widths, heights=heights), notes=notes)
 
 
 def new_images(
-    ids: Sequence[int], file_names: list[str], widths: Sequence[int], heights: Sequence[int], extras: list[dict[str, Any]]
+    ids: Sequence[int],
+    file_names: list[str],
+    widths: Sequence[int],
+    heights: Sequence[int],
+    extras: list[dict[str, Any]],
 ) -> Images:
     return Images(
         np.asarray(ids, dtype=np.int64).reshape(-1),
@@ -394,6 +403,10 @@ def triplet_lists(p: Persons, flags: np.ndarray, fmask: np.ndarray) -> list[list
         return []
     triplets = np.concatenate([p.keypoints, flags[..., None]], axis=2).reshape(n, 3 * k)
     m = p.mask("keypoints")
-    xy_mask = np.broadcast_to(np.asarray(m, dtype=bool), (n, k, 3))[..., :2] if isinstance(m, np.ndarray) else np.full((n, k, 2), bool(m))
+    xy_mask = (
+        np.broadcast_to(np.asarray(m, dtype=bool), (n, k, 3))[..., :2]
+        if isinstance(m, np.ndarray)
+        else np.full((n, k, 2), bool(m))
+    )
     mask = np.concatenate([xy_mask, fmask[..., None]], axis=2).reshape(n, 3 * k)
     return to_lists(triplets, mask)

@@ -41,11 +41,11 @@ from ..core.model import ABSENT, Persons, PoseData
 from . import coco
 from ._jsonio import dump_json
 from ._native import (
-    box_persons,
     Reader,
+    box_persons,
+    coco_style,
     corners_from_lists,
     decode_coco_style,
-    coco_style,
     group_by_image,
     head_and_tail,
     names_match,
@@ -118,7 +118,9 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None, consume: bool = F
         return _decode_native(doc, path)
     if isinstance(doc, dict):
         return decode_coco_style(doc, path=path, layout=NAME, format_name=NAME, derived_keys=True, consume=consume)
-    raise PoseFormatError(f"expected a JSON list of images (native) or a COCO object, found {type(doc).__name__}", path=path)
+    raise PoseFormatError(
+        f"expected a JSON list of images (native) or a COCO object, found {type(doc).__name__}", path=path
+    )
 
 
 def _decode_native(doc: list, path: str | os.PathLike | None) -> PoseData:
@@ -138,7 +140,9 @@ def _decode_native(doc: list, path: str | os.PathLike | None) -> PoseData:
         if humans.keys() != points.keys():
             only_box = [h for h in humans if h not in points]
             if only_box:
-                raise r.error(f"has no entry for person {only_box[0]!r} of human_annotations", record, "keypoint_annotations")
+                raise r.error(
+                    f"has no entry for person {only_box[0]!r} of human_annotations", record, "keypoint_annotations"
+                )
             only_kp = next(h for h in points if h not in humans)
             raise r.error(f"has no entry for person {only_kp!r} of keypoint_annotations", record, "human_annotations")
         for key in humans:
@@ -151,7 +155,9 @@ def _decode_native(doc: list, path: str | os.PathLike | None) -> PoseData:
         ids.append(i + 1)
         names.append(f"{iid}.jpg")
         extra = {"source_image_id": iid}
-        extra.update((key, v) for key, v in rec.items() if key not in ("image_id", "human_annotations", "keypoint_annotations"))
+        extra.update(
+            (key, v) for key, v in rec.items() if key not in ("image_id", "human_annotations", "keypoint_annotations")
+        )
         extras.append(extra)
         # not in the authors' files; a copy that has them gives the size (kept verbatim too)
         widths.append(_size(rec.get("width")))

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
+import orjson
 
 from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
 from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, concat_masks, keypoint_boxes
 from ..core.skeleton import Skeleton
-import orjson
-
 from ._jsonio import RecordChunks, dumps, load_json, load_json_chunked, write_atomic
 from ._numbers import _MAX_EXACT_INT, NumberTypeError, to_array, to_lists
 
@@ -100,7 +100,7 @@ def decode(
     skeleton: Skeleton | str | None = None,
     format_name: str = NAME,
     consume: bool = False,
-    refine: Callable[[Persons, list, "_Context"], Persons] | None = None,
+    refine: Callable[[Persons, list, _Context], Persons] | None = None,
 ) -> PoseData:
     """Turn a parsed COCO document into ``PoseData`` (pure: no disk access).
 
@@ -114,7 +114,13 @@ def decode(
     if not isinstance(doc, dict):
         raise ctx.error(f"expected a JSON object with 'images', found {type(doc).__name__}")
     images_raw = ctx.require_list(doc, "images", "top level")
-    anns = doc["annotations"] if isinstance(doc.get("annotations"), RecordChunks) else ctx.require_list(doc, "annotations", "top level") if "annotations" in doc else []
+    anns = (
+        doc["annotations"]
+        if isinstance(doc.get("annotations"), RecordChunks)
+        else ctx.require_list(doc, "annotations", "top level")
+        if "annotations" in doc
+        else []
+    )
     categories = ctx.require_list(doc, "categories", "top level") if "categories" in doc else []
     for i, c in enumerate(categories):
         if not isinstance(c, dict) or not _is_int(c.get("id")):
@@ -243,7 +249,12 @@ def _is_str(v: Any) -> bool:
 
 
 #: the exact types that pass a check (subclasses and int ranges are left to the check itself)
-_CHECK_TYPES: dict[Callable[[Any], bool], tuple[type, ...]] = {_is_int: (int,), _is_number: (int, float), _is_list: (list,), _is_str: (str,)}
+_CHECK_TYPES: dict[Callable[[Any], bool], tuple[type, ...]] = {
+    _is_int: (int,),
+    _is_number: (int, float),
+    _is_list: (list,),
+    _is_str: (str,),
+}
 
 
 def _decode_images(records: list, ctx: _Context) -> Images:
@@ -260,7 +271,9 @@ def _decode_images(records: list, ctx: _Context) -> Images:
                     extras[i][key] = None
                 continue
             if not math.isfinite(v) or v < 0 or v > _INT64_MAX or int(v) != v:
-                raise ctx.error(f"expected a non-negative whole number, found {v!r}", _record("images", records, i), key)
+                raise ctx.error(
+                    f"expected a non-negative whole number, found {v!r}", _record("images", records, i), key
+                )
             arr[i] = int(v)
             if type(v) is not int or v == 0:  # e.g. 640.0, or 0 (unknown): keep the file's spelling
                 extras[i][key] = v
@@ -285,11 +298,14 @@ def _resolve_skeleton(categories: list, anns: list, forced: Skeleton | str | Non
     named = [i for i, c in enumerate(categories) if c.get("keypoints")]
     names = categories[named[0]]["keypoints"] if named else []
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ctx.error(f"expected a list of names, found {names!r:.60}", _record("categories", categories, named[0]), "keypoints")
+        raise ctx.error(
+            f"expected a list of names, found {names!r:.60}", _record("categories", categories, named[0]), "keypoints"
+        )
     differ = [i for i in named if categories[i]["keypoints"] != names]
     if differ:
         raise ctx.error(
-            f"lists other keypoint names than {_record('categories', categories, named[0])}; one layout per file is supported",
+            f"lists other keypoint names than {_record('categories', categories, named[0])}; "
+            "one layout per file is supported",
             _record("categories", categories, differ[0]),
             "keypoints",
         )
@@ -324,7 +340,11 @@ def _edges(categories: list, i: int, k: int, ctx: _Context) -> list[tuple[int, i
 
     bad = pairs if not isinstance(pairs, list) else next((e for e in pairs if not is_edge(e)), _MISSING)
     if bad is not _MISSING:
-        raise ctx.error(f"expected pairs of keypoint numbers 1..{k}, found {bad!r:.60}", _record("categories", categories, i), "skeleton")
+        raise ctx.error(
+            f"expected pairs of keypoint numbers 1..{k}, found {bad!r:.60}",
+            _record("categories", categories, i),
+            "skeleton",
+        )
     return [(a - 1, b - 1) for a, b in pairs]
 
 
@@ -350,12 +370,17 @@ def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _
     found = images.ids[order][pos] == image_ids if len(order) else np.zeros(n, bool)
     if not found.all():
         i = int(np.flatnonzero(~found)[0])
-        raise ctx.error(f"refers to image id {image_ids[i]}, which is not in 'images'", _record("annotations", anns, i), "image_id")
+        raise ctx.error(
+            f"refers to image id {image_ids[i]}, which is not in 'images'", _record("annotations", anns, i), "image_id"
+        )
     image_index = order[pos]
 
     cat_values = optional("category_id", _is_int, "an integer category id")
     known = {c["id"] for c in categories}
-    cat_arr = np.array([categories[0]["id"] if v is _MISSING and categories else (1 if v is _MISSING else v) for v in cat_values], dtype=np.int64)
+    cat_arr = np.array(
+        [categories[0]["id"] if v is _MISSING and categories else (1 if v is _MISSING else v) for v in cat_values],
+        dtype=np.int64,
+    )
     if categories:
         bad = [i for i, v in enumerate(cat_values) if v is not _MISSING and v not in known]
         if bad:
@@ -370,7 +395,9 @@ def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _
     if (lengths != 3 * k).any():
         i = int(np.flatnonzero(lengths != 3 * k)[0])
         raise ctx.error(
-            f"has {lengths[i]} values, expected {3 * k} (3 x {k} keypoints)", _record("annotations", anns, i), "keypoints"
+            f"has {lengths[i]} values, expected {3 * k} (3 x {k} keypoints)",
+            _record("annotations", anns, i),
+            "keypoints",
         )
     triplets = np.empty((n, k, 3))
     masks, sizes = [], []
@@ -409,7 +436,9 @@ def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _
     for i, v in enumerate(nk_values):
         if v is not _MISSING:
             if not math.isfinite(v) or v < 0 or v > _INT64_MAX or int(v) != v:
-                raise ctx.error(f"expected a non-negative count, found {v!r}", _record("annotations", anns, i), "num_keypoints")
+                raise ctx.error(
+                    f"expected a non-negative count, found {v!r}", _record("annotations", anns, i), "num_keypoints"
+                )
             num_kp[i] = int(v)
             if type(v) is not int:
                 extras[i]["num_keypoints"] = v
@@ -463,7 +492,9 @@ def _bad_number_message(v: Any, e: NumberTypeError) -> str:
     return str(e) if type(v) in (int, float) else f"expected numbers, found {v!r:.60}"
 
 
-def _rows(values: list, missing: np.ndarray | None, width: int, anns: list, key: str, ctx: _Context) -> tuple[np.ndarray, Any]:
+def _rows(
+    values: list, missing: np.ndarray | None, width: int, anns: list, key: str, ctx: _Context
+) -> tuple[np.ndarray, Any]:
     """Numbers of an optional per-person key as float64 rows (NaN where absent) and their int mask."""
     n = len(values)
     shape = (n, width) if width else (n,)
@@ -518,7 +549,10 @@ _WRITE_CHUNK = 4096
 
 def encode(data: PoseData, *, extend: Extend | None = None) -> dict[str, Any]:
     """Turn ``PoseData`` into a COCO document (pure: no disk access); ``extend``: see ``write``."""
-    return {key: [r for part in value for r in part] if chunked else value for key, value, chunked in _sections(data, extend)}
+    return {
+        key: [r for part in value for r in part] if chunked else value
+        for key, value, chunked in _sections(data, extend)
+    }
 
 
 def _sections(data: PoseData, extend: Extend | None = None) -> Iterator[tuple[str, Any, bool]]:

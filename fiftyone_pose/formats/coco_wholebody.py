@@ -85,12 +85,16 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     cats = doc.get("categories") if isinstance(doc, dict) else None
     if isinstance(cats, list) and any(isinstance(c, dict) and "keypoints" in c for c in cats):
         bare = [{k: v for k, v in c.items() if k != "keypoints"} if isinstance(c, dict) else c for c in cats]
-        body = coco.decode({**doc, "categories": bare}, path=path, skeleton="coco", format_name=NAME, refine=_with_parts)
+        body = coco.decode(
+            {**doc, "categories": bare}, path=path, skeleton="coco", format_name=NAME, refine=_with_parts
+        )
         body = dataclasses.replace(body, categories=cats)
     else:
         body = coco.decode(doc, path=path, skeleton="coco", format_name=NAME, refine=_with_parts)
     p = body.persons
-    ordered = {part: p.part_boxes[part] for _, part in PART_BOXES if part in p.part_boxes}  # chunks may list them in another order
+    ordered = {
+        part: p.part_boxes[part] for _, part in PART_BOXES if part in p.part_boxes
+    }  # chunks may list them in another order
     return dataclasses.replace(body, persons=dataclasses.replace(p, part_boxes=ordered), skeleton=layout())
 
 
@@ -127,7 +131,9 @@ def _with_parts(p: Persons, anns: list, ctx: coco._Context) -> Persons:
         values = [e.pop(key, coco._MISSING) for e in p.extras]
         for i, v in enumerate(values):
             if v is not coco._MISSING and not (isinstance(v, list) and len(v) == 4):
-                raise ctx.error(f"expected a list [x, y, w, h], found {v!r:.60}", coco._record("annotations", anns, i), key)
+                raise ctx.error(
+                    f"expected a list [x, y, w, h], found {v!r:.60}", coco._record("annotations", anns, i), key
+                )
         missing = np.fromiter((v is coco._MISSING for v in values), dtype=bool, count=n)
         if missing.all():
             continue

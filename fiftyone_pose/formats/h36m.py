@@ -44,9 +44,9 @@ import operator
 import os
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +54,15 @@ from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
 from ..core.model import ABSENT, Images, Persons, PoseData
 from . import coco
-from ._native import Reader, decode_coco_style, head_and_tail, names_match, native_flags, require_layout, sizes_from_headers
+from ._native import (
+    Reader,
+    decode_coco_style,
+    head_and_tail,
+    names_match,
+    native_flags,
+    require_layout,
+    sizes_from_headers,
+)
 
 NAME = "h36m"
 FLAVORS = {
@@ -91,7 +99,9 @@ _NPY_HEADER = 1 << 16
 _ITER_ROWS = 4096
 _PARSE_ROWS = 1 << 16
 _NOTE_FLAGS = "points whose flag is not 1 (read as unlabeled if <= 0, else present; raw value kept)"
-_NOTE_NAMES = "frame names that do not parse as <subject>_<action>.<camera>_<frame>.jpg (no subject/action/camera/frame)"
+_NOTE_NAMES = (
+    "frame names that do not parse as <subject>_<action>.<camera>_<frame>.jpg (no subject/action/camera/frame)"
+)
 _NOTE_CAMERA = "frames of a camera that is not one of the four Human3.6M cameras (size read from the image header)"
 _REFUSED = (
     "this is a VideoPose3D file (data_2d_h36m_gt.npz / data_3d_h36m.npz): its arrays are pickled Python objects, "
@@ -261,7 +271,9 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
     else:
         raise PoseFormatError(f"unsupported .npy format version {version[0]}.{version[1]}")
     if dtype.hasobject:
-        raise PoseFormatError("holds Python objects (a pickle): loading a pickle can run arbitrary code, so it is not read")
+        raise PoseFormatError(
+            "holds Python objects (a pickle): loading a pickle can run arbitrary code, so it is not read"
+        )
     offset = probe.tell()
     count = math.prod(shape)
     size = count * dtype.itemsize
@@ -366,7 +378,9 @@ def _decode_npz(doc: NpzDocument, path: str | os.PathLike | None) -> PoseData:
     part = arrays["part"]
     k = NUM_POINTS
     if part.dtype.kind not in "iuf" or part.shape != (n, k, 3):
-        raise r.error(f"expected {n} x {k} x 3 numbers (x, y, 1 per point), found {part.dtype} {part.shape}", None, "part")
+        raise r.error(
+            f"expected {n} x {k} x 3 numbers (x, y, 1 per point), found {part.dtype} {part.shape}", None, "part"
+        )
     keypoints = part[..., :2].astype(np.float64)
     raw = part[..., 2].astype(np.float64)
     finite = np.isfinite(keypoints).all(axis=(1, 2)) & np.isfinite(raw).all(axis=1)
@@ -430,7 +444,11 @@ def _decode_npz(doc: NpzDocument, path: str | os.PathLike | None) -> PoseData:
         extras=RowDicts(n, person_columns),
         visibility_raw=raw,
         # x, y as the array's type; the flag as an int (a COCO export writes visibility 2, not 2.0)
-        int_mask={"keypoints": np.broadcast_to(np.array([is_int, is_int, True]), (n, k, 3)), "bbox": False, "area": False},
+        int_mask={
+            "keypoints": np.broadcast_to(np.array([is_int, is_int, True]), (n, k, 3)),
+            "bbox": False,
+            "area": False,
+        },
         absent={"segmentation": np.ones(n, bool)},
     )
     return PoseData(images, persons, layout(), [], {META_KEY: {"arrays": spec}}, NAME, r.notes)
@@ -539,14 +557,26 @@ def encode(data: PoseData, *, flavor: str | None = None) -> Any:
     p = data.persons
     rows = np.flatnonzero(~p.crowd)
     _note(data, "crowd regions not written (an npz row is one person)", int(p.crowd.sum()))
-    _note(data, "images without persons not written (an npz row is one person)", len(data.images) - len(np.unique(p.image_index[rows])))
+    _note(
+        data,
+        "images without persons not written (an npz row is one person)",
+        len(data.images) - len(np.unique(p.image_index[rows])),
+    )
     if not isinstance(data.images.extras, RowDicts):
         other = sum(bool(e.keys() - set(FRAME_KEYS)) for e in data.images.extras)
         _note(data, "images with keys the npz has no place for (not written)", other)
     if not isinstance(p.extras, RowDicts):
         known = {e["key"] for e in spec if "key" in e}
-        _note(data, "persons with keys the npz has no place for (not written)", sum(bool(p.extras[i].keys() - known) for i in rows.tolist()))
-    _note(data, "person boxes not written (an npz has no box; mmpose derives it from center/scale)", int((~np.isnan(p.boxes[rows]).any(axis=1)).sum()))
+        _note(
+            data,
+            "persons with keys the npz has no place for (not written)",
+            sum(bool(p.extras[i].keys() - known) for i in rows.tolist()),
+        )
+    _note(
+        data,
+        "person boxes not written (an npz has no box; mmpose derives it from center/scale)",
+        int((~np.isnan(p.boxes[rows]).any(axis=1)).sum()),
+    )
     arrays: dict[str, np.ndarray] = {}
     compressed: dict[str, bool] = {}
     for entry in spec:
@@ -629,7 +659,9 @@ def _cast(data: PoseData, values: np.ndarray, dtype: np.dtype, name: str) -> np.
     return out
 
 
-def _person_column(data: PoseData, rows: np.ndarray, key: str, dtype: np.dtype, row_shape: tuple[int, ...]) -> np.ndarray:
+def _person_column(
+    data: PoseData, rows: np.ndarray, key: str, dtype: np.dtype, row_shape: tuple[int, ...]
+) -> np.ndarray:
     """The per-row array ``key`` (n, *row_shape) from the persons' extras."""
     extras = data.persons.extras
     n = len(rows)
@@ -654,10 +686,17 @@ def _person_column(data: PoseData, rows: np.ndarray, key: str, dtype: np.dtype, 
                 _note(data, f"'{key}' values longer than the file's text width (widened)", 1)
                 dtype = arr.dtype
                 out = out.astype(dtype)
-            out[given] = _cast(data, arr.reshape(len(present), width), dtype, key) if arr.dtype.kind == "f" else arr.reshape(len(present), width)
+            out[given] = (
+                _cast(data, arr.reshape(len(present), width), dtype, key)
+                if arr.dtype.kind == "f"
+                else arr.reshape(len(present), width)
+            )
         except (ValueError, TypeError, OverflowError) as e:
             j = int(np.flatnonzero(given)[0])
-            raise ValueError(f"person {j}: extra '{key}' cannot be written as the npz's {dtype} array of {row_shape or 'scalars'}: {e}") from None
+            raise ValueError(
+                f"person {j}: extra '{key}' cannot be written as the npz's {dtype} array of "
+                f"{row_shape or 'scalars'}: {e}"
+            ) from None
     _note(data, f"persons without '{key}' (written as {fill!r})", int((~given).sum()))
     return out.reshape(n, *row_shape)
 

@@ -39,7 +39,9 @@ def layout():
 
 def detect(path: str | os.PathLike) -> float:
     """A COCO-like file with ``keypoints_21`` persons or a category listing the 21 Human-Art names."""
-    return coco_like_score(path, ["keypoints_21", "num_keypoints_21"], layout().meta["variants"]["keypoints_21"]["keypoints"])
+    return coco_like_score(
+        path, ["keypoints_21", "num_keypoints_21"], layout().meta["variants"]["keypoints_21"]["keypoints"]
+    )
 
 
 def read(path: str | os.PathLike) -> PoseData:

@@ -31,9 +31,10 @@ set), so FiftyOne and COCO see the raw values; nothing is shifted by 1 or by 0.5
 (``PoseData.meta["lsp"]``: ``flavor`` ``"lsp"``/``"lspet"``, the MATLAB ``class``, ``ndim`` for a
 one-image 2-D file), with the same values: reading the written file gives the same array, bit for
 bit. A COCO export carries ``meta["lsp"]`` as a top-level key ``"lsp"``, so LSP -> COCO -> LSP gives
-the same values again (a flag stored as -0.0 comes back as 0.0). Data from elsewhere is written in ``flavor=`` (default: the source's; else ``lspet`` when the
-image names have 5 digits, else ``lsp``), as ``double``. What the file cannot hold is refused with
-a ``ValueError``, never written wrongly:
+the same values again (a flag stored as -0.0 comes back as 0.0). Data from elsewhere is written in
+``flavor=`` (default: the source's; else ``lspet`` when the image names have 5 digits, else
+``lsp``), as ``double``. What the file cannot hold is refused with a ``ValueError``, never written
+wrongly:
 
 - a joints slot is an image by position: every image must be named ``im<number>.jpg`` with the
   numbers 1..M exactly once (images are written in the order of those numbers, so a sorted view
@@ -177,7 +178,8 @@ def decode(
     if joints.dtype.kind not in "iuf" or flavor is None:
         raise r.error(
             f"expected a numeric 3 x 14 x N (LSP) or 14 x 3 x N (LSPet) array, "
-            f"found {class_name(joints.dtype) if joints.dtype.kind in 'iuf' else joints.dtype} {' x '.join(map(str, joints.shape))}",
+            f"found {class_name(joints.dtype) if joints.dtype.kind in 'iuf' else joints.dtype} "
+            f"{' x '.join(map(str, joints.shape))}",
             VARIABLE,
         )
     if joints.ndim == 2:
@@ -253,7 +255,9 @@ def flavor_of(data: PoseData) -> str:
     recorded = _recorded(data).get("flavor")
     if recorded in FLAVORS:
         return recorded
-    digits = {len(m.group(1)) for name in data.images.file_names if (m := _IMAGE_NAME.fullmatch(PurePosixPath(name).name))}
+    digits = {
+        len(m.group(1)) for name in data.images.file_names if (m := _IMAGE_NAME.fullmatch(PurePosixPath(name).name))
+    }
     return "lspet" if digits == {5} else "lsp"
 
 
@@ -367,4 +371,3 @@ def _image(data: PoseData, i: int) -> str:
 def _note(data: PoseData, reason: str, count: int) -> None:
     if count:
         data.notes[reason] = data.notes.get(reason, 0) + count
-

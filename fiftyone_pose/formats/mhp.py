@@ -178,7 +178,9 @@ def decode_mat(path: str | os.PathLike) -> PoseData:
             image_of.append(i)
             var_names.append(name)
 
-    images = new_images(ids, [f"images/{s}.jpg" for s in stems], [0] * len(files), [0] * len(files), [{} for _ in files])
+    images = new_images(
+        ids, [f"images/{s}.jpg" for s in stems], [0] * len(files), [0] * len(files), [{} for _ in files]
+    )
     n = len(rows_of)
     notes: dict[str, int] = {}
     if n == 0:

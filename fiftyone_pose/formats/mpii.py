@@ -23,9 +23,9 @@ squeezed, so a one-element struct array and a struct are the same thing, and emp
   v = 2, 0 -> v = 1, also as the text ``'1'``/``'0'``; missing or empty -> labeled, occlusion
   unknown: v = 2; any other value is refused. Where ``is_visible`` is not a plain number, its raw
   value is kept in the person's ``is_visible_raw`` (joint name -> ``"1"``/``"0"``, ``[]``/``""``
-  for empty, ``null`` for a missing field). ``visibility_raw`` holds the number (0 / 1; 2 where there is none). Joints without a
-  ``point`` entry are unlabeled at ``0, 0`` with no raw value (NaN). A point without ``x``, ``y``
-  or a valid ``id`` (0-15, once per person) is refused.
+  for empty, ``null`` for a missing field). ``visibility_raw`` holds the number (0 / 1; 2 where
+  there is none). Joints without a ``point`` entry are unlabeled at ``0, 0`` with no raw value
+  (NaN). A point without ``x``, ``y`` or a valid ``id`` (0-15, once per person) is refused.
 
 **``hrnet``** (HRNet ``annot/{train,valid,trainval,test}.json``, mmpose ``mpii_{train,val,trainval,
 test}.json``): a JSON list, one record per person: ``image``, ``center`` ``[x, y]``, ``scale``,
@@ -87,8 +87,12 @@ _MISSING = object()
 
 _NOTE_NAMES = "images numbered 1..M in file order (an image name is not a number, or two names give the same number)"
 _NOTE_NO_JOINTS = "persons without joint labels (kept, every point unlabeled)"
-_NOTE_VIS_MISSING = "MPII .mat joints without is_visible (read as labeled, occlusion unknown; raw kept in is_visible_raw)"
-_NOTE_VIS_TEXT = "MPII .mat joints whose is_visible is the text '0'/'1' (read as the number; raw kept in is_visible_raw)"
+_NOTE_VIS_MISSING = (
+    "MPII .mat joints without is_visible (read as labeled, occlusion unknown; raw kept in is_visible_raw)"
+)
+_NOTE_VIS_TEXT = (
+    "MPII .mat joints whose is_visible is the text '0'/'1' (read as the number; raw kept in is_visible_raw)"
+)
 _NOTE_POINT_FIELDS = "MPII .mat point fields other than x, y, id, is_visible (not kept)"
 _NOTE_ANNOPOINTS_FIELDS = "MPII .mat annopoints fields other than point (not kept)"
 _NOTE_VIDX = "MPII .mat vidx outside video_list (no video_id)"
@@ -166,7 +170,11 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
         if joints is _MISSING:  # a test record: no joints at all
             flat += [0, 0, nan] * k
         else:
-            if not isinstance(joints, list) or len(joints) != k or not all(type(j) is list and len(j) == 2 for j in joints):
+            if (
+                not isinstance(joints, list)
+                or len(joints) != k
+                or not all(type(j) is list and len(j) == 2 for j in joints)
+            ):
                 raise r.error(f"expected {k} [x, y] pairs, found {joints!r:.60}", record, "joints")
             if not isinstance(vis, list) or len(vis) != k:
                 raise r.error(f"expected {k} flags (0 or 1), found {vis!r:.60}", record, "joints_vis")
@@ -197,7 +205,9 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     bad = ~np.isin(raw, (0, 1)) & ~np.isnan(raw)
     if bad.any():
         j, point = np.argwhere(bad)[0].tolist()
-        raise r.error(f"expected 0 or 1, found {doc[j]['joints_vis'][point]!r} at joint {point}", records[j], "joints_vis")
+        raise r.error(
+            f"expected 0 or 1, found {doc[j]['joints_vis'][point]!r} at joint {point}", records[j], "joints_vis"
+        )
     if not np.isfinite(triplets[..., :2]).all():
         j = int(np.argwhere(~np.isfinite(triplets[..., :2]))[0][0])
         raise r.error("expected finite coordinates", records[j], "joints")
@@ -240,7 +250,14 @@ def _image_ids(names: list[str], r: Reader) -> list[int]:
     return list(range(1, len(names) + 1))
 
 
-def _persons(image_of: list[int], keypoints: np.ndarray, visibility: np.ndarray, raw: np.ndarray, kp_mask: Any, extras: list[dict[str, Any]]) -> Persons:
+def _persons(
+    image_of: list[int],
+    keypoints: np.ndarray,
+    visibility: np.ndarray,
+    raw: np.ndarray,
+    kp_mask: Any,
+    extras: list[dict[str, Any]],
+) -> Persons:
     """MPII persons: ids 1..N in file order, one category, no box, area, crowd flag or mask."""
     n = len(extras)
     return Persons(
@@ -291,7 +308,9 @@ def encode(data: PoseData, *, flavor: str = "hrnet") -> list[dict[str, Any]]:
     out = []
     for j in range(n):
         if p.crowd[j]:  # a crowd region is not a person: the list has no place for it
-            notes["crowd regions not written (MPII has none)"] = notes.get("crowd regions not written (MPII has none)", 0) + 1
+            notes["crowd regions not written (MPII has none)"] = (
+                notes.get("crowd regions not written (MPII has none)", 0) + 1
+            )
             continue
         extra = dict(p.extras[j])
         rec: dict[str, Any] = {"image": images.file_names[p.image_index[j]]}
@@ -422,7 +441,14 @@ def decode_mat(raw: bytes, *, path: str | os.PathLike | None = None) -> PoseData
     raw_arr = np.stack(raw_vis)
     r.note(_NOTE_NO_JOINTS, int((vis == 0).all(axis=1).sum()))
     mask = np.stack(kp_ints)
-    persons = _persons(image_of, np.stack(keypoints), vis, raw_arr, bool(mask.all()) if mask.all() or not mask.any() else mask, person_extras)
+    persons = _persons(
+        image_of,
+        np.stack(keypoints),
+        vis,
+        raw_arr,
+        bool(mask.all()) if mask.all() or not mask.any() else mask,
+        person_extras,
+    )
     return PoseData(images, persons, layout(), [], meta, NAME, r.notes, origin=ORIGIN)
 
 
@@ -436,24 +462,38 @@ def _release_columns(fields: dict[str, Any], m: int, r: Reader) -> dict[str, lis
     if "img_train" in fields:
         values = _numbers(fields["img_train"])
         if values is None or len(values) != m:
-            raise r.error(f"expected {m} numbers (one per image in annolist), found {_describe(fields['img_train'])}", "RELEASE", "img_train")
+            raise r.error(
+                f"expected {m} numbers (one per image in annolist), found {_describe(fields['img_train'])}",
+                "RELEASE",
+                "img_train",
+            )
         out["img_train"] = [_whole(v) for v in values]
     if "single_person" in fields:
         cells = fields["single_person"]
         if not isinstance(cells, np.ndarray) or cells.dtype != object or cells.size != m:
-            raise r.error(f"expected a cell array of {m} index lists (one per image), found {_describe(cells)}", "RELEASE", "single_person")
+            raise r.error(
+                f"expected a cell array of {m} index lists (one per image), found {_describe(cells)}",
+                "RELEASE",
+                "single_person",
+            )
         column = []
         for i, cell in enumerate(cells.ravel(order="F").tolist()):
             values = _numbers(cell)
             if values is None:
-                raise r.error(f"expected a list of person indices, found {_describe(cell)}", f"RELEASE.single_person{{{i + 1}}}")
+                raise r.error(
+                    f"expected a list of person indices, found {_describe(cell)}", f"RELEASE.single_person{{{i + 1}}}"
+                )
             column.append([_whole(v) for v in values])
         out["single_person"] = column
     if "act" in fields:
         act = fields["act"]
         if not isinstance(act, MatStruct) or len(act) != m:
-            raise r.error(f"expected a struct array of {m} activities (one per image), found {_describe(act)}", "RELEASE", "act")
-        out["act"] = [{key: _whole(_plain(v)) if key == "act_id" else _plain(v) for key, v in e.items()} for e in act.elements]
+            raise r.error(
+                f"expected a struct array of {m} activities (one per image), found {_describe(act)}", "RELEASE", "act"
+            )
+        out["act"] = [
+            {key: _whole(_plain(v)) if key == "act_id" else _plain(v) for key, v in e.items()} for e in act.elements
+        ]
     if "video_list" in fields:
         cells = fields["video_list"]
         if _is_empty(cells):
@@ -557,7 +597,9 @@ def _is_visible(point: dict[str, Any], where: str, r: Reader) -> tuple[int | Non
     if _is_empty(value):
         r.note(_NOTE_VIS_MISSING, 1)
         return None, "" if isinstance(value, str) else []
-    raise r.error(f"expected 0 or 1 (a number or the text '0'/'1') or nothing, found {_describe(value)}", where, "is_visible")
+    raise r.error(
+        f"expected 0 or 1 (a number or the text '0'/'1') or nothing, found {_describe(value)}", where, "is_visible"
+    )
 
 
 # ------------------------------------------------------------------------- MATLAB values, checked
@@ -628,7 +670,11 @@ def _plain(value: Any) -> Any:
 def _describe(value: Any) -> str:
     """A short description of a MATLAB value for an error message."""
     if isinstance(value, MatStruct):
-        return f"a struct array of {len(value)}" if len(value) != 1 else f"a struct with fields {', '.join(value.fields) or '(none)'}"
+        return (
+            f"a struct array of {len(value)}"
+            if len(value) != 1
+            else f"a struct with fields {', '.join(value.fields) or '(none)'}"
+        )
     if isinstance(value, str):
         return f"the text {value!r:.40}"
     if isinstance(value, np.ndarray):
@@ -638,4 +684,3 @@ def _describe(value: Any) -> str:
     if value is _MISSING:
         return "nothing"
     return f"{value!r:.40}"
-

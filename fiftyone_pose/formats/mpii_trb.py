@@ -45,7 +45,9 @@ FLAVORS = {
 ORIGIN = 1
 NUM_POINTS = 40
 _NOTE_COUNT = "MPII-TRB num_joints different from the number of labeled points (kept)"
-_NOTE_FIELDS = "MPII-TRB records whose center/scale/headbox are not [x, y] / a number / [x1, y1, x2, y2] (kept as given)"
+_NOTE_FIELDS = (
+    "MPII-TRB records whose center/scale/headbox are not [x, y] / a number / [x1, y1, x2, y2] (kept as given)"
+)
 
 
 def layout():

@@ -47,8 +47,8 @@ from ..core.model import ABSENT, Persons, PoseData
 from . import coco
 from ._jsonio import dump_json
 from ._native import (
-    box_persons,
     Reader,
+    box_persons,
     corners_from_lists,
     decode_coco_style,
     group_by_image,
@@ -182,7 +182,11 @@ def _decode_native(doc: dict, path: str | os.PathLike | None) -> PoseData:
                     del extra[key]
         anns = rec.get("annotations")
         if not isinstance(anns, list):
-            raise r.error("required key is missing" if "annotations" not in rec else f"expected a list, found {anns!r:.60}", record, "annotations")
+            raise r.error(
+                "required key is missing" if "annotations" not in rec else f"expected a list, found {anns!r:.60}",
+                record,
+                "annotations",
+            )
         for j, ann in enumerate(anns):
             if not isinstance(ann, dict):
                 raise r.error(f"expected an object, found {type(ann).__name__}", record, f"annotations[{j}]")
@@ -234,7 +238,9 @@ def _decode_native(doc: dict, path: str | os.PathLike | None) -> PoseData:
     raw = np.zeros((n, k))
     kp_mask = np.ones((n, k, 3), bool)
     if with_kp:
-        arr, mask = r.numbers(list(chain.from_iterable(kps[j] for j in with_kp)), [kp_records[j] for j in with_kp], 3 * kn)
+        arr, mask = r.numbers(
+            list(chain.from_iterable(kps[j] for j in with_kp)), [kp_records[j] for j in with_kp], 3 * kn
+        )
         arr = arr.reshape(len(with_kp), kn, 3)
         mask = np.broadcast_to(mask, arr.shape) if isinstance(mask, bool) else mask.reshape(arr.shape)
         take = [names.index(x) for x in sk.keypoints]
@@ -341,7 +347,9 @@ def _encode_native(data: PoseData) -> dict[str, Any]:
         out_images.append(rec)
     doc: dict[str, Any] = {"keypoint_names": names, "keypoint_visible": dict(LEGEND)}
     converting = flavor_of(data) != "native"  # COCO's own top-level keys have no place in ochuman.json
-    doc.update((key, v) for key, v in data.meta.items() if not (converting and key in ("info", "licenses", "categories")))
+    doc.update(
+        (key, v) for key, v in data.meta.items() if not (converting and key in ("info", "licenses", "categories"))
+    )
     if doc["keypoint_names"] == ABSENT and any(v is not None for v in (q["keypoints"] for q in people)):
         doc["keypoint_names"] = names  # the file had none, but now there are keypoints to name
     doc = {key: v for key, v in doc.items() if v != ABSENT}

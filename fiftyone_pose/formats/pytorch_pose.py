@@ -62,7 +62,9 @@ NAME = "pytorch_pose"
 FLAVORS = {
     "MPI": "mpii_annotations.json: MPII persons, 16 points (mpii layout), 1-based, vis 1/0",
     "LEEDS": "LEEDS_annotations.json: LSP + LSPet in the 16-point mpii layout (pelvis/thorax synthesised), vis 1/0",
-    "coco": "coco_annotations_{2014,2017}.json: COCO persons, 17 points shifted to 1-based, COCO v, unlabeled [1, 1, 0]",
+    "coco": (
+        "coco_annotations_{2014,2017}.json: COCO persons, 17 points shifted to 1-based, COCO v, unlabeled [1, 1, 0]"
+    ),
 }
 #: the files count pixels from 1
 ORIGIN = 1
@@ -85,11 +87,20 @@ _NOTE_FLAGS = "pytorch-pose vis values other than 0/1 (read as labeled if > 0, e
 _NOTE_COCO_FLAGS = "pytorch-pose COCO v values other than 0/1/2 (read as 0 if <= 0, else labeled; raw value kept)"
 #: the documented vis values per layout
 _FLAGS = {"mpii": (0, 1), "coco": (0, 1, 2)}
-_NOTE_OTHERS = "pytorch-pose records whose joint_others/objpos_other/scale_provided_other do not match numOtherPeople (kept as given)"
-_NOTE_FIELDS = "pytorch-pose records with objpos not [x, y], scale_provided not a number or isValidation not 0/1 (kept as given)"
+_NOTE_OTHERS = (
+    "pytorch-pose records whose joint_others/objpos_other/scale_provided_other do not match numOtherPeople "
+    "(kept as given)"
+)
+_NOTE_FIELDS = (
+    "pytorch-pose records with objpos not [x, y], scale_provided not a number or isValidation not 0/1 (kept as given)"
+)
 _NOTE_PAIRS = "pytorch-pose records repeating another record's (annolist_index, people_index) (kept)"
-_NOTE_SIZES = "pytorch-pose images whose records disagree on img_width/img_height (kept per record; size from the image)"
-_NOTE_NO_SPLIT = "pytorch-pose COCO records whose split folder cannot be told (isValidation not 0/1; file_name = img_paths)"
+_NOTE_SIZES = (
+    "pytorch-pose images whose records disagree on img_width/img_height (kept per record; size from the image)"
+)
+_NOTE_NO_SPLIT = (
+    "pytorch-pose COCO records whose split folder cannot be told (isValidation not 0/1; file_name = img_paths)"
+)
 
 
 def layout(dataset: str = "MPI") -> skeletons.Skeleton:
@@ -158,11 +169,15 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
             raise r.error("required key is missing", _name(i, rec), "dataset")
         ds = rec["dataset"]
         if not isinstance(ds, str) or ds not in LAYOUTS:
-            raise r.error(f"expected one of {', '.join(map(repr, LAYOUTS))}, found {ds!r:.60}", _name(i, rec), "dataset")
+            raise r.error(
+                f"expected one of {', '.join(map(repr, LAYOUTS))}, found {ds!r:.60}", _name(i, rec), "dataset"
+            )
         if flavor is None:
             flavor, first = ds, i
         elif ds != flavor:
-            raise r.error(f"is {ds!r} but records[{first}] is {flavor!r}: one dataset per file", _name(i, rec), "dataset")
+            raise r.error(
+                f"is {ds!r} but records[{first}] is {flavor!r}: one dataset per file", _name(i, rec), "dataset"
+            )
     sk = layout(flavor or "MPI")
     k = sk.num_keypoints
     if not doc:
@@ -196,7 +211,11 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
         joints = rec.get("joint_self", _MISSING)
         if joints is _MISSING:
             raise r.error("required key is missing", name, "joint_self")
-        if not (isinstance(joints, list) and len(joints) == k and all(isinstance(row, list) and len(row) == 3 for row in joints)):
+        if not (
+            isinstance(joints, list)
+            and len(joints) == k
+            and all(isinstance(row, list) and len(row) == 3 for row in joints)
+        ):
             raise r.error(f"expected {k} rows [x, y, vis] ({flavor} file), found {_shape(joints)}", name, "joint_self")
         rows.append(joints)
         row_records.append((name, "joint_self"))
@@ -318,7 +337,11 @@ def _note_others(doc: list, k: int, r: Reader) -> None:
     number, pair = _number, _pair
 
     def rows(x: Any) -> bool:
-        return isinstance(x, list) and len(x) == k and all(isinstance(row, list) and len(row) == 3 and all(map(number, row)) for row in x)
+        return (
+            isinstance(x, list)
+            and len(x) == k
+            and all(isinstance(row, list) and len(row) == 3 and all(map(number, row)) for row in x)
+        )
 
     odd = 0
     for rec in doc:
@@ -407,12 +430,22 @@ def encode(data: PoseData, *, flavor: str | None = None) -> list[dict[str, Any]]
         fields.setdefault("img_paths", images.file_names[m])
         fields["joint_self"] = joint_self[i]
         notes["no_crop"] += "objpos" not in fields or "scale_provided" not in fields
-        out.append({key: fields[key] for key in chain((key for key in KEY_ORDER if key in fields), (key for key in fields if key not in KEY_ORDER))})
+        out.append(
+            {
+                key: fields[key]
+                for key in chain(
+                    (key for key in KEY_ORDER if key in fields), (key for key in fields if key not in KEY_ORDER)
+                )
+            }
+        )
     for reason, count in (
         ("crowd regions not written (pytorch-pose lists persons only)", notes["crowd"]),
         ("images without persons not written (pytorch-pose lists persons only)", int((~written).sum())),
         ("records whose dataset did not fit the layout (written as the data's own)", notes["relabeled"]),
-        ("pytorch-pose records written without objpos/scale_provided (pytorch-pose's loaders need them)", notes["no_crop"]),
+        (
+            "pytorch-pose records written without objpos/scale_provided (pytorch-pose's loaders need them)",
+            notes["no_crop"],
+        ),
     ):
         if count:
             data.notes[reason] = data.notes.get(reason, 0) + count

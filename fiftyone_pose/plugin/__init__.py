@@ -34,18 +34,46 @@ OPERATORS = ("import_pose_dataset", "export_pose_view", "curate_poses", "pose_st
 
 # the curation form: label and parameters (name, kind, default, label) of each view
 _FILTERS = {
-    "persons_with_visible": ("Persons with N visible points (v=2)", [("min_count", "int", 8, "at least"), ("max_count", "int", None, "at most")]),
-    "persons_with_labeled": ("Persons with N labelled points (v>0)", [("min_count", "int", 1, "at least"), ("max_count", "int", None, "at most")]),
-    "persons_with_joint": ("Persons with a named joint ...", [("names", "joint", None, "joint"), ("state", ["visible", "labeled", "occluded", "unlabeled"], "visible", "state")]),
-    "crowd": ("Crowd regions / individual persons", [("is_crowd", "bool", False, "crowd regions (off: individual persons)")]),
-    "persons_by_area": ("Persons by COCO box area", [("size", ["small", "medium", "large"], "medium", "size (small < 32², large >= 96²)")]),
-    "images_by_person_count": ("Images by number of persons", [("min_count", "int", 2, "at least"), ("max_count", "int", None, "at most"), ("include_crowd", "bool", False, "count crowd regions")]),
+    "persons_with_visible": (
+        "Persons with N visible points (v=2)",
+        [("min_count", "int", 8, "at least"), ("max_count", "int", None, "at most")],
+    ),
+    "persons_with_labeled": (
+        "Persons with N labelled points (v>0)",
+        [("min_count", "int", 1, "at least"), ("max_count", "int", None, "at most")],
+    ),
+    "persons_with_joint": (
+        "Persons with a named joint ...",
+        [
+            ("names", "joint", None, "joint"),
+            ("state", ["visible", "labeled", "occluded", "unlabeled"], "visible", "state"),
+        ],
+    ),
+    "crowd": (
+        "Crowd regions / individual persons",
+        [("is_crowd", "bool", False, "crowd regions (off: individual persons)")],
+    ),
+    "persons_by_area": (
+        "Persons by COCO box area",
+        [("size", ["small", "medium", "large"], "medium", "size (small < 32², large >= 96²)")],
+    ),
+    "images_by_person_count": (
+        "Images by number of persons",
+        [
+            ("min_count", "int", 2, "at least"),
+            ("max_count", "int", None, "at most"),
+            ("include_crowd", "bool", False, "count crowd regions"),
+        ],
+    ),
     "truncated": ("Truncated persons (points on the image border)", [("margin", "float", 1.0, "margin (pixels)")]),
     "outside_image": ("Points outside the image (errors)", [("tolerance", "float", 0.0, "tolerance (pixels)")]),
     "outside_box": ("Points outside the person's box (errors)", [("tolerance", "float", 1.0, "tolerance (pixels)")]),
     "duplicates": ("Duplicate persons (OKS above threshold)", [("threshold", "float", 0.9, "OKS threshold")]),
     "swaps": ("Suspected left/right swaps", [("ratio", "float", 0.9, "crossed / labelled limb length below")]),
-    "images_without_persons": ("Images without labelled persons", [("labeled_only", "bool", True, "persons without labelled points do not count")]),
+    "images_without_persons": (
+        "Images without labelled persons",
+        [("labeled_only", "bool", True, "persons without labelled points do not count")],
+    ),
 }
 
 
@@ -146,12 +174,19 @@ class ExportPoseView(foo.Operator):
         inputs.view_target(ctx)
         inputs.str("path", label="Output file", description="path on the App server's machine", required=True)
         inputs.enum(
-            "format", _formats(True), label="Format",
-            description="default: the format the dataset was imported from (COCO with a layout)", view=types.DropdownView(),
+            "format",
+            _formats(True),
+            label="Format",
+            description="default: the format the dataset was imported from (COCO with a layout)",
+            view=types.DropdownView(),
         )
         inputs.enum(
-            "layout", skeleton.available(), label="Keypoint layout",
-            description="convert the persons to this layout by keypoint name first, e.g. coco: 17 points from COCO-WholeBody",
+            "layout",
+            skeleton.available(),
+            label="Keypoint layout",
+            description=(
+                "convert the persons to this layout by keypoint name first, e.g. coco: 17 points from COCO-WholeBody"
+            ),
             view=types.DropdownView(),
         )
         _field_input(ctx, inputs)
@@ -161,7 +196,9 @@ class ExportPoseView(foo.Operator):
         from fiftyone_pose.fo.api import export
 
         p = ctx.params
-        data = export(ctx.target_view(), p["path"], p.get("format"), p.get("label_field"), progress=False, layout=p.get("layout"))
+        data = export(
+            ctx.target_view(), p["path"], p.get("format"), p.get("label_field"), progress=False, layout=p.get("layout")
+        )
         return {"path": os.fspath(ctx.params["path"]), "images": len(data.images), "persons": len(data.persons)}
 
     def resolve_output(self, ctx):
@@ -178,7 +215,9 @@ class CuratePoses(foo.Operator):
         return foo.OperatorConfig(
             name="curate_poses",
             label="Curate poses",
-            description="Filter persons by visibility, joints, crowd, size, border, annotation errors, duplicates, swaps",
+            description=(
+                "Filter persons by visibility, joints, crowd, size, border, annotation errors, duplicates, swaps"
+            ),
             dynamic=True,
         )
 
@@ -200,7 +239,14 @@ class CuratePoses(foo.Operator):
             elif kind == "joint":
                 skeleton = ctx.dataset.get_skeleton(field) if ctx.dataset is not None and field else None
                 joints = list(skeleton.labels) if skeleton is not None else []
-                inputs.enum(param, joints, default=joints[0] if joints else None, required=True, label=label, view=types.DropdownView())
+                inputs.enum(
+                    param,
+                    joints,
+                    default=joints[0] if joints else None,
+                    required=True,
+                    label=label,
+                    view=types.DropdownView(),
+                )
             else:
                 inputs.enum(param, kind, default=default, label=label, view=types.DropdownView())
         inputs.bool("chain", default=True, label="Apply to the current view (off: to the whole dataset)")
@@ -226,7 +272,7 @@ def curate(collection, params: dict):
     if name not in pose_views.CURATION_VIEWS:
         raise ValueError(f"unknown filter {name!r}; one of: {', '.join(pose_views.CURATION_VIEWS)}")
     kwargs = {}
-    for param, kind, default, _ in _FILTERS.get(name, ("", []))[1]:
+    for param, _, default, _ in _FILTERS.get(name, ("", []))[1]:
         value = params.get(param, default)
         if value is not None:
             kwargs[param] = value
@@ -236,7 +282,11 @@ def curate(collection, params: dict):
 class PoseStatistics(foo.Operator):
     @property
     def config(self):
-        return foo.OperatorConfig(name="pose_statistics", label="Pose statistics", description="Persons, keypoints and per-joint visibility of the current view")
+        return foo.OperatorConfig(
+            name="pose_statistics",
+            label="Pose statistics",
+            description="Persons, keypoints and per-joint visibility of the current view",
+        )
 
     def resolve_input(self, ctx):
         inputs = types.Object()
@@ -249,7 +299,10 @@ class PoseStatistics(foo.Operator):
 
         summary = pose_summary(ctx.view, ctx.params.get("label_field"))
         table = joint_table(ctx.view, ctx.params.get("label_field"))
-        joints = [{"joint": j, **{k: int(v) for k, v in row.items() if k in ("visible", "occluded", "unlabeled")}} for j, row in table.iterrows()]
+        joints = [
+            {"joint": j, **{k: int(v) for k, v in row.items() if k in ("visible", "occluded", "unlabeled")}}
+            for j, row in table.iterrows()
+        ]
         return {"summary": {k: v for k, v in summary.items() if not isinstance(v, dict)}, "joints": joints}
 
     def resolve_output(self, ctx):
