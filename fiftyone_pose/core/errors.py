@@ -5,7 +5,20 @@ from __future__ import annotations
 import os
 
 
-class PoseFormatError(ValueError):
+class PoseError(Exception):
+    """An error the user can fix: a bad input file or a bad request.
+
+    Only these are user errors: the CLI prints them in one line and exits 2. Anything else is a
+    bug and shows as one (a traceback, exit 1), so it gets reported.
+    """
+
+
+class PoseUsageError(PoseError, ValueError):
+    """A request the tool cannot carry out as given: an unknown format, layout or option, a dataset
+    that exists or is missing, an option that does not apply to the format."""
+
+
+class PoseFormatError(PoseError, ValueError):
     """A pose file does not hold what its format promises.
 
     ``record`` says which record (e.g. ``"annotations[12] (id 900017)"``) and ``field`` which key;
@@ -33,7 +46,7 @@ class PoseFormatError(ValueError):
         parts.append(self.message)
         return ": ".join(parts)
 
-    def with_path(self, path: str | os.PathLike) -> "PoseFormatError":
+    def with_path(self, path: str | os.PathLike) -> PoseFormatError:
         """The same error, attributed to ``path`` when it has no file yet."""
         if self.path is None:
             self.path = os.fspath(path)
