@@ -253,7 +253,7 @@ def test_part_boxes_are_drawn_linked_and_exported_exactly(fo_db, tmp_path):
 def test_export_in_many_batches_gives_the_same_document(fo_db, tmp_path, monkeypatch):
     """Export reads the view a batch at a time; batch edges must not show in the file."""
     from benchmarks.generate import write_coco
-    from fiftyone_pose.fo import adapter
+    from fiftyone_pose.fo import adapter, reader
 
     path = tmp_path / "gen.json"
     write_coco(path, n_images=60, seed=5)
@@ -263,9 +263,8 @@ def test_export_in_many_batches_gives_the_same_document(fo_db, tmp_path, monkeyp
     s.save()
     monkeypatch.setattr(adapter, "EXPORT_BATCH", 7)
     batches = []
-    monkeypatch.setattr(
-        adapter.bsoncolumns, "Batch", lambda raw, cls=adapter.bsoncolumns.Batch: batches.append(1) or cls(raw)
-    )
+    read = reader.BatchReader.read
+    monkeypatch.setattr(reader.BatchReader, "read", lambda self, raw: batches.append(1) or read(self, raw))
     small = export_doc(ds, tmp_path, "small.json")
     assert len(batches) == 9  # 60 samples, 7 at a time
     monkeypatch.setattr(adapter, "EXPORT_BATCH", 4096)
@@ -298,7 +297,7 @@ def test_a_keypoint_broken_in_the_database_is_named(fo_db, coco_file, tmp_path, 
     s = ds.first()
     kp_id = s.ground_truth.keypoints[0].id
     ds._sample_collection.update_one({"_id": s._id}, {"$set": {f"ground_truth.keypoints.0.{key}": value}})
-    with pytest.raises(ValueError, match=rf"keypoint {kp_id} of 000000000007\.jpg {message}"):
+    with pytest.raises(fop.PoseFormatError, match=rf"keypoint {kp_id} of 000000000007\.jpg: {message}"):
         fop.export(ds, tmp_path / "out.json")
     assert not (tmp_path / "out.json").exists()
 

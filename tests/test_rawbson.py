@@ -1,17 +1,24 @@
-"""The numpy BSON builder gives pymongo's own bytes, and the import stores what FiftyOne itself would."""
+"""The numpy BSON builder gives pymongo's own bytes; its ObjectIds never repeat (no database).
+
+That the import stores what FiftyOne itself would is pinned in test_documents.py."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import subprocess
+import sys
+import time
 
 import bson
 import numpy as np
+from bson import ObjectId
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from fiftyone_pose.fo import rawbson as rb
-from fiftyone_pose.fo.adapter import _paths
+from fiftyone_pose.fo.encoder import sample_paths
 from fiftyone_pose.formats._numbers import to_lists
 
 finite_or_nan = st.one_of(
@@ -81,73 +88,42 @@ names = st.text(st.sampled_from("ab./\n\\é_"), max_size=8)
 
 @given(st.lists(names, min_size=1, max_size=5), st.sampled_from(["/data/images", "/", "/x/y"]))
 def test_sample_paths_are_normalised_joins(file_names, images_dir):
-    assert _paths(images_dir, file_names) == [os.path.normpath(os.path.join(images_dir, f)) for f in file_names]
+    assert sample_paths(images_dir, file_names) == [os.path.normpath(os.path.join(images_dir, f)) for f in file_names]
 
 
-def test_stored_sample_is_what_fiftyone_writes(fo_db, dataset_name):
-    """The bulk-built document equals FiftyOne's own serialisation of the same labels."""
-    import fiftyone as fo
+def _ids_in_a_new_process() -> set[bytes]:
+    code = "from fiftyone_pose.fo import rawbson; print(rawbson.new_object_ids(5000).tobytes().hex())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    raw = bytes.fromhex(out.strip())
+    return {raw[i : i + 12] for i in range(0, len(raw), 12)}
 
-    from fiftyone_pose.core import skeleton
-    from fiftyone_pose.core.model import Images, Persons, PoseData
-    from fiftyone_pose.fo.api import create_dataset
 
-    k = 17
-    kp = np.arange(2 * 2 * k, dtype=np.float64).reshape(2, k, 2) + 0.5
-    vis = np.tile(np.array([0, 1, 2] * 5 + [2, 2], np.int8), (2, 1))
-    persons = Persons(
-        image_index=np.array([0, 0]), ids=np.array([7, 2**40]), category_ids=np.array([1, 1]), keypoints=kp,
-        visibility=vis, boxes=np.array([[1.0, 2.0, 30.0, 40.0], [np.nan] * 4]), areas=np.array([12.5, np.nan]),
-        crowd=np.array([False, True]), num_keypoints=np.array([10, -1]),
-        segmentations=[[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]], None], extras=[{"score": 0.5}, {}],
-    )  # fmt: skip
-    images = Images(np.array([3]), ["a.jpg"], np.array([640]), np.array([480]), [{"license": 4}])
-    data = PoseData(images, persons, skeleton.load("coco"), [{"id": 1, "name": "person"}], {}, "coco", {})
-    ds = create_dataset(data, "/imgs", name=dataset_name)
-    stored = ds._sample_collection.find_one({})
+def _ids_in_a_forked_child(queue) -> None:
+    queue.put(rb.new_object_ids(5000).tobytes())
 
-    w, h = 640, 480
-    pts = [
-        [[x / w, y / h] if v else [np.nan, np.nan] for (x, y), v in zip(kp[i].tolist(), vis[i].tolist())]
-        for i in range(2)
-    ]
-    labels = stored["ground_truth"]["keypoints"]
-    expected = [
-        fo.Keypoint(
-            label="person",
-            points=pts[i],
-            visibility=vis[i].tolist(),
-            person_id=int(persons.ids[i]),
-            category_id=1,
-            iscrowd=int(persons.crowd[i]),
-            source_index=i,
-            raw_keypoints=[v for (x, y), vv in zip(kp[i].tolist(), vis[i].tolist()) for v in (x, y, vv)],
-        )  # fmt: skip
-        for i in range(2)
-    ]
-    expected[0].bbox, expected[0].area, expected[0].num_keypoints = [1.0, 2.0, 30.0, 40.0], 12.5, 10
-    expected[0].segmentation, expected[0].score = [[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]], 0.5
-    expected[1].segmentation = None
-    for label, want in zip(labels, expected):
-        want = want.to_dict()
-        got = dict(label)
-        for key in ("_id", "instance"):
-            got.pop(key), want.pop(key, None)
-        # defaults FiftyOne fills in when it loads a label; not stored, as in FiftyOne's own bulk paths
-        assert want.pop("attributes") == {} and want.pop("confidence") is None
-        assert set(got) == set(want)
-        for key in want:
-            assert repr(got[key]) == repr(want[key]), key  # NaNs compare by their text, types too
-    boxes = stored["ground_truth_boxes"]["detections"]
-    assert len(boxes) == 1 and boxes[0]["instance"]["_id"] == labels[0]["instance"]["_id"]
-    assert boxes[0]["bounding_box"] == [1 / w, 2 / h, 30 / w, 40 / h] and boxes[0]["label"] == "person"
-    assert stored["metadata"] == {"_cls": "ImageMetadata", "width": 640, "height": 480}
-    assert (stored["filepath"], stored["file_name"], stored["image_id"], stored["license"]) == (
-        "/imgs/a.jpg",
-        "a.jpg",
-        3,
-        4,
-    )
-    sample = ds.first()  # FiftyOne loads it back into its own objects
-    assert sample.ground_truth.keypoints[0].points[1] == pts[0][1]
-    assert sample.ground_truth_boxes.detections[0].instance.id == sample.ground_truth.keypoints[0].instance.id
+
+def test_object_ids_are_unique_across_processes_and_against_pymongo():
+    """The ids of the bulk import: ObjectId's layout (time, 5 random bytes, counter) with random
+    bytes of their own, drawn again in each process (a forked child too)."""
+    before = time.time()
+    ours = rb.new_object_ids(5000)
+    pymongos = [ObjectId().binary for _ in range(5000)]
+    again = rb.new_object_ids(5000)
+    mine = {r.tobytes() for r in np.concatenate([ours, again])}
+    assert len(mine) == 10000 and not mine & set(pymongos)
+    assert ours[0, 4:9].tobytes() != pymongos[0][4:9]  # not pymongo's process bytes
+    counters = [int.from_bytes(r[9:].tobytes(), "big") for r in np.concatenate([ours, again])]
+    assert all((b - a) % 2**24 == 1 for a, b in zip(counters, counters[1:]))  # one counter, no reuse
+    assert int(before) <= ObjectId(ours[0].tobytes()).generation_time.timestamp() <= time.time()
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_ids_in_a_forked_child, args=(queue,))
+    child.start()
+    forked = queue.get(timeout=60)
+    child.join(timeout=60)
+    forked_ids = {forked[i : i + 12] for i in range(0, len(forked), 12)}
+    others = [_ids_in_a_new_process(), _ids_in_a_new_process(), forked_ids]
+    assert sum(map(len, others)) == 15000
+    assert len(mine.union(*others)) == 25000
+    assert len({next(iter(ids))[4:9] for ids in others} | {ours[0, 4:9].tobytes()}) == 4

@@ -12,7 +12,10 @@ which the tests pin byte for byte against ``bson.encode``.
 
 from __future__ import annotations
 
+import os
 import struct
+import threading
+import time
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -209,3 +212,35 @@ def string(key: str, value: str) -> bytes:
 def wrap(elements: bytes) -> bytes:
     """A document's bytes from its elements' bytes."""
     return int32_bytes(len(elements) + 5) + elements + b"\x00"
+
+
+class _ObjectIdSource:
+    """ObjectId bytes made in bulk, laid out as ``ObjectId()`` lays them out: 4 bytes of creation
+    time, 5 random bytes of this process, a 3-byte counter.
+
+    The random bytes are this package's own (not pymongo's), drawn again in a forked child, so
+    these ids never repeat pymongo's or another process's.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = -1
+        self._random = b""
+        self._counter = 0
+
+    def take(self, n: int) -> np.ndarray:
+        """The bytes (n, 12) of ``n`` new ids."""
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid, self._random = os.getpid(), os.urandom(5)
+                self._counter = int.from_bytes(os.urandom(3), "big")
+            start = self._counter
+            self._counter = (start + n) % 0x1000000
+        raw = np.empty((n, 12), np.uint8)
+        raw[:, :9] = np.frombuffer(int(time.time()).to_bytes(4, "big") + self._random, np.uint8)
+        counters = ((start + np.arange(n, dtype=np.int64)) % 0x1000000).astype(">u4").view(np.uint8)
+        raw[:, 9:] = counters.reshape(n, 4)[:, 1:]
+        return raw
+
+
+new_object_ids = _ObjectIdSource().take

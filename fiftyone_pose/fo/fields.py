@@ -1,0 +1,241 @@
+"""The fields a pose import declares, their names, and what is recorded about them in ``dataset.info``.
+
+A person's record keys become keypoint attributes and an image's keys sample fields where
+FiftyOne can hold them (a plain name, a value MongoDB stores unchanged); the others travel as
+JSON text in ``extra_json``, so they survive exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from itertools import chain
+from typing import Any
+
+import bson
+import fiftyone as fo
+import orjson
+
+from ..core.errors import PoseUsageError
+from ..core.model import PoseData
+from ..core.skeleton import Skeleton
+from . import documents
+
+INFO_KEY = "fiftyone_pose"
+
+#: keypoint attributes this package writes; a record key with one of these names goes to ``extra_json``
+KEYPOINT_ATTRIBUTES = frozenset({
+    "visibility", "raw_keypoints", "person_id", "category_id", "bbox", "area", "iscrowd",
+    "num_keypoints", "segmentation", "absent", "extra_json", "source_index", "part_boxes",
+})  # fmt: skip
+KEYPOINT_RESERVED = documents.LABEL_KEYS | KEYPOINT_ATTRIBUTES
+_SAMPLE_FIELDS = frozenset({"image_id", "file_name", "extra_json"})
+_FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+#: levels of nesting MongoDB stores in a document, and the largest document
+MAX_NESTING, MAX_BSON = 180, 16 * 1024 * 1024
+#: levels an extra value may have (kept well below ``MAX_NESTING`` less the levels holding it)
+_MAX_DEPTH = 90
+
+
+def boxes_field(label_field: str) -> str:
+    """The ``fo.Detections`` field of the persons' boxes."""
+    return f"{label_field}_boxes"
+
+
+def parts_field(label_field: str) -> str:
+    """The ``fo.Detections`` field of the body-part boxes (COCO-WholeBody's face and hands)."""
+    return f"{label_field}_parts"
+
+
+def sample_reserved(label_field: str) -> frozenset[str]:
+    """Sample keys an image record's key cannot take."""
+    return documents.SAMPLE_KEYS | _SAMPLE_FIELDS | {label_field, boxes_field(label_field), parts_field(label_field)}
+
+
+@functools.lru_cache(maxsize=4096)
+def is_field_name(key: str, reserved: frozenset[str]) -> bool:
+    """Whether a record's extra key can be a FiftyOne field/attribute of its own (cached: keys repeat per record)."""
+    return key not in reserved and _FIELD_NAME.match(key) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _all_field_names(keys: tuple[str, ...], reserved: frozenset[str]) -> bool:
+    """Whether every key can be a field (cached: records of a file mostly share their keys)."""
+    return all(is_field_name(k, reserved) for k in keys)
+
+
+def split_extras(extra: dict[str, Any], reserved: frozenset[str]) -> tuple[dict[str, Any], str | None]:
+    """A record's extra keys as (FiftyOne attributes, JSON text of the rest or None).
+
+    The rest are keys FiftyOne cannot take as fields (reserved or odd names) and values MongoDB
+    cannot store (e.g. object keys with NUL bytes); as JSON text they survive exactly.
+    """
+    if not extra or _all_field_names(tuple(extra), reserved) and all(map(_storable, extra.values())):
+        return extra, None
+    safe = {k: v for k, v in extra.items() if is_field_name(k, reserved) and _storable(v)}
+    if len(safe) == len(extra):
+        return safe, None
+    return safe, orjson.dumps({k: v for k, v in extra.items() if k not in safe}).decode()
+
+
+def _storable(value: Any) -> bool:
+    """Whether MongoDB stores ``value`` and gives it back unchanged."""
+    if type(value) not in (dict, list):
+        return type(value) is not int or -(2**63) <= value < 2**63
+    try:
+        bson.encode({"v": value})
+    except (bson.errors.InvalidDocument, OverflowError):
+        return False
+    return b'"$' not in orjson.dumps(value) and not too_deep(value)  # operator-like keys ("$x") confuse queries
+
+
+def too_deep(value: Any, limit: int = _MAX_DEPTH, depth: int = 1) -> bool:
+    """Whether ``value`` nests more than ``limit`` levels."""
+    if depth > limit:
+        return True
+    items = value.values() if type(value) is dict else value if type(value) is list else ()
+    if not {list, dict} & set(map(type, items)):
+        return False
+    return any(too_deep(x, limit, depth + 1) for x in items if type(x) in (list, dict))
+
+
+def declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> frozenset[str]:
+    """Declare the fields the bulk insert writes, with types the App can filter on; returns the
+    image keys that have a sample field."""
+    if dataset.media_type is None:
+        dataset.media_type = "image"
+    kp = f"{label_field}.keypoints"
+    det = f"{boxes_field(label_field)}.detections"
+    schema = {
+        "image_id": fo.IntField(),
+        "file_name": fo.StringField(),
+        label_field: fo.EmbeddedDocumentField(fo.Keypoints),
+        boxes_field(label_field): fo.EmbeddedDocumentField(fo.Detections),
+        f"{kp}.instance": fo.EmbeddedDocumentField(fo.Instance),
+        f"{kp}.visibility": fo.ListField(fo.IntField()),
+        f"{kp}.raw_keypoints": fo.ListField(fo.FloatField()),
+        f"{kp}.person_id": fo.IntField(),
+        f"{kp}.category_id": fo.IntField(),
+        f"{kp}.iscrowd": fo.IntField(),
+        f"{kp}.bbox": fo.ListField(fo.FloatField()),
+        f"{kp}.area": fo.FloatField(),
+        f"{kp}.num_keypoints": fo.IntField(),
+        f"{kp}.source_index": fo.IntField(),
+        f"{det}.instance": fo.EmbeddedDocumentField(fo.Instance),
+        f"{det}.iscrowd": fo.IntField(),
+    }
+    if data.persons.part_boxes:
+        schema[parts_field(label_field)] = fo.EmbeddedDocumentField(fo.Detections)
+        schema[f"{parts_field(label_field)}.detections.instance"] = fo.EmbeddedDocumentField(fo.Instance)
+    image_schema = {
+        key: ftype() for key, ftype in _extra_field_types(data.images.extras, sample_reserved(label_field), True)
+    }
+    schema.update(image_schema)
+    schema.update({f"{kp}.{key}": ftype() for key, ftype in _extra_field_types(data.persons.extras, KEYPOINT_RESERVED)})
+    existing = dataset.get_field_schema(flat=True)
+    # a field of another type from an earlier import cannot take these values: they go to extra_json
+    image_schema = {k: f for k, f in image_schema.items() if k not in existing or type(existing[k]) is type(f)}
+    documents.merge_schema(dataset, {k: v for k, v in schema.items() if k not in existing})
+    return frozenset(image_schema)
+
+
+def declare_extra_json(dataset: fo.Dataset) -> None:
+    """Declare the sample field holding the image keys no field could hold."""
+    if not dataset.has_field("extra_json"):
+        documents.merge_schema(dataset, {"extra_json": fo.StringField()})
+
+
+def image_keys_without_field(data: PoseData, label_field: str, image_fields: frozenset[str]) -> frozenset[str]:
+    """Sample keys an image key cannot take (it goes to ``extra_json``): FiftyOne's, this package's,
+    and the image keys left without a declared field (FiftyOne cannot load undeclared fields)."""
+    return frozenset(sample_reserved(label_field) | (set(chain.from_iterable(data.images.extras)) - image_fields))
+
+
+def _extra_field_types(
+    records: list[dict[str, Any]], reserved: frozenset[str], containers: bool = False
+) -> Iterable[tuple[str, type]]:
+    """FiftyOne field types for the extra keys of the records (scalars only; others stay dynamic).
+
+    ``containers``: also lists and dicts (sample fields must be declared to be loaded; MPII's
+    ``single_person`` and ``act``)."""
+    seen: dict[str, set[type]] = {}
+    for rec in records:
+        for key, value in rec.items():
+            seen.setdefault(key, set()).add(type(value))
+    for key, types in seen.items():
+        if not is_field_name(key, reserved):
+            continue
+        types.discard(type(None))
+        if types and types <= {int, bool} and bool not in types:
+            yield key, fo.IntField
+        elif types and types <= {int, float}:
+            yield key, fo.FloatField
+        elif types == {str}:
+            yield key, fo.StringField
+        elif types == {bool}:
+            yield key, fo.BooleanField
+        elif containers and types == {list}:
+            yield key, fo.ListField
+        elif containers and types == {dict}:
+            yield key, fo.DictField
+
+
+def record_info(dataset: fo.Dataset, data: PoseData, label_field: str, image_fields: frozenset[str]) -> None:
+    """Skeleton on ``dataset.skeletons``; sigmas, flip pairs, categories and file-level keys in info."""
+    layout = data.skeleton
+    dataset.skeletons[label_field] = fo.KeypointSkeleton(
+        labels=list(layout.keypoints), edges=[list(e) for e in layout.edges]
+    )
+    if dataset.default_skeleton is None:
+        dataset.default_skeleton = dataset.skeletons[label_field]
+    info = dict(dataset.info)
+    pose = dict(info.get(INFO_KEY, {}))
+    pose[label_field] = {
+        "format": data.format,
+        "origin": data.origin,
+        "skeleton": layout.to_dict(),
+        "categories": data.categories,
+        "meta": data.meta,
+        "image_fields": sorted(image_fields),
+    }
+    info[INFO_KEY] = pose
+    dataset.info = info
+    dataset.save()
+
+
+def pose_info(collection: fo.core.collections.SampleCollection, label_field: str) -> dict[str, Any]:
+    """What the import recorded about ``label_field`` (empty for fields made otherwise)."""
+    return documents.root_dataset(collection).info.get(INFO_KEY, {}).get(label_field, {})
+
+
+def pose_fields(collection: fo.core.collections.SampleCollection) -> list[str]:
+    """The keypoint fields of a collection, those this package imported first."""
+    recorded = list(documents.root_dataset(collection).info.get(INFO_KEY, {}))
+    kp_fields = list(collection.get_field_schema(embedded_doc_type=fo.Keypoints))
+    return [f for f in recorded if f in kp_fields] + [f for f in kp_fields if f not in recorded]
+
+
+def resolve_label_field(collection: fo.core.collections.SampleCollection, label_field: str | None) -> str:
+    """``label_field``, checked to be a keypoints field, or the collection's first keypoints field."""
+    fields = pose_fields(collection)
+    if label_field is None:
+        if not fields:
+            raise PoseUsageError("the collection has no keypoints field to export")
+        return fields[0]
+    if label_field not in fields:
+        raise PoseUsageError(
+            f"'{label_field}' is not a keypoints field; keypoints fields: {', '.join(fields) or 'none'}"
+        )
+    return label_field
+
+
+def skeleton_of(collection: fo.core.collections.SampleCollection, label_field: str) -> Skeleton:
+    """The keypoint layout of ``label_field``: as imported, else the dataset's FiftyOne skeleton."""
+    info = pose_info(collection, label_field)
+    if info.get("skeleton"):
+        return Skeleton.from_dict(info["skeleton"])
+    sk = collection.get_skeleton(label_field)
+    if sk is not None and sk.labels:
+        return Skeleton.custom(sk.labels, [e for e in sk.edges if len(e) == 2])
+    raise PoseUsageError(f"field '{label_field}' has no skeleton; set dataset.skeletons['{label_field}'] first")

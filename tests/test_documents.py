@@ -1,0 +1,199 @@
+"""The contract with FiftyOne's stored layout: the bulk import stores what ``Dataset.add_samples`` stores.
+
+The same samples (keypoints with attributes, person boxes and part boxes linked by
+``fo.Instance``, extra sample fields, tags, metadata) go into one dataset through FiftyOne's own
+``add_samples`` and into another through this package's fast path. Every stored field of the
+raw MongoDB documents must then agree, sample-level ones included, with their BSON types. Only
+values that must differ are set aside: ids (compared as a pattern, so the links between labels
+still count), the timestamps' values (not their presence or type), ``_dataset_id`` (each
+dataset's own) and the ``_rand`` value (FiftyOne draws it at random). A FiftyOne release that
+changes the layout fails here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from typing import Any
+
+import numpy as np
+from bson import Int64, ObjectId
+
+from fiftyone_pose.core import skeleton
+from fiftyone_pose.core.model import Images, Persons, PoseData
+
+K = 17
+W, H = np.array([640, 320]), np.array([480, 240])
+
+
+def pose_data() -> PoseData:
+    """Two images, three persons: ints and floats, a crowd RLE, a person without a box, part boxes."""
+    xy = np.arange(3 * K * 2, dtype=np.float64).reshape(3, K, 2) * 3.25 + 1
+    xy[0, 0] = [100, 50]  # ints in the file
+    vis = np.array([[2, 1, 0] * 5 + [2, 2]] * 3, np.int8)
+    vis[1] = 0
+    ints = np.zeros((3, K, 3), bool)
+    ints[..., 2] = True
+    ints[0, 0] = True
+    face = np.array([[240.5, 90.0, 30.0, 25.0], [0.0, 0.0, 0.0, 0.0], [np.nan] * 4])
+    persons = Persons(
+        image_index=np.array([0, 0, 1]),
+        ids=np.array([1, 2**40, 3]),
+        category_ids=np.array([1, 1, 1]),
+        keypoints=xy,
+        visibility=vis,
+        boxes=np.array([[201.5, 88.0, 94.25, 240.0], [0.0, 210.0, 640.0, 180.0], [np.nan] * 4]),
+        areas=np.array([14350.5, 61234.0, np.nan]),
+        crowd=np.array([False, True, False]),
+        num_keypoints=np.array([10, 0, -1]),
+        segmentations=[[[201.5, 88.0, 295.75, 88.0, 295.75, 328.0]], {"size": [480, 640], "counts": [5, 7]}, None],
+        extras=[{"score": 0.5, "attributes": {"occluded": False}}, {}, {"track": "t-1"}],
+        int_mask={
+            "keypoints": ints,
+            "bbox": np.array([[False, True, False, True], [True] * 4, [False] * 4]),
+            "area": np.array([False, True, False]),
+            "part_box.face": np.array([[False, True, True, True], [True] * 4, [False] * 4]),
+        },
+        absent={"bbox": np.array([False, False, True]), "segmentation": np.array([False, False, True])},
+        part_boxes={"face": face},
+    )
+    images = Images(
+        np.array([7, 3000000000]),
+        ["a.jpg", "sub/b.jpg"],
+        W.copy(),
+        H.copy(),
+        [{"license": 4, "coco_url": "http://x/a.jpg", "flickr url": "odd"}, {"license": 2, "coco_url": "http://x/b"}],
+    )
+    return PoseData(images, persons, skeleton.load("coco"), [{"id": 1, "name": "person"}], {}, "coco", {})
+
+
+def fiftyone_samples(fo, data: PoseData) -> list[Any]:
+    """The samples the import means to store, made with FiftyOne's public API."""
+    p, im = data.persons, data.images
+    samples = []
+    for i in range(len(im)):
+        w, h = float(im.widths[i]), float(im.heights[i])
+        keypoints, boxes, parts = [], [], []
+        for r in np.flatnonzero(p.image_index == i).tolist():
+            inst = fo.Instance()
+            xy, vis, mask = p.keypoints[r].tolist(), p.visibility[r].tolist(), p.int_mask["keypoints"][r].tolist()
+            points = [[x / w, y / h] if v else [math.nan, math.nan] for (x, y), v in zip(xy, vis)]
+            raw = [
+                int(value) if is_int else float(value)
+                for (x, y), v, ints in zip(xy, vis, mask)
+                for value, is_int in zip((x, y, v), ints)
+            ]
+            kp = fo.Keypoint(
+                label="person", points=points, instance=inst, visibility=[int(v) for v in p.visibility[r]],
+                raw_keypoints=raw, person_id=int(p.ids[r]), category_id=1, iscrowd=int(p.crowd[r]), source_index=r,
+            )  # fmt: skip
+            if not np.isnan(p.boxes[r]).any():
+                bmask = p.int_mask["bbox"][r]
+                kp.bbox = [int(v) if m else v for v, m in zip(p.boxes[r].tolist(), bmask)]
+                area = float(p.areas[r])
+                kp.area = int(area) if p.int_mask["area"][r] else area
+                box = (p.boxes[r] / [w, h, w, h]).tolist()
+                boxes.append(fo.Detection(label="person", bounding_box=box, instance=inst, iscrowd=int(p.crowd[r])))
+            if p.num_keypoints[r] >= 0:
+                kp.num_keypoints = int(p.num_keypoints[r])
+            absent = [key for key, m in p.absent.items() if m[r]]  # in OPTIONAL_PERSON_KEYS' order
+            if absent:
+                kp.absent = absent
+            if "segmentation" not in absent:
+                kp.segmentation = p.segmentations[r]
+            for key, value in p.extras[r].items():
+                if key == "attributes":  # a name FiftyOne labels own: kept aside as JSON text
+                    kp.extra_json = '{"attributes":{"occluded":false}}'
+                else:
+                    kp.set_field(key, value)
+            face = p.part_boxes["face"][r]
+            kp.part_boxes = {}  # every person of a layout with part boxes has the attribute
+            if not np.isnan(face).any():
+                fmask = p.int_mask["part_box.face"][r]
+                kp.part_boxes = {"face": [int(v) if m else v for v, m in zip(face.tolist(), fmask)]}
+                if face[2] > 0 and face[3] > 0:
+                    parts.append(fo.Detection(label="face", bounding_box=(face / [w, h, w, h]).tolist(), instance=inst))
+            keypoints.append(kp)
+        extras = {k: v for k, v in im.extras[i].items() if " " not in k}
+        if len(extras) < len(im.extras[i]):  # a key no field can have: kept as JSON text
+            extras["extra_json"] = '{"flickr url":"odd"}'
+        samples.append(
+            fo.Sample(
+                filepath=f"/imgs/{im.file_names[i]}",
+                tags=["train"],
+                metadata=fo.ImageMetadata(width=int(w), height=int(h)),
+                image_id=int(im.ids[i]),
+                file_name=im.file_names[i],
+                **extras,
+                ground_truth=fo.Keypoints(keypoints=keypoints),
+                ground_truth_boxes=fo.Detections(detections=boxes),
+                ground_truth_parts=fo.Detections(detections=parts),
+            )
+        )
+    return samples
+
+
+def canonical(value: Any, ids: dict[ObjectId, int]) -> Any:
+    """``value`` with its types spelled out (1 is not 1.0, NaN equals NaN) and ObjectIds numbered
+    by first appearance, so two documents compare by their layout and links, not their ids."""
+    if isinstance(value, dict):
+        return {k: canonical(v, ids) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [canonical(v, ids) for v in value]
+    if isinstance(value, ObjectId):
+        return ("ObjectId", ids.setdefault(value, len(ids)))
+    if isinstance(value, float):
+        return ("float", repr(value))
+    return (type(value).__name__, value)
+
+
+def stored(dataset) -> list[dict[str, Any]]:
+    """The dataset's raw sample documents, in file order, with the values that must differ checked and set aside."""
+    out = []
+    for doc in dataset._sample_collection.find({}).sort("image_id"):
+        assert doc.pop("_dataset_id") == dataset._doc.id
+        for key in ("created_at", "last_modified_at"):
+            assert type(doc[key]) is datetime.datetime
+            doc[key] = "<time>"
+        assert type(doc["_rand"]) is float and 0.999 <= doc["_rand"] < 1
+        doc["_rand"] = "<random>"
+        out.append(canonical(doc, {}))
+    return out
+
+
+def test_the_fast_path_stores_what_add_samples_stores(fo_db):
+    fo = fo_db
+    from fiftyone_pose.fo.adapter import add_pose_data
+
+    data = pose_data()
+    theirs, ours = fo.Dataset(), fo.Dataset()
+    try:
+        theirs.add_samples(fiftyone_samples(fo, data))
+        add_pose_data(ours, data, "/imgs", tags=["train"])
+        expected, got = stored(theirs), stored(ours)
+        assert len(got) == len(expected) == 2
+        for mine, want in zip(got, expected):
+            assert set(mine) == set(want), set(mine) ^ set(want)
+            for key in want:
+                assert mine[key] == want[key], key
+        # every field add_samples declares is declared alike (the bulk path declares attributes too)
+        ours_schema = ours.get_field_schema(flat=True)
+        for path, field in theirs.get_field_schema(flat=True).items():
+            assert type(ours_schema[path]) is type(field), path
+            assert getattr(ours_schema[path], "document_type", None) == getattr(field, "document_type", None), path
+        # both load back into FiftyOne's objects alike
+        a, b = theirs.first(), ours.first()
+        assert a.ground_truth.keypoints[0].points[1] == b.ground_truth.keypoints[0].points[1]
+        assert b.ground_truth_boxes.detections[0].instance.id == b.ground_truth.keypoints[0].instance.id
+        assert b.ground_truth_parts.detections[0].instance.id == b.ground_truth.keypoints[0].instance.id
+    finally:
+        theirs.delete()
+        ours.delete()
+
+
+def test_canonical_form_keeps_types_and_links():
+    a, b = ObjectId(), ObjectId()
+    assert canonical({"x": [1, 1.0, Int64(1)], "i": a, "j": a}, {}) != canonical({"x": [1.0, 1, 1], "i": a, "j": a}, {})
+    assert canonical({"i": a, "j": a}, {}) == canonical({"i": b, "j": b}, {})
+    assert canonical({"i": a, "j": a}, {}) != canonical({"i": a, "j": b}, {})
+    assert canonical([math.nan], {}) == canonical([float("nan")], {})
