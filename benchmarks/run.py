@@ -97,13 +97,20 @@ def mongod(binary: Path, timeout: float = 60.0) -> Iterator[str]:
         shutil.rmtree(dbpath, ignore_errors=True)
 
 
-def run_step(step: str, env: dict[str, str], **opts: Any) -> dict[str, Any]:
-    """Run ``benchmarks.steps STEP`` in a fresh interpreter; return its parsed result."""
+def step_env(uri: str) -> dict[str, str]:
+    """The environment of a step process: this one's, pointed at the benchmark's mongod."""
+    return {**os.environ, "FIFTYONE_DATABASE_URI": uri, "FIFTYONE_DATABASE_VALIDATION": "false",
+            "FIFTYONE_DO_NOT_TRACK": "true", "FIFTYONE_SHOW_PROGRESS_BARS": "false"}  # fmt: skip
+
+
+def run_step(step: str, env: dict[str, str], repo: Path = REPO, **opts: Any) -> dict[str, Any]:
+    """Run ``benchmarks.steps STEP`` of the source tree ``repo`` in a fresh interpreter; return its parsed result."""
     cmd = [sys.executable, "-m", "benchmarks.steps", step]
     for key, val in opts.items():
         for v in val if isinstance(val, list) else [val]:
             cmd += [f"--{key.replace('_', '-')}", str(v)]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_PREFIX):
             return json.loads(line[len(RESULT_PREFIX) :])
@@ -200,9 +207,7 @@ def main(argv: list[str] | None = None) -> None:
 
     results: dict[str, list[dict[str, Any]]] = {}
     with mongod(args.mongod or find_mongod()) as uri:
-        env = {**os.environ, "FIFTYONE_DATABASE_URI": uri, "FIFTYONE_DATABASE_VALIDATION": "false",
-               "FIFTYONE_DO_NOT_TRACK": "true", "FIFTYONE_SHOW_PROGRESS_BARS": "false",
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}  # fmt: skip
+        env = step_env(uri)
         tag = f"{os.getpid()}"
         for run in range(args.runs):
             names = {"raw": f"{tag}-{run}", "fo": f"bench-fo-{tag}-{run}", "ours": f"bench-ours-{tag}-{run}"}
