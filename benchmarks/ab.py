@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 from pathlib import Path
@@ -23,34 +24,41 @@ from benchmarks.run import find_mongod, mongod, run_step, step_env
 
 #: the floor each of our steps is compared with (an export step reads what its tree's import wrote)
 FLOOR = {"ours_import": "raw_insert", "ours_export": "raw_export"}
+#: per tree, per step, the result of each run
+Results = dict[str, dict[str, list[dict[str, float]]]]
 
 
-def ab_report(trees: dict[str, Path], results: dict[str, dict[str, list[float]]], steps: list[str], file: Path) -> str:
-    """Markdown: per step, the median seconds of each tree (min–max), B / A, and each tree's ratio to its floor."""
+def ab_report(trees: dict[str, Path], results: Results, steps: list[str], file: Path) -> str:
+    """Markdown: per step and measure (wall / CPU seconds of our process), the median of each tree
+    (min–max), B / A, and each tree's ratio to its floor (wall time)."""
     a, b = trees
+    runs = max((len(r) for r in results[a].values()), default=0)
     lines = [
-        f"# A/B: {file.name}, {len(results[a].get(steps[0], []))} interleaved runs",
+        f"# A/B: {file.name}, {runs} interleaved runs",
         "",
         f"A = `{trees[a]}`, B = `{trees[b]}`.",
         "",
-        "| step | A seconds median (min–max) | B seconds median (min–max) | B / A | A / floor | B / floor |",
-        "|---|---|---|---|---|---|",
+        "| step | measure | A median (min–max) | B median (min–max) | B / A | A / floor | B / floor |",
+        "|---|---|---|---|---|---|---|",
     ]
+
+    def values(tree: str, step: str, key: str) -> list[float]:
+        return [r[key] for r in results[tree].get(step, []) if key in r]
 
     def cell(secs: list[float]) -> str:
         return f"{statistics.median(secs):.3f} ({min(secs):.3f}–{max(secs):.3f})" if secs else "n/a"
 
-    floors = results[a]
+    def ratio(x: list[float], y: list[float]) -> str:
+        return f"{statistics.median(x) / statistics.median(y):.3f}" if x and y else "n/a"
+
     for step in steps:
-        sa, sb = results[a].get(step, []), results[b].get(step, [])
-        ratio = f"{statistics.median(sb) / statistics.median(sa):.3f}" if sa and sb else "n/a"
-        floor = floors.get(FLOOR.get(step, ""), [])
-        per_tree = [
-            f"{statistics.median(s) / statistics.median(floor):.3f}" if s and floor else "n/a" for s in (sa, sb)
-        ]
-        lines.append(f"| {step} | {cell(sa)} | {cell(sb)} | {ratio} | {per_tree[0]} | {per_tree[1]} |")
+        floor = values(a, FLOOR.get(step, ""), "seconds")
+        for key, measure in (("seconds", "wall s"), ("cpu_seconds", "CPU s")):
+            sa, sb = values(a, step, key), values(b, step, key)
+            to_floor = [ratio(sa, floor), ratio(sb, floor)] if key == "seconds" else ["", ""]
+            lines.append(f"| {step} | {measure} | {cell(sa)} | {cell(sb)} | {ratio(sb, sa)} | {' | '.join(to_floor)} |")
     for floor in sorted({FLOOR[s] for s in steps if s in FLOOR}):
-        lines.append(f"| {floor} (floor, A's tree) | {cell(floors.get(floor, []))} | | | | |")
+        lines.append(f"| {floor} (floor, A's tree) | wall s | {cell(values(a, floor, 'seconds'))} | | | | |")
     return "\n".join(lines) + "\n"
 
 
@@ -66,10 +74,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", help="also write the Markdown table here")
     ap.add_argument("--mongod", type=Path, help="mongod binary (default: FiftyOne's)")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup in `finally`
     steps = args.steps.split(",")
     floors = [f for f in ("raw_insert", "raw_export") if any(FLOOR.get(s) == f for s in steps)]
     trees = {"A": args.a.resolve(), "B": args.b.resolve()}
-    results: dict[str, dict[str, list[float]]] = {t: {} for t in trees}
+    results: Results = {t: {} for t in trees}
     workdir = args.file.resolve().parent
     with mongod(args.mongod or find_mongod()) as uri:
         env = step_env(uri)
@@ -82,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
                     r = _timed(step, env, trees[tree], args, name, workdir)
                     print(f"run {run + 1}/{args.runs} {tree} {step}: {r}", file=sys.stderr)
                     if "seconds" in r:  # else an error, shown above
-                        results[tree].setdefault(step, []).append(r["seconds"])
+                        results[tree].setdefault(step, []).append(r)
             finally:
                 run_step("cleanup", env, trees["A"], name=tag, dataset=[f"{tag}-A", f"{tag}-B"])
     text = ab_report(trees, results, steps, args.file)

@@ -3,7 +3,8 @@
 Each step does its imports and setup first, then times only its own work with ``perf_counter``,
 and prints one line ``BENCH_RESULT {json}`` on stdout with ``seconds``, ``peak_rss_mb`` (peak
 resident size of this process right after the timed part), ``base_rss_mb`` (resident size before
-it) and step-specific extras. The peak is ``VmHWM`` from ``/proc/self/status``: Linux carries
+it), ``cpu_seconds`` (CPU time of this process's threads in the timed part) and step-specific
+extras. The peak is ``VmHWM`` from ``/proc/self/status``: Linux carries
 ``ru_maxrss`` over from the parent across fork/exec, so ``getrusage`` would report the runner's
 size for any step smaller than it (``ru_maxrss`` is only the fallback without ``/proc``).
 
@@ -78,9 +79,10 @@ def timed(result: dict[str, Any], floor: bool = False) -> Iterator[None]:
     result["base_rss_mb"] = round(_rss_mb(), 1)
     if floor:
         gc.disable()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     yield
     result["seconds"] = time.perf_counter() - t0
+    result["cpu_seconds"] = time.process_time() - c0  # this process's threads: steadier than wall time under load
     gc.enable()
     result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
 

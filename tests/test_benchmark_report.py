@@ -37,3 +37,22 @@ def test_ratios_are_of_medians_with_the_speedup():
 def test_a_failed_step_is_named_not_timed():
     results = {"json_load": [{"error": "exit 1: MemoryError"}]}
     assert "| json_load | error: exit 1: MemoryError | | | | |" in report(results, 10, ["# t"])
+
+
+def test_ab_report_gives_medians_ratios_and_floors():
+    from pathlib import Path
+
+    from benchmarks.ab import ab_report
+
+    def runs(*secs):
+        return [{"seconds": s, "cpu_seconds": s / 2} for s in secs]
+
+    results = {
+        "A": {"raw_insert": runs(1.0, 1.0, 1.0), "ours_import": runs(2.0, 3.0, 9.0)},
+        "B": {"ours_import": runs(1.5, 1.5, 1.0)},
+    }
+    text = ab_report({"A": Path("/a"), "B": Path("/b")}, results, ["ours_import"], Path("x.json"))
+    assert "# A/B: x.json, 3 interleaved runs" in text
+    assert "| ours_import | wall s | 3.000 (2.000–9.000) | 1.500 (1.000–1.500) | 0.500 | 3.000 | 1.500 |" in text
+    assert "| ours_import | CPU s | 1.500 (1.000–4.500) | 0.750 (0.500–0.750) | 0.500 |  |  |" in text
+    assert "| raw_insert (floor, A's tree) | wall s | 1.000 (1.000–1.000) | | | | |" in text
