@@ -5,7 +5,6 @@ That the import stores what FiftyOne itself would is pinned in test_documents.py
 from __future__ import annotations
 
 import multiprocessing
-import os
 import subprocess
 import sys
 import time
@@ -18,7 +17,6 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from fiftyone_pose.fo import rawbson as rb
-from fiftyone_pose.fo.encoder import sample_paths
 from fiftyone_pose.formats._numbers import to_lists
 
 finite_or_nan = st.one_of(
@@ -81,14 +79,6 @@ def test_open_documents_leave_room_for_appended_elements():
     rows = rb.document(rb.DOCUMENT, None, body, appended=np.array([len(t) for t in tails])).rows()
     assert bson.decode(rows[0] + tails[0] + b"\x00") == {"a": 1, "s": "x"}
     assert bson.decode(rows[1] + tails[1] + b"\x00") == {"a": 2}
-
-
-names = st.text(st.sampled_from("ab./\n\\é_"), max_size=8)
-
-
-@given(st.lists(names, min_size=1, max_size=5), st.sampled_from(["/data/images", "/", "/x/y"]))
-def test_sample_paths_are_normalised_joins(file_names, images_dir):
-    assert sample_paths(images_dir, file_names) == [os.path.normpath(os.path.join(images_dir, f)) for f in file_names]
 
 
 def _ids_in_a_new_process() -> set[bytes]:

@@ -10,7 +10,6 @@ sample or label comes from ``documents``; the pose attributes are this package's
 from __future__ import annotations
 
 import os
-import re
 from typing import Any
 
 import bson
@@ -260,16 +259,8 @@ def _encode_rest(doc: dict[str, Any]) -> bytes:
     return bson.encode({**rest, "extra_json": extra_json})[4:-1]
 
 
-#: a file name that ``os.path.normpath`` would change once joined to a folder
-_UNNORMAL = re.compile(r"(^|/)\.{1,2}(/|$)|//|^/|/$|^$", re.MULTILINE)
-
-
 def sample_paths(images_dir: str, names: list[str]) -> list[str]:
-    """``normpath(join(images_dir, name))`` of each name; one regex over all of them where they are plain."""
-    joined = "\n".join(names)
-    if os.sep == "/" and joined.count("\n") == len(names) - 1 and not _UNNORMAL.search(joined):
-        prefix = images_dir.rstrip("/") + "/"
-        return [prefix + name for name in names]
+    """``normpath(join(images_dir, name))`` of each name."""
     return [os.path.normpath(os.path.join(images_dir, name)) for name in names]
 
 
