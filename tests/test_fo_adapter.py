@@ -334,3 +334,17 @@ def test_data_counting_pixels_from_1_is_normalised_from_1_and_exported_exactly(f
         )
         is None
     )
+
+
+def test_export_keeps_the_file_order_whatever_mongodbs_natural_order(fo_db, coco_file, tmp_path):
+    """MongoDB's natural order differs between a replica set's members (a failover changes it):
+    the export orders samples by id, which an import makes in file order; a view's own sort wins."""
+    ds = fop.load(coco_file, images_dir=tmp_path)
+    coll = ds._sample_collection
+    first = coll.find_one({"image_id": 7})
+    coll.delete_one({"_id": first["_id"]})
+    coll.insert_one(first)  # now last in natural order
+    assert [d["image_id"] for d in coll.find({}, {"image_id": True})][-1] == 7
+    assert first_difference(export_doc(ds, tmp_path), coco_doc()) is None
+    by_id = export_doc(ds.sort_by("image_id", reverse=True), tmp_path, "sorted.json")
+    assert [im["id"] for im in by_id["images"]] == [3000000000, 11, 7]

@@ -95,7 +95,21 @@ def add_pose_data(
     """Add every image of ``data`` to ``dataset`` as a sample; returns the new sample ids.
 
     All or nothing: on any failure (Ctrl-C included) the samples inserted so far are deleted.
+    Each sample is stored exactly once, also through a replica set's failover (checked at the
+    end), or the import fails with a ``documents.DatabaseError``.
     """
+    with documents.failover_errors("import"):
+        return _add_pose_data(dataset, data, images_dir, label_field, tags, progress)
+
+
+def _add_pose_data(
+    dataset: fo.Dataset,
+    data: PoseData,
+    images_dir: str | os.PathLike,
+    label_field: str,
+    tags: list[str] | None,
+    progress: bool | None,
+) -> list[str]:
     images_dir = os.path.abspath(os.fspath(images_dir))
     sizes = _image_sizes(data, images_dir)
     image_fields = declare_schema(dataset, data, label_field)
@@ -120,6 +134,12 @@ def add_pose_data(
                 pb.update(hi - lo)
             if pending is not None:
                 _inserted(pending, *pending_batch, data)
+        stored = documents.count_samples(dataset, ids)
+        if stored != len(ids):  # e.g. writes acknowledged by one node, then rolled back by a failover
+            raise documents.DatabaseError(
+                f"the database kept {stored} of the {len(ids)} samples written (use the write concern "
+                "w=majority with a replica set); nothing was imported"
+            )
         if encoder.has_extra_json:
             declare_extra_json(dataset)
     except BaseException:  # all or nothing, also on Ctrl-C
@@ -138,6 +158,8 @@ def _inserted(insert: Future, first_image: int, docs: list[RawBSONDocument], dat
     try:
         insert.result()
     except (pymongo.errors.OperationFailure, bson.errors.InvalidDocument) as e:
+        if documents.transient(e):  # a failover insert_samples could not wait out: not the sample's fault
+            raise
         if isinstance(e, pymongo.errors.BulkWriteError):
             errors = e.details.get("writeErrors") or [{"index": None}]
             j, reason = errors[0]["index"], errors[0].get("errmsg")
@@ -202,8 +224,16 @@ def to_pose_data(
     """The persons and images a view shows, as ``PoseData`` (exact where nothing was edited).
 
     One aggregation over the view; its raw batches are read as columns (``reader``), so no
-    Python object is made per number.
+    Python object is made per number. A primary stepping down mid-read starts the read again.
     """
+    with documents.failover_errors("export"):
+        return documents.retrying(lambda: _to_pose_data(collection, label_field, progress))
+
+
+def _to_pose_data(
+    collection: fo.core.collections.SampleCollection, label_field: str | None, progress: bool | None
+) -> PoseData:
+    """``to_pose_data``, read once from the start (a failover mid-read starts it again)."""
     label_field = resolve_label_field(collection, label_field)
     info = pose_info(collection, label_field)
     layout = skeleton_of(collection, label_field)

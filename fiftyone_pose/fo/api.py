@@ -11,8 +11,9 @@ import pymongo
 
 from .. import formats
 from ..core.bulk import paused_gc
-from ..core.errors import PoseFormatError
+from ..core.errors import PoseFormatError, PoseUsageError
 from ..core.model import PoseData
+from . import documents
 from .adapter import add_pose_data, to_pose_data
 
 #: datasets being built are named with this prefix and renamed when complete
@@ -54,9 +55,26 @@ def create_dataset(
     persistent: bool = False,
     progress: bool | None = None,
 ) -> fo.Dataset:
-    """A new dataset holding ``data`` (all or nothing, see ``load``)."""
+    """A new dataset holding ``data`` (all or nothing, see ``load``).
+
+    A replica set's failover is waited out where it can be; where it cannot, the import fails
+    with a ``documents.DatabaseError`` once the temporary dataset is deleted.
+    """
+    with documents.failover_errors("import"):
+        return _create_dataset(data, images_dir, name, label_field, overwrite, persistent, progress)
+
+
+def _create_dataset(
+    data: PoseData,
+    images_dir: str | os.PathLike,
+    name: str | None,
+    label_field: str,
+    overwrite: bool,
+    persistent: bool,
+    progress: bool | None,
+) -> fo.Dataset:
     if name is not None and fo.dataset_exists(name) and not overwrite:
-        raise ValueError(f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it")
+        raise PoseUsageError(f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it")
     dataset = fo.Dataset(TEMP_PREFIX + uuid.uuid4().hex)
     try:
         add_pose_data(dataset, data, images_dir, label_field, progress=progress)
@@ -68,13 +86,13 @@ def create_dataset(
             dataset.name = name
         except (ValueError, pymongo.errors.DuplicateKeyError):
             if fo.dataset_exists(name):  # another import took the name while this one was building
-                raise ValueError(
+                raise PoseUsageError(
                     f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it"
                 ) from None
             raise
         dataset.persistent = persistent
     except BaseException:
-        dataset.delete()
+        documents.delete_dataset(dataset)
         raise
     return dataset
 

@@ -13,13 +13,17 @@ there, in one named test.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
-from typing import Any
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import bson
 import fiftyone as fo
 import numpy as np
+import pymongo
 from bson import ObjectId
 from bson.raw_bson import RawBSONDocument
 
@@ -38,6 +42,12 @@ LABEL_KEYS = frozenset({
 ID = "_id"
 
 _RNG = np.random.default_rng()
+#: times an operation is sent while MongoDB's primary keeps changing
+ATTEMPTS = 5
+#: how long undoing a failed import waits for a primary
+CLEANUP_SECONDS = 60.0
+
+T = TypeVar("T")
 
 
 def _cls(name: str) -> bytes:
@@ -100,18 +110,123 @@ def root_dataset(collection: fo.core.collections.SampleCollection) -> fo.Dataset
 
 
 def raw_batches(collection: fo.core.collections.SampleCollection, project: dict[str, Any], batch_size: int) -> Any:
-    """A cursor over the raw BSON batches of the samples a view shows, projected to ``project``."""
-    pipeline = collection._pipeline(post_pipeline=[{"$project": project}])
+    """A cursor over the raw BSON batches of the samples a view shows, projected to ``project``.
+
+    In the view's order, or by id where the view sets none: the import's ids grow in file
+    order, while MongoDB's natural order differs between the members of a replica set, so it
+    would change after a failover.
+    """
+    ordered = any(key in stage for stage in collection._pipeline() for key in ("$sort", "$sample"))
+    pipeline = collection._pipeline(post_pipeline=[*([] if ordered else [{"$sort": {ID: 1}}]), {"$project": project}])
     return collection._dataset._sample_collection.aggregate_raw_batches(
         pipeline, allowDiskUse=True, batchSize=batch_size
     )
 
 
 def insert_samples(dataset: fo.Dataset, docs: list[RawBSONDocument]) -> None:
-    """Insert finished sample documents of ``dataset``."""
-    dataset._sample_collection.insert_many(docs, ordered=False)
+    """Insert finished sample documents of ``dataset``, once each, through a replica set's failover.
+
+    pymongo retries a write once, after waiting for a primary; if that attempt meets a primary
+    stepping down too, the batch is sent again (see ``retrying``). The samples' ids are set by
+    the import, so the ones an interrupted attempt did write come back as duplicate ``_id``s and
+    are skipped, never doubled.
+    """
+    coll = dataset._sample_collection
+
+    def insert() -> None:
+        try:
+            coll.insert_many(docs, ordered=False)
+        except pymongo.errors.BulkWriteError as e:
+            if e.details.get("writeConcernErrors") or not all(map(_duplicate_id, e.details.get("writeErrors") or [{}])):
+                raise
+
+    retrying(insert)
+
+
+def count_samples(dataset: fo.Dataset, ids: list[ObjectId]) -> int:
+    """How many of the samples ``ids`` the database holds (asked of the primary)."""
+    return retrying(lambda: dataset._sample_collection.count_documents({ID: {"$in": ids}}))
 
 
 def delete_samples(dataset: fo.Dataset, ids: list[ObjectId]) -> None:
-    """Delete the samples ``ids`` (inserted by an import that failed)."""
-    dataset._sample_collection.delete_many({ID: {"$in": ids}})
+    """Delete the samples ``ids`` (inserted by an import that failed), waiting for a primary if need be."""
+    retrying(lambda: dataset._sample_collection.delete_many({ID: {"$in": ids}}), cleanup=True)
+
+
+def delete_dataset(dataset: fo.Dataset) -> None:
+    """Delete a dataset an import was building, waiting for a primary if need be."""
+    try:
+        retrying(dataset.delete, cleanup=True)
+    except pymongo.errors.PyMongoError as e:
+        raise DatabaseError(
+            f"{e}; the unfinished dataset '{dataset.name}' could not be deleted: "
+            "run 'fiftyone-pose cleanup --delete' once the database is back"
+        ) from e
+
+
+class DatabaseError(ConnectionError):
+    """MongoDB could not carry out an import or export to the end (its primary changed again and
+    again, or none was elected in time). Nothing was left half-done; running it again is safe."""
+
+
+@contextlib.contextmanager
+def failover_errors(what: str) -> Iterator[None]:
+    """Report MongoDB failing over for good, or out of reach, as a ``DatabaseError`` naming ``what``
+    (the command line prints it in one line); other errors pass as they are."""
+    try:
+        yield
+    except pymongo.errors.PyMongoError as e:
+        if not transient(e):
+            raise
+        reason = (str(e).splitlines() or [type(e).__name__])[0][:300]
+        raise DatabaseError(f"the database failed during the {what} ({reason}); nothing was left half-done") from e
+
+
+def retrying(operation: Callable[[], T], cleanup: bool = False) -> T:
+    """Run ``operation`` (which must be safe to repeat) again while MongoDB answers that its
+    primary stepped down or is being elected.
+
+    pymongo already waits for a primary (the URI's ``serverSelectionTimeoutMS``, 30 s by
+    default) and retries most operations once; this covers an operation that meets a failover
+    again, up to ``ATTEMPTS`` times. ``cleanup``: undoing a failed import, which also waits out
+    a set without a primary for up to ``CLEANUP_SECONDS``, so the failure leaves nothing behind.
+    """
+    deadline = time.monotonic() + CLEANUP_SECONDS
+    attempt = 0
+    while True:
+        try:
+            return operation()
+        except pymongo.errors.PyMongoError as e:
+            attempt += 1
+            waited_out = isinstance(e, pymongo.errors.ServerSelectionTimeoutError)
+            if cleanup:
+                if not (transient(e) or waited_out) or time.monotonic() > deadline:
+                    raise
+            elif waited_out or not transient(e) or attempt >= ATTEMPTS:
+                raise
+        time.sleep(min(0.1 * 2**attempt, 2.0))
+
+
+def transient(error: BaseException) -> bool:
+    """Whether a MongoDB error says only that the primary changed (or the connection to it broke)."""
+    if isinstance(error, pymongo.errors.AutoReconnect):  # NotPrimaryError, a reset connection, no primary yet
+        return True
+    if isinstance(error, pymongo.errors.BulkWriteError):
+        errors = error.details.get("writeErrors") or [{}]
+        return all(e.get("code") in _FAILOVER_CODES or _duplicate_id(e) for e in errors)
+    if isinstance(error, pymongo.errors.OperationFailure):
+        return error.code in _FAILOVER_CODES or error.has_error_label("RetryableWriteError")
+    return False
+
+
+#: server error codes of a primary stepping down or shutting down, of a node not (yet) primary,
+#: and of a read's cursor killed by such a change (the read is then done again)
+_FAILOVER_CODES = frozenset({43, 91, 175, 189, 237, 10107, 11600, 11602, 13435, 13436})
+
+
+def _duplicate_id(error: dict[str, Any]) -> bool:
+    """Whether a write error is a duplicate ``_id`` (the document is already there)."""
+    if error.get("code") != 11000:
+        return False
+    pattern = error.get("keyPattern")
+    return set(pattern) == {ID} if pattern else " index: _id_ " in error.get("errmsg", "")

@@ -214,33 +214,42 @@ def wrap(elements: bytes) -> bytes:
     return int32_bytes(len(elements) + 5) + elements + b"\x00"
 
 
-class _ObjectIdSource:
+class ObjectIdSource:
     """ObjectId bytes made in bulk, laid out as ``ObjectId()`` lays them out: 4 bytes of creation
     time, 5 random bytes of this process, a 3-byte counter.
 
     The random bytes are this package's own (not pymongo's), drawn again in a forked child, so
-    these ids never repeat pymongo's or another process's.
+    these ids never repeat pymongo's or another process's. The ids of one process only grow
+    (where the counter would wrap, the time part moves on a second), so sorting by id gives the
+    order they were made in: an import's samples in file order.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, counter: int | None = None) -> None:
         self._lock = threading.Lock()
+        self._first = counter  # the counter's first value in each process (None: random)
         self._pid = -1
         self._random = b""
+        self._time = 0
         self._counter = 0
 
     def take(self, n: int) -> np.ndarray:
-        """The bytes (n, 12) of ``n`` new ids."""
+        """The bytes (n, 12) of ``n`` new ids, in increasing order."""
+        assert n <= _COUNTER_SIZE
         with self._lock:
             if self._pid != os.getpid():
                 self._pid, self._random = os.getpid(), os.urandom(5)
-                self._counter = int.from_bytes(os.urandom(3), "big")
-            start = self._counter
-            self._counter = (start + n) % 0x1000000
+                self._counter = int.from_bytes(os.urandom(3), "big") if self._first is None else self._first
+            seconds = max(int(time.time()), self._time)
+            if self._counter + n > _COUNTER_SIZE:
+                seconds, self._counter = max(seconds, self._time + 1), 0
+            start, self._time = self._counter, seconds
+            self._counter += n
         raw = np.empty((n, 12), np.uint8)
-        raw[:, :9] = np.frombuffer(int(time.time()).to_bytes(4, "big") + self._random, np.uint8)
-        counters = ((start + np.arange(n, dtype=np.int64)) % 0x1000000).astype(">u4").view(np.uint8)
+        raw[:, :9] = np.frombuffer(seconds.to_bytes(4, "big") + self._random, np.uint8)
+        counters = (start + np.arange(n, dtype=np.int64)).astype(">u4").view(np.uint8)
         raw[:, 9:] = counters.reshape(n, 4)[:, 1:]
         return raw
 
 
-new_object_ids = _ObjectIdSource().take
+_COUNTER_SIZE = 0x1000000
+new_object_ids = ObjectIdSource().take
