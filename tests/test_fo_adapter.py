@@ -348,3 +348,15 @@ def test_export_keeps_the_file_order_whatever_mongodbs_natural_order(fo_db, coco
     assert first_difference(export_doc(ds, tmp_path), coco_doc()) is None
     by_id = export_doc(ds.sort_by("image_id", reverse=True), tmp_path, "sorted.json")
     assert [im["id"] for im in by_id["images"]] == [3000000000, 11, 7]
+
+
+def test_dataset_types_refuse_what_they_cannot_do_as_usage_errors(fo_db, coco_file):
+    from fiftyone_pose.core.errors import PoseUsageError
+    from fiftyone_pose.fo.types import PoseDatasetExporter, PoseDatasetImporter
+
+    with pytest.raises(PoseUsageError, match="labels_path"):
+        PoseDatasetImporter(data_path="/images")
+    with pytest.raises(PoseUsageError, match="max_samples"):
+        PoseDatasetImporter(labels_path=str(coco_file), max_samples=2)
+    with pytest.raises(PoseUsageError, match="labels_path"):
+        PoseDatasetExporter()
