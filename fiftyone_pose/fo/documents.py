@@ -64,7 +64,12 @@ def label_defaults(cls: type, written: tuple[str, ...]) -> bytes:
 
 def label_list(cls: type, key: str, items: bytes) -> bytes:
     """A label-list document (``fo.Keypoints``, ``fo.Detections``) holding array items ``items``."""
-    return rb.wrap(_cls(cls.__name__) + rb.element_head(rb.ARRAY, key) + rb.wrap(items))
+    return rb.wrap(_list_head(cls, key) + rb.wrap(items))
+
+
+@functools.cache
+def _list_head(cls: type, key: str) -> bytes:
+    return _cls(cls.__name__) + rb.element_head(rb.ARRAY, key)
 
 
 def instance(ids: np.ndarray) -> rb.Block:
