@@ -117,23 +117,15 @@ def _add_pose_data(
     reserved = image_keys_without_field(data, label_field, image_fields)
     encoder = SampleEncoder(data, images_dir, label_field, documents.dataset_id(dataset), tags, sizes, reserved)
     ids: list[ObjectId] = []
-    # one insert in flight while the next batch is built: mongod works on the other core
     writer = ThreadPoolExecutor(max_workers=1)
-    pending: Future | None = None
-    pending_batch: tuple[int, list[RawBSONDocument]] = (0, [])
     try:
         with paused_gc(), fou.ProgressBar(total=len(data.images), progress=progress) as pb:
             for lo in range(0, len(data.images), CHUNK):
                 hi = min(lo + CHUNK, len(data.images))
                 new_ids, docs = encoder.batch(lo, hi)
                 ids.extend(new_ids)
-                if pending is not None:
-                    _inserted(pending, *pending_batch, data)
-                pending = writer.submit(documents.insert_samples, dataset, docs)
-                pending_batch = (lo, docs)
+                _insert(writer, dataset, docs, lo, data)
                 pb.update(hi - lo)
-            if pending is not None:
-                _inserted(pending, *pending_batch, data)
         stored = documents.count_samples(dataset, ids)
         if stored != len(ids):  # e.g. writes acknowledged by one node, then rolled back by a failover
             raise documents.DatabaseError(
@@ -143,8 +135,6 @@ def _add_pose_data(
         if encoder.has_extra_json:
             declare_extra_json(dataset)
     except BaseException:  # all or nothing, also on Ctrl-C
-        if pending is not None:
-            pending.cancel() or _wait_quietly(pending)
         documents.delete_samples(dataset, ids)
         raise
     finally:
@@ -152,9 +142,18 @@ def _add_pose_data(
     return [str(i) for i in ids]
 
 
-def _inserted(insert: Future, first_image: int, docs: list[RawBSONDocument], data: PoseData) -> None:
-    """Wait for a batch insert; a sample MongoDB refuses (nested deeper than it stores, over
-    16 MB) is named, with MongoDB's reason."""
+def _insert(
+    writer: ThreadPoolExecutor, dataset: fo.Dataset, docs: list[RawBSONDocument], first_image: int, data: PoseData
+) -> None:
+    """Insert a batch of samples; a sample MongoDB refuses (nested deeper than it stores, over
+    16 MB) is named, with MongoDB's reason.
+
+    The insert runs in ``writer`` while this thread waits, so Ctrl-C lets it finish before the
+    import deletes what it wrote (an abandoned insert goes on in mongod and would re-create the
+    collection the cleanup drops). Building the next batch meanwhile measured slower
+    (benchmarks/results-fastpaths.md).
+    """
+    insert = writer.submit(documents.insert_samples, dataset, docs)
     try:
         insert.result()
     except (pymongo.errors.OperationFailure, bson.errors.InvalidDocument) as e:
@@ -176,6 +175,9 @@ def _inserted(insert: Future, first_image: int, docs: list[RawBSONDocument], dat
             f"MongoDB cannot store this image's sample: {reason}",
             record=f"images[{i}] (id {data.images.ids[i]}, {data.images.file_names[i]})",
         ) from None
+    except BaseException:  # Ctrl-C while waiting
+        _wait_quietly(insert)
+        raise
 
 
 def _wait_quietly(future: Future) -> None:
