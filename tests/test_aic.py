@@ -41,7 +41,7 @@ def test_native_model_visibility_ids_keys_and_boxes():
     assert p.visibility_raw[1, :3].tolist() == [1.0, 2.0, 3.0]
     assert [e["human_key"] for e in p.extras] == ["human2", "human1", "human10", "human1"]  # file order
     assert p.ids.tolist() == [1, 2, 3, 4] and p.image_index.tolist() == [0, 0, 0, 1]
-    assert p.boxes[1].tolist() == [40, 12, 170, 458] and p.int_mask["bbox"] is True
+    assert p.boxes[1].tolist() == [40, 12, 170, 458] and p.int_mask["bbox"].all()
     assert p.boxes[2].tolist() == [5, 5, 0, 0]  # degenerate box kept
     assert np.isnan(p.areas).all() and not p.crowd.any() and (p.num_keypoints == -1).all()
     im = data.images

@@ -398,7 +398,7 @@ def test_other_layouts_and_flavors():
 def test_edited_values_that_the_class_cannot_hold_are_written_as_double():
     t = triplets(2).astype(np.int16)
     data = lsp.decode({"joints": oriented(t, "lsp")})
-    assert data.meta["lsp"]["class"] == "int16" and data.persons.int_mask["keypoints"] is True
+    assert data.meta["lsp"]["class"] == "int16" and data.persons.int_mask["keypoints"].all()
     assert lsp.encode(data)["joints"].dtype == np.int16
     data.persons.keypoints[0, 0, 0] = 12.5  # moved in FiftyOne
     joints = lsp.encode(data)["joints"]

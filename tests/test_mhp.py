@@ -34,7 +34,7 @@ def test_model_layout_and_kept_fields():
     p = data.persons
     assert data.skeleton.name == "mhp" and data.skeleton.keypoints[6] == "pelvis"  # names "Right-ankle", ...
     assert p.visibility[0].tolist() == [2] * 14 + [0, 0] and p.visibility_raw is None
-    assert p.int_mask["keypoints"] is False  # floats, written back as floats
+    assert not p.int_mask["keypoints"].any()  # floats, written back as floats
     assert p.extras[0] == {"face_box": [270.0, 62.0, 38.5, 40.0]} and p.extras[2] == {}
     assert p.segmentations[0] == [] and p.areas.tolist() == [45037.5, 20000.0, 3000.0]
 

@@ -44,7 +44,7 @@ def test_mpi_model_visibility_images_and_fields():
     # vis 1 -> visible (2), vis 0 with coordinates -> occluded (1), [0, 0, 0] -> unlabeled (0); raw kept
     assert p.visibility[0, 4:6].tolist() == [2, 1] and p.visibility[0, 11] == 0
     assert p.visibility_raw[0, 4:6].tolist() == [1.0, 0.0] and p.keypoints[0, 0].tolist() == [560.0, 120.5]
-    assert p.int_mask["keypoints"] is False  # every number a float, as jsonlab writes 1.000
+    assert not p.int_mask["keypoints"].any()  # every number a float, as jsonlab writes 1.000
     # two records of one image make one image; ids in order of appearance, persons in record order
     assert im.file_names == ["015601864.jpg", "000123456.jpg", "000200001.jpg"] and im.ids.tolist() == [1, 2, 3]
     assert p.image_index.tolist() == [0, 0, 1, 2] and p.ids.tolist() == [1, 2, 3, 4]

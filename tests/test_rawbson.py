@@ -47,7 +47,7 @@ def test_arrays_and_numbers_are_pymongos_bytes(table, key):
             ]
         ),
     )
-    lists = to_lists(values, is_int)
+    lists = to_lists(values, np.broadcast_to(is_int, values.shape))
     for i, raw in enumerate(block.rows()):
         doc = {key: lists[i]} if present[i] else {}
         doc.update(first=lists[i][0], row=i, id=i * 2**40)

@@ -104,20 +104,15 @@ def to_layout(data: PoseData, layout: Skeleton | str) -> PoseData:
     take = np.array([src_index.get(n, 0) for n in target.keypoints], dtype=np.int64)
 
     p = data.persons
-    n, k = len(p), target.num_keypoints
-    keypoints = p.keypoints[:, take].copy()
-    visibility = p.visibility[:, take].copy()
-    raw = p.raw_visibility()[:, take].copy()
+    n = len(p)
+    keypoints = p.keypoints[:, take]  # (copies: fancy indexing)
+    visibility = p.visibility[:, take]
+    raw = p.raw_visibility()[:, take]
     keypoints[:, ~have] = 0.0
     visibility[:, ~have] = 0
     raw[:, ~have] = 0.0
-    mask = p.int_mask.get("keypoints", True)
-    if not isinstance(mask, bool):
-        mask = mask[:, take].copy()
-        mask[:, ~have] = True
-    elif not have.all() and mask is False:
-        mask = np.zeros((n, k, 3), bool)
-        mask[:, ~have] = True
+    mask = p.mask("keypoints")[:, take]
+    mask[:, ~have] = True
     num_kp = np.full(n, -1, np.int64)  # the writer recounts (absent ones stay absent)
 
     kept_parts = set(parts_of(target))

@@ -20,9 +20,6 @@ import orjson
 
 from .skeleton import Skeleton
 
-#: int_mask values: ``True``/``False`` when every value is/isn't a JSON int, else a bool array.
-IntMask = bool | np.ndarray
-
 #: ``PoseData.meta`` value marking a top-level key the source file did not have (e.g. ``info``),
 #: so a writer neither invents it on a round trip nor loses it when converting
 ABSENT = "__absent__"
@@ -80,13 +77,21 @@ class Persons:
     #: the file's own visibility values where they differ from ``visibility`` (float64 (N, K))
     visibility_raw: np.ndarray | None = None
     #: which numbers were JSON ints: keys "keypoints" (N, K, 3), "bbox" (N, 4), "area" (N,),
-    #: "part_box.<part>" (N, 4)
-    int_mask: dict[str, IntMask] = field(default_factory=dict)
+    #: "part_box.<part>" (N, 4); always a bool array of the column's shape (``uniform_mask`` gives
+    #: a free, read-only one where every value is alike)
+    int_mask: dict[str, np.ndarray] = field(default_factory=dict)
     #: per optional key (see OPTIONAL_PERSON_KEYS): bool (N,) True where the record lacked it
     absent: dict[str, np.ndarray] = field(default_factory=dict)
     #: boxes of body parts (e.g. COCO-WholeBody "face", "lefthand"): part -> float64 (N, 4)
     #: [x, y, w, h] in pixels, kept exactly as given; NaN row = the person has no such box
     part_boxes: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for key, mask in self.int_mask.items():
+            shape = (len(self.ids), *self.mask_shape(key))
+            if not (isinstance(mask, np.ndarray) and mask.dtype == bool and mask.shape == shape):
+                found = f"{mask.dtype} {mask.shape}" if isinstance(mask, np.ndarray) else type(mask).__name__
+                raise TypeError(f"int_mask[{key!r}] must be a bool array of shape {shape}, found {found}")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -145,10 +150,7 @@ class Persons:
             segmentations=[s for p in parts for s in p.segmentations],
             extras=[e for p in parts for e in p.extras],
             visibility_raw=cat(lambda p: p.raw_visibility()) if has_raw else None,
-            int_mask={
-                k: concat_masks([p.mask(k) for p in parts], [(len(p), *p.mask_shape(k)) for p in parts])
-                for k in mask_keys
-            },
+            int_mask={k: concat_masks([p.mask(k) for p in parts]) for k in mask_keys},
             absent={k: filled(lambda p, k=k: p.absent.get(k), False, ()) for k in absent_keys},
             part_boxes={k: filled(lambda p, k=k: p.part_boxes.get(k), np.nan, (4,)) for k in box_keys},
         )
@@ -170,14 +172,15 @@ class Persons:
             segmentations=[self.segmentations[i] for i in listed],
             extras=[self.extras[i] for i in listed],
             visibility_raw=None if self.visibility_raw is None else self.visibility_raw[index],
-            int_mask={k: m if isinstance(m, bool) else m[index] for k, m in self.int_mask.items()},
+            int_mask={k: take_mask(m, index) for k, m in self.int_mask.items()},
             absent={k: m[index] for k, m in self.absent.items()},
             part_boxes={k: b[index] for k, b in self.part_boxes.items()},
         )
 
-    def mask(self, key: str) -> IntMask:
+    def mask(self, key: str) -> np.ndarray:
         """The int mask of a column; without one, keypoints count as ints (COCO), the rest as floats."""
-        return self.int_mask.get(key, key == "keypoints")
+        mask = self.int_mask.get(key)
+        return uniform_mask(key == "keypoints", (len(self), *self.mask_shape(key))) if mask is None else mask
 
     def mask_shape(self, key: str) -> tuple[int, ...]:
         """The shape of one person's int mask for a column: (K, 3) keypoints, () area, (4,) boxes."""
@@ -227,13 +230,35 @@ class PoseData:
         }
 
 
-def concat_masks(masks: list[IntMask], shapes: list[tuple[int, ...]], axis: int = 0) -> IntMask:
-    """One int mask for blocks of the given shapes joined along ``axis`` (scalars stay scalars when all agree)."""
-    if all(m is True for m in masks):
-        return True
-    if all(m is False for m in masks):
-        return False
-    return np.concatenate([np.broadcast_to(m, shape) for m, shape in zip(masks, shapes)], axis=axis)
+def uniform_mask(value: bool, shape: tuple[int, ...]) -> np.ndarray:
+    """An int mask of ``shape`` whose every cell is ``value``: a read-only broadcast view, no memory."""
+    return np.broadcast_to(np.bool_(value), shape)
+
+
+def mask_value(mask: np.ndarray) -> bool | None:
+    """``True``/``False`` when every cell of ``mask`` is one value by construction (a broadcast view,
+    told without scanning it), else None."""
+    if mask.size and not any(mask.strides):
+        return bool(mask.flat[0])
+    return None
+
+
+def take_mask(mask: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``mask[index]``, still a free view where ``mask`` is one value (fancy indexing would copy it)."""
+    value = mask_value(mask)
+    return mask[index] if value is None else uniform_mask(value, (len(index), *mask.shape[1:]))
+
+
+def concat_masks(masks: list[np.ndarray], axis: int = 0) -> np.ndarray:
+    """The masks joined along ``axis``: a free view where all are one value, else a new array."""
+    values = {mask_value(m) for m in masks if m.size}
+    shape = list(masks[0].shape)
+    shape[axis] = sum(m.shape[axis] for m in masks)
+    if len(values) == 1 and None not in values:
+        return uniform_mask(values.pop(), tuple(shape))
+    if not values:
+        return np.zeros(shape, bool)
+    return np.concatenate(masks, axis=axis)
 
 
 def with_origin(data: PoseData, origin: int) -> PoseData:

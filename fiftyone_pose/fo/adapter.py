@@ -44,7 +44,7 @@ from bson.raw_bson import RawBSONDocument
 from ..core import skeleton as skeletons
 from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError
-from ..core.model import OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, compact_json, plain_json
+from ..core.model import OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, compact_json, plain_json, take_mask
 from ..formats._numbers import to_array, to_lists
 from . import bsoncolumns, rawbson
 
@@ -427,7 +427,7 @@ class _Encoder:
         # everything without a fixed shape, per person
         absent = {key: p.absent[key][rows] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
         exact_parts = [
-            to_lists(p.part_boxes[name][rows], _rows_mask(p.mask(f"part_box.{name}"), rows)) for name in part_names
+            to_lists(p.part_boxes[name][rows], take_mask(p.mask(f"part_box.{name}"), rows)) for name in part_names
         ]
         present_parts = [~np.isnan(p.part_boxes[name][rows]).any(axis=1) for name in part_names]
         rest = []
@@ -463,11 +463,11 @@ class _Encoder:
                 instance,
                 rb.array("visibility", vis.astype(np.float64), True),
                 rb.array("raw_keypoints", triplets,
-                         kp_mask if isinstance(kp_mask, bool) else kp_mask[rows].reshape(n, 3 * k)),
+                         take_mask(kp_mask, rows).reshape(n, 3 * k)),
                 rb.integers(["person_id", "category_id", "iscrowd", "source_index"],
                             np.stack([p.ids[rows], cats, p.crowd[rows], rows], axis=1)),
-                rb.array("bbox", boxes, _rows_mask(p.mask("bbox"), rows), present=has_box),
-                rb.numbers(["area"], areas[:, None], np.reshape(_rows_mask(p.mask("area"), rows), (-1, 1)),
+                rb.array("bbox", boxes, take_mask(p.mask("bbox"), rows), present=has_box),
+                rb.numbers(["area"], areas[:, None], np.reshape(take_mask(p.mask("area"), rows), (-1, 1)),
                            present=has_area[:, None]),
                 rb.integers(["num_keypoints"], num_kp[:, None], present=(num_kp >= 0)[:, None]),
             ]),
@@ -553,10 +553,6 @@ def _ranks(flags: np.ndarray, first: np.ndarray) -> np.ndarray:
 
 def _cls(name: str) -> bytes:
     return rawbson.string("_cls", name)
-
-
-def _rows_mask(mask: Any, rows: np.ndarray) -> Any:
-    return mask if isinstance(mask, bool) else mask[rows]
 
 
 def _declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> frozenset[str]:

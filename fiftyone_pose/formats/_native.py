@@ -18,7 +18,7 @@ import numpy as np
 import orjson
 
 from ..core.errors import PoseFormatError
-from ..core.model import Images, Persons, PoseData, keypoint_boxes
+from ..core.model import Images, Persons, PoseData, keypoint_boxes, uniform_mask
 from . import coco
 from ._numbers import NumberTypeError, to_array, to_lists
 
@@ -176,9 +176,9 @@ def box_persons(
     keypoints: np.ndarray,
     visibility: np.ndarray,
     raw: np.ndarray | None,
-    kp_mask: Any,
+    kp_mask: np.ndarray,
     boxes: np.ndarray,
-    box_mask: Any,
+    box_mask: np.ndarray,
     extras: list[dict[str, Any]],
 ) -> Persons:
     """Persons of a native file that has keypoints and boxes only (AIC, OCHuman): ids 1..N,
@@ -197,7 +197,7 @@ def box_persons(
         segmentations=[None] * n,
         extras=extras,
         visibility_raw=raw,
-        int_mask={"keypoints": kp_mask, "bbox": box_mask, "area": False},
+        int_mask={"keypoints": kp_mask, "bbox": box_mask, "area": uniform_mask(False, (n,))},
         absent={"segmentation": np.ones(n, bool)},
     )
 
@@ -215,7 +215,7 @@ def is_size(v: Any) -> bool:
 # ----------------------------------------------------------------------- [x1, y1, x2, y2] boxes
 
 
-def corners_to_boxes(corners: np.ndarray, mask: Any) -> tuple[np.ndarray, Any, np.ndarray]:
+def corners_to_boxes(corners: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``[x1, y1, x2, y2]`` rows as ``[x, y, w, h]`` (``w = x2 - x1``, as Python computes it).
 
     Returns the boxes, their int mask and, per row, whether the corners can be computed back exactly
@@ -223,26 +223,23 @@ def corners_to_boxes(corners: np.ndarray, mask: Any) -> tuple[np.ndarray, Any, n
     verbatim elsewhere (``bbox_corners`` in the person's extras).
     """
     n = len(corners)
-    m = np.broadcast_to(np.asarray(mask, dtype=bool), (n, 4))
     boxes = np.empty((n, 4))
     boxes[:, :2] = corners[:, :2]
     boxes[:, 2:] = corners[:, 2:] - corners[:, :2]
     box_mask = np.empty((n, 4), bool)
-    box_mask[:, :2] = m[:, :2]
-    box_mask[:, 2:] = m[:, :2] & m[:, 2:]
+    box_mask[:, :2] = mask[:, :2]
+    box_mask[:, 2:] = mask[:, :2] & mask[:, 2:]
     with np.errstate(invalid="ignore"):
         back = boxes[:, :2] + boxes[:, 2:]
-    exact = (back == corners[:, 2:]).all(axis=1) & (box_mask[:, 2:] == m[:, 2:]).all(axis=1)
+    exact = (back == corners[:, 2:]).all(axis=1) & (box_mask[:, 2:] == mask[:, 2:]).all(axis=1)
     exact &= np.isfinite(boxes).all(axis=1)
-    return boxes, _squeeze(box_mask), exact
+    return boxes, box_mask, exact
 
 
-def boxes_to_corners(boxes: np.ndarray, mask: Any) -> list[list[Any]]:
+def boxes_to_corners(boxes: np.ndarray, mask: np.ndarray) -> list[list[Any]]:
     """``[x, y, w, h]`` rows as ``[x1, y1, x2, y2]`` lists (ints where both terms were ints)."""
-    n = len(boxes)
-    m = np.broadcast_to(np.asarray(mask, dtype=bool), (n, 4))
     corners = np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
-    cmask = np.concatenate([m[:, :2], m[:, :2] & m[:, 2:]], axis=1)
+    cmask = np.concatenate([mask[:, :2], mask[:, :2] & mask[:, 2:]], axis=1)
     return to_lists(corners, cmask)
 
 
@@ -253,7 +250,7 @@ def person_corners(p: Persons, extras_key: str = "bbox_corners") -> list[list[An
     if n == 0:
         return []
     boxes = p.boxes.copy()
-    mask = np.broadcast_to(np.asarray(p.mask("bbox"), dtype=bool), (n, 4)).copy()
+    mask = p.mask("bbox").copy()
     missing = np.isnan(boxes).any(axis=1)
     if missing.any():  # persons drawn in FiftyOne: the extent of their points
         boxes[missing] = keypoint_boxes(p.keypoints[missing], p.visibility[missing])
@@ -273,34 +270,26 @@ def _corners_give(kept: Any, box: np.ndarray, mask: np.ndarray) -> bool:
         return False
     if arr.shape != (4,):
         return False
-    b, bm, _ = corners_to_boxes(arr[None], m if isinstance(m, bool) else m[None])
-    return bool((b[0] == box).all() and (np.broadcast_to(bm, (1, 4))[0] == mask).all())
-
-
-def _squeeze(mask: np.ndarray) -> Any:
-    if mask.all():
-        return True
-    if not mask.any():
-        return False
-    return mask
+    b, bm, _ = corners_to_boxes(arr[None], m[None])
+    return bool((b[0] == box).all() and (bm[0] == mask).all())
 
 
 def corners_from_lists(
     lists: list, reader: Reader, records: list[tuple[str, str]]
-) -> tuple[np.ndarray, Any, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``corners_to_boxes`` of per-person ``[x1, y1, x2, y2]`` lists, checked (errors name the record)."""
     for (record, field), v in zip(records, lists):
         if not isinstance(v, list) or len(v) != 4:
             raise reader.error(f"expected a box [x1, y1, x2, y2], found {v!r:.60}", record, field)
     n = len(lists)
     if n == 0:
-        return np.zeros((0, 4)), True, np.zeros(0, bool)
+        return np.zeros((0, 4)), np.zeros((0, 4), bool), np.zeros(0, bool)
     arr, mask = reader.numbers(list(chain.from_iterable(lists)), records, 4)
     bad = ~np.isfinite(arr)
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
         raise reader.error(f"expected finite numbers, found {lists[j // 4]!r:.60}", *records[j // 4])
-    return corners_to_boxes(arr.reshape(n, 4), mask if isinstance(mask, bool) else mask.reshape(n, 4))
+    return corners_to_boxes(arr.reshape(n, 4), mask.reshape(n, 4))
 
 
 # --------------------------------------------------------------------------- native visibility
@@ -329,10 +318,7 @@ def native_flags(
     fallback = np.zeros(raw.shape)
     for coco_v, native_v in to_native.items():
         fallback[p.visibility == coco_v] = native_v
-    n, k = p.visibility.shape
-    m = p.mask("keypoints")
-    raw_mask = np.broadcast_to(m, (n, k, 3))[..., 2] if isinstance(m, np.ndarray) else np.full((n, k), bool(m))
-    return np.where(keep, raw, fallback), np.where(keep, raw_mask, True)
+    return np.where(keep, raw, fallback), np.where(keep, p.mask("keypoints")[..., 2], True)
 
 
 # ---------------------------------------------------------------------------------- image sizes
@@ -402,11 +388,5 @@ def triplet_lists(p: Persons, flags: np.ndarray, fmask: np.ndarray) -> list[list
     if n == 0:
         return []
     triplets = np.concatenate([p.keypoints, flags[..., None]], axis=2).reshape(n, 3 * k)
-    m = p.mask("keypoints")
-    xy_mask = (
-        np.broadcast_to(np.asarray(m, dtype=bool), (n, k, 3))[..., :2]
-        if isinstance(m, np.ndarray)
-        else np.full((n, k, 2), bool(m))
-    )
-    mask = np.concatenate([xy_mask, fmask[..., None]], axis=2).reshape(n, 3 * k)
+    mask = np.concatenate([p.mask("keypoints")[..., :2], fmask[..., None]], axis=2).reshape(n, 3 * k)
     return to_lists(triplets, mask)

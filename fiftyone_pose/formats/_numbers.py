@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.model import IntMask
+from ..core.model import mask_value, uniform_mask
 
 _MAX_EXACT_INT = 2**53  # float64 holds every int up to this exactly
 
@@ -16,8 +16,8 @@ class NumberTypeError(ValueError):
     """A list that should hold numbers holds something else (the caller names the record)."""
 
 
-def to_array(values: Sequence[Any], period: int = 1) -> tuple[np.ndarray, IntMask]:
-    """float64 array of JSON numbers and which of them were ints (True/False if all alike).
+def to_array(values: Sequence[Any], period: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """float64 array of JSON numbers and which of them were ints (a free ``uniform_mask`` if all alike).
 
     ``period`` (e.g. 3 for x, y, v triplets) lets a list whose every x is a float and every v an
     int get its mask from one type count per phase instead of one check per value. Int subclasses
@@ -36,9 +36,9 @@ def to_array(values: Sequence[Any], period: int = 1) -> tuple[np.ndarray, IntMas
     arr = np.array(values, dtype=np.float64)
     if not floats:
         _check_exact(values, arr, None)
-        return arr, True
+        return arr, uniform_mask(True, arr.shape)
     if not int_types:
-        return arr, False
+        return arr, uniform_mask(False, arr.shape)
     mask = _phase_mask(types, period) if period > 1 and len(types) % period == 0 else None
     if mask is None:
         mask = np.fromiter(map(int_types.__contains__, types), dtype=bool, count=len(types))
@@ -74,18 +74,18 @@ def _check_exact(values: Sequence[Any], arr: np.ndarray, ints: np.ndarray | None
         raise NumberTypeError("integer beyond ±2^53 cannot be kept exactly")
 
 
-def int_cells(arr: np.ndarray, mask: IntMask) -> np.ndarray:
+def int_cells(arr: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Which values of ``arr`` are written as ints: flagged in ``mask``, integral and within int64.
 
     A value flagged int that is no longer integral, or too large for int64 (edited since
     reading), is written as a float, so nothing is ever rounded or wrapped.
     """
-    return np.broadcast_to(mask, arr.shape) & (np.abs(arr) < 2.0**63) & (arr == np.trunc(arr))
+    return mask & (np.abs(arr) < 2.0**63) & (arr == np.trunc(arr))
 
 
-def to_lists(arr: np.ndarray, mask: IntMask) -> list[Any]:
-    """``arr.tolist()`` with the values ``int_cells`` picks written as ints."""
-    if mask is False or arr.size == 0:
+def to_lists(arr: np.ndarray, mask: np.ndarray) -> list[Any]:
+    """``arr.tolist()`` with the values ``int_cells`` picks written as ints (``mask`` has ``arr``'s shape)."""
+    if arr.size == 0 or mask_value(mask) is False:
         return arr.tolist()
     ints = int_cells(arr, mask)
     if ints.all():

@@ -185,7 +185,7 @@ def _decode_native(doc: list, path: str | os.PathLike | None) -> PoseData:
         triplets[..., :2],
         visibility,
         raw,
-        kp_mask if isinstance(kp_mask, bool) else kp_mask.reshape(n, k, 3),
+        kp_mask.reshape(n, k, 3),
         xywh,
         box_mask,
         person_extras,

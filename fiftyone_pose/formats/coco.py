@@ -400,18 +400,17 @@ def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _
             "keypoints",
         )
     triplets = np.empty((n, k, 3))
-    masks, sizes = [], []
+    masks = []
     for lo in range(0, n, _READ_CHUNK):  # a chunk at a time: no 3*K*N-long list of all values
         hi = min(lo + _READ_CHUNK, n)
         values, mask = _numbers(list(chain.from_iterable(kp_lists[lo:hi])), anns, "keypoints", 3 * k, ctx, lo)
         triplets[lo:hi] = values.reshape(hi - lo, k, 3)
-        masks.append(mask if isinstance(mask, bool) else mask.reshape(hi - lo, k, 3))
-        sizes.append(hi - lo)
+        masks.append(mask.reshape(hi - lo, k, 3))
         if consume:  # the parsed lists are the largest part of the document: free them now
             kp_lists[lo:hi] = [None] * (hi - lo)
             for a in anns[lo:hi]:
                 del a["keypoints"]
-    kp_mask = concat_masks(masks, [(size, k, 3) for size in sizes])
+    kp_mask = concat_masks(masks)
     raw_v = triplets[..., 2]
     visibility = np.where(raw_v <= 0, 0, np.where(raw_v == 1, 1, 2)).astype(np.int8)
     odd = ~np.isin(raw_v, (0, 1, 2))
@@ -512,14 +511,12 @@ def _rows(
             record = _record("annotations", anns, int(index[j // (width or 1)]))
             raise ctx.error(_bad_number_message(flat[j], e), record, key) from None
         out = np.full(shape, np.nan)
-        out[index] = arr.reshape((len(index), width) if width else (len(index),))
-        if isinstance(mask, bool):
-            return out, mask
+        out[index] = arr.reshape(out[index].shape)
         full = np.zeros(shape, bool)
         full[index] = mask.reshape(out[index].shape)
         return out, full
     arr, mask = _numbers(flat, anns, key, width, ctx)
-    return arr.reshape(shape), mask if isinstance(mask, bool) else mask.reshape(shape)
+    return arr.reshape(shape), mask.reshape(shape)
 
 
 def _head(path: str | os.PathLike, size: int = 1 << 16) -> bytes:
@@ -650,8 +647,7 @@ def _encode_person_rows(p: Persons, image_ids: np.ndarray) -> list[dict[str, Any
         # Challenger's 1 visible / 2 occluded / 3 unlabeled, OCHuman's four states)
         raw_v = np.where(np.where(raw_v <= 0, 0, np.where(raw_v == 1, 1, 2)) == p.visibility, raw_v, p.visibility)
     triplets = np.concatenate([p.keypoints, raw_v[..., None]], axis=2).reshape(n, 3 * k)
-    kp_mask = p.mask("keypoints")
-    kp_lists = to_lists(triplets, kp_mask if isinstance(kp_mask, bool) else kp_mask.reshape(n, 3 * k))
+    kp_lists = to_lists(triplets, p.mask("keypoints").reshape(n, 3 * k))
     absent = {key: p.absent[key] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
     has_box = ~absent.get("bbox", np.zeros(n, bool))
     has_area = ~absent.get("area", np.zeros(n, bool))

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.layouts import coco_body_indices
-from ..core.model import Persons, PoseData, concat_masks
+from ..core.model import Persons, PoseData, concat_masks, take_mask
 from ..core.skeleton import Skeleton
 from . import coco
 from ._numbers import to_lists
@@ -104,7 +104,7 @@ def _with_parts(p: Persons, anns: list, ctx: coco._Context) -> Persons:
     wholebody = layout()
     if n == 0:
         return Persons.empty(wholebody.num_keypoints)
-    xy, raw_v, masks = [p.keypoints], [p.raw_visibility()], [p.int_mask.get("keypoints", True)]
+    xy, raw_v, masks = [p.keypoints], [p.raw_visibility()], [p.mask("keypoints")]
     for key, k in PART_ARRAYS:
         lists = [e.pop(key, coco._MISSING) for e in p.extras]
         for i, v in enumerate(lists):
@@ -118,7 +118,7 @@ def _with_parts(p: Persons, anns: list, ctx: coco._Context) -> Persons:
         arr = arr.reshape(n, k, 3)
         xy.append(arr[..., :2])
         raw_v.append(arr[..., 2])
-        masks.append(mask if isinstance(mask, bool) else mask.reshape(n, k, 3))
+        masks.append(mask.reshape(n, k, 3))
     keypoints = np.concatenate(xy, axis=1)
     raw = np.concatenate(raw_v, axis=1)
     visibility = np.where(raw <= 0, 0, np.where(raw == 1, 1, 2)).astype(np.int8)
@@ -126,7 +126,7 @@ def _with_parts(p: Persons, anns: list, ctx: coco._Context) -> Persons:
 
     part_boxes: dict[str, np.ndarray] = {}
     int_mask = dict(p.int_mask)
-    int_mask["keypoints"] = concat_masks(masks, [(n, a.shape[1], 3) for a in xy], axis=1)
+    int_mask["keypoints"] = concat_masks(masks, axis=1)
     for key, part in PART_BOXES:
         values = [e.pop(key, coco._MISSING) for e in p.extras]
         for i, v in enumerate(values):
@@ -176,7 +176,7 @@ def _as_coco(data: PoseData) -> tuple[PoseData, coco.Extend]:
     body_idx = coco_body_indices(wholebody)
     assert body_idx.tolist() == list(range(BODY_POINTS))
     counts = np.where(p.num_keypoints >= 0, p.num_keypoints, (p.visibility[:, :BODY_POINTS] > 0).sum(axis=1))
-    mask = p.int_mask.get("keypoints", True)
+    mask = p.mask("keypoints")
     raw = p.raw_visibility()
     body_persons = dataclasses.replace(
         p,
@@ -184,7 +184,7 @@ def _as_coco(data: PoseData) -> tuple[PoseData, coco.Extend]:
         visibility=p.visibility[:, :BODY_POINTS],
         visibility_raw=None if p.visibility_raw is None else raw[:, :BODY_POINTS],
         num_keypoints=counts,
-        int_mask={**p.int_mask, "keypoints": mask if isinstance(mask, bool) else mask[:, :BODY_POINTS]},
+        int_mask={**p.int_mask, "keypoints": mask[:, :BODY_POINTS]},
         part_boxes={},
         extras=[{}] * n,
     )
@@ -205,15 +205,13 @@ def _as_coco(data: PoseData) -> tuple[PoseData, coco.Extend]:
         start = BODY_POINTS
         for key, k in PART_ARRAYS:
             part = triplets[:, start : start + k].reshape(m, 3 * k)
-            part_mask = mask if isinstance(mask, bool) else mask[rows, start : start + k].reshape(m, 3 * k)
-            columns.append((key, to_lists(part, part_mask)))
+            columns.append((key, to_lists(part, take_mask(mask[:, start : start + k], rows).reshape(m, 3 * k))))
             start += k
         boxes = []
         for key, name in PART_BOXES:
             if name in p.part_boxes:
                 b = p.part_boxes[name][rows]
-                box_mask = p.int_mask.get(f"part_box.{name}", False)
-                box_mask = box_mask if isinstance(box_mask, bool) else box_mask[rows]
+                box_mask = take_mask(p.mask(f"part_box.{name}"), rows)
                 boxes.append((key, to_lists(np.nan_to_num(b), box_mask), (~np.isnan(b).any(axis=1)).tolist()))
         for i, (rec, r) in enumerate(zip(records, rows.tolist())):
             for key, lists in columns:

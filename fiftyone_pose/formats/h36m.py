@@ -52,7 +52,7 @@ import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
-from ..core.model import ABSENT, Images, Persons, PoseData
+from ..core.model import ABSENT, Images, Persons, PoseData, uniform_mask
 from . import coco
 from ._native import (
     Reader,
@@ -446,8 +446,8 @@ def _decode_npz(doc: NpzDocument, path: str | os.PathLike | None) -> PoseData:
         # x, y as the array's type; the flag as an int (a COCO export writes visibility 2, not 2.0)
         int_mask={
             "keypoints": np.broadcast_to(np.array([is_int, is_int, True]), (n, k, 3)),
-            "bbox": False,
-            "area": False,
+            "bbox": uniform_mask(False, (n, 4)),
+            "area": uniform_mask(False, (n,)),
         },
         absent={"segmentation": np.ones(n, bool)},
     )
@@ -708,9 +708,8 @@ def _coco_ready(data: PoseData) -> PoseData:
     licenses) and a category with the layout's names and a 0-based skeleton."""
     require_layout(data, NAME, "Human3.6M")
     p = data.persons
-    n, k = len(p), NUM_POINTS
     flags, fmask = native_flags(p, _read_flags, {2: 1, 1: 1, 0: 0}, native_source=data.format == NAME)
-    mask = np.broadcast_to(np.asarray(p.mask("keypoints"), dtype=bool), (n, k, 3)).copy()
+    mask = p.mask("keypoints").copy()
     mask[..., 2] = fmask
     persons = dataclasses.replace(
         p,

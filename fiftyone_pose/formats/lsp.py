@@ -62,7 +62,7 @@ import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
-from ..core.model import Persons, PoseData
+from ..core.model import Persons, PoseData, uniform_mask
 from ._jsonio import write_atomic
 from ._mat5 import MatError, read_mat
 from ._mat5_write import class_dtype, class_name, write_mat
@@ -209,9 +209,8 @@ def decode(
 
     visible = flags == _VISIBLE[flavor]
     ints = joints.dtype.kind in "iu"
-    kp_mask = np.empty((n, NUM_POINTS, 3), bool)
-    kp_mask[..., :2] = ints
-    kp_mask[..., 2] = True  # the flags are whole numbers: a COCO export writes 0/1/2 as ints
+    # x, y as the array's class; the flags are whole numbers: a COCO export writes 0/1/2 as ints
+    kp_mask = np.broadcast_to(np.array([ints, ints, True]), (n, NUM_POINTS, 3))
     persons = Persons(
         image_index=np.arange(n, dtype=np.int64),
         ids=np.arange(1, n + 1, dtype=np.int64),
@@ -225,7 +224,7 @@ def decode(
         segmentations=[None] * n,
         extras=[{} for _ in range(n)],
         visibility_raw=flags.copy(),
-        int_mask={"keypoints": True if ints else kp_mask, "bbox": False, "area": False},
+        int_mask={"keypoints": kp_mask, "bbox": uniform_mask(False, (n, 4)), "area": uniform_mask(False, (n,))},
         absent={"segmentation": np.ones(n, bool)},
     )
     images = new_images(range(1, n + 1), names, [0] * n, [0] * n, [{} for _ in range(n)])

@@ -40,7 +40,7 @@ import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
-from ..core.model import ABSENT, Persons, PoseData
+from ..core.model import ABSENT, Persons, PoseData, uniform_mask
 from . import coco
 from ._mat5 import MatError, read_mat
 from ._native import (
@@ -191,10 +191,10 @@ def decode_mat(path: str | os.PathLike) -> PoseData:
     labeled = (raw == 0) & (joints[..., 0] > 0) & (joints[..., 1] > 0)
     notes[_NOTE_LABELED] = int(labeled.sum())
     notes[_NOTE_UNLABELED] = int((~labeled).sum())
-    face, face_mask, _ = corners_to_boxes(arr[:, 16:18, :2].reshape(n, 4), int_rows)
-    boxes, box_mask, _ = corners_to_boxes(arr[:, 18:20, :2].reshape(n, 4), int_rows)
+    face, face_mask, _ = corners_to_boxes(arr[:, 16:18, :2].reshape(n, 4), uniform_mask(int_rows, (n, 4)))
+    boxes, box_mask, _ = corners_to_boxes(arr[:, 18:20, :2].reshape(n, 4), uniform_mask(int_rows, (n, 4)))
     face_lists = to_lists(face, face_mask)
-    flag_lists = to_lists(arr[:, 16:20, 2], int_rows)
+    flag_lists = to_lists(arr[:, 16:20, 2], uniform_mask(int_rows, (n, 4)))
     persons = Persons(
         image_index=np.asarray(image_of, dtype=np.int64),
         ids=np.arange(1, n + 1, dtype=np.int64),
@@ -210,7 +210,11 @@ def decode_mat(path: str | os.PathLike) -> PoseData:
             {"face_box": face_lists[j], "box_flags": flag_lists[j], "mat_variable": var_names[j]} for j in range(n)
         ],
         visibility_raw=raw,
-        int_mask={"keypoints": int_rows, "bbox": box_mask, "area": False},
+        int_mask={
+            "keypoints": uniform_mask(int_rows, (n, NUM_POINTS, 3)),
+            "bbox": box_mask,
+            "area": uniform_mask(False, (n,)),
+        },
         absent={"segmentation": np.ones(n, bool)},
     )
     return PoseData(images, persons, layout(), [], {}, NAME, notes)

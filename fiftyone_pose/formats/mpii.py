@@ -64,7 +64,7 @@ from typing import Any
 import numpy as np
 
 from ..core import skeleton as skeletons
-from ..core.model import ABSENT, Persons, PoseData, keypoint_boxes, with_origin
+from ..core.model import ABSENT, Persons, PoseData, keypoint_boxes, uniform_mask, with_origin
 from . import coco
 from ._jsonio import _read_bytes, dump_json, load_json
 from ._mat5 import MatError, MatStruct, read_mat_values, variable_names
@@ -214,11 +214,11 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     visibility = np.where(raw == 1, 2, 0).astype(np.int8)
     absent = np.isnan(raw)
     r.note(_NOTE_NO_JOINTS, int(absent.all(axis=1).sum()))
+    mask = mask.reshape(n, k, 3)
     if absent.any():  # records without joints: 0, 0 and a flag that is no value (NaN), all whole numbers
-        full = np.broadcast_to(_mask(mask, n), (n, k, 3)).copy()
-        full[absent] = True
-        mask = bool(full.all()) if full.all() or not full.any() else full
-    persons = _persons(image_of, triplets[..., :2], visibility, raw.copy(), _mask(mask, n), extras)
+        mask = mask.copy()
+        mask[absent] = True
+    persons = _persons(image_of, triplets[..., :2], visibility, raw.copy(), mask, extras)
     return PoseData(images, persons, layout(), [], {}, NAME, r.notes, origin=ORIGIN)
 
 
@@ -232,10 +232,6 @@ def _is_pair(v: Any) -> bool:
 
 def _number_message(v: Any, e: NumberTypeError) -> str:
     return str(e) if type(v) in (int, float) else f"expected numbers, found {v!r:.60}"
-
-
-def _mask(mask: Any, n: int) -> Any:
-    return mask if isinstance(mask, bool) else mask.reshape(n, NUM_POINTS, 3)
 
 
 def _image_ids(names: list[str], r: Reader) -> list[int]:
@@ -255,7 +251,7 @@ def _persons(
     keypoints: np.ndarray,
     visibility: np.ndarray,
     raw: np.ndarray,
-    kp_mask: Any,
+    kp_mask: np.ndarray,
     extras: list[dict[str, Any]],
 ) -> Persons:
     """MPII persons: ids 1..N in file order, one category, no box, area, crowd flag or mask."""
@@ -273,7 +269,7 @@ def _persons(
         segmentations=[None] * n,
         extras=extras,
         visibility_raw=raw if (raw != visibility).any() else None,
-        int_mask={"keypoints": kp_mask, "bbox": False, "area": False},
+        int_mask={"keypoints": kp_mask, "bbox": uniform_mask(False, (n, 4)), "area": uniform_mask(False, (n,))},
         absent={"segmentation": np.ones(n, bool)},
     )
 
@@ -287,7 +283,7 @@ def encode(data: PoseData, *, flavor: str = "hrnet") -> list[dict[str, Any]]:
     require_layout(data, NAME, "MPII")
     data = with_origin(data, ORIGIN)
     p, images = data.persons, data.images
-    n, k = len(p), NUM_POINTS
+    n = len(p)
     notes: dict[str, int] = {}
     if n == 0:
         _note_unwritten(data, notes, p.image_index)
@@ -296,8 +292,7 @@ def encode(data: PoseData, *, flavor: str = "hrnet") -> list[dict[str, Any]]:
     raw, vis = p.raw_visibility(), p.visibility
     no_value = np.isnan(raw) & (vis == 0)
     placeholder = no_value | ((vis == 0) & (not ours))
-    m = p.mask("keypoints")
-    kp_mask = np.broadcast_to(np.asarray(m, dtype=bool), (n, k, 3))
+    kp_mask = p.mask("keypoints")
     xy = np.where(placeholder[..., None], -1.0, p.keypoints)
     joints = to_lists(xy, kp_mask[..., :2] & ~placeholder[..., None])
     keep = ours & (((raw == 1) & (vis > 0)) | ((raw == 0) & (vis == 0)))
@@ -440,15 +435,7 @@ def decode_mat(raw: bytes, *, path: str | os.PathLike | None = None) -> PoseData
     vis = np.stack(visibility)
     raw_arr = np.stack(raw_vis)
     r.note(_NOTE_NO_JOINTS, int((vis == 0).all(axis=1).sum()))
-    mask = np.stack(kp_ints)
-    persons = _persons(
-        image_of,
-        np.stack(keypoints),
-        vis,
-        raw_arr,
-        bool(mask.all()) if mask.all() or not mask.any() else mask,
-        person_extras,
-    )
+    persons = _persons(image_of, np.stack(keypoints), vis, raw_arr, np.stack(kp_ints), person_extras)
     return PoseData(images, persons, layout(), [], meta, NAME, r.notes, origin=ORIGIN)
 
 

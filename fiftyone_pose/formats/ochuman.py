@@ -242,7 +242,7 @@ def _decode_native(doc: dict, path: str | os.PathLike | None) -> PoseData:
             list(chain.from_iterable(kps[j] for j in with_kp)), [kp_records[j] for j in with_kp], 3 * kn
         )
         arr = arr.reshape(len(with_kp), kn, 3)
-        mask = np.broadcast_to(mask, arr.shape) if isinstance(mask, bool) else mask.reshape(arr.shape)
+        mask = mask.reshape(arr.shape)
         take = [names.index(x) for x in sk.keypoints]
         keypoints[with_kp] = arr[:, take, :2]
         raw[with_kp] = arr[:, take, 2]

@@ -52,7 +52,7 @@ import numpy as np
 import orjson
 
 from ..core import skeleton as skeletons
-from ..core.model import Persons, PoseData
+from ..core.model import Persons, PoseData, uniform_mask
 from . import coco
 from ._jsonio import dump_json, load_json
 from ._native import Reader, box_persons, head_and_tail, new_images, sizes_from_headers
@@ -232,7 +232,7 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
         j = int(np.flatnonzero(bad)[0]) // (3 * k)
         raise r.error("expected finite numbers", *row_records[j])
     triplets = values.reshape(n, k, 3)
-    kp_mask = mask if isinstance(mask, bool) else mask.reshape(n, k, 3)
+    kp_mask = mask.reshape(n, k, 3)
     raw = triplets[..., 2].copy()
     visibility = read_visibility(sk.name, triplets[..., :2], raw)
     r.note(_NOTE_FLAGS if sk.name == "mpii" else _NOTE_COCO_FLAGS, int((~np.isin(raw, _FLAGS[sk.name])).sum()))
@@ -264,7 +264,9 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
 
     images = new_images(range(1, len(names) + 1), names, widths, heights, image_extras)
     boxes = np.full((n, 4), np.nan)
-    persons = box_persons(image_of, triplets[..., :2], visibility, raw, kp_mask, boxes, False, person_extras)
+    persons = box_persons(
+        image_of, triplets[..., :2], visibility, raw, kp_mask, boxes, uniform_mask(False, (n, 4)), person_extras
+    )
     if (raw == visibility).all():
         persons = dataclasses.replace(persons, visibility_raw=None)
     return PoseData(images, persons, sk, [], {}, NAME, r.notes, ORIGIN)
@@ -460,9 +462,8 @@ def _joint_rows(p: Persons, layout_name: str, native: bool) -> list[list[list[An
     if n == 0:
         return []
     raw = p.raw_visibility()
-    m = p.mask("keypoints")
     # the file's int/float types; data from elsewhere is written as the format writes numbers: floats
-    mask = np.broadcast_to(np.asarray(m, dtype=bool) & native, (n, k, 3)).copy()
+    mask = p.mask("keypoints") & native
     keep = (read_visibility(layout_name, p.keypoints, raw) == p.visibility) & native
     if layout_name == "coco":
         fallback = p.visibility.astype(np.float64)
