@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from fiftyone_pose.core.numbers import to_lists
 from fiftyone_pose.fo import rawbson as rb
 from fiftyone_pose.fo.adapter import _paths
-from fiftyone_pose.formats._numbers import to_lists
 
 finite_or_nan = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True, width=64),

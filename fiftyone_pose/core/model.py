@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from .numbers import concat_masks, take_mask, uniform_mask
 from .skeleton import Skeleton
 
 #: ``PoseData.meta`` value marking a top-level key the source file did not have (e.g. ``info``),
@@ -228,37 +229,6 @@ class PoseData:
             "layout": f"{self.skeleton.name} ({self.skeleton.num_keypoints} points)",
             **({"notes": dict(self.notes)} if self.notes else {}),
         }
-
-
-def uniform_mask(value: bool, shape: tuple[int, ...]) -> np.ndarray:
-    """An int mask of ``shape`` whose every cell is ``value``: a read-only broadcast view, no memory."""
-    return np.broadcast_to(np.bool_(value), shape)
-
-
-def mask_value(mask: np.ndarray) -> bool | None:
-    """``True``/``False`` when every cell of ``mask`` is one value by construction (a broadcast view,
-    told without scanning it), else None."""
-    if mask.size and not any(mask.strides):
-        return bool(mask.flat[0])
-    return None
-
-
-def take_mask(mask: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """``mask[index]``, still a free view where ``mask`` is one value (fancy indexing would copy it)."""
-    value = mask_value(mask)
-    return mask[index] if value is None else uniform_mask(value, (len(index), *mask.shape[1:]))
-
-
-def concat_masks(masks: list[np.ndarray], axis: int = 0) -> np.ndarray:
-    """The masks joined along ``axis``: a free view where all are one value, else a new array."""
-    values = {mask_value(m) for m in masks if m.size}
-    shape = list(masks[0].shape)
-    shape[axis] = sum(m.shape[axis] for m in masks)
-    if len(values) == 1 and None not in values:
-        return uniform_mask(values.pop(), tuple(shape))
-    if not values:
-        return np.zeros(shape, bool)
-    return np.concatenate(masks, axis=axis)
 
 
 def with_origin(data: PoseData, origin: int) -> PoseData:

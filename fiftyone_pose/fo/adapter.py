@@ -44,8 +44,8 @@ from bson.raw_bson import RawBSONDocument
 from ..core import skeleton as skeletons
 from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError
-from ..core.model import OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, compact_json, plain_json, take_mask
-from ..formats._numbers import to_array, to_lists
+from ..core.model import OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, compact_json, plain_json
+from ..core.numbers import take_mask, to_array, to_lists
 from . import bsoncolumns, rawbson
 
 INFO_KEY = "fiftyone_pose"

@@ -18,9 +18,9 @@ import numpy as np
 import orjson
 
 from ..core.errors import PoseFormatError
-from ..core.model import Images, Persons, PoseData, keypoint_boxes, uniform_mask
+from ..core.model import Images, Persons, PoseData, keypoint_boxes
+from ..core.numbers import INT64_MAX, NumberTypeError, is_number, to_array, to_lists, uniform_mask
 from . import coco
-from ._numbers import NumberTypeError, to_array, to_lists
 
 # ----------------------------------------------------------------------------------- sniffing
 
@@ -162,7 +162,7 @@ class Reader(coco._Context):
             return to_array(values)
         except NumberTypeError as e:
             j = next(
-                (j for j, v in enumerate(values) if not (coco._is_number(v) and (type(v) is float or abs(v) <= 2**53))),
+                (j for j, v in enumerate(values) if not (is_number(v) and (type(v) is float or abs(v) <= 2**53))),
                 0,
             )
             record, field = records[j // max(per_record, 1)] if records else (None, None)
@@ -202,14 +202,10 @@ def box_persons(
     )
 
 
-def is_int(v: Any) -> bool:
-    return coco._is_int(v)
-
-
 def is_size(v: Any) -> bool:
     """A JSON number that is a whole, non-negative image size."""
     # (a float such as 1.8e19, which orjson gives for an int beyond 2^64, must still fit int64)
-    return coco._is_number(v) and v == v and abs(v) != float("inf") and 0 <= v <= coco._INT64_MAX and int(v) == v
+    return is_number(v) and v == v and abs(v) != float("inf") and 0 <= v <= INT64_MAX and int(v) == v
 
 
 # ----------------------------------------------------------------------- [x1, y1, x2, y2] boxes

@@ -38,6 +38,7 @@ import numpy as np
 from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
 from ..core.model import ABSENT, Persons, PoseData
+from ..core.numbers import is_int
 from . import coco
 from ._jsonio import dump_json
 from ._native import (
@@ -132,7 +133,7 @@ def _decode_native(doc: list, path: str | os.PathLike | None) -> PoseData:
         if not isinstance(rec, dict):
             raise r.error(f"expected an object, found {type(rec).__name__}", f"images[{i}]")
         iid = rec.get("image_id")
-        if not (isinstance(iid, str) and iid or coco._is_int(iid)):
+        if not (isinstance(iid, str) and iid or is_int(iid)):
             raise r.error(f"expected the image name (a string), found {iid!r:.60}", f"images[{i}]", "image_id")
         record = f"images[{i}] (image_id {iid})"
         humans = _object(rec, "human_annotations", record, r)
@@ -203,7 +204,7 @@ def _object(rec: dict, key: str, record: str, r: Reader) -> dict:
 
 
 def _size(v: Any) -> int:
-    return int(v) if coco._is_int(v) and v > 0 else 0
+    return int(v) if is_int(v) and v > 0 else 0
 
 
 def _read_map(raw: np.ndarray) -> np.ndarray:

@@ -19,10 +19,20 @@ import orjson
 
 from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
-from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, concat_masks, keypoint_boxes
+from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, keypoint_boxes
+from ..core.numbers import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_EXACT_INT,
+    NumberTypeError,
+    concat_masks,
+    is_int,
+    is_number,
+    to_array,
+    to_lists,
+)
 from ..core.skeleton import Skeleton
 from ._jsonio import RecordChunks, dumps, load_json, load_json_chunked, write_atomic
-from ._numbers import _MAX_EXACT_INT, NumberTypeError, to_array, to_lists
 
 NAME = "coco"
 FLAVORS = {
@@ -123,7 +133,7 @@ def decode(
     )
     categories = ctx.require_list(doc, "categories", "top level") if "categories" in doc else []
     for i, c in enumerate(categories):
-        if not isinstance(c, dict) or not _is_int(c.get("id")):
+        if not isinstance(c, dict) or not is_int(c.get("id")):
             raise ctx.error("expected an object with an integer 'id'", f"categories[{i}]", "id")
 
     images = _decode_images(images_raw, ctx)
@@ -225,19 +235,7 @@ def _all_of_type(values: list, check: Callable[[Any], bool], skip: Any) -> bool:
         return False
     if not ints:
         return True
-    return not skipped and _INT64_MIN <= min(values) and max(values) <= _INT64_MAX
-
-
-#: ids, sizes and counts are held as int64; a larger JSON int (orjson reads up to 2^64-1) is an error
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-
-
-def _is_int(v: Any) -> bool:
-    return type(v) is int and _INT64_MIN <= v <= _INT64_MAX
-
-
-def _is_number(v: Any) -> bool:
-    return type(v) is float or _is_int(v)
+    return not skipped and INT64_MIN <= min(values) and max(values) <= INT64_MAX
 
 
 def _is_list(v: Any) -> bool:
@@ -250,27 +248,27 @@ def _is_str(v: Any) -> bool:
 
 #: the exact types that pass a check (subclasses and int ranges are left to the check itself)
 _CHECK_TYPES: dict[Callable[[Any], bool], tuple[type, ...]] = {
-    _is_int: (int,),
-    _is_number: (int, float),
+    is_int: (int,),
+    is_number: (int, float),
     _is_list: (list,),
     _is_str: (str,),
 }
 
 
 def _decode_images(records: list, ctx: _Context) -> Images:
-    ids = _column(records, "id", "images", ctx, _is_int, "an integer id")
+    ids = _column(records, "id", "images", ctx, is_int, "an integer id")
     names = _column(records, "file_name", "images", ctx, _is_str, "a string")
     sizes = []
     extras = [{k: v for k, v in r.items() if k not in IMAGE_KEYS} for r in records]
     for key in ("width", "height"):
-        vals = _column(records, key, "images", ctx, _is_number, "a number", required=False)
+        vals = _column(records, key, "images", ctx, is_number, "a number", required=False)
         arr = np.zeros(len(vals), np.int64)
         for i, v in enumerate(vals):
             if v is None:
                 if key in records[i]:  # "width": null: read as unknown, written back as null
                     extras[i][key] = None
                 continue
-            if not math.isfinite(v) or v < 0 or v > _INT64_MAX or int(v) != v:
+            if not math.isfinite(v) or v < 0 or v > INT64_MAX or int(v) != v:
                 raise ctx.error(
                     f"expected a non-negative whole number, found {v!r}", _record("images", records, i), key
                 )
@@ -336,7 +334,7 @@ def _edges(categories: list, i: int, k: int, ctx: _Context) -> list[tuple[int, i
     pairs = categories[i].get("skeleton") or []
 
     def is_edge(e: Any) -> bool:
-        return type(e) is list and len(e) == 2 and all(_is_int(v) and 1 <= v <= k for v in e)
+        return type(e) is list and len(e) == 2 and all(is_int(v) and 1 <= v <= k for v in e)
 
     bad = pairs if not isinstance(pairs, list) else next((e for e in pairs if not is_edge(e)), _MISSING)
     if bad is not _MISSING:
@@ -360,11 +358,11 @@ def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _
             absent[key] = np.fromiter((v is _MISSING for v in values), dtype=bool, count=n)
         return values
 
-    ids = optional("id", _is_int, "an integer id")
+    ids = optional("id", is_int, "an integer id")
     id_arr = np.array([0 if v is _MISSING else v for v in ids], dtype=np.int64)
     ctx.note("annotations with id 0 (COCOeval treats id 0 as unmatched)", int((id_arr == 0).sum()))
 
-    image_ids = np.array(_column(anns, "image_id", "annotations", ctx, _is_int, "an integer image id"), dtype=np.int64)
+    image_ids = np.array(_column(anns, "image_id", "annotations", ctx, is_int, "an integer image id"), dtype=np.int64)
     order = np.argsort(images.ids, kind="stable")
     pos = np.searchsorted(images.ids[order], image_ids).clip(0, max(len(order) - 1, 0))
     found = images.ids[order][pos] == image_ids if len(order) else np.zeros(n, bool)
@@ -375,7 +373,7 @@ def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _
         )
     image_index = order[pos]
 
-    cat_values = optional("category_id", _is_int, "an integer category id")
+    cat_values = optional("category_id", is_int, "an integer category id")
     known = {c["id"] for c in categories}
     cat_arr = np.array(
         [categories[0]["id"] if v is _MISSING and categories else (1 if v is _MISSING else v) for v in cat_values],
@@ -418,7 +416,7 @@ def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _
 
     bbox_values = optional("bbox", lambda v: isinstance(v, list) and len(v) == 4, "a list [x, y, w, h]")
     boxes, bbox_mask = _rows(bbox_values, absent.get("bbox"), 4, anns, "bbox", ctx)
-    area_values = optional("area", _is_number, "a number")
+    area_values = optional("area", is_number, "a number")
     areas, area_mask = _rows(area_values, absent.get("area"), 0, anns, "area", ctx)
 
     standard = frozenset(PERSON_KEYS)
@@ -430,11 +428,11 @@ def _decode_persons(anns: list, images: Images, categories: list, k: int, ctx: _
             crowd[i] = bool(v)
             if type(v) is not int or v not in (0, 1):
                 extras[i]["iscrowd"] = v  # keep the file's spelling (true/false, 2, ...)
-    nk_values = optional("num_keypoints", _is_number, "a count")
+    nk_values = optional("num_keypoints", is_number, "a count")
     num_kp = np.full(n, -1, np.int64)
     for i, v in enumerate(nk_values):
         if v is not _MISSING:
-            if not math.isfinite(v) or v < 0 or v > _INT64_MAX or int(v) != v:
+            if not math.isfinite(v) or v < 0 or v > INT64_MAX or int(v) != v:
                 raise ctx.error(
                     f"expected a non-negative count, found {v!r}", _record("annotations", anns, i), "num_keypoints"
                 )
@@ -482,7 +480,7 @@ def _numbers(
 def _first_bad_number(flat: list) -> int | None:
     """Index of the first value ``to_array`` rejects: a non-number or an int float64 cannot hold."""
     for j, v in enumerate(flat):
-        if not _is_number(v) or type(v) is int and abs(v) > _MAX_EXACT_INT:
+        if not is_number(v) or type(v) is int and abs(v) > MAX_EXACT_INT:
             return j
     return None
 

@@ -26,10 +26,10 @@ import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.layouts import coco_body_indices
-from ..core.model import Persons, PoseData, concat_masks, take_mask
+from ..core.model import Persons, PoseData
+from ..core.numbers import concat_masks, take_mask, to_lists
 from ..core.skeleton import Skeleton
 from . import coco
-from ._numbers import to_lists
 
 NAME = "coco_wholebody"
 FLAVORS = {

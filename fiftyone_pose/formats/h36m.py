@@ -52,7 +52,8 @@ import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
-from ..core.model import ABSENT, Images, Persons, PoseData, uniform_mask
+from ..core.model import ABSENT, Images, Persons, PoseData
+from ..core.numbers import uniform_mask
 from . import coco
 from ._native import (
     Reader,

@@ -62,7 +62,8 @@ import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
-from ..core.model import Persons, PoseData, uniform_mask
+from ..core.model import Persons, PoseData
+from ..core.numbers import uniform_mask
 from ._jsonio import write_atomic
 from ._mat5 import MatError, read_mat
 from ._mat5_write import class_dtype, class_name, write_mat

@@ -40,7 +40,8 @@ import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
-from ..core.model import ABSENT, Persons, PoseData, uniform_mask
+from ..core.model import ABSENT, Persons, PoseData
+from ..core.numbers import to_lists, uniform_mask
 from . import coco
 from ._mat5 import MatError, read_mat
 from ._native import (
@@ -53,7 +54,6 @@ from ._native import (
     require_layout,
     sizes_from_headers,
 )
-from ._numbers import to_lists
 
 NAME = "mhp"
 FLAVORS = {

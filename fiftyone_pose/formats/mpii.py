@@ -64,12 +64,12 @@ from typing import Any
 import numpy as np
 
 from ..core import skeleton as skeletons
-from ..core.model import ABSENT, Persons, PoseData, keypoint_boxes, uniform_mask, with_origin
+from ..core.model import ABSENT, Persons, PoseData, keypoint_boxes, with_origin
+from ..core.numbers import NumberTypeError, to_array, to_lists, uniform_mask
 from . import coco
 from ._jsonio import _read_bytes, dump_json, load_json
 from ._mat5 import MatError, MatStruct, read_mat_values, variable_names
 from ._native import Reader, new_images, require_layout, sizes_from_headers
-from ._numbers import NumberTypeError, to_array, to_lists
 
 NAME = "mpii"
 #: MPII's files count pixels from 1 (MATLAB); ``formats.write`` hands ``write`` data with origin 1

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.model import ABSENT, PoseData
+from ..core.numbers import INT64_MAX, is_number
 from . import coco
 from ._native import coco_like_score, decode_coco_style, encode_coco_style, require_layout, write_coco_style
 
@@ -90,7 +91,7 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None, consume: bool = F
         if "num_joints" not in e:
             raise ctx.error("required key is missing", record, "num_joints")
         v = e["num_joints"]
-        if not (coco._is_number(v) and math.isfinite(v) and 0 <= v <= coco._INT64_MAX and int(v) == v):
+        if not (is_number(v) and math.isfinite(v) and 0 <= v <= INT64_MAX and int(v) == v):
             raise ctx.error(f"expected a non-negative count, found {v!r:.60}", record, "num_joints")
         counts[i] = int(v)
         if had_nk[i] and "num_keypoints" not in e:  # a COCO key beside num_joints: kept as the file has it
@@ -106,11 +107,11 @@ def _fields_ok(e: dict[str, Any]) -> bool:
     """Whether the person's ``center``/``scale``/``headbox`` (where present) have mmpose's shapes."""
 
     def numbers(v: Any, n: int) -> bool:
-        return isinstance(v, list) and len(v) == n and all(map(coco._is_number, v))
+        return isinstance(v, list) and len(v) == n and all(map(is_number, v))
 
     return (
         numbers(e.get("center", [0, 0]), 2)
-        and coco._is_number(e.get("scale", 0))
+        and is_number(e.get("scale", 0))
         and numbers(e.get("headbox", [0, 0, 0, 0]), 4)
     )
 
@@ -138,7 +139,7 @@ def _prepared(data: PoseData) -> PoseData:
         extras = []
         for i, e in enumerate(p.extras):
             v = e.get("num_joints")
-            kept = p.num_keypoints[i] >= 0 and coco._is_number(v) and v == p.num_keypoints[i]
+            kept = p.num_keypoints[i] >= 0 and is_number(v) and v == p.num_keypoints[i]
             extras.append(e if kept else {**e, "num_joints": counts[i]})
         absent = dict(p.absent)
         absent["num_keypoints"] = np.ones(n, bool)  # an extra "num_keypoints" (both keys in the source) is kept

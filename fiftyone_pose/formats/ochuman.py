@@ -44,6 +44,7 @@ import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.model import ABSENT, Persons, PoseData
+from ..core.numbers import to_lists
 from . import coco
 from ._jsonio import dump_json
 from ._native import (
@@ -60,7 +61,6 @@ from ._native import (
     require_layout,
     triplet_lists,
 )
-from ._numbers import to_lists
 
 NAME = "ochuman"
 FLAVORS = {

@@ -52,11 +52,10 @@ import numpy as np
 import orjson
 
 from ..core import skeleton as skeletons
-from ..core.model import Persons, PoseData, uniform_mask
-from . import coco
+from ..core.model import Persons, PoseData
+from ..core.numbers import INT64_MAX, is_number, to_lists, uniform_mask
 from ._jsonio import dump_json, load_json
 from ._native import Reader, box_persons, head_and_tail, new_images, sizes_from_headers
-from ._numbers import to_lists
 
 NAME = "pytorch_pose"
 FLAVORS = {
@@ -300,7 +299,7 @@ def _shape(v: Any) -> str:
 
 
 def _is_size(v: Any) -> bool:
-    return coco._is_number(v) and math.isfinite(v) and 0 <= v <= coco._INT64_MAX and int(v) == v
+    return is_number(v) and math.isfinite(v) and 0 <= v <= INT64_MAX and int(v) == v
 
 
 def read_visibility(layout_name: str, xy: np.ndarray, raw: np.ndarray) -> np.ndarray:
@@ -327,16 +326,12 @@ def _others_ok(n: Any, value: Any, one: Any) -> bool:
     return isinstance(value, list) and len(value) == n and all(one(x) for x in value)
 
 
-def _number(x: Any) -> bool:
-    return coco._is_number(x)
-
-
 def _pair(x: Any) -> bool:
-    return isinstance(x, list) and len(x) == 2 and all(map(_number, x))
+    return isinstance(x, list) and len(x) == 2 and all(map(is_number, x))
 
 
 def _note_others(doc: list, k: int, r: Reader) -> None:
-    number, pair = _number, _pair
+    number, pair = is_number, _pair
 
     def rows(x: Any) -> bool:
         return (
@@ -350,7 +345,7 @@ def _note_others(doc: list, k: int, r: Reader) -> None:
         n = rec.get("numOtherPeople", _MISSING)
         if n is _MISSING:
             continue
-        if not (coco._is_number(n) and math.isfinite(n) and n >= 0 and int(n) == n):
+        if not (is_number(n) and math.isfinite(n) and n >= 0 and int(n) == n):
             odd += 1
             continue
         checks = (("joint_others", rows), ("objpos_other", pair), ("scale_provided_other", number))
@@ -365,7 +360,7 @@ def _note_fields(doc: list, r: Reader) -> None:
         v = rec.get("isValidation", 0)
         odd += not (
             _pair(rec.get("objpos", [0, 0]))
-            and _number(rec.get("scale_provided", 0))
+            and is_number(rec.get("scale_provided", 0))
             and type(v) in (int, float)
             and v in (0, 1)
         )
@@ -377,7 +372,7 @@ def _note_pairs(doc: list, r: Reader) -> None:
     repeated = 0
     for rec in doc:
         a, b = rec.get("annolist_index"), rec.get("people_index")
-        if coco._is_number(a) and coco._is_number(b):
+        if is_number(a) and is_number(b):
             key = (float(a), float(b))
             repeated += key in seen
             seen.add(key)

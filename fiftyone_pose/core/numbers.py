@@ -1,4 +1,10 @@
-"""Exact JSON numbers <-> float64 arrays: keep every value and whether it was written as an int."""
+"""Exact JSON numbers <-> float64 arrays: keep every value and whether it was written as an int.
+
+An *int mask* says which values of an array were JSON ints (``229`` vs ``229.0``): a bool array
+of the values' shape. Where all are alike it is a read-only broadcast view (``uniform_mask``),
+which costs no memory; ``take_mask`` and ``concat_masks`` keep such views free. Format-neutral:
+readers and writers of every format and the FiftyOne layer use the same helpers.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,51 @@ from typing import Any
 
 import numpy as np
 
-from ..core.model import mask_value, uniform_mask
+#: float64 holds every int up to this exactly
+MAX_EXACT_INT = 2**53
+#: ids, sizes and counts are held as int64; a larger JSON int (orjson reads up to 2^64-1) is an error
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
-_MAX_EXACT_INT = 2**53  # float64 holds every int up to this exactly
+
+def is_int(v: Any) -> bool:
+    """A JSON integer that fits int64 (bools are not ints here)."""
+    return type(v) is int and INT64_MIN <= v <= INT64_MAX
+
+
+def is_number(v: Any) -> bool:
+    """A JSON float, or an integer that fits int64."""
+    return type(v) is float or is_int(v)
+
+
+def uniform_mask(value: bool, shape: tuple[int, ...]) -> np.ndarray:
+    """An int mask of ``shape`` whose every cell is ``value``: a read-only broadcast view, no memory."""
+    return np.broadcast_to(np.bool_(value), shape)
+
+
+def mask_value(mask: np.ndarray) -> bool | None:
+    """``True``/``False`` when every cell of ``mask`` is one value by construction (a broadcast view,
+    told without scanning it), else None."""
+    if mask.size and not any(mask.strides):
+        return bool(mask.flat[0])
+    return None
+
+
+def take_mask(mask: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``mask[index]``, still a free view where ``mask`` is one value (fancy indexing would copy it)."""
+    value = mask_value(mask)
+    return mask[index] if value is None else uniform_mask(value, (len(index), *mask.shape[1:]))
+
+
+def concat_masks(masks: list[np.ndarray], axis: int = 0) -> np.ndarray:
+    """The masks joined along ``axis``: a free view where all are one value, else a new array."""
+    values = {mask_value(m) for m in masks if m.size}
+    shape = list(masks[0].shape)
+    shape[axis] = sum(m.shape[axis] for m in masks)
+    if len(values) == 1 and None not in values:
+        return uniform_mask(values.pop(), tuple(shape))
+    if not values:
+        return np.zeros(shape, bool)
+    return np.concatenate(masks, axis=axis)
 
 
 class NumberTypeError(ValueError):
@@ -67,10 +115,10 @@ def _check_exact(values: Sequence[Any], arr: np.ndarray, ints: np.ndarray | None
     Beyond ±2^53 float64 rounds (2^53 + 1 -> 2^53), so the few values at or beyond it are
     checked against the exact Python ints.
     """
-    big = np.abs(arr) >= _MAX_EXACT_INT
+    big = np.abs(arr) >= MAX_EXACT_INT
     if ints is not None:
         big &= ints
-    if big.any() and any(abs(values[i]) > _MAX_EXACT_INT for i in np.flatnonzero(big).tolist()):
+    if big.any() and any(abs(values[i]) > MAX_EXACT_INT for i in np.flatnonzero(big).tolist()):
         raise NumberTypeError("integer beyond ±2^53 cannot be kept exactly")
 
 
