@@ -130,18 +130,21 @@ def _resolve_format(path: str, name: str) -> str:
 
 def _formats(args: argparse.Namespace) -> None:
     for name, module in sorted(formats.REGISTRY.items()):
-        modes = "read, write" if hasattr(module, "write") else "read"
-        print(f"{name} ({modes})")
+        print(f"{name} (read, write)")
         for flavor, text in module.FLAVORS.items():
             print(f"  {flavor}: {text}")
+        for verb, options in (("read", module.READ_OPTIONS), ("write", module.WRITE_OPTIONS)):
+            for option in options:
+                print(f"  {verb} option {option.name}: {option.help}")
+        print(f"  {module.STREAMING}")
+    print(f"every format: write option {formats.LAYOUT.name}: {formats.LAYOUT.help}")
 
 
 def _convert(args: argparse.Namespace) -> None:
     src_format = _resolve_format(args.src, args.src_format)
-    data = formats.read(args.src, src_format)
-    formats.write(data, args.dst, args.dst_format, layout=args.layout)
+    stream = formats.convert(args.src, args.dst, src_format, args.dst_format, layout=args.layout)
     print(f"wrote {args.dst} ({args.dst_format})")
-    _print_summary(data.summary())
+    _print_summary(stream.summary())
 
 
 def _import(args: argparse.Namespace) -> None:

@@ -52,6 +52,7 @@ from hypothesis import strategies as st
 from fiftyone_pose import cli, formats
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.errors import PoseFormatError
+from fiftyone_pose.formats.protocol import Confidence, Peek
 
 # ------------------------------------------------------------------------------------ samples
 
@@ -826,8 +827,8 @@ def check(name: str, sample: Sample, mutation: Mutation, tmp_root: Path) -> Outc
         module = formats.get(name)
         problems = []
         try:
-            score = module.detect(main)
-            if not (isinstance(score, float | int) and 0 <= score <= 1):
+            score = module.detect(Peek(main))
+            if not isinstance(score, Confidence):
                 problems.append(f"detect returned {score!r}")
         except Exception as e:  # noqa: BLE001 - anything here is a finding
             problems.append(f"detect raised {type(e).__name__}: {e}")

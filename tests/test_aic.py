@@ -81,7 +81,7 @@ def test_odd_flags_are_noted_and_kept_but_0_is_written_as_3():
     kp = doc[1]["keypoint_annotations"]["human1"]
     kp[2], kp[5], kp[8] = 0.5, 4, 0
     data = aic.decode(doc)
-    assert data.notes[aic._NOTE_FLAGS] == 3
+    assert data.notes[aic.NOTE_FLAGS] == 3
     assert data.persons.visibility[3, :3].tolist() == [0, 0, 0]
     out = aic.encode(data)[1]["keypoint_annotations"]["human1"]
     assert out[2] == 0.5 and out[5] == 4 and out[8] == 3

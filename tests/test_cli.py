@@ -21,6 +21,7 @@ import pytest
 from helpers import coco_doc
 
 from fiftyone_pose import cli
+from fiftyone_pose.core import skeleton as skeletons
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.formats import coco
 
@@ -111,7 +112,12 @@ def test_formats_lists_coco_and_its_flavors(capsys):
     expected = []
     for name, module in sorted(formats.REGISTRY.items()):
         expected += [f"{name} (read, write)"] + [f"  {flavor}: {text}" for flavor, text in module.FLAVORS.items()]
+        expected += [f"  read option {o.name}: {o.help}" for o in module.READ_OPTIONS]
+        expected += [f"  write option {o.name}: {o.help}" for o in module.WRITE_OPTIONS]
+        expected += [f"  {module.STREAMING}"]
+    expected += [f"every format: write option layout: {formats.LAYOUT.help}"]
     assert out == expected
+    assert "  read and written whole: joints.mat is one MATLAB array" in out  # says which cannot stream, and why
     i = out.index("coco (read, write)")
     assert out[i + 1 : i + 1 + len(coco.FLAVORS)] == [f"  {f}: {t}" for f, t in coco.FLAVORS.items()]
     assert {"person_keypoints", "image_info"} <= set(coco.FLAVORS)
@@ -173,7 +179,7 @@ def test_convert_to_another_layout_by_keypoint_name(tmp_path, capsys):
     code, out, err = _run(capsys, "convert", src, dst, "--layout", "coco")
     assert code == 0 and err == [] and out[1] == f"wrote {dst} (coco)"
     written = _load(dst)
-    assert written["categories"][0]["keypoints"] == coco.default_category(coco.skeletons.load("coco"))["keypoints"]
+    assert written["categories"][0]["keypoints"] == list(skeletons.load("coco").keypoints)
     assert [a["keypoints"] for a in written["annotations"]] == [a["keypoints"] for a in wholebody_doc()["annotations"]]
     code, _, err = _run(capsys, "convert", src, tmp_path / "x.json", "--layout", "no_such_layout")
     assert code == 2 and "no_such_layout" in _one_error_line(err) and not (tmp_path / "x.json").exists()

@@ -17,7 +17,8 @@ from fiftyone_pose import PoseFormatError, formats
 from fiftyone_pose.core import skeleton as skeletons
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.layouts import part_indices, to_layout
-from fiftyone_pose.formats import _jsonio, coco, coco_wholebody, halpe
+from fiftyone_pose.formats import coco, coco_wholebody, cocolike, halpe, jsonio
+from fiftyone_pose.formats.protocol import Peek
 
 WB = skeletons.load("coco_wholebody")
 
@@ -53,7 +54,7 @@ def test_generated_files_read_a_record_per_chunk_roundtrip_exactly(tmp_path_fact
     path = tmp_path_factory.mktemp("wb") / "in.json"
     path.write_bytes(orjson.dumps(doc))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_jsonio, "_CHUNK_BYTES", 1)
+        mp.setattr(jsonio, "CHUNK_BYTES", 1)
         data = coco_wholebody.read(path)
     assert data.skeleton.num_keypoints == 133
     assert list(data.persons.part_boxes) == [
@@ -64,7 +65,7 @@ def test_generated_files_read_a_record_per_chunk_roundtrip_exactly(tmp_path_fact
 
 def test_written_in_chunks_of_persons_gives_the_document(tmp_path, monkeypatch):
     """The writer streams the annotations; the part keys are added per chunk of persons."""
-    monkeypatch.setattr(coco, "_WRITE_CHUNK", 1)
+    monkeypatch.setattr(cocolike, "WRITE_CHUNK", 1)
     doc = wholebody_doc()
     data = coco_wholebody.decode(doc)
     assert len(data.persons) > 1
@@ -77,7 +78,7 @@ def test_bad_part_field_in_a_later_chunk_names_its_record(tmp_path, monkeypatch)
     doc["annotations"][1]["face_kpts"] = [0] * 5
     path = tmp_path / "in.json"
     path.write_bytes(orjson.dumps(doc))
-    monkeypatch.setattr(_jsonio, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
     with pytest.raises(PoseFormatError, match=r"annotations\[1\] \(id 900100000786\): field 'face_kpts'"):
         coco_wholebody.read(path)
 
@@ -134,7 +135,7 @@ def test_detection_looks_at_the_tail_of_big_files(tmp_path):
     raw = orjson.dumps(doc)
     assert raw.index(b'"foot_kpts"') > 1 << 17
     path.write_bytes(raw)
-    assert coco_wholebody.detect(path) > coco.detect(path) > halpe.detect(path)
+    assert coco_wholebody.detect(Peek(path)) > coco.detect(Peek(path)) > halpe.detect(Peek(path))
     assert formats.detect(path) == "coco_wholebody"
 
 
@@ -142,7 +143,7 @@ def test_plain_coco_and_halpe_are_not_wholebody(tmp_path):
     for name, doc in (("coco", coco_doc()), ("halpe", halpe_doc())):
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(doc))
-        assert coco_wholebody.detect(path) < coco.detect(path)
+        assert coco_wholebody.detect(Peek(path)) < coco.detect(Peek(path))
         assert formats.detect(path) == name
 
 

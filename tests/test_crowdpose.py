@@ -13,6 +13,7 @@ from dataset_strategies import crowdpose_docs
 from hypothesis import HealthCheck, given, settings
 
 from fiftyone_pose import formats
+from fiftyone_pose.core import skeleton as skeletons
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.formats import crowdpose
 
@@ -88,8 +89,8 @@ def test_fiftyone_round_trip_views_and_coco_export(fo_db, tmp_path):
 
     src = write_json(tmp_path / "crowdpose_val.json", crowdpose_doc())
     ds = fop.load(src, format="crowdpose", images_dir=tmp_path)
-    assert ds.skeletons["ground_truth"].labels == list(crowdpose.layout().keypoints)
-    assert ds.info["fiftyone_pose"]["ground_truth"]["skeleton"]["sigmas"] == list(crowdpose.layout().sigmas)
+    assert ds.skeletons["ground_truth"].labels == list(skeletons.load("crowdpose").keypoints)
+    assert ds.info["fiftyone_pose"]["ground_truth"]["skeleton"]["sigmas"] == list(skeletons.load("crowdpose").sigmas)
     assert ds.first().crowdIndex == 0.41
     out = tmp_path / "out.json"
     fop.export(ds, out, format="crowdpose")

@@ -12,6 +12,7 @@ from dataset_strategies import humanart_docs
 from hypothesis import HealthCheck, given, settings
 
 from fiftyone_pose import formats
+from fiftyone_pose.core import skeleton as skeletons
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.formats import humanart
 
@@ -72,8 +73,8 @@ def test_fiftyone_round_trip_scene_views_and_coco_export(fo_db, tmp_path):
 
     src = write_json(tmp_path / "HumanArt" / "annotations" / "validation_humanart.json", humanart_doc())
     ds = fop.load(src, format="humanart", images_dir=tmp_path)  # the folder that contains HumanArt/
-    assert ds.skeletons["ground_truth"].labels == list(humanart.layout().keypoints)
-    assert ds.info["fiftyone_pose"]["ground_truth"]["skeleton"]["sigmas"] == list(humanart.layout().sigmas)
+    assert ds.skeletons["ground_truth"].labels == list(skeletons.load("humanart").keypoints)
+    assert ds.info["fiftyone_pose"]["ground_truth"]["skeleton"]["sigmas"] == list(skeletons.load("humanart").sigmas)
     s = ds.first()
     assert s.filepath == str(tmp_path / "HumanArt/images/2D_virtual_human/cartoon/000000000123.jpg")
     assert s.category == "cartoon" and s.image_id == 3000000000123

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fiftyone_pose.formats import _jsonio
+from fiftyone_pose.core.errors import PoseFormatError
+from fiftyone_pose.formats import jsonio
 
 # strings that trip a naive scanner: quotes, backslash runs, brackets, braces, commas, colons
 tricky = st.text(st.sampled_from('ab"\\[]{},: é\n\t'), max_size=12)
@@ -42,7 +43,7 @@ layouts = st.sampled_from(
 
 
 def split(path, keys=("annotations",)):
-    found = _jsonio.load_json_chunked(path, keys)
+    found = jsonio.load_json_chunked(path, keys)
     if found is None:
         return None
     doc, arrays = found
@@ -55,7 +56,7 @@ def test_chunks_hold_exactly_the_records(tmp_path_factory, doc, layout, chunk_by
     path = tmp_path_factory.mktemp("j") / "doc.json"
     path.write_text(json.dumps(doc, **layout), encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_jsonio, "_CHUNK_BYTES", chunk_bytes)
+        mp.setattr(jsonio, "CHUNK_BYTES", chunk_bytes)
         found = split(path)
     assert found is not None  # records are objects or arrays: always split
     rest, arrays = found
@@ -69,12 +70,11 @@ def test_chunks_hold_exactly_the_records(tmp_path_factory, doc, layout, chunk_by
 def test_chunk_positions_count_records_before_them(tmp_path, monkeypatch):
     path = tmp_path / "doc.json"
     path.write_text(json.dumps({"annotations": [{"id": i} for i in range(10)], "images": []}))
-    monkeypatch.setattr(_jsonio, "_CHUNK_BYTES", 30)
-    _, arrays = _jsonio.load_json_chunked(path, ["annotations"])
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 30)
+    _, arrays = jsonio.load_json_chunked(path, ["annotations"])
     chunks = list(arrays["annotations"])
     assert len(chunks) > 2
     assert [c.first for c in chunks] == [sum(len(c) for c in chunks[:i]) for i in range(len(chunks))]
-    assert arrays["annotations"].head() == chunks[0]
 
 
 @pytest.mark.parametrize(
@@ -91,15 +91,42 @@ def test_chunk_positions_count_records_before_them(tmp_path, monkeypatch):
 def test_documents_that_cannot_be_split_exactly_are_left_to_one_parse(tmp_path, text):
     path = tmp_path / "doc.json"
     path.write_text(text)
-    assert _jsonio.load_json_chunked(path, ["annotations"]) is None
+    assert jsonio.load_json_chunked(path, ["annotations"]) is None
 
 
 def test_invalid_json_inside_the_array_fails_when_its_chunk_is_parsed(tmp_path, monkeypatch):
     path = tmp_path / "doc.json"
     path.write_text('{"annotations": [{"a": 1}, {"a": 2}, {"a": tru}]}')
-    monkeypatch.setattr(_jsonio, "_CHUNK_BYTES", 1)
-    _, arrays = _jsonio.load_json_chunked(path, ["annotations"])
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    _, arrays = jsonio.load_json_chunked(path, ["annotations"])
     chunks = iter(arrays["annotations"])
     assert list(next(chunks)) == [{"a": 1}]
-    with pytest.raises(orjson.JSONDecodeError):
+    with pytest.raises(PoseFormatError) as err:
         list(chunks)
+    with pytest.raises(PoseFormatError) as whole:
+        jsonio.load_json(path)
+    assert str(err.value) == str(whole.value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(documents, layouts, st.sampled_from([1, 64, 1 << 22]), st.data())
+def test_invalid_json_in_a_chunk_is_located_as_one_parse_locates_it(tmp_path_factory, doc, layout, chunk_bytes, data):
+    """The line, column and position of a syntax error inside a chunk are counted in the whole
+    file, in characters as orjson counts them (non-ASCII text before it included)."""
+    records = doc["annotations"]
+    if not records:
+        return
+    i = data.draw(st.integers(0, len(records) - 1))
+    records[i] = {"k": "BREAK"}  # (the strategies' text has no capitals)
+    text = json.dumps(doc, **layout).replace('"BREAK"', "tru")
+    path = tmp_path_factory.mktemp("j") / "doc.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PoseFormatError) as whole:
+        jsonio.load_json(path)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jsonio, "CHUNK_BYTES", chunk_bytes)
+        _, arrays = jsonio.load_json_chunked(path, ["annotations"])
+        with pytest.raises(PoseFormatError) as err:
+            for _ in arrays["annotations"]:
+                pass
+    assert str(err.value) == str(whole.value)

@@ -19,8 +19,9 @@ from fiftyone_pose import cli, formats
 from fiftyone_pose.core.errors import PoseFormatError
 from fiftyone_pose.core.layouts import to_layout
 from fiftyone_pose.formats import coco, lsp
-from fiftyone_pose.formats._mat5 import read_mat
-from fiftyone_pose.formats._mat5_write import write_mat
+from fiftyone_pose.formats.mat5 import read_mat
+from fiftyone_pose.formats.mat5_write import write_mat
+from fiftyone_pose.formats.protocol import Peek
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -219,11 +220,11 @@ def test_detect_lsp_and_not_mhp_or_mpii(tmp_path):
     wrong_shape = tmp_path / "wrong.mat"
     wrong_shape.write_bytes(mat_bytes({"joints": np.zeros((2, 14, 3))}))
     for path in (mhp, mhp.parent, mpii, wrong_shape, tmp_path / "missing.mat"):
-        assert lsp.detect(path) == 0.0, path
+        assert lsp.detect(Peek(path)) == 0.0, path
     assert formats.detect(mhp) == "mhp"
     coco_file = tmp_path / "person_keypoints.json"
     coco.write(lsp.decode({"joints": oriented(triplets(2), "lsp")}), coco_file)
-    assert lsp.detect(coco_file) == 0.0 and formats.detect(coco_file) == "coco"
+    assert lsp.detect(Peek(coco_file)) == 0.0 and formats.detect(coco_file) == "coco"
     # a damaged joints.mat is still LSP's to explain
     broken = tmp_path / "broken" / "joints.mat"
     broken.parent.mkdir()
@@ -320,7 +321,7 @@ def test_unlabeled_points_are_refused_or_written_as_not_visible():
         joints = lsp.encode(data, unlabeled="occluded")["joints"]
         t = joints.transpose(2, 1, 0) if flavor == "lsp" else joints.transpose(2, 0, 1)
         assert t[1, 5].tolist() == [0.0, 0.0, hidden_flag]
-        assert data.notes[lsp._NOTE_UNLABELED] == 1
+        assert data.notes[lsp.NOTE_UNLABELED] == 1
         again = lsp.decode({"joints": joints})
         assert again.persons.visibility[1, 5] == 1 and (again.persons.visibility.ravel() > 0).all()
     with pytest.raises(ValueError, match="unlabeled must be"):
@@ -402,7 +403,7 @@ def test_edited_values_that_the_class_cannot_hold_are_written_as_double():
     assert lsp.encode(data)["joints"].dtype == np.int16
     data.persons.keypoints[0, 0, 0] = 12.5  # moved in FiftyOne
     joints = lsp.encode(data)["joints"]
-    assert joints.dtype == np.float64 and joints[0, 0, 0] == 12.5 and data.notes[lsp._NOTE_CLASS] == 1
+    assert joints.dtype == np.float64 and joints[0, 0, 0] == 12.5 and data.notes[lsp.NOTE_CLASS] == 1
 
 
 # -------------------------------------------------------------------------------- COCO and CLI

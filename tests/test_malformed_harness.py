@@ -219,14 +219,14 @@ def test_the_contract_check_catches_broken_readers(tmp_path, monkeypatch):
         assert outcome.result == "wrong", what
     monkeypatch.undo()
 
-    real_decode = coco.decode
+    real_read = coco.read
 
-    def forgetful(doc, **kwargs):  # drops an extra key: reads, but the round trip is not lossless
-        data = real_decode(doc, **kwargs)
+    def forgetful(path, **kwargs):  # drops an extra key: reads, but the round trip is not lossless
+        data = real_read(path, **kwargs)
         data.persons.extras[3].pop("source_note", None)
         return data
 
-    monkeypatch.setattr(coco, "decode", forgetful)
+    monkeypatch.setattr(coco, "read", forgetful)
     unchanged = Mutation("none", sample.main, "unchanged", (), sample.files[sample.main])
     outcome = check("coco", sample, unchanged, tmp_path)
     assert outcome.result == "wrong" and "not lossless" in outcome.detail

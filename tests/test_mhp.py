@@ -86,7 +86,7 @@ def test_mat_folder_reads_as_the_converter_does(pose_annos):
     assert p.image_index.tolist() == [1, 1, 2]
     assert p.visibility[0].tolist() == [2] * 14 + [0, 0] and p.visibility_raw[0, 14:].tolist() == [1.0, 2.0]
     assert p.visibility[2, 5] == 0
-    assert data.notes[mhp._NOTE_LABELED] == 14 + 16 + 15 and data.notes[mhp._NOTE_UNLABELED] == 3
+    assert data.notes[mhp.NOTE_LABELED] == 14 + 16 + 15 and data.notes[mhp.NOTE_UNLABELED] == 3
     assert p.boxes[0].tolist() == [95.0, 80.0, 115.0, 250.5]
     assert p.extras[0] == {"face_box": [120.0, 90.0, 30.0, 35.0], "box_flags": [0.0] * 4, "mat_variable": "person_0"}
     one = formats.read(pose_annos / "27.mat")

@@ -67,7 +67,7 @@ def test_keypoint_names_in_another_order_are_read_by_name():
     same = ochuman.decode(ochuman_native_doc())
     np.testing.assert_array_equal(data.persons.keypoints, same.persons.keypoints)
     np.testing.assert_array_equal(data.persons.visibility, same.persons.visibility)
-    assert data.notes[ochuman._NOTE_ORDER] == 1
+    assert data.notes[ochuman.NOTE_ORDER] == 1
     assert first_difference(ochuman.encode(data), doc) is None
 
 
@@ -134,7 +134,7 @@ def test_coco_data_written_native_gets_box_max_iou_and_null_masks():
     persons = native["images"][0]["annotations"]
     inter = 19.5 * 30.0  # boxes [10, 5, 40, 50] and [30.5, 10, 20, 30]
     assert persons[0]["max_iou"] == pytest.approx(inter / (2000.0 + 600.0 - inter)) and persons[0]["segms"] is None
-    assert data.notes[ochuman._NOTE_MAX_IOU] == 3
+    assert data.notes[ochuman.NOTE_MAX_IOU] == 3
 
 
 # ----------------------------------------------------------------------------------- COCO-style

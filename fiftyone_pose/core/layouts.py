@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import skeleton as skeletons
+from .errors import PoseUsageError
 from .model import PoseData
 from .skeleton import Skeleton
 
@@ -73,6 +74,16 @@ def coco_body_indices(layout: Skeleton | str | Sequence[str]) -> np.ndarray:
     return np.array([names.index(n) for n in skeletons.load("coco").keypoints], dtype=np.int64)
 
 
+def require_layout(data: PoseData, name: str, title: str) -> None:
+    """A ``PoseUsageError`` unless ``data`` has the keypoints of layout ``name`` (in order)."""
+    want = skeletons.load(name)
+    if tuple(data.skeleton.keypoints) != want.keypoints:
+        raise PoseUsageError(
+            f"{title} needs the '{name}' layout ({want.num_keypoints} points); this data has "
+            f"'{data.skeleton.name}' ({data.skeleton.num_keypoints} points): pass layout='{name}' to convert by name"
+        )
+
+
 def runs(index: np.ndarray) -> list[tuple[int, int]]:
     """``index`` (ascending) as ``[(start, stop), ...]`` runs of consecutive values."""
     out: list[tuple[int, int]] = []
@@ -100,7 +111,7 @@ def to_layout(data: PoseData, layout: Skeleton | str) -> PoseData:
     src_index = {name: i for i, name in enumerate(source.keypoints)}
     have = np.array([n in src_index for n in target.keypoints], dtype=bool)
     if not have.any():
-        raise ValueError(f"layouts '{source.name}' and '{target.name}' have no keypoint name in common")
+        raise PoseUsageError(f"layouts '{source.name}' and '{target.name}' have no keypoint name in common")
     take = np.array([src_index.get(n, 0) for n in target.keypoints], dtype=np.int64)
 
     p = data.persons

@@ -133,10 +133,11 @@ class Persons:
         def filled(get, default, shape) -> np.ndarray:
             return np.concatenate([get(p) if get(p) is not None else np.full((len(p), *shape), default) for p in parts])
 
-        # in the order the parts have them (a set's order would change from run to run)
+        # in the order the parts have them (a set's order would change from run to run); part
+        # boxes by name, so parts first seen in a later chunk do not change their order
         mask_keys = dict.fromkeys(k for p in parts for k in p.int_mask)
         absent_keys = dict.fromkeys(k for p in parts for k in p.absent)
-        box_keys = dict.fromkeys(k for p in parts for k in p.part_boxes)
+        box_keys = sorted({k for p in parts for k in p.part_boxes})
         has_raw = any(p.visibility_raw is not None for p in parts)
         return cls(
             image_index=cat(lambda p: p.image_index),
@@ -216,19 +217,32 @@ class PoseData:
 
     def summary(self) -> dict[str, Any]:
         """Counts a user wants after an import or conversion."""
-        p = self.persons
-        vis = p.visibility[~p.crowd] if len(p) else p.visibility
-        counts = np.bincount(vis.ravel().astype(np.int64), minlength=3) if vis.size else np.zeros(3, int)
-        return {
-            "images": len(self.images),
-            "persons": int((~p.crowd).sum()),
-            "crowd_regions": int(p.crowd.sum()),
-            "persons_without_keypoints": int(((vis > 0).sum(axis=1) == 0).sum()) if len(vis) else 0,
-            "keypoints_labeled": int(counts[1] + counts[2]),
-            "visibility": {"0": int(counts[0]), "1": int(counts[1]), "2": int(counts[2])},
-            "layout": f"{self.skeleton.name} ({self.skeleton.num_keypoints} points)",
-            **({"notes": dict(self.notes)} if self.notes else {}),
-        }
+        return summary(self, person_counts(self.persons))
+
+
+def person_counts(p: Persons) -> np.ndarray:
+    """The additive counts behind a summary, of these persons: persons, crowd regions, persons
+    without labeled points, and points with visibility 0, 1, 2 (crowd regions' points not counted)."""
+    vis = p.visibility[~p.crowd]
+    hist = np.bincount(vis.ravel().astype(np.int64), minlength=3)[:3] if vis.size else np.zeros(3, np.int64)
+    unlabeled = int(((vis > 0).sum(axis=1) == 0).sum()) if len(vis) else 0
+    return np.array([len(vis), int(p.crowd.sum()), unlabeled, *hist.tolist()], np.int64)
+
+
+def summary(data: PoseData, counts: np.ndarray) -> dict[str, Any]:
+    """The summary of ``data`` (its images, layout and notes) with ``person_counts`` of its persons
+    (summed over chunks when the persons streamed past)."""
+    persons, crowd, unlabeled, v0, v1, v2 = counts.tolist()
+    return {
+        "images": len(data.images),
+        "persons": persons,
+        "crowd_regions": crowd,
+        "persons_without_keypoints": unlabeled,
+        "keypoints_labeled": v1 + v2,
+        "visibility": {"0": v0, "1": v1, "2": v2},
+        "layout": f"{data.skeleton.name} ({data.skeleton.num_keypoints} points)",
+        **({"notes": dict(data.notes)} if data.notes else {}),
+    }
 
 
 def with_origin(data: PoseData, origin: int) -> PoseData:

@@ -52,10 +52,13 @@ import numpy as np
 import orjson
 
 from ..core import skeleton as skeletons
+from ..core.errors import PoseUsageError
 from ..core.model import Persons, PoseData
 from ..core.numbers import INT64_MAX, is_number, to_lists, uniform_mask
-from ._jsonio import dump_json, load_json
-from ._native import Reader, box_persons, head_and_tail, new_images, sizes_from_headers
+from .context import ReadContext
+from .jsonio import dump_json, load_json
+from .native import box_persons, new_images, sizes_from_headers
+from .protocol import IMAGES_DIR, Confidence, Option, Peek
 
 NAME = "pytorch_pose"
 FLAVORS = {
@@ -67,6 +70,11 @@ FLAVORS = {
 }
 #: the files count pixels from 1
 ORIGIN = 1
+READ_OPTIONS = (IMAGES_DIR,)
+WRITE_OPTIONS = (
+    Option("flavor", "the dataset of records that have none (default: the data's own)", ("MPI", "LEEDS", "coco")),
+)
+STREAMING = "read and written whole: a JSON list of person records"
 #: ``dataset`` value -> layout
 LAYOUTS = {"MPI": "mpii", "LEEDS": "mpii", "coco": "coco"}
 #: record keys in the files' order (the writer's order; other keys follow)
@@ -82,22 +90,20 @@ _COCO_2014 = re.compile(r"^COCO_(train|val)(\d{4})_")
 _MISSING = object()
 
 NOTE_SYNTHESISED = "LEEDS pelvis/thorax points synthesised by the converter (mean of hips / shoulders), not annotated"
-_NOTE_FLAGS = "pytorch-pose vis values other than 0/1 (read as labeled if > 0, else unlabeled; raw value kept)"
-_NOTE_COCO_FLAGS = "pytorch-pose COCO v values other than 0/1/2 (read as 0 if <= 0, else labeled; raw value kept)"
+NOTE_FLAGS = "pytorch-pose vis values other than 0/1 (read as labeled if > 0, else unlabeled; raw value kept)"
+NOTE_COCO_FLAGS = "pytorch-pose COCO v values other than 0/1/2 (read as 0 if <= 0, else labeled; raw value kept)"
 #: the documented vis values per layout
 _FLAGS = {"mpii": (0, 1), "coco": (0, 1, 2)}
-_NOTE_OTHERS = (
+NOTE_OTHERS = (
     "pytorch-pose records whose joint_others/objpos_other/scale_provided_other do not match numOtherPeople "
     "(kept as given)"
 )
-_NOTE_FIELDS = (
+NOTE_FIELDS = (
     "pytorch-pose records with objpos not [x, y], scale_provided not a number or isValidation not 0/1 (kept as given)"
 )
-_NOTE_PAIRS = "pytorch-pose records repeating another record's (annolist_index, people_index) (kept)"
-_NOTE_SIZES = (
-    "pytorch-pose images whose records disagree on img_width/img_height (kept per record; size from the image)"
-)
-_NOTE_NO_SPLIT = (
+NOTE_PAIRS = "pytorch-pose records repeating another record's (annolist_index, people_index) (kept)"
+NOTE_SIZES = "pytorch-pose images whose records disagree on img_width/img_height (kept per record; size from the image)"
+NOTE_NO_SPLIT = (
     "pytorch-pose COCO records whose split folder cannot be told (isValidation not 0/1; file_name = img_paths)"
 )
 
@@ -106,12 +112,12 @@ def layout(dataset: str = "MPI") -> skeletons.Skeleton:
     return skeletons.load(LAYOUTS[dataset])
 
 
-def detect(path: str | os.PathLike) -> float:
+def detect(peek: Peek) -> Confidence:
     """A JSON list whose first record has ``img_paths`` and ``joint_self``."""
-    head = head_and_tail(path)[: 1 << 16]
+    head = peek.head
     if not head.lstrip().startswith(b"["):
-        return 0.0
-    return 0.95 if b'"joint_self"' in head and b'"img_paths"' in head else 0.0
+        return Confidence.NO
+    return Confidence.CERTAIN if b'"joint_self"' in head and b'"img_paths"' in head else Confidence.NO
 
 
 def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None) -> PoseData:
@@ -157,7 +163,7 @@ def _json(v: Any) -> bytes | None:
 
 def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     """A parsed pytorch-pose document as ``PoseData`` (pure: no disk access)."""
-    r = Reader(path)
+    r = ReadContext(path)
     if not isinstance(doc, list):
         raise r.error(f"expected a JSON list of person records, found {type(doc).__name__}")
     flavor, first = None, 0
@@ -222,10 +228,10 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
             v = rec.get(key)
             if key in rec and not _is_size(v):
                 raise r.error(f"expected a non-negative whole number, found {v!r:.60}", name, key)
-    r.note(_NOTE_NO_SPLIT, no_split)
+    r.note(NOTE_NO_SPLIT, no_split)
 
     n = len(doc)
-    values, mask = r.numbers(list(chain.from_iterable(chain.from_iterable(rows))), row_records, 3 * k)
+    values, mask = r.numbers(list(chain.from_iterable(chain.from_iterable(rows))), row_records.__getitem__, 3 * k)
     bad = ~np.isfinite(values)
     if bad.any():
         j = int(np.flatnonzero(bad)[0]) // (3 * k)
@@ -234,7 +240,7 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     kp_mask = mask.reshape(n, k, 3)
     raw = triplets[..., 2].copy()
     visibility = read_visibility(sk.name, triplets[..., :2], raw)
-    r.note(_NOTE_FLAGS if sk.name == "mpii" else _NOTE_COCO_FLAGS, int((~np.isin(raw, _FLAGS[sk.name])).sum()))
+    r.note(NOTE_FLAGS if sk.name == "mpii" else NOTE_COCO_FLAGS, int((~np.isin(raw, _FLAGS[sk.name])).sum()))
     if flavor == "LEEDS":
         r.note(NOTE_SYNTHESISED, int((visibility[:, [sk.index("pelvis"), sk.index("thorax")]] > 0).sum()))
 
@@ -256,7 +262,7 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
         widths[m], heights[m] = int(extra.get("img_width", 0)), int(extra.get("img_height", 0))
         odd_sizes += any(key in person_extras[i] for i in group for key in ("img_width", "img_height"))
         image_extras.append(extra)
-    r.note(_NOTE_SIZES, odd_sizes)
+    r.note(NOTE_SIZES, odd_sizes)
     _note_others(doc, k, r)
     _note_fields(doc, r)
     _note_pairs(doc, r)
@@ -330,7 +336,7 @@ def _pair(x: Any) -> bool:
     return isinstance(x, list) and len(x) == 2 and all(map(is_number, x))
 
 
-def _note_others(doc: list, k: int, r: Reader) -> None:
+def _note_others(doc: list, k: int, r: ReadContext) -> None:
     number, pair = is_number, _pair
 
     def rows(x: Any) -> bool:
@@ -350,10 +356,10 @@ def _note_others(doc: list, k: int, r: Reader) -> None:
             continue
         checks = (("joint_others", rows), ("objpos_other", pair), ("scale_provided_other", number))
         odd += not all(_others_ok(int(n), rec.get(key, _MISSING), one) for key, one in checks)
-    r.note(_NOTE_OTHERS, odd)
+    r.note(NOTE_OTHERS, odd)
 
 
-def _note_fields(doc: list, r: Reader) -> None:
+def _note_fields(doc: list, r: ReadContext) -> None:
     """Count records whose fields pytorch-pose's loaders read have another shape (kept, not interpreted here)."""
     odd = 0
     for rec in doc:
@@ -364,10 +370,10 @@ def _note_fields(doc: list, r: Reader) -> None:
             and type(v) in (int, float)
             and v in (0, 1)
         )
-    r.note(_NOTE_FIELDS, odd)
+    r.note(NOTE_FIELDS, odd)
 
 
-def _note_pairs(doc: list, r: Reader) -> None:
+def _note_pairs(doc: list, r: ReadContext) -> None:
     seen: set[tuple[float, float]] = set()
     repeated = 0
     for rec in doc:
@@ -376,7 +382,7 @@ def _note_pairs(doc: list, r: Reader) -> None:
             key = (float(a), float(b))
             repeated += key in seen
             seen.add(key)
-    r.note(_NOTE_PAIRS, repeated)
+    r.note(NOTE_PAIRS, repeated)
 
 
 # --------------------------------------------------------------------------------------- writing
@@ -392,12 +398,12 @@ def encode(data: PoseData, *, flavor: str | None = None) -> list[dict[str, Any]]
     """
     name = data.skeleton.name
     if name not in _PLACEHOLDER or tuple(data.skeleton.keypoints) != skeletons.load(name).keypoints:
-        raise ValueError(
+        raise PoseUsageError(
             f"pytorch-pose JSON holds the 'mpii' (MPI, LEEDS) or 'coco' layout; this data has '{name}' "
             f"({data.skeleton.num_keypoints} points): pass layout='mpii' or layout='coco' to convert by name"
         )
     if flavor is not None and LAYOUTS.get(flavor) != name:
-        raise ValueError(f"flavor {flavor!r} does not hold the '{name}' layout; flavors: {', '.join(LAYOUTS)}")
+        raise PoseUsageError(f"flavor {flavor!r} does not hold the '{name}' layout; flavors: {', '.join(LAYOUTS)}")
     default = flavor or flavor_of(data)
     native = data.format == NAME
     p, images = data.persons, data.images

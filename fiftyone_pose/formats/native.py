@@ -1,174 +1,28 @@
-"""Helpers shared by the dataset formats built on COCO or with native files of their own
-(AI Challenger, MHP, CrowdPose, OCHuman, Human-Art): sniffing category names, COCO-style flavors
-whose files lack keys pycocotools needs, ``[x1, y1, x2, y2]`` boxes kept exactly, native visibility
-scales, and image sizes from image headers.
+"""Helpers shared by the formats with native (not COCO-style) files: AI Challenger, OCHuman,
+MHP's ``.mat``, MPII, LSP, pytorch-pose, Human3.6M's npz: persons of boxes and keypoints,
+``[x1, y1, x2, y2]`` boxes kept exactly, native visibility scales, and image sizes from image
+headers. Reading context and errors: ``context.ReadContext``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Callable, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 
 from ..core.errors import PoseFormatError
 from ..core.model import Images, Persons, PoseData, keypoint_boxes
 from ..core.numbers import INT64_MAX, NumberTypeError, is_number, to_array, to_lists, uniform_mask
-from . import coco
+from .context import ReadContext
 
-# ----------------------------------------------------------------------------------- sniffing
-
-#: a ``"keypoints": ["name", ...]`` list of strings (a category's names; numeric lists do not match)
-_NAME_LIST = re.compile(rb'"keypoints"\s*:\s*\[\s*("(?:[^"\\]|\\.)*"(?:\s*,\s*"(?:[^"\\]|\\.)*")*)\s*\]')
-
-
-def head_and_tail(path: str | os.PathLike) -> bytes:
-    """The first and last 64 KiB of a file (empty for a folder or an unreadable file).
-
-    COCO-like files list their images first, so ``categories`` and annotations are near the end.
-    """
-    if not os.path.isfile(path):
-        return b""
-    return coco._head(path) + coco._tail(path)
-
-
-def normalise_name(name: str) -> str:
-    """``"Right Shoulder"``, ``"Right-ankle"``, ``"right_shoulder"`` -> ``"right_shoulder"``."""
-    return re.sub(r"[\s\-]+", "_", name.strip().lower())
-
-
-def category_names(text: bytes) -> list[tuple[str, ...]]:
-    """The keypoint-name lists of the categories visible in ``text``, normalised."""
-    out = []
-    for m in _NAME_LIST.finditer(text):
-        try:
-            names = orjson.loads(b"[" + m.group(1) + b"]")
-        except orjson.JSONDecodeError:
-            continue
-        out.append(tuple(normalise_name(n) for n in names))
-    return out
-
-
-def names_match(text: bytes, *layouts: Sequence[str]) -> bool:
-    """Whether a category in ``text`` lists exactly one of the name lists ``layouts``."""
-    wanted = {tuple(normalise_name(n) for n in names) for names in layouts}
-    return any(found in wanted for found in category_names(text))
-
-
-def coco_like_score(path: str | os.PathLike, keys: Sequence[str], *layouts: Sequence[str]) -> float:
-    """Detection score of a COCO-like file that is one dataset's: 0.9 where one of the dataset's
-    own ``keys`` appears, 0.85 where a category lists one of its name lists ``layouts``, else 0."""
-    if coco.detect(path) < 0.5:
-        return 0.0
-    text = head_and_tail(path)
-    if any(f'"{key}"'.encode() in text for key in keys):
-        return 0.9
-    return 0.85 if names_match(text, *layouts) else 0.0
-
-
-# ---------------------------------------------------------------------------- COCO-style flavors
-
-
-def decode_coco_style(
-    doc: Any,
-    *,
-    path: str | os.PathLike | None,
-    layout: str,
-    format_name: str,
-    derived_keys: bool = False,
-    consume: bool = False,
-) -> PoseData:
-    """A COCO-like document of a dataset whose layout is known: the category's names never decide
-    the layout (CrowdPose's category has COCO's skeleton, Human-Art's lists 21 names for 17 points),
-    and the categories are kept verbatim.
-
-    ``derived_keys`` (flavors documented without ``area``/``iscrowd``: AI Challenger's converted
-    file, CrowdPose): a person without ``area`` gets NaN (the COCO writer then derives the box area
-    for pycocotools, this dataset's writer leaves it out) and a person without ``iscrowd`` is not a
-    crowd region; where a person has ``iscrowd``, the value is kept in its extras as well, so this
-    dataset's writer writes it exactly where the file had it (see ``encode_coco_style``).
-    ``consume``: the caller parsed ``doc`` for this call only (see ``coco.decode``).
-    """
-    cats = doc.get("categories") if isinstance(doc, dict) else None
-    if isinstance(cats, list) and any(isinstance(c, dict) and "keypoints" in c for c in cats):
-        bare = [{k: v for k, v in c.items() if k != "keypoints"} if isinstance(c, dict) else c for c in cats]
-        data = coco.decode(
-            {**doc, "categories": bare}, path=path, skeleton=layout, format_name=format_name, consume=consume
-        )
-        data = dataclasses.replace(data, categories=cats)
-    else:
-        data = coco.decode(doc, path=path, skeleton=layout, format_name=format_name, consume=consume)
-    if derived_keys and len(data.persons):
-        p = data.persons
-        absent = dict(p.absent)
-        absent.pop("area", None)  # areas stay NaN: "no area in the file"
-        no_crowd = absent.pop("iscrowd", np.zeros(len(p), bool))
-        extras = [
-            e if no_crowd[i] or "iscrowd" in e else {**e, "iscrowd": int(p.crowd[i])} for i, e in enumerate(p.extras)
-        ]
-        data = dataclasses.replace(data, persons=dataclasses.replace(p, absent=absent, extras=extras))
-    return data
-
-
-def encode_coco_style(data: PoseData, *, derived_keys: bool = False) -> dict[str, Any]:
-    """The COCO-like document of ``data``, the inverse of ``decode_coco_style``."""
-    return coco.encode(coco_style(data, derived_keys=derived_keys))
-
-
-def write_coco_style(data: PoseData, path: str | os.PathLike, *, derived_keys: bool = False) -> None:
-    """``encode_coco_style``, streamed to ``path`` (see ``coco.write``)."""
-    coco.write(coco_style(data, derived_keys=derived_keys), path)
-
-
-def coco_style(data: PoseData, *, derived_keys: bool = False) -> PoseData:
-    """``data`` as ``coco.encode``/``coco.write`` take it for a COCO-like file (see ``decode_coco_style``)."""
-    if derived_keys and len(data.persons):
-        p = data.persons
-        absent = dict(p.absent)
-        absent["area"] = np.isnan(p.areas) | absent.get("area", np.zeros(len(p), bool))
-        stated = np.fromiter(("iscrowd" in e for e in p.extras), dtype=bool, count=len(p))
-        absent["iscrowd"] = ~stated & ~p.crowd
-        data = dataclasses.replace(data, persons=dataclasses.replace(p, absent=absent))
-    return data
-
-
-def require_layout(data: PoseData, name: str, format_label: str) -> None:
-    """A ValueError unless ``data`` has the keypoints of layout ``name`` (in order)."""
-    from ..core import skeleton as skeletons
-
-    want = skeletons.load(name)
-    if tuple(data.skeleton.keypoints) != want.keypoints:
-        raise ValueError(
-            f"{format_label} needs the '{name}' layout ({want.num_keypoints} points); this data has "
-            f"'{data.skeleton.name}' ({data.skeleton.num_keypoints} points): pass layout='{name}' to convert by name"
-        )
-
+NOTE_SIZES = "image sizes read from image headers"
 
 # ------------------------------------------------------------------------------ native records
-
-
-class Reader(coco._Context):
-    """Errors and notes while reading a native file (COCO's reading context, plus number lists)."""
-
-    def numbers(self, values: list, records: list[tuple[str, str]], per_record: int) -> tuple[np.ndarray, Any]:
-        """``to_array`` of the concatenated ``values`` (``per_record`` values per (record, field))."""
-        try:
-            return to_array(values)
-        except NumberTypeError as e:
-            j = next(
-                (j for j, v in enumerate(values) if not (is_number(v) and (type(v) is float or abs(v) <= 2**53))),
-                0,
-            )
-            record, field = records[j // max(per_record, 1)] if records else (None, None)
-            v = values[j] if values else None
-            message = str(e) if type(v) in (int, float) else f"expected numbers, found {v!r:.60}"
-            raise self.error(message, record, field) from None
 
 
 def box_persons(
@@ -271,7 +125,7 @@ def _corners_give(kept: Any, box: np.ndarray, mask: np.ndarray) -> bool:
 
 
 def corners_from_lists(
-    lists: list, reader: Reader, records: list[tuple[str, str]]
+    lists: list, reader: ReadContext, records: list[tuple[str, str]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``corners_to_boxes`` of per-person ``[x1, y1, x2, y2]`` lists, checked (errors name the record)."""
     for (record, field), v in zip(records, lists):
@@ -280,7 +134,7 @@ def corners_from_lists(
     n = len(lists)
     if n == 0:
         return np.zeros((0, 4)), np.zeros((0, 4), bool), np.zeros(0, bool)
-    arr, mask = reader.numbers(list(chain.from_iterable(lists)), records, 4)
+    arr, mask = reader.numbers(list(chain.from_iterable(lists)), records.__getitem__, 4)
     bad = ~np.isfinite(arr)
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
@@ -325,8 +179,9 @@ def sizes_from_headers(
 ) -> PoseData:
     """``data`` with the image sizes the file lacks read from the image headers (not the pixels).
 
-    For readers' ``images_dir`` option: None leaves ``data`` as it is. An image that cannot be
-    read is an error naming it and the pose file ``path``.
+    For readers' ``images_dir`` option, on the data (or stream header) they just read: None leaves
+    ``data`` as it is; the count goes to ``data.notes`` (shared with a stream's chunks). An image
+    that cannot be read is an error naming it and the pose file ``path``.
     """
     if images_dir is None:
         return data
@@ -347,12 +202,8 @@ def sizes_from_headers(
                 record=f"images[{i}] (id {images.ids[i]}, {file})",
                 field="width",
             ) from None
-    notes = dict(data.notes)
-    if len(unknown):
-        notes["image sizes read from image headers"] = notes.get("image sizes read from image headers", 0) + len(
-            unknown
-        )
-    return dataclasses.replace(data, images=dataclasses.replace(images, widths=widths, heights=heights), notes=notes)
+    ReadContext(path, data.notes).note(NOTE_SIZES, len(unknown))
+    return dataclasses.replace(data, images=dataclasses.replace(images, widths=widths, heights=heights))
 
 
 def new_images(

@@ -1,10 +1,10 @@
-"""A small writer of MATLAB v5 ``.mat`` files holding plain numeric arrays: the counterpart of ``_mat5``.
+"""A small writer of MATLAB v5 ``.mat`` files holding plain numeric arrays: the counterpart of ``mat5``.
 
 Why not ``scipy.io.savemat``: its header carries the time of writing, so two exports of the same
 data would differ, and this project's exports are byte-for-byte deterministic. The files are
 uncompressed level-5 MAT-files, little-endian, one real non-sparse array per variable, stored in
 its own MATLAB class (``double``, ``single``, ``int8`` ... ``uint64``); MATLAB, Octave, scipy and
-``_mat5.read_mat`` read them.
+``mat5.read_mat`` read them.
 """
 
 from __future__ import annotations

@@ -101,9 +101,15 @@ def read_mat_values(raw: bytes, max_bytes: int = MAX_VARIABLE_BYTES) -> dict[str
 def variable_names(head: bytes) -> list[str]:
     """The names of the variables that start within ``head`` (the first bytes of a file), for
     sniffing: compressed variables are inflated only as far as their names. Never raises."""
+    return [name for name, _ in variable_headers(head)]
+
+
+def variable_headers(head: bytes) -> list[tuple[str, tuple[int, ...]]]:
+    """The names and dimensions of the variables that start within ``head`` (the first bytes of a
+    file), for sniffing: compressed variables are inflated only as far as their names. Never raises."""
     try:
         endian = _endian(head)
-        names = []
+        found = []
         pos = _HEADER
         while pos + 8 <= len(head):
             outer, nbytes, data_at, small = _tag(head, pos, endian)
@@ -117,14 +123,15 @@ def variable_names(head: bytes) -> list[str]:
             if mi != _MI_MATRIX:
                 break
             parser = _Parser(body, endian, pos)
-            for what in ("array flags", "dimensions"):
-                _, _, _, at = parser.tag(at, len(body), what, None)
+            _, _, _, at = parser.tag(at, len(body), "array flags", None)
+            mi, n, dims_at, at = parser.tag(at, len(body), "dimensions", None)
+            dims = tuple(struct.unpack_from(f"{endian}{n // 4}i", body, dims_at)) if mi == _MI_INT32 else ()
             mi, n, name_at, _ = parser.tag(at, len(body), "name", None)
             if mi != _MI_INT8:
                 break
-            names.append(body[name_at : name_at + n].decode("ascii"))
+            found.append((body[name_at : name_at + n].decode("ascii"), dims))
             pos = data_at + (nbytes if outer == _MI_COMPRESSED or small else _padded(nbytes))
-        return names
+        return found
     except (MatError, zlib.error, UnicodeDecodeError, struct.error):
         return []
 
