@@ -57,7 +57,7 @@ REGISTRY: dict[str, ModuleType] = {
     )
 }
 #: the modules of this package that are not formats: what the formats share
-SUPPORT_MODULES = ("cocolike", "context", "jsonio", "mat5", "mat5_write", "native", "protocol")
+SUPPORT_MODULES = ("cocolike", "context", "jsonio", "mat5", "native", "protocol")
 
 #: ``layout``, the write option of every format
 LAYOUT = Option("layout", "convert to this keypoint layout by keypoint name first (a skeleton name, e.g. coco)")

@@ -48,7 +48,7 @@ Reading is strict: one variable ``joints`` (a file with other variables is refus
 meaning is unknown), a real numeric array of one of the shapes above, finite coordinates and flags
 0 or 1 only; anything else is a ``PoseFormatError`` naming the file, the image and the value. Files
 are read with the project's strict MATLAB v5 reader (``mat5``; v7.3/HDF5 files are not supported)
-and written by ``mat5_write`` (uncompressed v5, deterministic bytes).
+and written by ``mat5.write_mat`` (scipy's writer, uncompressed v5, deterministic bytes).
 """
 
 from __future__ import annotations
@@ -67,8 +67,7 @@ from ..core.model import Persons, PoseData
 from ..core.numbers import uniform_mask
 from .context import ReadContext
 from .jsonio import write_atomic
-from .mat5 import MatError, read_mat, variable_headers
-from .mat5_write import class_dtype, class_name, write_mat
+from .mat5 import MatError, class_dtype, class_name, read_mat, variable_headers, write_mat
 from .native import new_images, sizes_from_headers
 from .protocol import IMAGES_DIR, Confidence, Option, Peek
 
