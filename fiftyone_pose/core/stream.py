@@ -62,6 +62,7 @@ class PoseStream:
         for chunk in self._chunks:
             self._counts += person_counts(chunk)
             yield chunk
+            del chunk  # (not kept while the next chunk is made: one chunk in memory at a time)
 
     def collect(self) -> PoseData:
         """The whole dataset: the header with every chunk's persons (reads what is left)."""
@@ -83,8 +84,10 @@ class PoseStream:
         def chunks() -> Iterator[Persons]:
             for chunk in self:
                 out = fn(dataclasses.replace(self.header, persons=chunk, notes={}))
+                del chunk
                 add_notes(notes, out.notes)
                 yield out.persons
+                del out
 
         return PoseStream(header, chunks())
 

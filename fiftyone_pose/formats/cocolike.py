@@ -195,18 +195,32 @@ class CocoLike:
             images, Persons.empty(layout.num_keypoints), layout, categories, meta, self.name, ctx.notes, self.origin
         )
         header = self.read_header(header, ctx)
-        return PoseStream(header, self._persons(chain([first], chunks), images, categories, body, ctx))
+        return PoseStream(header, self._persons([first], chunks, images, categories, body, ctx))
 
     def _persons(
-        self, chunks: Iterable[Chunk], images: Images, categories: list, body: Skeleton, ctx: ReadContext
+        self,
+        head: list[Chunk],
+        chunks: Iterator[Chunk],
+        images: Images,
+        categories: list,
+        body: Skeleton,
+        ctx: ReadContext,
     ) -> Iterator[Persons]:
+        """The persons of ``head`` (the chunk already read, taken out of the list) and ``chunks``.
+
+        A chunk's records are let go before its persons are handed on, so one chunk's records
+        and persons are in memory at a time."""
         lookup = ImageLookup(images)
         ids = UniqueIds()
-        for chunk in chunks:
+        while head or (chunk := next(chunks, None)) is not None:
+            if head:
+                chunk = head.pop()
             persons = decode_persons(chunk, lookup, categories, body.num_keypoints, ctx, self.own_keys)
             persons = self.read_persons(persons, chunk, ctx)
             ids.add(persons, chunk, ctx)
+            del chunk
             yield persons
+            del persons
 
     def write(self, data: PoseData, path: str | os.PathLike) -> None:
         """Write ``data`` (streamed in chunks, renamed into place when complete)."""
@@ -280,9 +294,10 @@ class CocoLike:
             points = np.array([header.skeleton.index(n) for n in body.keypoints], dtype=np.int64)
         for chunk in chunks:
             for lo in range(0, len(chunk), WRITE_CHUNK):
-                part = chunk.take(np.arange(lo, min(lo + WRITE_CHUNK, len(chunk))))
-                part = self.write_persons(part, header)
+                part = self.write_persons(chunk.take(np.arange(lo, min(lo + WRITE_CHUNK, len(chunk)))), header)
                 yield encode_persons(part, header.images.ids, points, self.person_keys(part, header))
+                del part
+            del chunk  # (not kept while the next chunk is read)
 
 
 def native_or_coco(data: PoseData) -> str:

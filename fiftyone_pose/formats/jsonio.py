@@ -77,14 +77,14 @@ class RecordChunks:
         first = 0
         with _open(self.path) as f:
             for lo, hi in self._spans:
-                raw = os.pread(f.fileno(), hi - lo, lo)
                 try:
-                    chunk = Chunk(orjson.loads(b"[" + raw + b"]"))
+                    chunk = Chunk(orjson.loads(b"[" + os.pread(f.fileno(), hi - lo, lo) + b"]"))
                 except orjson.JSONDecodeError as e:
                     raise _error_at(f, lo, e) from None
                 chunk.first = first
                 first += len(chunk)
                 yield chunk
+                del chunk  # (not kept while the next chunk is read: one chunk in memory at a time)
 
 
 def load_json_chunked(
