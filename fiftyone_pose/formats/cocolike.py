@@ -18,7 +18,8 @@ A COCO-like dataset is a ``CocoLike``: it declares only how its files differ fro
   (``Confidence.CERTAIN``) and its category's keypoint-name lists (``LIKELY``);
 - ``derived_keys``: its files have no ``area`` / ``iscrowd`` (COCO exports derive them, its own
   writer leaves them out where the file had none); ``origin``: 1 where they count pixels from 1;
-- ``own_keys``: person keys its hooks read, so they are not kept as extras;
+- ``own_keys``: person keys its hooks read, so they are not kept as extras; ``spelled_names``:
+  a category written for data that has none spells the names as its files do;
 
 and, in a subclass, overrides the hooks that differ. Each takes its inputs and returns new
 values, never changing what it was given:
@@ -49,7 +50,7 @@ import orjson
 
 from ..core import skeleton as skeletons
 from ..core.errors import PoseUsageError
-from ..core.layouts import coco_body_indices, require_layout
+from ..core.layouts import require_layout
 from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, keypoint_boxes
 from ..core.numbers import INT64_MAX, INT64_MIN, is_int, is_number, to_lists
 from ..core.skeleton import Skeleton
@@ -118,7 +119,7 @@ class CocoLike:
     def write_persons(self, persons: Persons, header: PoseData) -> Persons:
         """A chunk of persons as the file holds them (default: ``derived_keys``, ``counts``)."""
         if self.counts is not None:
-            persons = counted(persons, coco_body_indices(header.skeleton))
+            persons = counted(persons, points_of(self.counts, header.skeleton))
         return to_derived_keys(persons) if self.derived_keys else persons
 
     def person_keys(self, persons: Persons, header: PoseData) -> list[tuple[str, list[Any]]]:
@@ -288,16 +289,18 @@ class CocoLike:
             yield "categories", header.categories or self.default_categories(header.skeleton), False
 
     def _records(self, chunks: Iterable[Persons], header: PoseData) -> Iterator[list[dict[str, Any]]]:
-        points = None
-        if self.keypoints_layout is not None:
-            body = skeletons.load(self.keypoints_layout)
-            points = np.array([header.skeleton.index(n) for n in body.keypoints], dtype=np.int64)
+        points = None if self.keypoints_layout is None else points_of(self.keypoints_layout, header.skeleton)
         for chunk in chunks:
             for lo in range(0, len(chunk), WRITE_CHUNK):
                 part = self.write_persons(chunk.take(np.arange(lo, min(lo + WRITE_CHUNK, len(chunk)))), header)
                 yield encode_persons(part, header.images.ids, points, self.person_keys(part, header))
                 del part
             del chunk  # (not kept while the next chunk is read)
+
+
+def points_of(layout: str, skeleton: Skeleton) -> np.ndarray:
+    """The indices in ``skeleton`` of the points of ``layout``, by name, in ``layout``'s order."""
+    return np.array([skeleton.index(n) for n in skeletons.load(layout).keypoints], dtype=np.int64)
 
 
 def native_or_coco(data: PoseData) -> str:
