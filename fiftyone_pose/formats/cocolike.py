@@ -52,7 +52,7 @@ from ..core import skeleton as skeletons
 from ..core.errors import PoseUsageError
 from ..core.layouts import require_layout
 from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, keypoint_boxes
-from ..core.numbers import INT64_MAX, INT64_MIN, is_int, is_number, to_lists
+from ..core.numbers import INT64_MAX, INT64_MIN, is_int, is_number, mask_value, to_lists, uniform_mask
 from ..core.skeleton import Skeleton
 from ..core.stream import PoseStream
 from .context import MISSING, ReadContext, position, record_name
@@ -711,10 +711,11 @@ def numbers(
 
 def rows(values: list, width: int, records: Sequence[Any], key: str, ctx: ReadContext) -> tuple[np.ndarray, np.ndarray]:
     """Numbers of an optional per-person key (``MISSING`` where absent) as float64 rows of
-    ``width`` (0: one number per person; NaN where absent) and their int mask."""
+    ``width`` (0: one number per person; NaN where absent) and their int mask (a free uniform
+    one where every present value is alike)."""
     n = len(values)
     shape = (n, width) if width else (n,)
-    index = [i for i, v in enumerate(values) if v is not MISSING]
+    index = [i for i, v in enumerate(values) if v is not MISSING] if MISSING in values else range(n)
     present = [values[i] for i in index] if len(index) < n else values
     flat = list(chain.from_iterable(present)) if width else present
     arr, mask = ctx.numbers(
@@ -724,6 +725,9 @@ def rows(values: list, width: int, records: Sequence[Any], key: str, ctx: ReadCo
         return arr.reshape(shape), mask.reshape(shape)
     out = np.full(shape, np.nan)
     out[index] = arr.reshape(out[index].shape)
+    value = mask_value(mask)
+    if value is not None:  # (the rows of absent values are never written)
+        return out, uniform_mask(value, shape)
     full = np.zeros(shape, bool)
     full[index] = mask.reshape(out[index].shape)
     return out, full
