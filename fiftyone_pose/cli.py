@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--to", dest="dst_format", default="coco", help="output format (default: coco)")
     c.add_argument(
         "--layout",
-        help="keypoint layout to convert to by keypoint name first, e.g. coco (17 points from COCO-WholeBody or Halpe)",
+        help="keypoint layout to convert to first, e.g. coco, halpe26, coco_wholebody (fiftyone-pose layouts: which)",
     )
 
     c = command("import", _import, "import a pose file into a persistent FiftyOne dataset")
@@ -139,9 +139,9 @@ def _formats(args: argparse.Namespace) -> None:
 def _convert(args: argparse.Namespace) -> None:
     src_format = _resolve_format(args.src, args.src_format)
     data = formats.read(args.src, src_format)
-    formats.write(data, args.dst, args.dst_format, layout=args.layout)
+    written = formats.write(data, args.dst, args.dst_format, layout=args.layout)
     print(f"wrote {args.dst} ({args.dst_format})")
-    _print_summary(data.summary())
+    _print_summary(written.summary())
 
 
 def _import(args: argparse.Namespace) -> None:

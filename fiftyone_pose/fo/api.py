@@ -98,9 +98,9 @@ def export(
         if format is None:
             native = data.format in formats.REGISTRY and write_options.get("layout") is None
             format = data.format if native else "coco"
-        formats.write(data, path, format, **write_options)
-    data.format = format
-    return data
+        written = formats.write(data, path, format, **write_options)
+    written.format = format
+    return written
 
 
 def leftover_datasets() -> list[str]:

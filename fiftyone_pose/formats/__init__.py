@@ -87,11 +87,12 @@ def read(path: str | os.PathLike, format: str = "auto", **options) -> PoseData:
 
 def write(
     data: PoseData, path: str | os.PathLike, format: str = "coco", layout: Skeleton | str | None = None, **options
-) -> None:
-    """Write ``PoseData`` in ``format`` (atomically: no partial file on failure).
+) -> PoseData:
+    """Write ``PoseData`` in ``format`` (atomically: no partial file on failure); returns what was written.
 
     ``layout`` (a skeleton name such as ``"coco"``, or a ``Skeleton``) first converts the persons to
-    that keypoint layout by keypoint name, e.g. 133-point COCO-WholeBody data as plain 17-point COCO.
+    that keypoint layout as the layouts' mapping file says (``core.mappings``), e.g. 133-point
+    COCO-WholeBody data as plain 17-point COCO, or MPII as Halpe-26; its notes count what changed.
     """
     module = get(format)
     with paused_gc():
@@ -102,3 +103,4 @@ def write(
             module.write(data, path, **options)
         except PoseFormatError as e:  # a record the format cannot write
             raise e.with_path(path) from None
+    return data
