@@ -87,8 +87,28 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--view", help="name of a saved view of the dataset to export instead")
     c.add_argument(
         "--layout",
-        help="keypoint layout to convert to by keypoint name first, e.g. coco (17 points from COCO-WholeBody or Halpe)",
+        help="keypoint layout to convert to first, e.g. coco, halpe26, coco_wholebody (fiftyone-pose layouts: which)",
     )
+
+    c = command(
+        "merge", _merge, "merge datasets (or saved views) into one new dataset in one keypoint layout, e.g. Body8"
+    )
+    c.add_argument("name", help="name of the new dataset")
+    c.add_argument("sources", nargs="+", help="datasets to merge, or DATASET:SAVED_VIEW")
+    c.add_argument("--layout", default="coco", help="keypoint layout of the merged persons (default: coco)")
+    c.add_argument(
+        "--label-field",
+        help="keypoints field read from each source and written (default: each one's first; ground_truth)",
+    )
+    c.add_argument(
+        "--duplicates",
+        choices=("all", "first"),
+        default="all",
+        help="an image two sources share (same file): keep it once per source (all, default) or only the first's",
+    )
+    c.add_argument("--overwrite", action="store_true", help="replace an existing dataset of that name")
+
+    command("layouts", _layouts, "list the keypoint layouts and the layouts each one converts to")
 
     c = command("info", _info, "print a dataset's pose summary: skeleton, counts, visibility histogram")
     c.add_argument("name", help="dataset name")
@@ -114,9 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
+def _print_summary(summary: dict[str, Any], indent: str = "  ") -> None:
     for key, value in summary.items():
-        print(f"  {key.replace('_', ' ')}: {json.dumps(value) if isinstance(value, dict) else value}")
+        print(f"{indent}{key.replace('_', ' ')}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
 
 
 def _resolve_format(path: str, name: str) -> str:
@@ -169,6 +189,37 @@ def _export(args: argparse.Namespace) -> None:
     what = f"view '{args.view}' of '{args.name}'" if args.view else f"dataset '{args.name}'"
     print(f"wrote {args.dst} ({data.format}) from {what}")
     _print_summary(data.summary())
+
+
+def _merge(args: argparse.Namespace) -> None:
+    from .fo.adapter import INFO_KEY
+    from .fo.merge import merge
+
+    dataset = merge(
+        args.sources,
+        args.name,
+        layout=args.layout,
+        label_field=args.label_field,
+        duplicates=args.duplicates,
+        overwrite=args.overwrite,
+        persistent=True,
+    )
+    field = args.label_field or "ground_truth"
+    info = dataset.info[INFO_KEY][field]
+    print(f"merged {len(args.sources)} sources into dataset '{dataset.name}' (layout {args.layout}, field '{field}')")
+    print(f"  file names relative to: {info['images_root']}")
+    for source in info["merged_from"]:
+        print(f"  {source['name']}:")
+        _print_summary({k: v for k, v in source.items() if k != "name" and v not in (None, 0, {}, [])}, indent="    ")
+
+
+def _layouts(args: argparse.Namespace) -> None:
+    from .core import mappings, skeleton
+
+    for name in skeleton.available():
+        layout = skeleton.load(name)
+        others = [t for t in mappings.targets(layout) if t != name]
+        print(f"{name} ({layout.num_keypoints} points) -> {', '.join(others) or 'no other layout'}")
 
 
 def _info(args: argparse.Namespace) -> None:

@@ -507,3 +507,26 @@ def test_mapped_persons_write_as_coco_and_read_back_exactly(tmp_path_factory, ma
             s = plan.first[t]
             if v[i, s] > 0:
                 assert [type(x) is int for x in a["keypoints"][3 * t : 3 * t + 2]] == ints[i, s].tolist()
+
+
+def test_cli_converts_mpii_to_coco_17_and_lists_the_layouts(tmp_path, capsys):
+    from fiftyone_pose import cli
+
+    src = tmp_path / "mpii_train.json"
+    src.write_bytes(orjson.dumps(mpii_hrnet_doc()))
+    dst = tmp_path / "mpii_coco17.json"
+    assert cli.main(["convert", str(src), str(dst), "--to", "coco", "--layout", "coco"]) == 0
+    out = capsys.readouterr().out
+    assert "points of layout 'coco' missing in 'mpii', written unlabeled" in out
+    assert_export_evaluates(dst, "coco")
+    assert cli.main(["convert", str(src), str(tmp_path / "x.json"), "--layout", "aic"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "fiftyone-pose: error: no keypoint mapping from layout 'mpii' to 'aic'; "
+        "'mpii' converts to: coco, coco_wholebody, halpe26, mhp"
+    ]
+    assert not (tmp_path / "x.json").exists()
+    assert cli.main(["layouts"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "mpii (16 points) -> coco, coco_wholebody, halpe26, mhp" in lines
+    assert len(lines) == len(skeletons.available())

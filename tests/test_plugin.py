@@ -121,3 +121,24 @@ def test_curate_maps_every_filter(fo_db):
     assert set(_FILTERS) == set(views.CURATION_VIEWS)
     with pytest.raises(ValueError, match="unknown filter"):
         curate(None, {"filter": "nope"})
+
+
+def test_the_export_form_offers_the_layouts_the_field_converts_to(registered, dataset_name, tmp_path):
+    import asyncio
+
+    import orjson
+    from fiftyone.operators.executor import resolve_type
+    from fiftyone.operators.registry import OperatorRegistry
+    from mpii_docs import mpii_hrnet_doc
+    from PIL import Image
+
+    import fiftyone_pose as fop
+
+    src = tmp_path / "mpii_train.json"
+    src.write_bytes(orjson.dumps(mpii_hrnet_doc()))
+    for name in ("015601864.jpg", "000123456.jpg"):
+        Image.new("RGB", (1280, 720)).save(tmp_path / name)
+    ds = fop.load(src, name=dataset_name)
+    form = asyncio.run(resolve_type(OperatorRegistry(), f"{PLUGIN_NAME}/export_pose_view", {"dataset_name": ds.name}))
+    layouts = form.type.properties["layout"].type.values
+    assert layouts == ["coco", "coco_wholebody", "halpe26", "mhp", "mpii"]

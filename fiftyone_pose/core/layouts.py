@@ -106,7 +106,7 @@ def to_layout(data: PoseData, layout: Skeleton | str) -> PoseData:
         return dataclasses.replace(data, skeleton=target)
     mapping = mappings.resolve(source, target.name)
     if mapping is None:
-        reachable = [t for t in mappings.targets(source) if t != target.name]
+        reachable = [t for t in mappings.targets(source) if t not in (source.name, target.name)]
         raise PoseUsageError(
             f"no keypoint mapping from layout '{source.name}' to '{target.name}'; '{source.name}' converts to: "
             f"{', '.join(reachable) or 'no other layout'}"

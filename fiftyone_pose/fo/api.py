@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import fiftyone as fo
@@ -55,11 +57,23 @@ def create_dataset(
     progress: bool | None = None,
 ) -> fo.Dataset:
     """A new dataset holding ``data`` (all or nothing, see ``load``)."""
+    with building(name, overwrite, persistent) as dataset:
+        add_pose_data(dataset, data, images_dir, label_field, progress=progress)
+    return dataset
+
+
+@contextlib.contextmanager
+def building(name: str | None, overwrite: bool = False, persistent: bool = False) -> Iterator[fo.Dataset]:
+    """A new dataset, built under a temporary name and renamed to ``name`` when the block completes.
+
+    A failure or Ctrl-C inside the block deletes it, and an existing dataset of that name is replaced
+    (``overwrite``) only once its successor is complete.
+    """
     if name is not None and fo.dataset_exists(name) and not overwrite:
         raise ValueError(f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it")
     dataset = fo.Dataset(TEMP_PREFIX + uuid.uuid4().hex)
     try:
-        add_pose_data(dataset, data, images_dir, label_field, progress=progress)
+        yield dataset
         if name is None:
             name = fo.get_default_dataset_name()
         if overwrite and fo.dataset_exists(name):
@@ -76,7 +90,6 @@ def create_dataset(
     except BaseException:
         dataset.delete()
         raise
-    return dataset
 
 
 def export(

@@ -24,9 +24,9 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from fiftyone_pose import formats
-from fiftyone_pose.core import skeleton
+from fiftyone_pose.core import mappings, skeleton
 from fiftyone_pose.fo import views as pose_views
-from fiftyone_pose.fo.adapter import pose_fields
+from fiftyone_pose.fo.adapter import INFO_KEY, pose_fields
 
 PLUGIN_NAME = "@fiftyone-pose/pose"
 PLUGIN_FOLDER = "fiftyone-pose"
@@ -82,6 +82,12 @@ def _field_input(ctx, inputs) -> str | None:
     if len(fields) > 1:
         inputs.enum("label_field", fields, default=fields[0], label="Keypoints field", view=types.DropdownView())
     return ctx.params.get("label_field") or (fields[0] if fields else None)
+
+
+def _layouts(ctx, field: str | None) -> list[str]:
+    """The layouts the field's skeleton converts to (every layout when the field has no recorded skeleton)."""
+    recorded = ctx.dataset.info.get(INFO_KEY, {}).get(field, {}).get("skeleton") if ctx.dataset and field else None
+    return mappings.targets(skeleton.Skeleton.from_dict(recorded)) if recorded else skeleton.available()
 
 
 def _formats(writable: bool) -> list[str]:
@@ -180,16 +186,17 @@ class ExportPoseView(foo.Operator):
             description="default: the format the dataset was imported from (COCO with a layout)",
             view=types.DropdownView(),
         )
+        field = _field_input(ctx, inputs)
         inputs.enum(
             "layout",
-            skeleton.available(),
+            _layouts(ctx, field),
             label="Keypoint layout",
             description=(
-                "convert the persons to this layout by keypoint name first, e.g. coco: 17 points from COCO-WholeBody"
+                "convert the persons to this layout first, as its mapping says (e.g. MPII onto COCO or Halpe-26); "
+                "the list holds the layouts this field's skeleton converts to"
             ),
             view=types.DropdownView(),
         )
-        _field_input(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Export pose view"))
 
     def execute(self, ctx):
