@@ -27,11 +27,13 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import fiftyone as fo
 import numpy as np
 
+from ..core.bulk import paused_gc
 from ..core.errors import PoseUsageError
 from ..core.layouts import to_layout
 from ..core.model import PoseData, with_origin
@@ -53,16 +55,13 @@ _STANDARD_FIELDS = frozenset(
 @dataclasses.dataclass
 class _Source:
     """One source of a merge: its name (the tag and ``source`` value), collection, keypoints field,
-    and per sample (in the collection's order) the values read before the persons."""
+    and its samples' filepaths (in the collection's order, the order its persons are read in)."""
 
     name: str
     collection: Any
     label_field: str
     view: str | None
     filepaths: list[str] = dataclasses.field(default_factory=list)
-    file_names: list[str | None] = dataclasses.field(default_factory=list)
-    image_ids: list[int | None] = dataclasses.field(default_factory=list)
-    tags: list[list[str]] = dataclasses.field(default_factory=list)
 
 
 def merge(
@@ -89,10 +88,8 @@ def merge(
     resolved = [_resolve(s, label_field) for s in sources]
     for s in resolved:  # every source converts before anything is read (no samples: just its layout)
         target = to_layout(to_pose_data(s.collection.limit(0), s.label_field, progress=False), layout).skeleton
-    for s in resolved:
-        s.filepaths, s.file_names, s.image_ids, s.tags = s.collection.values(
-            ["filepath", "file_name", "image_id", "tags"]
-        )
+    for s in resolved:  # in the order to_pose_data reads them (FiftyOne's set_values relies on it too)
+        s.filepaths = s.collection.values("filepath")
     folders = {os.path.dirname(p) for s in resolved for p in s.filepaths}
     root = os.path.commonpath(sorted(folders)) if folders else os.sep
     field = label_field or "ground_truth"
@@ -102,9 +99,13 @@ def merge(
     report: list[dict[str, Any]] = []
     image_fields: set[str] = set()
     licenses: list[Any] = []
-    with building(name, overwrite, persistent) as dataset:
-        for s in resolved:
-            data, entry = _read(s, layout, progress)
+    # the next source is read while this one is inserted: each waits on mongod much of the time
+    with paused_gc(), building(name, overwrite, persistent) as dataset, ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(_read, resolved[0], layout, progress)
+        for k, s in enumerate(resolved):
+            data, entry = pending.result()
+            if k + 1 < len(resolved):
+                pending = reader.submit(_read, resolved[k + 1], layout, progress)
             kept = _duplicates(s, seen, entry)
             if duplicates == "first" and len(kept) < len(s.filepaths):
                 data = _only_images(data, kept, entry)
@@ -115,7 +116,9 @@ def merge(
             licenses += [lic for lic in data.meta.get("licenses") or [] if lic not in licenses]
             data = _as_training_set(data, s, kept, root, target, entry)
             ids = add_pose_data(dataset, data, root, field, tags=[s.name], progress=progress)
-            _carry_tags(dataset, ids, [s.tags[i] for i in kept.tolist()])
+            if s.collection.count_sample_tags():  # one cheap aggregation; the tags only where there are some
+                tags = s.collection.values("tags")
+                _carry_tags(dataset, ids, [tags[i] for i in kept.tolist()])
             image_fields |= set(dataset.info[INFO_KEY][field].get("image_fields", []))
             report.append(entry)
         info = dict(dataset.info)
@@ -165,12 +168,8 @@ def _resolve(source: str | fo.core.collections.SampleCollection, label_field: st
 def _read(s: _Source, layout: str | Skeleton, progress: bool | None) -> tuple[PoseData, dict[str, Any]]:
     """A source's persons in the target layout, counting pixels from 0, and its report entry."""
     data = to_pose_data(s.collection, s.label_field, progress=progress)
-    paired = len(data.images) == len(s.filepaths) and all(
-        (name is None or name == got) and (iid is None or iid == got_id)
-        for name, got, iid, got_id in zip(s.file_names, data.images.file_names, s.image_ids, data.images.ids.tolist())
-    )
-    if not paired:  # both come in the collection's order; this guards the pairing
-        raise RuntimeError(f"the samples of '{s.name}' changed while it was being read; merge again")
+    if len(data.images) != len(s.filepaths):
+        raise PoseUsageError(f"the samples of '{s.name}' changed while the merge read them; merge again")
     source_layout = data.skeleton.name
     data = with_origin(to_layout(data, layout), 0)
     own = set(s.collection.info.get(INFO_KEY, {}).get(s.label_field, {}).get("image_fields", []))
@@ -254,9 +253,11 @@ def _as_training_set(
         entry["notes"]["persons whose category id was not 1, given 1"] = int(other_category.sum())
     absent = {"segmentation": p.absent["segmentation"]} if "segmentation" in p.absent else {}
     persons = dataclasses.replace(p, category_ids=np.ones(len(p), np.int64), absent=absent)
+    prefix = os.path.join(root, "")
     names, extras = [], []
     for file_name, extra, i in zip(data.images.file_names, data.images.extras, kept.tolist()):
-        rel = os.path.relpath(s.filepaths[i], root)
+        path = s.filepaths[i]  # under root, which is their common folder (os.path.relpath: 20x slower)
+        rel = path[len(prefix) :] if path.startswith(prefix) else os.path.relpath(path, root)
         names.append(rel)
         extras.append({**extra, SOURCE_FIELD: s.name, **({"source_file_name": file_name} if rel != file_name else {})})
     images = dataclasses.replace(data.images, file_names=names, extras=extras)
