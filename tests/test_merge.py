@@ -217,3 +217,17 @@ def test_cli_merge_and_info_show_per_source_counts(sources, dataset_name, capsys
     assert cli.main([*args[:2], sources["mpii"], "--layout", "aic"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no keypoint mapping from layout 'mpii' to 'aic'" in err[0]
+
+
+def test_a_wholebody_merge_exports_as_coco_wholebody(sources, dataset_name, tmp_path):
+    import fiftyone_pose as fop
+    from fiftyone_pose import formats
+
+    merged = fop.merge([sources["wholebody"], sources["humanart"]], name=dataset_name, layout="coco_wholebody")
+    doc = _export(merged, tmp_path / "wb.json", format="coco_wholebody")
+    back = formats.read(tmp_path / "wb.json", "coco_wholebody")  # (Human-Art's keys make detection ambiguous)
+    assert back.skeleton.name == "coco_wholebody" and len(back.persons) == len(doc["annotations"])
+    art = [a for a in doc["annotations"] if "keypoints_21" in a]
+    assert art and all(a["lefthand_kpts"][8 * 3 : 8 * 3 + 2] == a["keypoints_21"][17 * 3 : 17 * 3 + 2] for a in art)
+    coco = _export(merged, tmp_path / "wb133.json", format="coco")
+    assert keypoint_ap(tmp_path / "wb133.json", results_of(coco), "coco_wholebody") == pytest.approx(1.0)
