@@ -2,6 +2,10 @@
 
 ``python -m benchmarks.run --images 5000 --runs 3 [--layout coco] [--seed 0] [--out results.md]``
 
+``--merge N`` also generates N files of ``--images`` images (seeds ``seed .. seed+N-1``), imports
+them and times ``fiftyone_pose.merge`` of the N datasets into COCO-17 against exporting the merged
+persons once (``--steps none`` runs only that).
+
 The COCO file is generated once and cached in ``--workdir``. One private ``mongod`` (the binary
 shipped with FiftyOne, a temporary ``--dbpath``, a free port on 127.0.0.1) serves every step;
 each step runs in a fresh ``python -m benchmarks.steps`` process that times only its own work
@@ -40,6 +44,8 @@ STEP_ORDER = (
 #: the fiftyone_pose format that reads each generator layout (ours_* and pure_* steps)
 POSE_FORMAT = {"coco": "coco", "wholebody": "coco_wholebody", "halpe": "halpe"}
 DEPENDS = {"raw_export": "raw_insert", "fo_builtin_export": "fo_builtin_import", "ours_export": "ours_import"}
+#: steps of ``--merge``: merging the imported sources, and exporting the merged persons once
+MERGE_STEPS = ("ours_merge", "ours_merged_export")
 RATIOS = (
     ("ours_import", "fo_builtin_import"), ("ours_import", "raw_insert"),
     ("ours_export", "fo_builtin_export"), ("ours_export", "raw_export"),
@@ -134,12 +140,12 @@ def _ratio(medians: dict[str, float], a: str, b: str) -> str:
     return f"{r:.3f} ({1 / r:.1f}x faster)" if r < 0.9 else f"{r:.3f}"
 
 
-def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list[str]) -> str:
-    """The Markdown results: one row per step, then the ratios of medians."""
+def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list[str], merged: int = 0) -> str:
+    """The Markdown results: one row per step, then the ratios of medians (``merged``: sources of ``--merge``)."""
     lines = [*header, "", "| step | seconds median (min–max) | samples/s | peak RSS MB | Δ RSS MB | output vs input |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     medians: dict[str, float] = {}
-    for step in STEP_ORDER:
+    for step in (*STEP_ORDER, *(MERGE_STEPS if merged else ())):
         rs = results.get(step, [])
         status = _status(rs)
         if status:
@@ -151,7 +157,7 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
         rss = [r["peak_rss_mb"] for r in rs]
         delta = [r["peak_rss_mb"] - r["base_rss_mb"] for r in rs]
         note = ", ".join(sorted({r["output"] for r in rs if "output" in r}))
-        lines.append(_fmt_row(step, secs, rss, delta, n_images, note))
+        lines.append(_fmt_row(step, secs, rss, delta, n_images * (merged if step in MERGE_STEPS else 1), note))
         if step == "raw_insert":
             lines.append(
                 _fmt_row("raw_insert: insert_many only", [r["insert_seconds"] for r in rs], rss, delta, n_images, "")
@@ -161,7 +167,7 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
     if "json_load" in medians and "insert_many" in medians:  # the issue's stretch floor for import
         medians["json_load + insert_many"] = medians["json_load"] + medians["insert_many"]
     lines += ["", "| ratio (medians) | value |", "|---|---|"]
-    for a, b in (*RATIOS, ("ours_import", "json_load + insert_many")):
+    for a, b in (*RATIOS, ("ours_import", "json_load + insert_many"), *([MERGE_STEPS] if merged else [])):
         lines.append(f"| {a} / {b} | {_ratio(medians, a, b)} |")
     lines += ["", "Δ RSS: peak RSS minus resident size just before the timed part (after imports and setup). "
               "The floors (json_*, raw_*) run with Python's cyclic GC off, as fiftyone_pose's bulk paths do.",
@@ -169,6 +175,44 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
               "(key order may differ); equal up to list order = equal once images and annotations are sorted by id; "
               "differs = anything else."]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _generated(work: Path, n_images: int, layout: str, seed: int) -> Path:
+    """The generated COCO file of these arguments in ``work`` and its ``.stats.json`` (written once, then reused)."""
+    path = work / f"{layout}_{n_images}_s{seed}.json"
+    meta = path.with_suffix(".stats.json")
+    if not (path.exists() and meta.exists()):
+        tmp = path.with_suffix(".tmp")
+        stats = write_coco(tmp, n_images, layout, seed)
+        tmp.rename(path)
+        meta.write_text(json.dumps(stats))
+        print(f"generated {path}: {stats}", file=sys.stderr)
+    return path
+
+
+def _time_merge(
+    files: list[Path], env: dict[str, str], work: Path, tag: str, fmt: str, results: dict, done: dict
+) -> None:
+    """``--merge``: import each file (untimed setup), then time the merge and the merged export once."""
+    sources = [f"bench-src-{tag}-{i}" for i in range(len(files))]
+    merged = f"bench-merged-{tag}"
+    try:
+        for path, name in zip(files, sources):
+            res = run_step("ours_import", env, file=path, name=name, images_dir=work / "images", format=fmt)
+            if "seconds" not in res:
+                done["ours_merge"] = {"skipped": f"importing {path.name}: {_status([res])}"}
+                break
+        else:
+            done["ours_merge"] = run_step("ours_merge", env, name=merged, dataset=sources, layout="coco")
+        if "seconds" in done["ours_merge"]:
+            done["ours_merged_export"] = run_step("ours_merged_export", env, name=merged, out=work / "out_merged.json")
+        else:
+            done["ours_merged_export"] = {"skipped": "ours_merge has no result"}
+        for step in MERGE_STEPS:
+            results.setdefault(step, []).append(done[step])
+            print(f"{step}: {done[step]}", file=sys.stderr)
+    finally:
+        run_step("cleanup", env, dataset=[*sources, merged])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -182,21 +226,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "fiftyone-pose-bench"))
     ap.add_argument("--mongod", type=Path, help="mongod binary (default: FiftyOne's)")
     ap.add_argument("--steps", default=",".join(STEP_ORDER), help="comma-separated subset of steps to run")
+    ap.add_argument("--merge", type=int, default=0, help="also time merging this many generated datasets (see above)")
     args = ap.parse_args(argv)
     selected = [s for s in STEP_ORDER if s in args.steps.split(",")]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup in `finally`
 
     work = Path(args.workdir)
     (work / "images").mkdir(parents=True, exist_ok=True)
-    src = work / f"{args.layout}_{args.images}_s{args.seed}.json"
-    meta = src.with_suffix(".stats.json")
-    if not (src.exists() and meta.exists()):
-        tmp = src.with_suffix(".tmp")
-        stats = write_coco(tmp, args.images, args.layout, args.seed)
-        tmp.rename(src)
-        meta.write_text(json.dumps(stats))
-        print(f"generated {src}: {stats}", file=sys.stderr)
-    n_ann = json.loads(meta.read_text())["annotations"]
+    src = _generated(work, args.images, args.layout, args.seed)
+    n_ann = json.loads(src.with_suffix(".stats.json").read_text())["annotations"]
+    merge_files = [src] + [_generated(work, args.images, args.layout, args.seed + i) for i in range(1, args.merge)]
 
     results: dict[str, list[dict[str, Any]]] = {}
     with mongod(args.mongod or find_mongod()) as uri:
@@ -220,6 +259,8 @@ def main(argv: list[str] | None = None) -> None:
                         )  # fmt: skip
                     results.setdefault(step, []).append(done[step])
                     print(f"run {run + 1}/{args.runs} {step}: {done[step]}", file=sys.stderr)
+                if args.merge:
+                    _time_merge(merge_files, env, work, f"{tag}-{run}", POSE_FORMAT[args.layout], results, done)
             finally:
                 res = run_step("cleanup", env, name=names["raw"], dataset=[names["fo"], names["ours"]])
                 if res:
@@ -232,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
         f"File {src.name}: {src.stat().st_size / 2**20:.1f} MiB. Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, {platform.platform()}.",
     ]
-    text = report(results, args.images, header)
+    text = report(results, args.images, header, args.merge)
     print(text)
     if args.out:
         Path(args.out).write_text(text)

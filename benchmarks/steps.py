@@ -327,6 +327,32 @@ def ours_export(a: argparse.Namespace) -> dict[str, Any]:
 
 
 @step
+def ours_merge(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.merge(--dataset ..., name=--name, layout=--layout)`` of imported datasets."""
+    merge = _pose_fn("merge")
+    _connect()
+    r: dict[str, Any] = {}
+    with timed(r):
+        ds = merge(a.dataset, name=a.name, layout=a.layout)
+    ds.persistent = True
+    r["samples"] = len(ds)
+    return r
+
+
+@step
+def ours_merged_export(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.export(merged, out_path, format="coco")``: the merged persons exported once,
+    the yardstick of ``ours_merge``."""
+    export = _pose_fn("export")
+    ds = _load_dataset(a.name)
+    r: dict[str, Any] = {}
+    with timed(r):
+        data = export(ds, a.out, format="coco")
+    r["persons"] = len(data.persons)
+    return r
+
+
+@step
 def pure_read(a: argparse.Namespace) -> dict[str, Any]:
     """``fiftyone_pose.read(path, format=FORMAT)`` (no database)."""
     read = _pose_fn("read")
@@ -371,7 +397,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--name", help="dataset / scratch collection name")
     ap.add_argument("--images-dir", default="/nonexistent/images")
     ap.add_argument("--format", default="coco", help="fiftyone_pose format of the file (ours_*, pure_* steps)")
-    ap.add_argument("--dataset", action="append", default=[], help="(cleanup) dataset to delete")
+    ap.add_argument("--dataset", action="append", default=[], help="(cleanup) dataset to delete; (ours_merge) source")
+    ap.add_argument("--layout", default="coco", help="(ours_merge) keypoint layout of the merged dataset")
     a = ap.parse_args(argv)
     try:
         result = STEPS[a.step](a)
