@@ -22,10 +22,11 @@ from helpers import COCO_NAMES, coco_doc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import coco_documents
-from yolo_docs import COCO_FLIP_IDX, image_bytes, images_of, write_files
+from yolo_docs import COCO_FLIP_IDX, coco8_files, coco8_yaml, image_bytes, images_of, write_files
 
 from fiftyone_pose import formats
 from fiftyone_pose.core import skeleton as skeletons
+from fiftyone_pose.core.errors import PoseFormatError, PoseUsageError
 from fiftyone_pose.demo.run import demo_paths
 from fiftyone_pose.formats import coco, yolo
 
@@ -358,3 +359,325 @@ def _json(folder: Path, doc: dict) -> Path:
     path = folder / "in.json"
     path.write_text(json.dumps(doc))
     return path
+
+
+def test_ultralytics_dataset_finds_every_person_of_a_split_export(ultralytics, tmp_path):
+    """``YOLODataset(task="pose")`` on the demo exported with split tags: every image, every row, none corrupt."""
+    _, utils, yolo_dataset = ultralytics
+    labels, images = demo_paths()
+    data = formats.read(labels)
+    tags = [["val"] if i % 4 == 0 else ["train"] for i in range(len(data.images))]
+    formats.write(data, tmp_path / "out", "yolo", images_dir=images, tags=tags)
+    config = utils.check_det_dataset(os.fspath(tmp_path / "out" / "dataset.yaml"), autodownload=False)
+    for split in ("train", "val"):
+        expected = {p.stem: len(_rows(p)) for p in (tmp_path / "out" / "labels" / split).rglob("*.txt")}
+        dataset = yolo_dataset(img_path=config[split], data=config, task="pose", augment=False)
+        found = {Path(label["im_file"]).stem: len(label["cls"]) for label in dataset.labels}
+        assert found == expected and sum(found.values()) > 0
+        assert all(label["keypoints"].shape[1:] == (17, 3) for label in dataset.labels)
+    assert sum(1 for t in tags if t == ["val"]) == len(list((tmp_path / "out" / "images" / "val").rglob("*.jpg")))
+
+
+# ---------------------------------------------------------------------------------------- reading
+
+
+def test_reads_a_coco8_pose_like_dataset(tmp_path):
+    root = write_files(tmp_path, coco8_files()) / "coco8"
+    data = formats.read(root)
+    assert data.format == "yolo" and formats.detect(root) == "yolo" and formats.detect(root / "dataset.yaml") == "yolo"
+    assert data.skeleton.name == "coco"
+    assert data.images.file_names == [
+        "images/train/a.jpg", "images/train/b.png", "images/val/c.jpg", "images/val/empty.jpg",
+    ]  # fmt: skip
+    assert [e["split"] for e in data.images.extras] == ["train", "train", "val", "val"]
+    assert data.images.widths.tolist() == [40, 20, 32, 16] and data.images.heights.tolist() == [30, 16, 24, 16]
+    p = data.persons
+    assert p.image_index.tolist() == [0, 0, 1, 2]
+    assert p.keypoints[0, 1].tolist() == pytest.approx([0.51 * 40, 0.27 * 30])
+    assert p.visibility[0, :3].tolist() == [0, 1, 2] and p.keypoints[0, 0].tolist() == [0, 0]
+    assert p.boxes[0].tolist() == pytest.approx([(0.5 - 0.125) * 40, (0.5 - 0.375) * 30, 10, 22.5])
+    assert data.notes["empty label files (background images)"] == 1
+    assert formats.images_dir(root, "yolo") == os.fspath(root.resolve())
+    stripped, tags = formats.sample_tags(data)
+    assert tags == [["train"], ["train"], ["val"], ["val"]] and all("split" not in e for e in stripped.images.extras)
+
+
+def test_reads_without_yaml_and_from_a_labels_folder_and_an_images_folder(tmp_path):
+    files = {k.replace("coco8/", ""): v for k, v in coco8_files().items() if not k.endswith(".yaml")}
+    root = write_files(tmp_path / "bare", files)
+    data = formats.read(root)
+    assert data.skeleton.name == "coco" and len(data.persons) == 4 and data.categories[0]["name"] == "person"
+    assert sorted({e["split"] for e in data.images.extras}) == ["train", "val"]
+    apart = formats.read(root / "labels" / "val", "yolo", images_dir=root / "images" / "val")
+    assert apart.images.file_names == ["c.jpg", "empty.jpg"] and len(apart.persons) == 1
+
+
+def test_skeleton_from_names_or_from_point_count_and_flip_idx(tmp_path):
+    root = write_files(tmp_path, coco8_files()) / "coco8"
+    config = yaml.safe_load((root / "dataset.yaml").read_text())
+    del config["kpt_names"]
+    (root / "dataset.yaml").write_text(yaml.safe_dump(config))
+    assert formats.read(root).skeleton.name == "coco"  # 17 points with COCO's flip_idx
+    config["flip_idx"] = list(range(17))  # no mirror pairs: not COCO's layout
+    (root / "dataset.yaml").write_text(yaml.safe_dump(config))
+    generic = formats.read(root).skeleton
+    assert generic.name == "custom" and generic.keypoints[:2] == ("keypoint_0", "keypoint_1") and not generic.flip_pairs
+    config["kpt_names"] = {0: [f"p{i}" for i in range(17)]}
+    config["flip_idx"] = [1, 0, *range(2, 17)]
+    (root / "dataset.yaml").write_text(yaml.safe_dump(config))
+    named = formats.read(root).skeleton
+    assert named.keypoints[0] == "p0" and named.flip_pairs == ((0, 1),)
+
+
+def test_ultralytics_layouts_of_the_yaml(tmp_path):
+    """``path`` relative to the yaml, split list files (coco-pose), Roboflow's ``../train/images``."""
+    files = coco8_files()
+    root = write_files(tmp_path, {k.replace("coco8/", "data/coco8/"): v for k, v in files.items()})
+    (root / "data" / "coco8" / "dataset.yaml").unlink()
+    (root / "data" / "coco8" / "train.txt").write_text("./images/train/a.jpg\n./images/train/b.png\n")
+    (root / "ds.yaml").write_text(
+        coco8_yaml().replace("train: images/train", "train: train.txt").replace("val:", "path: data/coco8\nval:")
+    )
+    data = formats.read(root / "ds.yaml")
+    assert data.images.file_names[:2] == ["images/train/a.jpg", "images/train/b.png"] and len(data.persons) == 4
+    roboflow = write_files(tmp_path / "rf", {
+        "train/images/a.jpg": files["coco8/images/train/a.jpg"],
+        "train/labels/a.txt": files["coco8/labels/train/a.txt"],
+        "valid/images/c.jpg": files["coco8/images/val/c.jpg"],
+        "valid/labels/c.txt": files["coco8/labels/val/c.txt"],
+        "data.yaml": coco8_yaml().replace("images/train", "../train/images").replace("images/val", "../valid/images"),
+    })  # fmt: skip
+    data = formats.read(roboflow)
+    assert data.images.file_names == ["train/images/a.jpg", "valid/images/c.jpg"] and len(data.persons) == 3
+    formats.write(data, tmp_path / "out", "yolo", images_dir=formats.images_dir(roboflow, "yolo"))
+    assert sorted(os.fspath(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.txt")) == [
+        "labels/train/a.txt", "labels/val/c.txt",
+    ]  # fmt: skip
+
+
+def test_exif_orientation_turns_the_size_as_ultralytics_does(tmp_path):
+    files = coco8_files()
+    files["coco8/images/train/a.jpg"] = image_bytes(40, 30, exif_orientation=6)
+    data = formats.read(write_files(tmp_path, files) / "coco8")
+    assert (data.images.widths[0], data.images.heights[0]) == (30, 40)
+
+
+def test_duplicate_rows_are_read_once_and_counted(tmp_path):
+    files = coco8_files()
+    files["coco8/labels/train/b.txt"] *= 3
+    data = formats.read(write_files(tmp_path, files) / "coco8")
+    assert (data.persons.image_index == 1).sum() == 1
+    assert data.notes["duplicate rows, read once (as Ultralytics' loader does)"] == 2
+
+
+_POINT = "x of point 0 (nose)"
+
+
+@pytest.mark.parametrize(
+    "label, field, message",
+    [
+        ("0 0.5 0.5 0.2 0.2 0.1 0.1", "values", "has 7 values, expected 56"),
+        ("0 0.5 0.5 0.2 0.2 " + "1.5 0.5 2 " * 17, _POINT, "above 1.01"),
+        ("0 0.5 0.5 0.2 0.2 " + "-0.5 0.5 2 " * 17, _POINT, "below -0.01"),
+        ("0 0.5 0.5 -0.005 0.2 " + "0.5 0.5 2 " * 17, "width", "negative box size"),
+        ("0 0.5 0.5 0.2 0.2 " + "abc 0.5 2 " * 17, _POINT, "expected a number"),
+        ("0 0.5 0.5 0.2 0.2 " + "nan 0.5 2 " * 17, _POINT, "not a finite number"),
+        ("1 0.5 0.5 0.2 0.2 " + "0.5 0.5 2 " * 17, "class", "not a class index 0..0"),
+        ("0.5 0.5 0.5 0.2 0.2 " + "0.5 0.5 2 " * 17, "class", "not a class index"),
+    ],
+)
+def test_a_row_ultralytics_would_reject_names_file_line_and_field(tmp_path, label, field, message):
+    files = coco8_files()
+    files["coco8/labels/train/b.txt"] += "\n" + label + "\n"  # after an empty line: line 3
+    with pytest.raises(PoseFormatError) as e:
+        formats.read(write_files(tmp_path, files) / "coco8")
+    assert e.value.path == os.fspath(tmp_path / "coco8" / "labels" / "train" / "b.txt")
+    assert (e.value.record, e.value.field) == ("line 3", field)
+    assert message in e.value.message
+
+
+def test_a_label_without_an_image_and_a_bad_yaml_are_errors(tmp_path):
+    files = coco8_files()
+    files["coco8/labels/train/lost.txt"] = files["coco8/labels/train/b.txt"]
+    with pytest.raises(PoseFormatError, match="label file without an image") as e:
+        formats.read(write_files(tmp_path / "a", files) / "coco8")
+    assert e.value.path.endswith("labels/train/lost.txt")
+    for field in ("kpt_shape", "flip_idx"):
+        files = coco8_files()
+        lines = files["coco8/dataset.yaml"].splitlines()
+        files["coco8/dataset.yaml"] = "\n".join(f"{field}: [1, 2, 3]" if x.startswith(field) else x for x in lines)
+        with pytest.raises(PoseFormatError) as e:
+            formats.read(write_files(tmp_path / field, files) / "coco8")
+        assert e.value.field == field and e.value.path.endswith("dataset.yaml")
+    files = coco8_files()
+    files["coco8/dataset.yaml"] += "names: [unclosed\n"
+    with pytest.raises(PoseFormatError, match="invalid YAML") as e:
+        formats.read(write_files(tmp_path / "yaml", files) / "coco8")
+    assert e.value.record.startswith("line ")
+
+
+# ------------------------------------------------------------------------------ writing the folder
+
+
+def test_hostile_file_names_never_write_outside_the_folder(tmp_path):
+    """``..`` and absolute names are placed by their base name and counted; nothing lands outside."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    doc = coco_doc()
+    names = [
+        "../../outside/escape.jpg",
+        os.fspath(outside / "absolute.jpg"),
+        "sub/../../outside/x.jpg",
+        "C:\\win\\w.jpg",
+        "kept\\v.jpg",
+    ]
+    doc["images"] = [{**im, "file_name": name} for im, name in zip(doc["images"][:1] * 5, names)]
+    for i, im in enumerate(doc["images"]):
+        im["id"] = i + 1
+    doc["annotations"] = [{**doc["annotations"][0], "image_id": 1}]
+    data = coco.decode(doc)
+    picture = write_files(tmp_path / "src", {"p.jpg": image_bytes()}) / "p.jpg"
+    report = formats.write(data, tmp_path / "out" / "ds", "yolo", sources=[os.fspath(picture)] * 5)
+    assert report["file names leaving the folder ('..' or absolute), placed by their base name"] == 4
+    assert sorted(os.listdir(outside)) == []  # nothing written there, nothing replaced
+    placed = sorted(os.fspath(p.relative_to(tmp_path / "out" / "ds")) for p in (tmp_path / "out" / "ds").rglob("*.*"))
+    assert placed == [
+        "dataset.yaml", "images/train/absolute.jpg", "images/train/escape.jpg", "images/train/kept/v.jpg",
+        "images/train/w.jpg", "images/train/x.jpg", "labels/train/absolute.txt", "labels/train/escape.txt",
+        "labels/train/kept/v.txt", "labels/train/w.txt", "labels/train/x.txt",
+    ]  # fmt: skip
+    assert sorted(os.listdir(tmp_path / "out")) == ["ds"]
+
+
+def test_links_in_the_output_folder_are_refused(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "images").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(PoseUsageError, match="is a link"):
+        formats.write(
+            coco.decode(coco_doc()), tmp_path / "out", "yolo", images_dir=images_of(coco_doc(), tmp_path / "i")
+        )
+    assert os.listdir(tmp_path / "elsewhere") == [] and sorted(os.listdir(tmp_path / "out")) == ["images"]
+
+
+def test_two_images_for_one_label_file_is_an_error(tmp_path):
+    doc = coco_doc()
+    doc["images"][1]["file_name"] = "000000000007.png"  # beside 000000000007.jpg: one label file
+    with pytest.raises(PoseFormatError, match="would take the place of 000000000007.jpg") as e:
+        formats.write(coco.decode(doc), tmp_path / "out", "yolo", export_media="none")
+    assert e.value.field == "file_name" and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("mode", ["symlink", "copy", "move", "none"])
+def test_media_modes(tmp_path, mode):
+    doc = coco_doc()
+    images = images_of(doc, tmp_path / "src")
+    report = formats.write(coco.decode(doc), tmp_path / "out", "yolo", images_dir=images, export_media=mode)
+    placed = tmp_path / "out" / "images" / "train" / "sub" / "dir" / "9.jpg"
+    source = images / "sub" / "dir" / "9.jpg"
+    if mode == "symlink":
+        assert placed.is_symlink() and os.readlink(placed) == os.fspath(source.resolve()) and source.exists()
+    elif mode == "copy":
+        assert not placed.is_symlink() and placed.read_bytes() == source.read_bytes()
+    elif mode == "move":
+        assert placed.is_file() and not source.exists()
+    else:
+        assert not (tmp_path / "out" / "images").exists()
+        assert report["images not written (export_media none): put them in images/<split>/"] == 3
+    assert (tmp_path / "out" / "labels" / "train" / "sub" / "dir" / "9.txt").is_file()
+
+
+def test_a_failed_export_leaves_nothing_and_moves_the_images_back(tmp_path):
+    doc = coco_doc()
+    images = images_of(doc, tmp_path / "src")
+    before = sorted(os.fspath(p.relative_to(images)) for p in images.rglob("*.*"))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "dataset.yaml").write_text(coco8_yaml().replace("[17, 3]", "[5, 3]"))  # another dataset
+    with pytest.raises(PoseUsageError, match="describes another dataset"):
+        formats.write(coco.decode(doc), tmp_path / "out", "yolo", images_dir=images, export_media="move")
+    assert sorted(os.listdir(tmp_path / "out")) == ["dataset.yaml"]
+    (tmp_path / "out" / "dataset.yaml").unlink()
+    with pytest.MonkeyPatch.context() as mp:  # the yaml cannot be written: after every image was moved
+        mp.setattr(yolo, "write_atomic", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+        with pytest.raises(OSError, match="disk full"):
+            formats.write(coco.decode(doc), tmp_path / "out", "yolo", images_dir=images, export_media="move")
+    assert sorted(os.fspath(p.relative_to(images)) for p in images.rglob("*.*")) == before
+    assert os.listdir(tmp_path / "out") == []
+    (tmp_path / "out").rmdir()
+    missing = coco_doc()
+    missing["images"][2]["file_name"] = "nowhere.jpg"
+    with pytest.raises(PoseFormatError, match="image file .*nowhere.jpg not found"):
+        formats.write(coco.decode(missing), tmp_path / "out", "yolo", images_dir=images)
+    assert not (tmp_path / "out").exists()
+
+
+def test_splits_from_tags_one_split_said_so_and_bad_tags_refused(tmp_path):
+    doc = coco_doc()
+    images = images_of(doc, tmp_path / "src")
+    data = coco.decode(doc)
+    report = formats.write(data, tmp_path / "one", "yolo", images_dir=images)
+    assert report["images in one split 'train' (no split tags; 'val' reads the same images)"] == 3
+    config = yaml.safe_load((tmp_path / "one" / "dataset.yaml").read_text())
+    assert (config["train"], config["val"], config["path"]) == (
+        "images/train",
+        "images/train",
+        os.fspath(tmp_path / "one"),
+    )
+    tags = [["train", "x"], ["val"], ["test"]]
+    formats.write(data, tmp_path / "three", "yolo", images_dir=images, tags=tags)
+    config = yaml.safe_load((tmp_path / "three" / "dataset.yaml").read_text())
+    assert [config[s] for s in ("train", "val", "test")] == ["images/train", "images/val", "images/test"]
+    formats.write(data, tmp_path / "mine", "yolo", images_dir=images, tags=[["a"], ["b"], ["a"]], split_tags=["a", "b"])
+    config = yaml.safe_load((tmp_path / "mine" / "dataset.yaml").read_text())
+    assert (config["train"], config["val"], config["a"], config["b"]) == (
+        "images/a",
+        "images/a",
+        "images/a",
+        "images/b",
+    )
+    with pytest.raises(PoseUsageError, match="1 image\\(s\\) have none of the split tags"):
+        formats.write(data, tmp_path / "bad", "yolo", images_dir=images, tags=[["train"], ["val"], []])
+    with pytest.raises(PoseUsageError, match="has the split tags train, val"):
+        formats.write(data, tmp_path / "bad", "yolo", images_dir=images, tags=[["train", "val"], ["val"], ["val"]])
+    with pytest.raises(PoseUsageError, match="no image has any of the split tags nope"):
+        formats.write(data, tmp_path / "bad", "yolo", images_dir=images, split_tags=["nope"])
+    with pytest.raises(PoseUsageError, match="cannot name a split folder"):
+        formats.write(data, tmp_path / "bad", "yolo", images_dir=images, split="../up")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_splits_written_one_after_the_other_share_the_yaml_and_replace_their_own_folder(tmp_path):
+    doc = coco_doc()
+    images = images_of(doc, tmp_path / "src")
+    data = coco.decode(doc)
+    formats.write(data, tmp_path / "out", "yolo", images_dir=images, split="train")
+    (tmp_path / "out" / "labels" / "train" / "stale.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    formats.write(data, tmp_path / "out", "yolo", images_dir=images, split="val")
+    formats.write(data, tmp_path / "out", "yolo", images_dir=images, split="train")
+    config = yaml.safe_load((tmp_path / "out" / "dataset.yaml").read_text())
+    assert (config["train"], config["val"]) == ("images/train", "images/val")
+    assert not (tmp_path / "out" / "labels" / "train" / "stale.txt").exists()
+    assert len(list((tmp_path / "out" / "labels" / "val").rglob("*.txt"))) == 3
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []  # no staging left
+
+
+def test_exporting_into_the_folder_of_the_images_is_refused_but_labels_can_be_rewritten(tmp_path):
+    root = write_files(tmp_path, coco8_files()) / "coco8"
+    data = formats.read(root)
+    with pytest.raises(PoseUsageError, match="which this export replaces"):
+        formats.write(data, root, "yolo", images_dir=root)
+    assert (root / "images" / "train" / "a.jpg").is_file()
+    (root / "labels" / "train" / "a.txt").write_text("")  # labels rewritten in place from the data
+    formats.write(data, root, "yolo", export_media="none")
+    assert len(_rows(root / "labels" / "train" / "a.txt")) == 2 and (root / "images" / "val" / "c.jpg").is_file()
+
+
+def test_persons_without_box_get_the_box_of_their_points(tmp_path):
+    doc = coco_doc()
+    del doc["annotations"][0]["bbox"]
+    ours, report = _our_rows(doc, tmp_path)
+    assert report["persons without a box: given the box of their labelled points"] == 1
+    x = np.array([250, 255, 262, 270])
+    y = np.array([102, 98, 101, 140])
+    box = [(x.min() + x.max()) / 2 / 640, (y.min() + y.max()) / 2 / 480, np.ptp(x) / 640, np.ptp(y) / 480]
+    assert ours["000000000007"][0, 1:5].tolist() == pytest.approx(box)
