@@ -681,3 +681,17 @@ def test_persons_without_box_get_the_box_of_their_points(tmp_path):
     y = np.array([102, 98, 101, 140])
     box = [(x.min() + x.max()) / 2 / 640, (y.min() + y.max()) / 2 / 480, np.ptp(x) / 640, np.ptp(y) / 480]
     assert ours["000000000007"][0, 1:5].tolist() == pytest.approx(box)
+
+
+def test_image_sizes_a_file_lacks_come_from_the_images(tmp_path):
+    doc = coco_doc()
+    images = images_of(doc, tmp_path / "src")
+    for im in doc["images"]:
+        del im["width"], im["height"]
+    report = formats.write(coco.decode(doc), tmp_path / "out", "yolo", images_dir=images)
+    assert report["image sizes read from image headers"] == 3
+    rows = _rows(tmp_path / "out" / "labels" / "train" / "000000000007.txt")
+    assert rows[0, 5:7].tolist() == pytest.approx([250 / 640, 102 / 480])
+    with pytest.raises(PoseFormatError, match="the image has no size") as e:
+        formats.write(coco.decode(doc), tmp_path / "none", "yolo", export_media="none")
+    assert e.value.field == "width" and e.value.record.startswith("images[0]")

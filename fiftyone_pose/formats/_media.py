@@ -54,22 +54,23 @@ def safe_relative(name: str) -> tuple[str, bool]:
     return "/".join(parts), False
 
 
-def place(sources: Sequence[str], targets: Sequence[Path], mode: str) -> list[tuple[str, Path]]:
-    """Put each source file at its target (``symlink``/``copy``/``move``) in a staging folder.
+def place(sources: Sequence[str], targets: Sequence[str], mode: str) -> list[tuple[str, str]]:
+    """Put each source file (an absolute path) at its target (``symlink``/``copy``/``move``) in a staging folder.
 
     Targets must lie in a folder this process created (``make_staging``), so none of them is an
     existing link. Returns the moves done, for ``undo_moves`` should the export fail later.
-    Symlinks point at the absolute source path.
+    Paths are strings: this runs once per image.
     """
-    moved: list[tuple[str, Path]] = []
-    made: set[Path] = set()
+    moved: list[tuple[str, str]] = []
+    made: set[str] = set()
     try:
         for src, dst in zip(sources, targets):
-            if dst.parent not in made:
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                made.add(dst.parent)
+            parent = os.path.dirname(dst)
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
             if mode == "symlink":
-                os.symlink(os.path.abspath(src), dst)
+                os.symlink(src, dst)
             elif mode == "copy":
                 shutil.copyfile(src, dst)
             elif mode == "move":
@@ -81,7 +82,7 @@ def place(sources: Sequence[str], targets: Sequence[Path], mode: str) -> list[tu
     return moved
 
 
-def undo_moves(moved: list[tuple[str, Path]]) -> None:
+def undo_moves(moved: list[tuple[str, str]]) -> None:
     """Move the files of a failed export back where they came from."""
     for src, dst in reversed(moved):
         shutil.move(dst, src)

@@ -924,13 +924,14 @@ def write(
         raise PoseUsageError(f"{root} is a file: a YOLO dataset is written into a folder")
     splits, report = _assign_splits(data, tags, split_tags, split)
     rels, path_report = _destinations(data, splits)
-    texts, row_report = encode(data)
     report.update(path_report)
-    report.update(row_report)
     if mode != "none":
         sources = _sources(data, sources, images_dir)
+        data = _with_sizes(data, sources, report)
     else:
         report["images not written (export_media none): put them in images/<split>/"] = len(data.images)
+    texts, row_report = encode(data)
+    report.update(row_report)
     written = list(dict.fromkeys(splits)) or [split or "train"]
     yaml_path = root / YAML_NAME
     previous = _load_yaml(yaml_path) if yaml_path.is_file() else None
@@ -946,15 +947,15 @@ def write(
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     staging = _media.make_staging(root)
-    moved: list[tuple[str, Path]] = []
+    moved: list[tuple[str, str]] = []
     try:
         for s in written:
             for kind in kinds:
                 (staging / kind / s).mkdir(parents=True)
         _write_labels(staging / "labels", splits, rels, texts)
         if sources is not None:
-            targets = [staging / "images" / s / rel for s, rel in zip(splits, rels)]
-            moved = _media.place(sources, targets, mode)
+            folder = os.path.join(staging, "images", "")
+            moved = _media.place(sources, [f"{folder}{s}/{rel}" for s, rel in zip(splits, rels)], mode)
         write_atomic(staging / YAML_NAME, [_yaml_text(config)])
         for s in written:
             for kind in kinds:
@@ -1066,13 +1067,16 @@ def _check_unique_labels(data: PoseData, splits: list[str], rels: list[str]) -> 
 
 
 def _sources(data: PoseData, sources: Sequence[str] | None, images_dir: str | os.PathLike | None) -> list[str]:
-    """The image file of each image; a missing one is an error naming it."""
+    """The image file of each image, as an absolute path; a missing one is an error naming it."""
     if sources is None:
         if images_dir is None:
             raise PoseUsageError(
                 "the images' folder (images_dir, --images-dir) is needed to place them; or export_media='none'"
             )
-        sources = [os.path.join(images_dir, name) for name in data.images.file_names]
+        base = os.path.abspath(images_dir)
+        sources = [os.path.join(base, name) for name in data.images.file_names]
+    else:
+        sources = [s if os.path.isabs(s) else os.path.abspath(s) for s in map(os.fspath, sources)]
     missing = [i for i, s in enumerate(sources) if not os.path.isfile(s)]
     if missing:
         i = missing[0]
@@ -1081,7 +1085,20 @@ def _sources(data: PoseData, sources: Sequence[str] | None, images_dir: str | os
             record=f"images[{i}] (id {data.images.ids[i]})",
             field="file_name",
         )
-    return list(sources)
+    return sources
+
+
+def _with_sizes(data: PoseData, sources: list[str], report: dict[str, int]) -> PoseData:
+    """``data`` with the image sizes its source lacks (AI Challenger's files) read from the image headers."""
+    unknown = np.flatnonzero((data.images.widths <= 0) | (data.images.heights <= 0))
+    if not len(unknown):
+        return data
+    widths, heights = data.images.widths.copy(), data.images.heights.copy()
+    for i in unknown.tolist():
+        widths[i], heights[i] = _image_size(sources[i], i)
+    report["image sizes read from image headers"] = len(unknown)
+    images = dataclasses.replace(data.images, widths=widths, heights=heights)
+    return dataclasses.replace(data, images=images)
 
 
 def _check_sources_kept(sources: Sequence[str], replaced: list[Path]) -> None:
@@ -1104,15 +1121,16 @@ def _check_sources_kept(sources: Sequence[str], replaced: list[Path]) -> None:
 
 
 def _write_labels(folder: Path, splits: list[str], rels: list[str], texts: list[str]) -> None:
+    """One label file per image, below ``folder/<split>/`` (strings, not Paths: this runs per image)."""
     made: set[str] = set()
-    base = str(folder)
+    base = os.path.join(folder, "")
     for s, rel, text in zip(splits, rels, texts):
-        target = os.path.join(base, s, rel.rsplit(".", 1)[0] + ".txt")
-        parent = os.path.dirname(target)
+        sub, slash, _ = rel.rpartition("/")
+        parent = f"{base}{s}/{sub}" if slash else f"{base}{s}"
         if parent not in made:
             os.makedirs(parent, exist_ok=True)
             made.add(parent)
-        with open(target, "w", encoding="utf-8") as f:
+        with open(f"{base}{s}/{rel.rsplit('.', 1)[0]}.txt", "w", encoding="utf-8") as f:
             f.write(text)
 
 
