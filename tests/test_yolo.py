@@ -22,7 +22,7 @@ from helpers import COCO_NAMES, coco_doc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import coco_documents
-from yolo_docs import COCO_FLIP_IDX, coco8_files, coco8_yaml, image_bytes, images_of, write_files
+from yolo_docs import COCO_FLIP_IDX, coco8_files, coco8_yaml, header_png, image_bytes, images_of, write_files
 
 from fiftyone_pose import formats
 from fiftyone_pose.core import skeleton as skeletons
@@ -214,7 +214,6 @@ def test_points_and_boxes_outside_the_image_are_adjusted_where_ultralytics_would
     assert ours[name][0, 5:8].tolist() == [0, 0, 0]
     assert ours[name][0, 1:5].tolist() == pytest.approx([74.25 / 2 / 640, 208 / 480, 74.25 / 640, 0.5], rel=1e-9)
     assert np.allclose(ours[name][0, 8:], theirs[name][0, 8:], rtol=6e-6)  # the other points as convert_coco
-    assert report["labelled points outside the image, written unlabelled (0 0 0) as Ultralytics does"] == 1
     assert report["boxes reaching outside the image, clipped to it"] == 1
     _, verify, _ = ultralytics
     images = tmp_path / "img"
@@ -695,3 +694,22 @@ def test_image_sizes_a_file_lacks_come_from_the_images(tmp_path):
     with pytest.raises(PoseFormatError, match="the image has no size") as e:
         formats.write(coco.decode(doc), tmp_path / "none", "yolo", export_media="none")
     assert e.value.field == "width" and e.value.record.startswith("images[0]")
+
+
+def test_mpii_without_boxes_or_sizes_counts_from_one_and_exports(tmp_path):
+    """MPII's json: no box (the box of the labelled points, said so), no image size (the headers),
+    pixels counted from 1 (shifted to YOLO's 0-based frame), 16 points with MPII's flip pairs."""
+    from mpii_docs import mpii_hrnet_doc
+
+    path = tmp_path / "valid.json"
+    path.write_text(json.dumps(mpii_hrnet_doc()))
+    data = formats.read(path, "mpii")
+    images = write_files(tmp_path / "images", {name: header_png(1280, 900) for name in data.images.file_names})
+    report = formats.write(data, tmp_path / "out", "yolo", images_dir=images)
+    assert report["persons without a box: given the box of their labelled points"] == 3
+    assert report["image sizes read from image headers"] == 2
+    config = yaml.safe_load((tmp_path / "out" / "dataset.yaml").read_text())
+    assert config["kpt_shape"] == [16, 3] and config["flip_idx"] == yolo.flip_index(skeletons.load("mpii"))
+    rows = _rows(tmp_path / "out" / "labels" / "train" / "015601864.txt")
+    first = mpii_hrnet_doc()[0]["joints"][0]
+    assert rows[0, 5:8].tolist() == pytest.approx([(first[0] - 1) / 1280, (first[1] - 1) / 900, 2])
