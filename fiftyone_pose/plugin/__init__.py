@@ -173,7 +173,9 @@ class ExportPoseView(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         inputs.view_target(ctx)
-        inputs.str("path", label="Output file", description="path on the App server's machine", required=True)
+        folder = ctx.params.get("format") == yolo.NAME  # a YOLO dataset is a folder of images and labels
+        label = "Output folder" if folder else "Output file"
+        inputs.str("path", label=label, description="path on the App server's machine", required=True)
         inputs.enum(
             "format",
             _formats(True),
