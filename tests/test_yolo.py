@@ -699,7 +699,7 @@ def test_image_sizes_a_file_lacks_come_from_the_images(tmp_path):
 def test_mpii_without_boxes_or_sizes_counts_from_one_and_exports(tmp_path):
     """MPII's json: no box (the box of the labelled points, said so), no image size (the headers),
     pixels counted from 1 (shifted to YOLO's 0-based frame), 16 points with MPII's flip pairs."""
-    from mpii_docs import mpii_hrnet_doc
+    from mpii_docs import mpii_hrnet_doc, mpii_hrnet_test_doc
 
     path = tmp_path / "valid.json"
     path.write_text(json.dumps(mpii_hrnet_doc()))
@@ -713,3 +713,6 @@ def test_mpii_without_boxes_or_sizes_counts_from_one_and_exports(tmp_path):
     rows = _rows(tmp_path / "out" / "labels" / "train" / "015601864.txt")
     first = mpii_hrnet_doc()[0]["joints"][0]
     assert rows[0, 5:8].tolist() == pytest.approx([(first[0] - 1) / 1280, (first[1] - 1) / 900, 2])
+    path.write_text(json.dumps(mpii_hrnet_test_doc()))  # test persons: no joints, no box
+    report = formats.write(formats.read(path, "mpii"), tmp_path / "test", "yolo", export_media="none", split="test")
+    assert report["persons left out: no labelled point (as convert_coco)"] == len(mpii_hrnet_test_doc())

@@ -727,35 +727,60 @@ def encode(data: PoseData) -> tuple[list[str], dict[str, int]]:
     the box of its labelled points. Numbers are ``convert_coco``'s (box centre, then divided by the
     image size); a box reaching outside the image is clipped to it, a labelled point outside the
     image is written unlabelled, as Ultralytics' own augmentation does, since its loader rejects
-    the image.
-    ``v`` is COCO's 0/1/2; unlabelled points are ``0 0 0``. Identical rows are written once.
+    the image. ``v`` is COCO's 0/1/2; unlabelled points are ``0 0 0``. Identical rows are written once.
     """
     p, im = data.persons, data.images
-    n, k = len(p), p.num_points
     classes = _class_index(data)
+    labeled = p.visibility > 0
     sized = (im.widths > 0) & (im.heights > 0)
-    if n and not sized[p.image_index].all():
-        i = int(p.image_index[~sized[p.image_index]][0])
+    needed = ~p.crowd & labeled.any(axis=1)  # persons that can be written; the rest are left out anyway
+    if not sized[p.image_index[needed]].all():
+        i = int(p.image_index[needed & ~sized[p.image_index]][0])
         raise PoseFormatError(
             "the image has no size: YOLO rows are divided by it",
             record=f"images[{i}] (id {im.ids[i]}, {im.file_names[i]})",
             field="width",
         )
-    w = im.widths[p.image_index].astype(np.float64)
-    h = im.heights[p.image_index].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):  # sizes of 0 only where nothing is written
+        rows, keep, report = _person_rows(p, im.widths[p.image_index], im.heights[p.image_index], classes, labeled)
 
+    kept = np.flatnonzero(keep)
+    kept = kept[np.argsort(p.image_index[kept], kind="stable")]
+    owner = p.image_index[kept]
+    unique = _first_of_equal_rows(rows[kept], owner)
+    duplicates = len(kept) - len(unique)
+    kept, owner = kept[unique], owner[unique]
+
+    line = " ".join([f"%.{DIGITS}g"] * rows.shape[1])
+    lines = list(map(line.__mod__, map(tuple, rows[kept].tolist())))
+    bounds = np.searchsorted(owner, np.arange(len(im) + 1)).tolist()
+    texts = ["\n".join(lines[a:b]) + "\n" if b > a else "" for a, b in zip(bounds[:-1], bounds[1:])]
+
+    report["identical rows in an image, written once (as convert_coco)"] = duplicates
+    return texts, {reason: count for reason, count in report.items() if count}
+
+
+def _person_rows(
+    p: Persons, widths: np.ndarray, heights: np.ndarray, classes: np.ndarray, labeled: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Every person's row (``convert_coco``'s arithmetic), which persons are kept, and the counts.
+
+    ``widths``/``heights``: each person's image size.
+    """
+    n, k = len(p), p.num_points
+    w, h = widths.astype(np.float64), heights.astype(np.float64)
     boxes = p.boxes.copy()
     no_box = np.isnan(boxes).any(axis=1) & ~p.crowd
     boxes[no_box] = keypoint_boxes(p.keypoints[no_box], p.visibility[no_box])
     x, y, bw, bh = boxes.T
     crowd = p.crowd
-    flat = ~crowd & ((bw / w <= 0) | (bh / h <= 0))
-    labeled = p.visibility > 0
+    some = labeled.any(axis=1)
+    flat = ~crowd & ((bw / w <= 0) | (bh / h <= 0)) & (some | ~no_box)  # no box and no point: unlabeled
     nx = p.keypoints[..., 0] / w[:, None]
     ny = p.keypoints[..., 1] / h[:, None]
     inside = (nx >= 0) & (nx <= 1) & (ny >= 0) & (ny <= 1)
     written = labeled & inside
-    unlabeled = ~crowd & ~flat & ~labeled.any(axis=1)
+    unlabeled = ~crowd & ~flat & ~some
     all_outside = ~crowd & ~flat & ~unlabeled & ~written.any(axis=1)  # no labelled point left to write
     # clip to the image; convert_coco's exact arithmetic wherever nothing is clipped, and where a
     # box passes the border by less than the written precision (a box read back from its rows)
@@ -779,20 +804,8 @@ def encode(data: PoseData) -> tuple[list[str], dict[str, int]]:
     points[..., 2] = np.where(written, p.visibility, 0)
     rows += 0.0  # -0.0 -> 0.0: equal rows are one row, as in convert_coco's dict of tuples
 
-    kept = np.flatnonzero(keep)
-    kept = kept[np.argsort(p.image_index[kept], kind="stable")]
-    owner = p.image_index[kept]
-    unique = _first_of_equal_rows(rows[kept], owner)
-    duplicates = len(kept) - len(unique)
-    kept, owner = kept[unique], owner[unique]
-
-    line = " ".join([f"%.{DIGITS}g"] * rows.shape[1])
-    lines = list(map(line.__mod__, map(tuple, rows[kept].tolist())))
-    bounds = np.searchsorted(owner, np.arange(len(im) + 1)).tolist()
-    texts = ["\n".join(lines[a:b]) + "\n" if b > a else "" for a, b in zip(bounds[:-1], bounds[1:])]
-
     on_kept = keep[:, None]
-    raw = p.raw_visibility()
+    placed = (p.keypoints[..., 0] != 0) | (p.keypoints[..., 1] != 0)
     report = {
         "crowd regions left out (YOLO has none; as Ultralytics' convert_coco)": int(crowd.sum()),
         "persons left out: box of zero width or height (as convert_coco)": int(flat.sum()),
@@ -804,15 +817,12 @@ def encode(data: PoseData) -> tuple[list[str], dict[str, int]]:
         "labelled points outside the image, written unlabelled (0 0 0) as Ultralytics does": int(
             (labeled & ~inside & on_kept).sum()
         ),
-        "unlabelled points with coordinates, written 0 0 0": int(
-            (~labeled & on_kept & ((p.keypoints[..., 0] != 0) | (p.keypoints[..., 1] != 0))).sum()
-        ),
+        "unlabelled points with coordinates, written 0 0 0": int((~labeled & on_kept & placed).sum()),
         "points whose source visibility is not COCO's 0/1/2, written as COCO's": int(
-            (written & on_kept & (raw != p.visibility)).sum()
+            (written & on_kept & (p.raw_visibility() != p.visibility)).sum()
         ),
-        "identical rows in an image, written once (as convert_coco)": duplicates,
     }
-    return texts, {reason: count for reason, count in report.items() if count}
+    return rows, keep, report
 
 
 def _class_index(data: PoseData) -> np.ndarray:
