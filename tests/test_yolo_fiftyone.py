@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from yolo_docs import coco8_files, write_files
+from dataset_docs import crowdpose_doc, humanart_doc, mhp_coco_doc, ochuman_coco_doc
+from helpers import coco_doc
+from yolo_docs import coco8_files, images_of, write_files
 
 from fiftyone_pose import cli, formats
 from fiftyone_pose.demo.run import demo_paths
@@ -149,11 +151,30 @@ def test_app_export_operator_offers_yolo(fo_db, dataset_name, tmp_path, monkeypa
     assert not (tmp_path / "out" / "images").exists()
 
 
-def test_coco_to_yolo_to_coco_through_fiftyone_keeps_every_point_the_rows_hold(fo_db, dataset_name, tmp_path):
+#: the COCO-like files of the tests (and the demo), each with the format that reads it
+ROUND_TRIPS = {
+    "coco": coco_doc,
+    "crowdpose": crowdpose_doc,
+    "humanart": humanart_doc,
+    "mhp": mhp_coco_doc,
+    "ochuman": ochuman_coco_doc,
+    "demo": None,
+}
+
+
+@pytest.mark.parametrize("format", ROUND_TRIPS)
+def test_coco_to_yolo_to_coco_through_fiftyone_keeps_every_point_the_rows_hold(fo_db, dataset_name, tmp_path, format):
     import fiftyone_pose as fop
 
-    labels, images = demo_paths()
-    fop.export(fop.load(labels, images_dir=images, name=dataset_name), tmp_path / "yolo", format="yolo")
+    if format == "demo":
+        labels, images = demo_paths()
+        ds = fop.load(labels, images_dir=images, name=dataset_name)
+    else:
+        doc = ROUND_TRIPS[format]()
+        labels = tmp_path / "in.json"
+        labels.write_text(json.dumps(doc))
+        ds = fop.load(labels, format=format, images_dir=images_of(doc, tmp_path / "images"), name=dataset_name)
+    fop.export(ds, tmp_path / "yolo", format="yolo")
     back = fop.load(tmp_path / "yolo", name=f"{dataset_name}-2")
     try:
         fop.export(back, tmp_path / "back.json", format="coco")
@@ -163,6 +184,7 @@ def test_coco_to_yolo_to_coco_through_fiftyone_keeps_every_point_the_rows_hold(f
     annotations: dict[int, list] = {}
     for a in doc["annotations"]:
         annotations.setdefault(a["image_id"], []).append(a)
+    assert len(doc["images"]) == len(ds)
     for im in doc["images"]:
         rows = _rows((tmp_path / "yolo" / im["file_name"].replace("images/", "labels/", 1)).with_suffix(".txt"))
         people = annotations.get(im["id"], [])
@@ -171,8 +193,10 @@ def test_coco_to_yolo_to_coco_through_fiftyone_keeps_every_point_the_rows_hold(f
         for values, person in zip(rows, people):
             kp = np.array(person["keypoints"], dtype=np.float64).reshape(-1, 3)
             points = values[5:].reshape(-1, 3)
-            assert np.allclose(kp[:, :2], points[:, :2] * wh, rtol=0, atol=1e-6)
+            assert np.allclose(kp[:, :2], points[:, :2] * wh, rtol=0, atol=1e-9 * wh.max())
             assert (kp[:, 2] == points[:, 2]).all()
+            cx, cy, bw, bh = values[1:5] * np.tile(wh, 2)
+            assert np.allclose(person["bbox"], [cx - bw / 2, cy - bh / 2, bw, bh], rtol=0, atol=1e-9 * wh.max())
 
 
 def test_a_bad_label_file_imports_nothing(fo_db, dataset_name, tmp_path, capsys):
