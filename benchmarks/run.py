@@ -48,7 +48,7 @@ RATIOS = (
     ("ours_import", "fo_builtin_import"), ("ours_import", "raw_insert"),
     ("ours_export", "fo_builtin_export"), ("ours_export", "raw_export"),
     ("pure_read", "json_load"), ("pure_write", "json_dump"),
-    ("pure_write_yolo", "yolo_floor"), ("ours_export_yolo", "ours_export"),
+    ("pure_write_yolo", "yolo_floor"), ("ours_export_yolo", "yolo_floor"),
 )  # fmt: skip
 
 

@@ -939,6 +939,7 @@ def write(
         sources = _sources(data, sources, images_dir)
         data = _with_sizes(data, sources, report)
     else:
+        sources = None
         report["images not written (export_media none): put them in images/<split>/"] = len(data.images)
     texts, row_report = encode(data)
     report.update(row_report)
