@@ -40,16 +40,21 @@ REPO = Path(__file__).resolve().parents[1]
 STEP_ORDER = (
     "json_load", "json_dump", "pure_read", "pure_write", "raw_insert", "raw_export",
     "fo_builtin_import", "fo_builtin_export", "ours_import", "ours_export",
+    "yolo_floor", "pure_write_yolo", "ours_export_yolo",
 )  # fmt: skip
 #: the fiftyone_pose format that reads each generator layout (ours_* and pure_* steps)
 POSE_FORMAT = {"coco": "coco", "wholebody": "coco_wholebody", "halpe": "halpe"}
-DEPENDS = {"raw_export": "raw_insert", "fo_builtin_export": "fo_builtin_import", "ours_export": "ours_import"}
+DEPENDS = {
+    "raw_export": "raw_insert", "fo_builtin_export": "fo_builtin_import", "ours_export": "ours_import",
+    "ours_export_yolo": "ours_import",
+}  # fmt: skip
 #: steps of ``--merge``: merging the imported sources, and exporting the merged persons once
 MERGE_STEPS = ("ours_merge", "ours_merged_export")
 RATIOS = (
     ("ours_import", "fo_builtin_import"), ("ours_import", "raw_insert"),
     ("ours_export", "fo_builtin_export"), ("ours_export", "raw_export"),
     ("pure_read", "json_load"), ("pure_write", "json_dump"),
+    ("pure_write_yolo", "yolo_floor"), ("ours_export_yolo", "yolo_floor"),
 )  # fmt: skip
 
 
@@ -101,6 +106,16 @@ def mongod(binary: Path, timeout: float = 60.0) -> Iterator[str]:
             proc.kill()
             proc.wait()
         shutil.rmtree(dbpath, ignore_errors=True)
+
+
+def _placeholder_images(src: Path, folder: Path) -> None:
+    """An empty file per image of ``src`` in ``folder``: the YOLO steps link to existing images."""
+    names = [im["file_name"] for im in json.loads(src.read_bytes())["images"]]
+    for name in names:
+        path = folder / name
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
 
 
 def run_step(step: str, env: dict[str, str], **opts: Any) -> dict[str, Any]:
@@ -236,6 +251,8 @@ def main(argv: list[str] | None = None) -> None:
     src = _generated(work, args.images, args.layout, args.seed)
     n_ann = json.loads(src.with_suffix(".stats.json").read_text())["annotations"]
     merge_files = [src] + [_generated(work, args.images, args.layout, args.seed + i) for i in range(1, args.merge)]
+    if any("yolo" in step for step in selected):
+        _placeholder_images(src, work / "images")
 
     results: dict[str, list[dict[str, Any]]] = {}
     with mongod(args.mongod or find_mongod()) as uri:

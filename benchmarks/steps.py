@@ -26,10 +26,12 @@ import json
 import math
 import os
 import resource
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -371,6 +373,90 @@ def pure_write(a: argparse.Namespace) -> dict[str, Any]:
     with timed(r):
         write(data, a.out, format=a.format)
     r["output"] = _compare(a.out, a.file)
+    return r
+
+
+def _yolo_dir(a: argparse.Namespace) -> Path:
+    """The folder a YOLO step writes (``--out`` without its suffix), emptied first (untimed)."""
+    root = Path(a.out).with_suffix("")
+    shutil.rmtree(root, ignore_errors=True)
+    return root
+
+
+def _compare_yolo(out: Path, floor: Path) -> str:
+    """``same rows`` when the label files equal those of ``yolo_floor`` (text for text), else ``differs``."""
+    if not floor.is_dir():
+        return "no yolo_floor output to compare"
+
+    def texts(root: Path) -> dict[str, bytes]:
+        return {os.fspath(p.relative_to(root)): p.read_bytes() for p in (root / "labels").rglob("*.txt")}
+
+    return "same rows as yolo_floor" if texts(out) == texts(floor) else "differs from yolo_floor"
+
+
+@step
+def yolo_floor(a: argparse.Namespace) -> dict[str, Any]:
+    """Plain Python: the loaded COCO document (untimed) to a YOLO-pose folder, as ``convert_coco`` loops.
+
+    The same rows as fiftyone_pose writes (``%.10g``, crowd / empty-box / no-point persons left
+    out, points outside the image unlabelled), one label file and one image symlink per image,
+    and the yaml: the floor for ``pure_write_yolo``.
+    """
+    with open(a.file, "rb") as f:
+        doc = orjson.loads(f.read())
+    root = _yolo_dir(a)
+    r: dict[str, Any] = {}
+    with timed(r, floor=True):
+        by_image: dict[int, list[dict[str, Any]]] = {}
+        for ann in doc["annotations"]:
+            by_image.setdefault(ann["image_id"], []).append(ann)
+        labels, images = root / "labels" / "train", root / "images" / "train"
+        labels.mkdir(parents=True)
+        images.mkdir(parents=True)
+        line = " ".join(["%.10g"] * (5 + len(doc["categories"][0]["keypoints"]) * 3))
+        for im in doc["images"]:
+            w, h = im["width"], im["height"]
+            rows = []
+            for ann in by_image.get(im["id"], ()):
+                x, y, bw, bh = ann["bbox"]
+                kp = ann["keypoints"]
+                if ann.get("iscrowd") or bw <= 0 or bh <= 0 or not any(kp[2::3]):
+                    continue
+                row = [0, (x + bw / 2) / w, (y + bh / 2) / h, bw / w, bh / h]
+                for i in range(0, len(kp), 3):
+                    px, py, v = kp[i] / w, kp[i + 1] / h, kp[i + 2]
+                    row += (px, py, v) if v and 0 <= px <= 1 and 0 <= py <= 1 else (0, 0, 0)
+                rows.append(line % tuple(row))
+            with open(labels / (im["file_name"].rsplit(".", 1)[0] + ".txt"), "w") as f:
+                f.write("\n".join(rows) + "\n" if rows else "")
+            os.symlink(os.path.join(a.images_dir, im["file_name"]), images / im["file_name"])
+        (root / "dataset.yaml").write_text(f"path: {root}\ntrain: images/train\nval: images/train\n")
+    return r
+
+
+@step
+def pure_write_yolo(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.write(data, folder, format="yolo", images_dir=...)`` (symlinks) of what ``read`` returned."""
+    read, write = _pose_fn("read"), _pose_fn("write")
+    data = read(a.file, format=a.format)
+    root = _yolo_dir(a)
+    r: dict[str, Any] = {}
+    with timed(r):
+        write(data, root, format="yolo", images_dir=a.images_dir)
+    r["output"] = _compare_yolo(root, root.with_name("out_yolo_floor"))
+    return r
+
+
+@step
+def ours_export_yolo(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.export(dataset, folder, format="yolo")`` (symlinks) of ``ours_import``'s dataset."""
+    export = _pose_fn("export")
+    ds = _load_dataset(a.name)
+    root = _yolo_dir(a)
+    r: dict[str, Any] = {}
+    with timed(r):
+        export(ds, root, format="yolo")
+    r["output"] = _compare_yolo(root, root.with_name("out_yolo_floor"))
     return r
 
 

@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
         "--layout",
         help="keypoint layout to convert to first, e.g. coco, halpe26, coco_wholebody (fiftyone-pose layouts: which)",
     )
+    c.add_argument(
+        "--images-dir",
+        help="--to yolo: folder the input's image names are relative to (default: the input file's folder)",
+    )
+    _media_options(c)
 
     c = command("import", _import, "import a pose file into a persistent FiftyOne dataset")
     c.add_argument("src", help="annotation file")
@@ -89,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
         "--layout",
         help="keypoint layout to convert to first, e.g. coco, halpe26, coco_wholebody (fiftyone-pose layouts: which)",
     )
+    _media_options(c)
 
     c = command(
         "merge", _merge, "merge datasets (or saved views) into one new dataset in one keypoint layout, e.g. Body8"
@@ -134,6 +140,34 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _media_options(c: argparse.ArgumentParser) -> None:
+    """Options of formats that write a folder of images and labels (yolo)."""
+    from .formats import yolo
+
+    c.add_argument(
+        "--export-media",
+        choices=yolo.MEDIA_MODES,
+        help=f"yolo: how images get into DST/images/<split>/ (default: {yolo.DEFAULT_MEDIA}, "
+        "a dataset that trains as is without copying the images; none: labels and yaml only)",
+    )
+    c.add_argument(
+        "--split-tags",
+        help="yolo: comma-separated sample tags that name splits (default: train,val,test); "
+        "without tagged images all go to one split 'train'",
+    )
+    c.add_argument("--split", help="yolo: put every image in this split (ignores tags)")
+
+
+def _media_write_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The yolo options given on the command line (``formats.write`` refuses them for other formats)."""
+    given = {
+        "export_media": args.export_media,
+        "split_tags": args.split_tags.split(",") if args.split_tags else None,
+        "split": args.split,
+    }
+    return {key: value for key, value in given.items() if value is not None}
+
+
 def _print_summary(summary: dict[str, Any], indent: str = "  ") -> None:
     for key, value in summary.items():
         print(f"{indent}{key.replace('_', ' ')}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
@@ -158,8 +192,11 @@ def _formats(args: argparse.Namespace) -> None:
 
 def _convert(args: argparse.Namespace) -> None:
     src_format = _resolve_format(args.src, args.src_format)
+    options = _media_write_options(args)
+    if args.images_dir or getattr(formats.get(args.dst_format), "PLACES_MEDIA", False):
+        options["images_dir"] = args.images_dir or formats.images_dir(args.src, src_format)
     data = formats.read(args.src, src_format)
-    written = formats.write(data, args.dst, args.dst_format, layout=args.layout)
+    written = formats.write(data, args.dst, args.dst_format, layout=args.layout, **options)
     print(f"wrote {args.dst} ({args.dst_format})")
     _print_summary(written.summary())
 
@@ -169,7 +206,7 @@ def _import(args: argparse.Namespace) -> None:
 
     src_format = _resolve_format(args.src, args.format)
     data = formats.read(args.src, src_format)
-    images_dir = args.images_dir or os.path.dirname(os.path.abspath(args.src))
+    images_dir = args.images_dir or formats.images_dir(args.src, src_format)
     try:
         dataset = create_dataset(
             data, images_dir, args.name, args.label_field, overwrite=args.overwrite, persistent=True
@@ -185,7 +222,7 @@ def _export(args: argparse.Namespace) -> None:
 
     dataset = _dataset(args.name)
     collection = dataset.load_saved_view(args.view) if args.view else dataset
-    data = export(collection, args.dst, args.format, args.label_field, layout=args.layout)
+    data = export(collection, args.dst, args.format, args.label_field, layout=args.layout, **_media_write_options(args))
     what = f"view '{args.view}' of '{args.name}'" if args.view else f"dataset '{args.name}'"
     print(f"wrote {args.dst} ({data.format}) from {what}")
     _print_summary(data.summary())

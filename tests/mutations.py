@@ -281,6 +281,17 @@ def _mpii_samples() -> list[Sample]:
     ]
 
 
+@sample_hook("yolo")
+def _yolo_samples() -> list[Sample]:
+    from yolo_docs import coco8_files
+
+    files = {name: content for name, content in coco8_files().items() if content != ""}  # mutable text only
+    bare = {  # no yaml: the split is the folder, the number of points comes from the rows
+        name.replace("coco8/", "bare/"): content for name, content in files.items() if not name.endswith(".yaml")
+    }
+    return [Sample(files, "coco8", label="coco8"), Sample(bare, "bare", label="no-yaml")]
+
+
 # ------------------------------------------------------------------------------ serialisation
 
 
@@ -776,6 +787,8 @@ def _error_problems(
 
 def _round_trip_problems(name: str, sample: Sample, main: Path, mutated: Any, data: Any, work: Path) -> list[str]:
     module = formats.get(name)
+    if getattr(module, "PLACES_MEDIA", False):
+        return _folder_round_trip_problems(name, main, data, work)
     out_format = name if hasattr(module, "write") else "coco"
     first, second = work / "first.out", work / "second.out"
     formats.write(data, first, out_format)
@@ -789,6 +802,18 @@ def _round_trip_problems(name: str, sample: Sample, main: Path, mutated: Any, da
         if diff:
             problems.append(f"not lossless: {diff}")
     return problems
+
+
+def _folder_round_trip_problems(name: str, main: Path, data: Any, work: Path) -> list[str]:
+    """A format written as a folder (YOLO): written, read and written again, the same label files."""
+    first, second = work / "first.out", work / "second.out"
+    formats.write(data, first, name, images_dir=formats.images_dir(main, name))
+    formats.write(formats.read(first, name), second, name, images_dir=formats.images_dir(first, name))
+
+    def texts(root: Path) -> dict[str, bytes]:
+        return {os.fspath(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.txt"))}
+
+    return [] if texts(first) == texts(second) else [f"write(read(written)) differs from written ({name})"]
 
 
 def _cli_problems(name: str, main: Path, work: Path, expected_error: str | None) -> list[str]:

@@ -6,7 +6,6 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import fiftyone as fo
 import pymongo
@@ -36,11 +35,14 @@ def load(
 
     The dataset is built under a temporary name and renamed to ``name`` only when complete, so a
     failure or Ctrl-C never leaves a half-imported dataset. ``images_dir`` defaults to the folder
-    of ``path``. The reader's adjustments are in ``dataset.info["fiftyone_pose"][label_field]``.
+    of ``path`` (a YOLO dataset's root for a YOLO folder). The reader's adjustments are in
+    ``dataset.info["fiftyone_pose"][label_field]``.
     """
+    if format == "auto":
+        format = formats.detect(path)
     data = formats.read(path, format, **read_options)
     if images_dir is None:
-        images_dir = Path(path).resolve().parent
+        images_dir = formats.images_dir(path, format)
     try:
         return create_dataset(data, images_dir, name, label_field, overwrite, persistent, progress)
     except PoseFormatError as e:  # e.g. an image without a size whose file cannot be read
@@ -56,9 +58,11 @@ def create_dataset(
     persistent: bool = False,
     progress: bool | None = None,
 ) -> fo.Dataset:
-    """A new dataset holding ``data`` (all or nothing, see ``load``)."""
+    """A new dataset holding ``data`` (all or nothing, see ``load``); a YOLO dataset's splits become tags."""
     with building(name, overwrite, persistent) as dataset:
-        add_pose_data(dataset, data, images_dir, label_field, progress=progress)
+        data, tags = formats.sample_tags(data)
+        ids = add_pose_data(dataset, data, images_dir, label_field, progress=progress)
+        tag_samples(dataset, ids, tags)
     return dataset
 
 
@@ -92,6 +96,16 @@ def building(name: str | None, overwrite: bool = False, persistent: bool = False
         raise
 
 
+def tag_samples(dataset: fo.Dataset, ids: list[str], tags: list[list[str]] | None) -> None:
+    """Give the new samples ``ids`` their tags (``tags[i]`` for ``ids[i]``), one update per tag."""
+    by_tag: dict[str, list[str]] = {}
+    for sample_id, sample_tags in zip(ids, tags or ()):
+        for tag in sample_tags:
+            by_tag.setdefault(tag, []).append(sample_id)
+    for tag, tagged in by_tag.items():
+        dataset.select(tagged).tag_samples(tag)
+
+
 def export(
     collection: fo.core.collections.SampleCollection,
     path: str | os.PathLike,
@@ -104,16 +118,36 @@ def export(
 
     ``format`` defaults to the format the field was imported from (so a COCO-WholeBody dataset
     is written back as COCO-WholeBody), else COCO; with a ``layout`` conversion it defaults to
-    COCO, the one format that holds any layout.
+    COCO, the one format that holds any layout. A format that places images (YOLO) gets the
+    samples' files and tags (its splits). What the writer left out or adjusted is added to the
+    returned data's ``notes``.
     """
     with paused_gc():
         data = to_pose_data(collection, label_field, progress=progress)
         if format is None:
             native = data.format in formats.REGISTRY and write_options.get("layout") is None
             format = data.format if native else "coco"
+        if getattr(formats.get(format), "PLACES_MEDIA", False):
+            write_options = {**sample_files(collection, data), **write_options}
         written = formats.write(data, path, format, **write_options)
     written.format = format
     return written
+
+
+def sample_files(collection: fo.core.collections.SampleCollection, data: PoseData) -> dict[str, list]:
+    """The image file (``sources``) and ``tags`` of each image of ``data``, read from ``collection``.
+
+    ``data`` is ``to_pose_data(collection)``: its images follow the view's order, as ``values``
+    does; the file names are compared to be sure.
+    """
+    fields = ["filepath", "tags", *(f for f in ("file_name",) if collection.has_field(f))]
+    values = collection.values(fields)
+    paths, tags = values[0], values[1]
+    names = values[2] if len(values) > 2 else [None] * len(paths)
+    expected = [name or os.path.basename(path) for name, path in zip(names, paths)]
+    if expected != data.images.file_names:
+        raise RuntimeError("the view's samples changed while it was exported; export again")
+    return {"sources": paths, "tags": tags}
 
 
 def leftover_datasets() -> list[str]:

@@ -27,6 +27,7 @@ from fiftyone_pose import formats
 from fiftyone_pose.core import mappings, skeleton
 from fiftyone_pose.fo import views as pose_views
 from fiftyone_pose.fo.adapter import INFO_KEY, pose_fields
+from fiftyone_pose.formats import yolo
 
 PLUGIN_NAME = "@fiftyone-pose/pose"
 PLUGIN_FOLDER = "fiftyone-pose"
@@ -178,7 +179,9 @@ class ExportPoseView(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         inputs.view_target(ctx)
-        inputs.str("path", label="Output file", description="path on the App server's machine", required=True)
+        folder = ctx.params.get("format") == yolo.NAME  # a YOLO dataset is a folder of images and labels
+        label = "Output folder" if folder else "Output file"
+        inputs.str("path", label=label, description="path on the App server's machine", required=True)
         inputs.enum(
             "format",
             _formats(True),
@@ -197,14 +200,40 @@ class ExportPoseView(foo.Operator):
             ),
             view=types.DropdownView(),
         )
+        if ctx.params.get("format") == yolo.NAME:
+            inputs.enum(
+                "export_media",
+                list(yolo.MEDIA_MODES),
+                default=yolo.DEFAULT_MEDIA,
+                label="Images",
+                description="how the images get into <path>/images/<split>/ (symlink: trains as is, copies nothing)",
+                view=types.DropdownView(),
+            )
+            inputs.str(
+                "split_tags",
+                label="Split tags",
+                description="comma-separated sample tags that name splits (default: train,val,test); "
+                "untagged: one split 'train'",
+            )
         return types.Property(inputs, view=types.View(label="Export pose view"))
 
     def execute(self, ctx):
         from fiftyone_pose.fo.api import export
 
         p = ctx.params
+        options = {}
+        if p.get("format") == yolo.NAME:
+            options["export_media"] = p.get("export_media") or yolo.DEFAULT_MEDIA
+            if p.get("split_tags"):
+                options["split_tags"] = [t.strip() for t in p["split_tags"].split(",") if t.strip()]
         data = export(
-            ctx.target_view(), p["path"], p.get("format"), p.get("label_field"), progress=False, layout=p.get("layout")
+            ctx.target_view(),
+            p["path"],
+            p.get("format"),
+            p.get("label_field"),
+            progress=False,
+            layout=p.get("layout"),
+            **options,
         )
         return {"path": os.fspath(ctx.params["path"]), "images": len(data.images), "persons": len(data.persons)}
 
