@@ -11,7 +11,7 @@ import pymongo
 
 from .. import formats
 from ..core.bulk import paused_gc
-from ..core.errors import PoseFormatError
+from ..core.errors import Option, PoseFormatError, PoseUsageError
 from ..core.model import PoseData
 from .adapter import add_pose_data, to_pose_data
 
@@ -56,7 +56,7 @@ def create_dataset(
 ) -> fo.Dataset:
     """A new dataset holding ``data`` (all or nothing, see ``load``)."""
     if name is not None and fo.dataset_exists(name) and not overwrite:
-        raise ValueError(f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it")
+        raise _exists(f"dataset '{name}'")
     dataset = fo.Dataset(TEMP_PREFIX + uuid.uuid4().hex)
     try:
         add_pose_data(dataset, data, images_dir, label_field, progress=progress)
@@ -68,9 +68,7 @@ def create_dataset(
             dataset.name = name
         except (ValueError, pymongo.errors.DuplicateKeyError):
             if fo.dataset_exists(name):  # another import took the name while this one was building
-                raise ValueError(
-                    f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it"
-                ) from None
+                raise _exists(f"dataset '{name}'") from None
             raise
         dataset.persistent = persistent
     except BaseException:
@@ -85,14 +83,18 @@ def export(
     format: str | None = None,
     label_field: str | None = None,
     progress: bool | None = None,
+    overwrite: bool = False,
     **write_options,
 ) -> PoseData:
     """Write the persons a dataset or view shows to ``path``; returns what was written.
 
     ``format`` defaults to the format the field was imported from (so a COCO-WholeBody dataset
     is written back as COCO-WholeBody), else COCO; with a ``layout`` conversion it defaults to
-    COCO, the one format that holds any layout.
+    COCO, the one format that holds any layout. An existing file is replaced only with
+    ``overwrite=True``, as an existing dataset is on import; that is checked before any work.
     """
+    if not overwrite and os.path.lexists(path):
+        raise _exists(os.fspath(path))
     with paused_gc():
         data = to_pose_data(collection, label_field, progress=progress)
         if format is None:
@@ -101,6 +103,10 @@ def export(
         formats.write(data, path, format, **write_options)
     data.format = format
     return data
+
+
+def _exists(what: str) -> PoseUsageError:
+    return PoseUsageError(f"{what} already exists; ", Option("overwrite", True), " to replace it")
 
 
 def leftover_datasets() -> list[str]:
