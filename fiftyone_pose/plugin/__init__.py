@@ -144,7 +144,7 @@ class ImportPoseDataset(_PoseOperator):
                 line = details = self.error_line(ctx, error)
             else:  # a bug: its traceback, so it gets reported
                 line, details = str(error) or type(error).__name__, "".join(traceback.format_exception(error))
-            yield ctx.ops.set_progress(label=line, variant="error")
+            yield ctx.ops.set_progress(progress=state["progress"], label=line)  # the dialog's line
             yield ctx.ops.notify(line, variant="error")
             yield _Failure(details, line)
             return
