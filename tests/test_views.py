@@ -85,7 +85,7 @@ def check(view, tmp_path, persons, images=None):
     assert person_ids(view) == sorted(persons)
     assert view.count("ground_truth_boxes.detections") == len(persons)
     out = tmp_path / "view.json"
-    fop.export(view, out)
+    fop.export(view, out, overwrite=True)
     doc = json.loads(out.read_text())
     assert sorted(a["id"] for a in doc["annotations"]) == sorted(persons)
     if images is not None:
