@@ -124,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
             name,
             help=help,
             description=help,
-            epilog=f"example:\n  {_EXAMPLES[name]}",
+            epilog=f"example:\n  {_EXAMPLES[name]}" if name in _EXAMPLES else None,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         c.set_defaults(run=run, flags=c.flags)
