@@ -322,6 +322,8 @@ def ours_export(a: argparse.Namespace) -> dict[str, Any]:
     export = _pose_fn("export")
     ds = _load_dataset(a.name)
     r: dict[str, Any] = {}
+    if os.path.exists(a.out):  # an earlier run's file: export replaces nothing unasked
+        os.unlink(a.out)
     with timed(r):
         export(ds, a.out, format=a.format)
     r["output"] = _compare(a.out, a.file)

@@ -1,12 +1,14 @@
 """``fiftyone-pose``: the command line. Argument parsing only; the work is in the same functions
 that Python users and the App plugin call.
 
-Exit codes: 0 success, 2 bad input or usage (one line naming file, record and field), 130 Ctrl-C.
+Exit codes: 0 success, 2 bad input or usage (one line naming file, record and field), 130 Ctrl-C,
+141 when the reader of the output went away (``| head``), as for Unix tools killed by SIGPIPE.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import sys
@@ -14,13 +16,74 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import formats
-from .core.errors import PoseFormatError
+from .core.errors import CHOOSE, Option, PoseError, PoseFormatError, PoseUsageError, Spelling
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
+
+#: the example each command's --help ends with
+_EXAMPLES = {
+    "formats": "fiftyone-pose formats",
+    "convert": "fiftyone-pose convert coco_wholebody_val_v1.0.json body17.json --to coco --layout coco",
+    "import": "fiftyone-pose import person_keypoints_val2017.json --name coco-val --images-dir val2017/",
+    "export": "fiftyone-pose export coco-val out.json --view clean --overwrite",
+    "info": "fiftyone-pose info coco-val",
+    "demo": "fiftyone-pose demo --app --port 5152",
+    "cleanup": "fiftyone-pose cleanup --delete",
+    "plugin": "fiftyone-pose plugin install",
+    "curate": "fiftyone-pose curate coco-val persons_with_visible --min-count 8 --save-view clean\n"
+    "  fiftyone-pose curate coco-val                 # lists the views and their options",
+    "datasets": "fiftyone-pose datasets",
+    "merge": "fiftyone-pose merge body8 coco-train aic-train crowdpose-train mpii-train --layout coco",
+    "layouts": "fiftyone-pose layouts",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser that records each option's flag by the keyword it sets (``images_dir``:
+    ``--images-dir``; ``keyword=`` when it differs from ``dest``), so an error can name the
+    flag the user must type instead of the Python keyword."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.flags: dict[str, str] = {}
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *names: str, keyword: str | None = None, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*names, **kwargs)
+        if action.option_strings:
+            self.flags[keyword or action.dest] = action.option_strings[-1]
+        return action
+
+
+def _flag_spelling(flags: dict[str, str]) -> Spelling:
+    """Names an option as the flag of the command at hand (Python's spelling when it has none)."""
+
+    def spell(option: Option) -> str | None:
+        flag = flags.get(option.name)
+        if flag is None:
+            return None
+        if option.value is CHOOSE:
+            return f"pass {flag} {option.name.upper()}"
+        return f"pass {flag}" if option.value is True else f"pass {flag} {option.value}"
+
+    return spell
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, where it can still be handled
+    except BrokenPipeError:
+        # the reader went away (`| head -1`): not an error; stop quietly, as Unix tools do, and
+        # keep the interpreter's own flush at exit from failing again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -29,6 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_fiftyone()
     try:
         args.run(args)
+    except PoseError as e:
+        print(f"fiftyone-pose: error: {e.render(_flag_spelling(args.flags))}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except BrokenPipeError:
+        raise
     except (PoseFormatError, ValueError, OSError, KeyError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"fiftyone-pose: error: {message}", file=sys.stderr)
@@ -46,15 +114,22 @@ def _quiet_fiftyone() -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="fiftyone-pose",
         description="Import, curate and export human-pose datasets with FiftyOne, losslessly.",
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {importlib.metadata.version('fiftyone-pose')}")
     sub = p.add_subparsers(title="commands", metavar="COMMAND")
 
     def command(name: str, run: Callable[[argparse.Namespace], None], help: str) -> argparse.ArgumentParser:
-        c = sub.add_parser(name, help=help, description=help)
-        c.set_defaults(run=run)
+        c = sub.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=f"example:\n  {_EXAMPLES[name]}" if name in _EXAMPLES else None,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        c.set_defaults(run=run, flags=c.flags)
         return c
 
     command("formats", _formats, "list every format the tool reads and writes, with its file flavors")
@@ -62,7 +137,9 @@ def _parser() -> argparse.ArgumentParser:
     c = command("convert", _convert, "convert a pose file to another format (no database involved)")
     c.add_argument("src", help="input file")
     c.add_argument("dst", help="output file (written atomically)")
-    c.add_argument("--from", dest="src_format", default="auto", help="input format (default: auto-detect)")
+    c.add_argument(
+        "--from", dest="src_format", keyword="format", default="auto", help="input format (default: auto-detect)"
+    )
     c.add_argument("--to", dest="dst_format", default="coco", help="output format (default: coco)")
     c.add_argument(
         "--layout",
@@ -94,6 +171,7 @@ def _parser() -> argparse.ArgumentParser:
         "--layout",
         help="keypoint layout to convert to first, e.g. coco, halpe26, coco_wholebody (fiftyone-pose layouts: which)",
     )
+    c.add_argument("--overwrite", action="store_true", help="replace an existing file")
     _media_options(c)
 
     c = command(
@@ -123,6 +201,8 @@ def _parser() -> argparse.ArgumentParser:
     c = command("demo", _demo, "import, curate, export and verify the built-in demo dataset")
     c.add_argument("--out", help="folder for the exported file (default: a new temporary folder)")
     c.add_argument("--app", action="store_true", help="open the FiftyOne App on the demo dataset at the end")
+    c.add_argument("--port", type=int, help="with --app: the App's port (default: FiftyOne's, 5151)")
+    c.add_argument("--remote", action="store_true", help="with --app: serve the App without opening a browser here")
 
     c = command("cleanup", _cleanup, "list (and with --delete remove) datasets left by killed imports")
     c.add_argument("--delete", action="store_true", help="delete them")
@@ -134,9 +214,42 @@ def _parser() -> argparse.ArgumentParser:
         help="install the plugin into your FiftyOne plugins directory",
         description="install the plugin into your FiftyOne plugins directory "
         "(FIFTYONE_PLUGINS_DIR or fo.config.plugins_dir); reinstalling replaces it",
+        epilog="example:\n  fiftyone-pose plugin install --dir ~/fiftyone/__plugins__",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    c.add_argument("--dir", help="plugins directory to install into (default: FiftyOne's)")
-    c.set_defaults(run=_plugin_install)
+    c.add_argument("--dir", keyword="directory", help="plugins directory to install into (default: FiftyOne's)")
+    c.set_defaults(run=_plugin_install, flags=c.flags)
+    c = plugin.add_parser(
+        "list",
+        help="say where the plugin is installed and list its operators",
+        description="say whether the plugin is installed in your FiftyOne plugins directory, and its operators",
+        epilog="example:\n  fiftyone-pose plugin list",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("--dir", keyword="directory", help="plugins directory to look in (default: FiftyOne's)")
+    c.set_defaults(run=_plugin_list, flags=c.flags)
+    c = plugin.add_parser(
+        "uninstall",
+        help="remove the plugin from your FiftyOne plugins directory",
+        description="remove the plugin folder that `plugin install` wrote (nothing else)",
+        epilog="example:\n  fiftyone-pose plugin uninstall",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("--dir", keyword="directory", help="plugins directory to remove it from (default: FiftyOne's)")
+    c.set_defaults(run=_plugin_uninstall, flags=c.flags)
+
+    c = command("curate", _curate, "apply a curation view to a dataset; save it as a view that export --view writes")
+    c.add_argument("name", help="dataset name")
+    c.add_argument("view", nargs="?", help="the view, e.g. persons_with_visible (without it: list the views)")
+    c.add_argument(
+        "options",
+        nargs=argparse.REMAINDER,
+        metavar="...",
+        help="the view's options, --label-field F, --view SAVED_VIEW to start from, --save-view NAME, "
+        "--overwrite (fiftyone-pose curate NAME VIEW --help lists them)",
+    )
+
+    command("datasets", _datasets, "list the pose datasets: keypoints fields, formats, skeletons and counts")
     return p
 
 
@@ -196,17 +309,21 @@ def _convert(args: argparse.Namespace) -> None:
     if args.images_dir or getattr(formats.get(args.dst_format), "PLACES_MEDIA", False):
         options["images_dir"] = args.images_dir or formats.images_dir(args.src, src_format)
     data = formats.read(args.src, src_format)
+    args.flags = {**args.flags, "format": "--to"}  # from here on, format= means the output's
     written = formats.write(data, args.dst, args.dst_format, layout=args.layout, **options)
     print(f"wrote {args.dst} ({args.dst_format})")
     _print_summary(written.summary())
 
 
 def _import(args: argparse.Namespace) -> None:
+    import fiftyone as fo
+
     from .fo.api import create_dataset
 
     src_format = _resolve_format(args.src, args.format)
     data = formats.read(args.src, src_format)
     images_dir = args.images_dir or formats.images_dir(args.src, src_format)
+    replaced = args.overwrite and fo.dataset_exists(args.name)
     try:
         dataset = create_dataset(
             data, images_dir, args.name, args.label_field, overwrite=args.overwrite, persistent=True
@@ -214,6 +331,8 @@ def _import(args: argparse.Namespace) -> None:
     except PoseFormatError as e:  # e.g. an image without a size whose file cannot be read
         raise e.with_path(args.src) from None
     print(f"imported {args.src} into dataset '{dataset.name}' (field '{args.label_field}')")
+    if replaced:
+        print(f"  replaced the dataset '{args.name}' that existed")
     _print_summary(data.summary())
 
 
@@ -222,9 +341,20 @@ def _export(args: argparse.Namespace) -> None:
 
     dataset = _dataset(args.name)
     collection = dataset.load_saved_view(args.view) if args.view else dataset
-    data = export(collection, args.dst, args.format, args.label_field, layout=args.layout, **_media_write_options(args))
+    replaced = args.overwrite and os.path.lexists(args.dst)
+    data = export(
+        collection,
+        args.dst,
+        args.format,
+        args.label_field,
+        layout=args.layout,
+        overwrite=args.overwrite,
+        **_media_write_options(args),
+    )
     what = f"view '{args.view}' of '{args.name}'" if args.view else f"dataset '{args.name}'"
     print(f"wrote {args.dst} ({data.format}) from {what}")
+    if replaced:
+        print(f"  replaced the file {args.dst} that existed")
     _print_summary(data.summary())
 
 
@@ -270,18 +400,20 @@ def _dataset(name: str):
     import fiftyone as fo
 
     if not fo.dataset_exists(name):
-        raise ValueError(f"no dataset named '{name}' (fiftyone datasets list shows them)")
+        raise PoseUsageError(f"no dataset named '{name}' (fiftyone-pose datasets lists them)")
     return fo.load_dataset(name)
 
 
 def _demo(args: argparse.Namespace) -> None:
     from .demo.run import run_demo
 
-    run_demo(out_dir=args.out, launch_app=args.app)
+    if (args.port is not None or args.remote) and not args.app:
+        raise PoseUsageError("--port and --remote apply to the App: add --app")
+    run_demo(out_dir=args.out, launch_app=args.app, port=args.port, remote=args.remote)
 
 
 def _plugin_help(args: argparse.Namespace) -> None:
-    raise ValueError("give a plugin action: fiftyone-pose plugin install [--dir DIR]")
+    raise PoseUsageError("give a plugin action: fiftyone-pose plugin install|list|uninstall [--dir DIR]")
 
 
 def _plugin_install(args: argparse.Namespace) -> None:
@@ -292,6 +424,98 @@ def _plugin_install(args: argparse.Namespace) -> None:
     print(f"  operators: {', '.join(OPERATORS)}")
     if args.dir:
         print(f"  the App loads it with FIFTYONE_PLUGINS_DIR={target.parent}")
+
+
+def _plugin_list(args: argparse.Namespace) -> None:
+    from .plugin import OPERATORS, PLUGIN_NAME, installed, plugins_dir
+
+    target = installed(args.dir)
+    if target is None:
+        print(f"the plugin {PLUGIN_NAME} is not installed in {args.dir or plugins_dir()}")
+        print("  fiftyone-pose plugin install installs it")
+        return
+    print(f"{PLUGIN_NAME}: installed in {target}")
+    print(f"  operators: {', '.join(OPERATORS)}")
+
+
+def _plugin_uninstall(args: argparse.Namespace) -> None:
+    from .plugin import PLUGIN_NAME, uninstall
+
+    print(f"removed the plugin {PLUGIN_NAME} from {uninstall(args.dir)}")
+
+
+def _curate(args: argparse.Namespace) -> None:
+    from .fo import views
+    from .fo.adapter import resolve_label_field
+
+    dataset = _dataset(args.name)
+    if args.view is None:
+        for name in views.CURATION_VIEWS:
+            options = " ".join(f"--{p.name.replace('_', '-')}" for p in views.view_parameters(name))
+            print(f"{name}: {views.view_summary(name)}" + (f"\n  options: {options}" if options else ""))
+        return
+    view_parser = _view_parser(args.name, args.view)
+    options = vars(view_parser.parse_args(args.options))
+    args.flags = view_parser.flags
+    from_view, label_field = options.pop("from_view"), options.pop("label_field")
+    save_as, overwrite = options.pop("save_view"), options.pop("overwrite")
+    base = dataset.load_saved_view(from_view) if from_view else dataset
+    if save_as and dataset.has_saved_view(save_as) and not overwrite:
+        raise PoseUsageError(f"the dataset has a saved view '{save_as}'; ", Option("overwrite", True), " to replace it")
+    view = views.apply_view(base, args.view, label_field, **options)
+    field = resolve_label_field(view, label_field)
+    print(f"{args.view}: {view.count(f'{field}.keypoints')} persons on {len(view)} images of '{args.name}'")
+    if save_as:
+        dataset.save_view(save_as, view, overwrite=overwrite)
+        print(f"  saved as the view '{save_as}': fiftyone-pose export {args.name} OUT --view {save_as} writes it")
+
+
+def _view_parser(dataset: str, name: str) -> _Parser:
+    """The options of the view ``name``, from its signature and docstring (``view_parameters``)."""
+    from .fo import views
+
+    c = _Parser(
+        prog=f"fiftyone-pose curate {dataset} {name}",
+        description=views.view_description(name),
+        epilog=f"example:\n  {_EXAMPLES['curate'].splitlines()[0]}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    for p in views.view_parameters(name):
+        kwargs: dict[str, Any] = {"help": p.help, "dest": p.name, "required": p.required}
+        if p.type is bool:
+            kwargs.update(action=argparse.BooleanOptionalAction, default=p.default)
+        else:
+            kwargs.update(type=p.type, default=p.default, nargs="+" if p.many else None, choices=p.choices)
+        c.add_argument(f"--{p.name.replace('_', '-')}", **kwargs)
+    c.add_argument("--label-field", help="keypoints field (default: the one imported first)")
+    c.add_argument("--view", dest="from_view", help="apply the view to this saved view (default: the whole dataset)")
+    c.add_argument("--save-view", help="save the result as a view of the dataset under this name")
+    c.add_argument("--overwrite", action="store_true", help="replace a saved view of that name")
+    return c
+
+
+def _datasets(args: argparse.Namespace) -> None:
+    import fiftyone as fo
+
+    from .fo.adapter import pose_fields
+    from .fo.api import TEMP_PREFIX
+    from .fo.summary import pose_summary
+
+    others = 0
+    for name in fo.list_datasets():
+        if name.startswith(TEMP_PREFIX):
+            continue
+        dataset = fo.load_dataset(name)
+        fields = pose_fields(dataset)
+        others += not fields
+        for field in fields:
+            s = pose_summary(dataset, field)
+            print(
+                f"{name}: {field}: {s['format']}, skeleton {s['skeleton']}, {s['images']} images, "
+                f"{s['persons']} persons, {s['crowd_regions']} crowd regions"
+            )
+    if others:
+        print(f"({others} other datasets have no keypoints field)")
 
 
 def _cleanup(args: argparse.Namespace) -> None:

@@ -156,6 +156,57 @@ def test_server_executes_the_operators(app, tmp_path, fo_db):
         fo_db.delete_dataset(name)
 
 
+def _stream(url: str, operator: str, params: dict, **request) -> list[dict]:
+    body = _post(url, "/operators/execute/generator", {
+        "operator_uri": f"{PLUGIN_NAME}/{operator}", "dataset_name": DATASET, "params": params, **request,
+    })  # fmt: skip
+    return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+
+def _invoked(messages: list[dict]) -> list[tuple[str, dict]]:
+    return [(m["body"]["operator_uri"], m["body"]["params"]) for m in messages if m.get("cls") == "InvocationRequest"]
+
+
+def test_a_failed_import_shows_the_error_line_in_the_app(app, tmp_path):
+    """The stream used to end after 'set_progress 0' and the dialog waited forever: it now ends
+    with the failure in the form the App reads (an ExecutionResult's error), the CLI's line."""
+    from fiftyone_pose import formats
+
+    bad = tmp_path / "mystery.json"
+    bad.write_text("[1, 2]")
+    messages = _stream(app, "import_pose_dataset", {"path": str(bad), "format": "auto", "name": "never-made"})
+    known = ", ".join(sorted(formats.REGISTRY))
+    line = f"{bad}: cannot tell the format from the content; choose 'Format' (one of: {known})"
+    assert messages[-1]["error"] == line and messages[-1]["error_message"] == line
+    ops = _invoked(messages)
+    assert ops[-2:] == [
+        ("set_progress", {"label": line, "progress": 0.0}),
+        ("notify", {"message": line, "variant": "error"}),
+    ]
+    assert "open_dataset" not in [op for op, _ in ops]
+
+    labels, _ = demo_paths()  # a dataset of that name exists: the form's checkbox is named
+    messages = _stream(app, "import_pose_dataset", {"path": str(labels), "name": DATASET})
+    assert messages[-1]["error"] == (
+        f"dataset '{DATASET}' already exists; tick 'Replace a dataset of that name' to replace it"
+    )
+
+
+def test_importing_from_the_sample_modal_closes_it_before_opening_the_new_dataset(app, fo_db):
+    labels, _ = demo_paths()
+    name = "fiftyone-pose-imported-from-the-modal"
+    sample_id = fo_db.load_dataset(DATASET).first().id
+    params = {"path": str(labels), "name": name, "overwrite": True}
+    try:
+        ops = [op for op, _ in _invoked(_stream(app, "import_pose_dataset", params, current_sample=sample_id))]
+        assert ops[-2:] == ["close_sample", "open_dataset"], ops
+        ops = [op for op, _ in _invoked(_stream(app, "import_pose_dataset", params))]  # no modal open
+        assert ops[-1] == "open_dataset" and "close_sample" not in ops
+    finally:
+        if fo_db.dataset_exists(name):
+            fo_db.delete_dataset(name)
+
+
 # ------------------------------------------------------------------------------------ browser
 
 
@@ -240,10 +291,59 @@ def test_operator_browser_lists_and_runs_the_plugin(app, browser, artifacts):
     page.screenshot(path=_saved(artifacts, "app-operators.png"))
     # the curation form, run from the App: the grid then shows the curated view
     page.get_by_text("Curate poses", exact=True).first.click()
-    page.get_by_text("Persons with N visible points (v=2)").first.wait_for(timeout=30_000)
+    page.get_by_text("Persons with N visible points (v = 2)").first.wait_for(timeout=30_000)
+    page.get_by_text("at least this many visible points").first.wait_for(timeout=30_000)  # from the docstring
+    page.locator("form input[type=number]").first.fill("8")  # min count
     page.screenshot(path=_saved(artifacts, "app-curate-form.png"))
     page.get_by_role("button", name="Execute").click()
     page.get_by_text("27 samples").wait_for(timeout=60_000)
     page.get_by_text("Persons shown").wait_for(timeout=30_000)
     page.screenshot(path=_saved(artifacts, "app-curated.png"))
     page.close()
+
+
+def _run_import(page, path: str, name: str) -> None:
+    """Fill the Import pose dataset form (path, dataset name) and execute it."""
+    page.locator("[data-cy=action-browse-operations]").last.click()  # the modal's, when it is open
+    page.fill("[data-cy=operators-browser-search]", "pose")
+    page.get_by_text("Import pose dataset", exact=True).first.click()
+    page.get_by_text("Annotation file").first.wait_for(timeout=30_000)
+    text = page.locator("form input[type=string]")  # path, images folder, dataset name, field
+    text.nth(0).fill(path)
+    text.nth(2).fill(name)
+    page.get_by_role("button", name="Execute").click()
+
+
+@browser_test
+def test_a_failed_import_shows_its_error_in_the_dialog(app, browser, artifacts, tmp_path):
+    bad = tmp_path / "mystery.json"
+    bad.write_text("[1, 2]")
+    page = _page(browser, f"{app}/datasets/{DATASET}")
+    page.wait_for_selector("[data-cy=fo-grid] canvas", timeout=90_000)
+    _run_import(page, str(bad), "never-made")
+    page.get_by_text(f"{bad}: cannot tell the format from the content; choose 'Format'").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(2000)
+    assert page.get_by_text("Failed to execute operator").count() == 0  # every step of the failure ran
+    page.screenshot(path=_saved(artifacts, "app-import-error.png"))
+    page.close()
+
+
+@browser_test
+def test_an_import_from_the_sample_modal_opens_the_new_dataset(app, browser, artifacts, fo_db):
+    labels, _ = demo_paths()
+    name = "fiftyone-pose-from-the-modal"
+    sample_id = fo_db.load_dataset(DATASET).first().id
+    page = _page(browser, f"{app}/datasets/{DATASET}?id={sample_id}")
+    try:
+        page.wait_for_selector("[data-cy=modal-looker-container] canvas", timeout=90_000)
+        _run_import(page, str(labels), name)
+        page.wait_for_url(f"**/datasets/{name}**", timeout=120_000)
+        page.get_by_text("30 samples").wait_for(timeout=60_000)
+        page.wait_for_timeout(2000)
+        assert page.locator("[data-cy=modal-looker-container]").count() == 0
+        assert page.get_by_text("not found").count() == 0
+        page.screenshot(path=_saved(artifacts, "app-import-from-modal.png"))
+    finally:
+        page.close()
+        if fo_db.dataset_exists(name):
+            fo_db.delete_dataset(name)

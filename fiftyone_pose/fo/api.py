@@ -12,7 +12,7 @@ import pymongo
 
 from .. import formats
 from ..core.bulk import paused_gc
-from ..core.errors import PoseFormatError
+from ..core.errors import Option, PoseFormatError, PoseUsageError
 from ..core.model import PoseData
 from .adapter import add_pose_data, to_pose_data
 
@@ -74,7 +74,7 @@ def building(name: str | None, overwrite: bool = False, persistent: bool = False
     (``overwrite``) only once its successor is complete.
     """
     if name is not None and fo.dataset_exists(name) and not overwrite:
-        raise ValueError(f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it")
+        raise _exists(f"dataset '{name}'")
     dataset = fo.Dataset(TEMP_PREFIX + uuid.uuid4().hex)
     try:
         yield dataset
@@ -86,9 +86,7 @@ def building(name: str | None, overwrite: bool = False, persistent: bool = False
             dataset.name = name
         except (ValueError, pymongo.errors.DuplicateKeyError):
             if fo.dataset_exists(name):  # another import took the name while this one was building
-                raise ValueError(
-                    f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it"
-                ) from None
+                raise _exists(f"dataset '{name}'") from None
             raise
         dataset.persistent = persistent
     except BaseException:
@@ -112,6 +110,7 @@ def export(
     format: str | None = None,
     label_field: str | None = None,
     progress: bool | None = None,
+    overwrite: bool = False,
     **write_options,
 ) -> PoseData:
     """Write the persons a dataset or view shows to ``path``; returns what was written.
@@ -121,7 +120,11 @@ def export(
     COCO, the one format that holds any layout. A format that places images (YOLO) gets the
     samples' files and tags (its splits). What the writer left out or adjusted is added to the
     returned data's ``notes``.
+    An existing file is replaced only with ``overwrite=True``, as an existing dataset is on
+    import; that is checked before any work.
     """
+    if not overwrite and os.path.lexists(path):
+        raise _exists(os.fspath(path))
     with paused_gc():
         data = to_pose_data(collection, label_field, progress=progress)
         if format is None:
@@ -148,6 +151,10 @@ def sample_files(collection: fo.core.collections.SampleCollection, data: PoseDat
     if expected != data.images.file_names:
         raise RuntimeError("the view's samples changed while it was exported; export again")
     return {"sources": paths, "tags": tags}
+
+
+def _exists(what: str) -> PoseUsageError:
+    return PoseUsageError(f"{what} already exists; ", Option("overwrite", True), " to replace it")
 
 
 def leftover_datasets() -> list[str]:

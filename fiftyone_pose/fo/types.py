@@ -35,9 +35,9 @@ class PoseDatasetImporter(foud.BatchDatasetImporter):
         max_samples: int | None = None,
     ) -> None:
         if labels_path is None:
-            raise ValueError("labels_path (the pose file) is required")
+            raise PoseUsageError("labels_path (the pose file) is required")
         if shuffle or max_samples is not None:
-            raise ValueError("shuffle/max_samples are not supported; import, then use view stages")
+            raise PoseUsageError("shuffle/max_samples are not supported; import, then use view stages")
         super().__init__(dataset_dir=dataset_dir, shuffle=shuffle, seed=seed, max_samples=max_samples)
         self.labels_path = os.fspath(labels_path)
         self.data_path = data_path or dataset_dir or os.path.dirname(os.path.abspath(self.labels_path))
@@ -65,7 +65,7 @@ class PoseDatasetExporter(foud.BatchDatasetExporter):
     ) -> None:
         if labels_path is None:
             if export_dir is None:
-                raise ValueError("labels_path (or export_dir) is required")
+                raise PoseUsageError("labels_path (or export_dir) is required")
             labels_path = os.path.join(export_dir, "labels.json")
         super().__init__(export_dir=export_dir)
         self.labels_path = os.fspath(labels_path)
@@ -74,7 +74,10 @@ class PoseDatasetExporter(foud.BatchDatasetExporter):
             self.format = format
 
     def export_samples(self, sample_collection, progress=None):
-        export(sample_collection, self.labels_path, self.format, self.keypoints_field, progress=progress)
+        # FiftyOne's exporters replace their labels file
+        export(
+            sample_collection, self.labels_path, self.format, self.keypoints_field, progress=progress, overwrite=True
+        )
 
 
 class COCOPoseImporter(PoseDatasetImporter):

@@ -16,7 +16,7 @@ import os
 from types import ModuleType
 
 from ..core.bulk import paused_gc
-from ..core.errors import PoseFormatError, PoseUsageError
+from ..core.errors import Option, PoseFormatError, PoseUsageError
 from ..core.layouts import to_layout
 from ..core.model import PoseData, with_origin
 from ..core.skeleton import Skeleton
@@ -79,7 +79,9 @@ def detect(path: str | os.PathLike) -> str:
     runner_up = scores[1][0] if len(scores) > 1 else 0.0
     if best < _MIN_CONFIDENCE or best == runner_up:
         raise PoseFormatError(
-            f"cannot tell the format from the content; pass --format / format= (one of: {', '.join(sorted(REGISTRY))})",
+            "cannot tell the format from the content; ",
+            Option("format"),
+            f" (one of: {', '.join(sorted(REGISTRY))})",
             path=path,
         )
     return name

@@ -42,10 +42,8 @@ import io
 import math
 import operator
 import os
-import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,6 +52,7 @@ from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
 from ..core.model import ABSENT, Images, Persons, PoseData
 from . import coco
+from ._jsonio import atomic_file
 from ._native import (
     Reader,
     decode_coco_style,
@@ -292,21 +291,13 @@ def save_npz(doc: NpzDocument, path: str | os.PathLike) -> None:
 
     The zip entries have a fixed timestamp, so the same arrays always give the same bytes.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", allowZip64=True) as zf:
-            for key, arr in doc.arrays.items():
-                info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED if doc.compressed.get(key) else zipfile.ZIP_STORED
-                info.external_attr = 0o600 << 16
-                with zf.open(info, "w", force_zip64=True) as out:
-                    np.lib.format.write_array(out, arr, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f, zipfile.ZipFile(f, "w", allowZip64=True) as zf:
+        for key, arr in doc.arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED if doc.compressed.get(key) else zipfile.ZIP_STORED
+            info.external_attr = 0o600 << 16
+            with zf.open(info, "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, arr, allow_pickle=False)
 
 
 def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None) -> PoseData:
