@@ -15,6 +15,7 @@ from typing import Any
 
 from . import formats
 from .core.errors import PoseFormatError
+from .formats._h36m_cameras import convert_camera_pickle
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -98,6 +99,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="folder for the exported file (default: a new temporary folder)")
     c.add_argument("--app", action="store_true", help="open the FiftyOne App on the demo dataset at the end")
 
+    c = command(
+        "h36m-cameras", _h36m_cameras, "convert mmpose's Human3.6M cameras.pkl to JSON without running code from it"
+    )
+    c.add_argument("src", help="cameras.pkl")
+    c.add_argument("dst", help="output JSON file (written atomically)")
+
     c = command("cleanup", _cleanup, "list (and with --delete remove) datasets left by killed imports")
     c.add_argument("--delete", action="store_true", help="delete them")
 
@@ -158,6 +165,11 @@ def _import(args: argparse.Namespace) -> None:
         raise e.with_path(args.src) from None
     print(f"imported {args.src} into dataset '{dataset.name}' (field '{args.label_field}')")
     _print_summary(data.summary())
+
+
+def _h36m_cameras(args: argparse.Namespace) -> None:
+    cameras = convert_camera_pickle(args.src, args.dst)
+    print(f"wrote {args.dst}: {len(cameras)} cameras ({len({s for s, _ in cameras})} subjects), mmpose's JSON form")
 
 
 def _export(args: argparse.Namespace) -> None:

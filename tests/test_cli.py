@@ -24,7 +24,7 @@ from fiftyone_pose import cli
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.formats import coco
 
-SUBCOMMANDS = ["cleanup", "convert", "demo", "export", "formats", "import", "info", "plugin"]
+SUBCOMMANDS = ["cleanup", "convert", "demo", "export", "formats", "h36m-cameras", "import", "info", "plugin"]
 DETECTED = "format: coco (detected from the file's content)"
 
 
