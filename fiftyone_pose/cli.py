@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import formats
-from .core.errors import PoseFormatError
-from .formats._h36m_cameras import convert_camera_pickle
+from .core.errors import PoseFormatError, PoseUsageError
+from .formats._h36m_cameras import convert_camera_pickle, read_cameras
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--images-dir", help="folder the file names are relative to (default: the file's folder)")
     c.add_argument("--label-field", default="ground_truth", help="keypoints field (default: ground_truth)")
     c.add_argument("--overwrite", action="store_true", help="replace an existing dataset of that name")
+    c.add_argument(
+        "--grouped", action="store_true", help="Human3.6M: one group per frame (a slice per camera, and a 3d slice)"
+    )
+    c.add_argument("--cameras", help="Human3.6M: camera parameters (JSON) to project the 3D points into each view")
+    c.add_argument("--scenes-dir", help="Human3.6M --grouped: folder for the 3D scenes (default: FiftyOne's)")
 
     c = command("export", _export, "write a FiftyOne dataset (or a saved view of it) to a pose file")
     c.add_argument("name", help="dataset name")
@@ -154,17 +159,31 @@ def _convert(args: argparse.Namespace) -> None:
 def _import(args: argparse.Namespace) -> None:
     from .fo.api import create_dataset
 
+    h36m = args.grouped or args.cameras is not None
+    cameras = read_cameras(args.cameras) if args.cameras is not None else None  # before the big file
     src_format = _resolve_format(args.src, args.format)
     data = formats.read(args.src, src_format)
     images_dir = args.images_dir or os.path.dirname(os.path.abspath(args.src))
     try:
-        dataset = create_dataset(
-            data, images_dir, args.name, args.label_field, overwrite=args.overwrite, persistent=True
-        )
+        if h36m:
+            from .fo.h36m import create_h36m_dataset
+
+            dataset = create_h36m_dataset(
+                data, images_dir, args.name, args.label_field, overwrite=args.overwrite, persistent=True,
+                grouped=args.grouped, cameras=cameras, scenes_dir=args.scenes_dir,
+            )  # fmt: skip
+        elif args.scenes_dir is not None:
+            raise PoseUsageError("--scenes-dir is where --grouped writes the 3D scenes")
+        else:
+            dataset = create_dataset(
+                data, images_dir, args.name, args.label_field, overwrite=args.overwrite, persistent=True
+            )
     except PoseFormatError as e:  # e.g. an image without a size whose file cannot be read
         raise e.with_path(args.src) from None
     print(f"imported {args.src} into dataset '{dataset.name}' (field '{args.label_field}')")
     _print_summary(data.summary())
+    if h36m:
+        _print_summary({k: v for k, v in dataset.info["h36m"].items() if k not in ("cameras", "camera_convention")})
 
 
 def _h36m_cameras(args: argparse.Namespace) -> None:

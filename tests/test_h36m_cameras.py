@@ -161,6 +161,10 @@ def test_the_pickle_is_refused_and_converted_safely(tmp_path, capsys):
     out.unlink()
     assert cli.main(["h36m-cameras", str(pkl), str(out)]) == 0
     assert "8 cameras" in capsys.readouterr().out and out.exists()
+    # refused at the command line: one line, exit 2
+    assert cli.main(["import", str(pkl), "--name", "x", "--grouped", "--cameras", str(pkl)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pickle" in err
 
 
 def test_a_hostile_pickle_runs_nothing(tmp_path):

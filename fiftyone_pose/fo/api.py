@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import fiftyone as fo
@@ -11,7 +12,7 @@ import pymongo
 
 from .. import formats
 from ..core.bulk import paused_gc
-from ..core.errors import PoseFormatError
+from ..core.errors import PoseFormatError, PoseUsageError
 from ..core.model import PoseData
 from .adapter import add_pose_data, to_pose_data
 
@@ -28,6 +29,9 @@ def load(
     overwrite: bool = False,
     persistent: bool = False,
     progress: bool | None = None,
+    grouped: bool = False,
+    cameras: str | os.PathLike | None = None,
+    scenes_dir: str | os.PathLike | None = None,
     **read_options,
 ) -> fo.Dataset:
     """Import a pose file into a new FiftyOne dataset.
@@ -35,11 +39,24 @@ def load(
     The dataset is built under a temporary name and renamed to ``name`` only when complete, so a
     failure or Ctrl-C never leaves a half-imported dataset. ``images_dir`` defaults to the folder
     of ``path``. The reader's adjustments are in ``dataset.info["fiftyone_pose"][label_field]``.
+
+    Human3.6M: ``grouped=True`` makes one group per frame (a slice per camera and a ``3d`` slice
+    whose scenes go to ``scenes_dir``); ``cameras`` (a camera-parameter JSON file) adds the
+    projection of the 3D points to each view (see ``fiftyone_pose.fo.h36m``).
     """
     data = formats.read(path, format, **read_options)
     if images_dir is None:
         images_dir = Path(path).resolve().parent
     try:
+        if grouped or cameras is not None:
+            from .h36m import create_h36m_dataset
+
+            return create_h36m_dataset(
+                data, images_dir, name, label_field, overwrite, persistent, progress,
+                grouped=grouped, cameras=cameras, scenes_dir=scenes_dir,
+            )  # fmt: skip
+        if scenes_dir is not None:
+            raise PoseUsageError("scenes_dir is where a grouped import (grouped=True) writes its 3D scenes")
         return create_dataset(data, images_dir, name, label_field, overwrite, persistent, progress)
     except PoseFormatError as e:  # e.g. an image without a size whose file cannot be read
         raise e.with_path(path) from None
@@ -55,11 +72,24 @@ def create_dataset(
     progress: bool | None = None,
 ) -> fo.Dataset:
     """A new dataset holding ``data`` (all or nothing, see ``load``)."""
+    return build_dataset(
+        lambda dataset: add_pose_data(dataset, data, images_dir, label_field, progress=progress),
+        name,
+        overwrite,
+        persistent,
+    )
+
+
+def build_dataset(
+    fill: Callable[[fo.Dataset], object], name: str | None = None, overwrite: bool = False, persistent: bool = False
+) -> fo.Dataset:
+    """A new dataset that ``fill`` populates, built under a temporary name and renamed to ``name``
+    only when ``fill`` has finished (deleted if it fails)."""
     if name is not None and fo.dataset_exists(name) and not overwrite:
         raise ValueError(f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it")
     dataset = fo.Dataset(TEMP_PREFIX + uuid.uuid4().hex)
     try:
-        add_pose_data(dataset, data, images_dir, label_field, progress=progress)
+        fill(dataset)
         if name is None:
             name = fo.get_default_dataset_name()
         if overwrite and fo.dataset_exists(name):
