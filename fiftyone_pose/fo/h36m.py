@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import shutil
+import struct
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -45,6 +47,7 @@ import fiftyone as fo
 import fiftyone.core.utils as fou
 import numpy as np
 import orjson
+from bson import ObjectId
 from bson.raw_bson import RawBSONDocument
 
 from ..core.camera import Camera, point_errors, project_each, to_world_each
@@ -66,7 +69,7 @@ FRAME_FIELD = "coordinate_frame"
 INFO_KEY = "h36m"
 SEQUENCES_VIEW = "sequences"
 #: polyline colours of the skeleton's sides in the App
-SIDE_COLORS = {"left": "#1f77b4", "right": "#d62728", "centre": "#7f7f7f"}
+SIDE_COLORS = {"left": "#00d5ff", "right": "#ff3d6e", "centre": "#d9d9d9"}
 #: Human3.6M videos are 50 fps; the frame numbers count them
 VIDEO_FPS = 50
 #: a view's root joint further than this from the first view's, once in the world frame, is noted
@@ -443,6 +446,41 @@ def _sides(skeleton) -> dict[str, list[tuple[int, int]]]:
     return {side: edges for side, edges in sides.items() if edges}
 
 
+def _scene_template() -> list:
+    """``fo.Scene.write``'s text of a scene with the coordinate frame's node and a camera, cut at
+    its per-group values: constant bytes and value names, alternating."""
+    node = {"position": [0.0, 0.0, 0.0], "quaternion": [0.0, 0.0, 0.0, 1.0], "scale": [1.0, 1.0, 1.0]}
+    scene = {
+        "_type": "Scene", "uuid": "@scene@", "name": "Scene", "visible": True, **node,
+        "children": [{"_type": "Object3D", "uuid": "@node@", "name": "@frame@", "visible": True, **node,
+                      "children": []}],
+        "__FO3D_VERSION": "1.0",
+        "camera": {"position": "@position@", "lookAt": "@look_at@", "aspect": None, "up": "@up@", "fov": 50.0,
+                   "near": 0.1, "far": 2000.0},
+        "lights": None, "background": None,
+    }  # fmt: skip
+    pieces = re.split(rb'"@(\w+)@"', orjson.dumps(scene))
+    return [p.decode() if j % 2 else p for j, p in enumerate(pieces)]
+
+
+_SCENE_TEMPLATE = _scene_template()
+
+
+def _polyline_template(label: str, edges: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """A ``fo.Polyline`` document (BSON, as FiftyOne stores it) with ``edges`` two-point 3D shapes,
+    where its ``_id`` is, and where each of its 6 x ``edges`` coordinates is (doubles, in order):
+    one fixed layout, filled per person with numpy."""
+    marker = ObjectId(b"\xfe" * 12)
+    values = (np.arange(6 * edges) + 0.5).reshape(edges, 2, 3).tolist()  # distinct doubles to find
+    raw = bson.encode({
+        "_id": marker, "_cls": "Polyline", "tags": [], "label": label, "points": [], "points3d": values,
+        "closed": False, "filled": False, "attributes": {},
+    })  # fmt: skip
+    at = [raw.find(struct.pack("<d", v)) for v in np.ravel(values)]
+    assert raw.count(marker.binary) == 1 and all(raw.count(struct.pack("<d", v)) == 1 for v in np.ravel(values))
+    return np.frombuffer(raw, np.uint8), raw.find(marker.binary), np.array(at)
+
+
 class _Scenes:
     """The ``3d`` slice: a scene file and a sample per group, the skeleton of its first view."""
 
@@ -529,17 +567,16 @@ class _Scenes:
             frame = f"camera {self.camera_ids[g]} frame (metres, x right, y down, z forward)"
             position = [0.0, 0.0, 0.0]
         h = self.groups.oids[g].tobytes().hex()
-        ids = [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:24]}{n:08x}" for n in range(2)]
-        node = {"position": [0.0, 0.0, 0.0], "quaternion": [0.0, 0.0, 0.0, 1.0], "scale": [1.0, 1.0, 1.0]}
-        scene = {
-            "_type": "Scene", "uuid": ids[0], "name": "Scene", "visible": True, **node,
-            "children": [{"_type": "Object3D", "uuid": ids[1], "name": frame, "visible": True, **node, "children": []}],
-            "__FO3D_VERSION": "1.0",
-            "camera": {"position": position if root else None, "lookAt": root, "aspect": None,
-                       "up": "Z" if world else "-Y", "fov": 50.0, "near": 0.1, "far": 2000.0},
-            "lights": None, "background": None,
-        }  # fmt: skip
-        return orjson.dumps(scene)
+        stem = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:24]}"
+        values = {
+            "scene": f'"{stem}00000000"'.encode(),
+            "node": f'"{stem}00000001"'.encode(),
+            "frame": orjson.dumps(frame),
+            "position": orjson.dumps(position if root else None),
+            "look_at": orjson.dumps(root),
+            "up": b'"Z"' if world else b'"-Y"',
+        }
+        return b"".join(values[piece] if j % 2 else piece for j, piece in enumerate(_SCENE_TEMPLATE))
 
     def write_files(self, folder: Path) -> list[Future]:
         """Start writing every group's scene file under ``folder`` (the final folder's stand-in)."""
@@ -596,20 +633,17 @@ class _Scenes:
         skeletons = self._skeletons(lo, hi)
         docs = []
         for j, g in enumerate(range(lo, hi)):
-            frame = "world" if self.in_world[g] else f"camera {self.camera_ids[g]}"
-            body = [
-                head[j],
-                rb.string("filepath", self.paths[g]),
-                rb.string("subject", self.subject[g]),
-                rb.string("action", self.action[g]),
-                rb.string(FRAME_FIELD, frame),
-                skeletons[j],
-            ]
-            docs.append(RawBSONDocument(rb.wrap(b"".join(body))))
+            text = {
+                "filepath": self.paths[g],
+                "subject": self.subject[g],
+                "action": self.action[g],
+                FRAME_FIELD: "world" if self.in_world[g] else f"camera {self.camera_ids[g]}",
+            }
+            docs.append(RawBSONDocument(rb.wrap(head[j] + bson.encode(text)[4:-1] + skeletons[j])))
         return docs
 
     def _skeletons(self, lo: int, hi: int) -> list[bytes]:
-        """The ``skeleton_3d`` element of groups ``lo:hi``: three polylines per finite person."""
+        """The ``skeleton_3d`` element of groups ``lo:hi``: a polyline per side of each finite person."""
         a, b = int(self.bounds[lo]), int(self.bounds[hi])
         m = b - a
         xyz, finite = self.xyz[a:b], self.finite[a:b]
@@ -619,22 +653,15 @@ class _Scenes:
         sides = _sides(self.skeleton)
         per_side = []
         for s, (side, edges) in enumerate(sides.items()):
-            shapes = [
-                rb.document(
-                    rb.ARRAY, str(e), rb.concat([rb.array("0", xyz[:, i], False), rb.array("1", xyz[:, j], False)])
-                )
-                for e, (i, j) in enumerate(edges)
-            ]
-            fixed = rb.string("_cls", "Polyline") + rb.element_head(rb.ARRAY, "tags") + rb.wrap(b"")
-            fixed += rb.string("label", side) + rb.element_head(rb.ARRAY, "points") + rb.wrap(b"")
-            tail = bson.encode({"closed": False, "filled": False, "attributes": {}})[4:-1]
-            per_side.append(rb.document(
-                rb.DOCUMENT,
-                rb.index_heads(rb.DOCUMENT, len(sides) * rank + s),
-                rb.concat([rb.object_ids("_id", object_id_bytes(m)), rb.const(m, fixed),
-                           rb.document(rb.ARRAY, "points3d", rb.concat(shapes)), rb.const(m, tail)]),
-                present=finite,
-            ).rows() if m else [])  # fmt: skip
+            template, id_at, at = _polyline_template(side, len(edges))
+            data = np.repeat(template[None], m, axis=0)
+            data[:, id_at : id_at + 12] = object_id_bytes(m)
+            coordinates = xyz[:, np.array(edges).ravel()].reshape(m, -1)  # (edge, end, x/y/z) in order
+            data[:, at[:, None] + np.arange(8)] = (
+                np.ascontiguousarray(coordinates, "<f8").view(np.uint8).reshape(m, -1, 8)
+            )
+            heads = rb.index_heads(rb.DOCUMENT, len(sides) * rank + s)
+            per_side.append(rb.concat([heads, rb.Block(m, [(data, None)])]).only(finite).rows() if m else [])
         items = [item for person in zip(*per_side) for item in person]
         head = rb.element_head(rb.DOCUMENT, SKELETON_3D)
         cls = rb.string("_cls", "Polylines") + rb.element_head(rb.ARRAY, "polylines")
@@ -669,8 +696,10 @@ def _configure(
     dataset.info = info
     app = dataset.app_config
     fields = []
-    if projected:
-        app.active_fields = fo.ActiveFields(exclude=True, paths=[PROJECTED])
+    if projected:  # the App's default (every label field) but the projection
+        active = fo.DatasetAppConfig.default_active_fields(dataset)
+        active.paths = [path for path in active.paths if path != PROJECTED]
+        app.active_fields = active
     if scenes is not None:
         colors = [{"value": side, "color": color} for side, color in SIDE_COLORS.items()]
         fields.append({"path": SKELETON_3D, "colorByAttribute": "label", "valueColors": colors})
