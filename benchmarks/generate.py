@@ -433,13 +433,16 @@ def generate_h36m(n_rows: int = H36M_TEST_ROWS, seed: int = 0) -> tuple[dict[str
     return arrays, cameras
 
 
-def write_h36m(path: str | os.PathLike, n_rows: int = H36M_TEST_ROWS, seed: int = 0) -> dict[str, Any]:
-    """Write the npz to ``path`` and its cameras to ``cameras.json`` beside it; return a few stats."""
+def write_h36m(
+    path: str | os.PathLike, n_rows: int = H36M_TEST_ROWS, seed: int = 0, cameras_path: str | os.PathLike | None = None
+) -> dict[str, Any]:
+    """Write the npz to ``path`` and its cameras to ``cameras_path`` (default: ``cameras.json``
+    beside it); return a few stats."""
     t0 = time.perf_counter()
     arrays, cameras = generate_h36m(n_rows, seed)
     t1 = time.perf_counter()
     np.savez(path, **arrays)
-    (Path(path).parent / "cameras.json").write_bytes(orjson.dumps(cameras))
+    Path(cameras_path or Path(path).parent / "cameras.json").write_bytes(orjson.dumps(cameras))
     return {
         "rows": len(arrays["imgname"]),
         "generate_seconds": round(t1 - t0, 3),

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.generate import LAYOUTS, write_coco
+from benchmarks.generate import H36M, LAYOUTS, write_coco, write_h36m
 from benchmarks.steps import RESULT_PREFIX
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +39,9 @@ STEP_ORDER = (
 )  # fmt: skip
 #: the fiftyone_pose format that reads each generator layout (ours_* and pure_* steps)
 POSE_FORMAT = {"coco": "coco", "wholebody": "coco_wholebody", "halpe": "halpe"}
+#: Human3.6M (``--layout h36m``, an npz and its cameras): the grouped import against the flat one
+H36M_STEPS = ("pure_read", "ours_import", "ours_import_grouped")
+ALL_STEPS = (*STEP_ORDER, "ours_import_grouped")
 DEPENDS = {"raw_export": "raw_insert", "fo_builtin_export": "fo_builtin_import", "ours_export": "ours_import"}
 RATIOS = (
     ("ours_import", "fo_builtin_import"), ("ours_import", "raw_insert"),
@@ -139,7 +142,7 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
     lines = [*header, "", "| step | seconds median (min–max) | samples/s | peak RSS MB | Δ RSS MB | output vs input |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     medians: dict[str, float] = {}
-    for step in STEP_ORDER:
+    for step in ALL_STEPS:
         rs = results.get(step, [])
         status = _status(rs)
         if status:
@@ -161,7 +164,8 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
     if "json_load" in medians and "insert_many" in medians:  # the stretch floor for import
         medians["json_load + insert_many"] = medians["json_load"] + medians["insert_many"]
     lines += ["", "| ratio (medians) | value |", "|---|---|"]
-    for a, b in (*RATIOS, ("ours_import", "json_load + insert_many")):
+    grouped = [("ours_import_grouped", "ours_import")] if "ours_import_grouped" in results else []
+    for a, b in (*RATIOS, ("ours_import", "json_load + insert_many"), *grouped):
         lines.append(f"| {a} / {b} | {_ratio(medians, a, b)} |")
     lines += ["", "Δ RSS: peak RSS minus resident size just before the timed part (after imports and setup). "
               "The floors (json_*, raw_*) run with Python's cyclic GC off, as fiftyone_pose's bulk paths do.",
@@ -176,27 +180,34 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--images", type=int, default=5000)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--layout", choices=LAYOUTS, default="coco")
+    ap.add_argument("--layout", choices=(*LAYOUTS, H36M), default="coco", help="h36m: --images counts npz rows")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="also write the Markdown table here")
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "fiftyone-pose-bench"))
     ap.add_argument("--mongod", type=Path, help="mongod binary (default: FiftyOne's)")
-    ap.add_argument("--steps", default=",".join(STEP_ORDER), help="comma-separated subset of steps to run")
+    ap.add_argument("--steps", help="comma-separated subset of steps to run (default: all of the layout's)")
     args = ap.parse_args(argv)
-    selected = [s for s in STEP_ORDER if s in args.steps.split(",")]
+    h36m = args.layout == H36M
+    steps = args.steps.split(",") if args.steps else H36M_STEPS if h36m else STEP_ORDER
+    selected = [s for s in ALL_STEPS if s in steps]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup in `finally`
 
     work = Path(args.workdir)
     (work / "images").mkdir(parents=True, exist_ok=True)
-    src = work / f"{args.layout}_{args.images}_s{args.seed}.json"
+    src = work / f"{args.layout}_{args.images}_s{args.seed}.{'npz' if h36m else 'json'}"
     meta = src.with_suffix(".stats.json")
+    cameras = src.with_suffix(".cameras.json")
     if not (src.exists() and meta.exists()):
-        tmp = src.with_suffix(".tmp")
-        stats = write_coco(tmp, args.images, args.layout, args.seed)
+        tmp = src.with_suffix(".tmp.npz" if h36m else ".tmp")
+        if h36m:
+            stats = write_h36m(tmp, args.images, args.seed, cameras)
+        else:
+            stats = write_coco(tmp, args.images, args.layout, args.seed)
         tmp.rename(src)
         meta.write_text(json.dumps(stats))
         print(f"generated {src}: {stats}", file=sys.stderr)
-    n_ann = json.loads(meta.read_text())["annotations"]
+    stats = json.loads(meta.read_text())
+    n_ann = stats["rows"] if h36m else stats["annotations"]
 
     results: dict[str, list[dict[str, Any]]] = {}
     with mongod(args.mongod or find_mongod()) as uri:
@@ -206,6 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         tag = f"{os.getpid()}"
         for run in range(args.runs):
             names = {"raw": f"{tag}-{run}", "fo": f"bench-fo-{tag}-{run}", "ours": f"bench-ours-{tag}-{run}"}
+            names["ours_import_grouped"] = f"bench-ours-grouped-{tag}-{run}"
             done: dict[str, dict[str, Any]] = {}
             try:
                 for step in selected:
@@ -215,13 +227,20 @@ def main(argv: list[str] | None = None) -> None:
                     else:
                         done[step] = run_step(
                             step, env, file=src, out=work / f"out_{step}.json",
-                            name=names.get(step.split("_")[0], names["raw"]), images_dir=work / "images",
-                            format=POSE_FORMAT[args.layout],
+                            name=names.get(step, names.get(step.split("_")[0], names["raw"])),
+                            images_dir=work / "images",
+                            format=POSE_FORMAT.get(args.layout, args.layout),
+                            **({"cameras": cameras} if h36m else {}),
                         )  # fmt: skip
                     results.setdefault(step, []).append(done[step])
                     print(f"run {run + 1}/{args.runs} {step}: {done[step]}", file=sys.stderr)
             finally:
-                res = run_step("cleanup", env, name=names["raw"], dataset=[names["fo"], names["ours"]])
+                res = run_step(
+                    "cleanup",
+                    env,
+                    name=names["raw"],
+                    dataset=[names["fo"], names["ours"], names["ours_import_grouped"]],
+                )
                 if res:
                     print(f"cleanup: {res}", file=sys.stderr)
 
