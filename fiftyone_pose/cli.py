@@ -183,7 +183,8 @@ def _import(args: argparse.Namespace) -> None:
     print(f"imported {args.src} into dataset '{dataset.name}' (field '{args.label_field}')")
     _print_summary(data.summary())
     if h36m:
-        _print_summary({k: v for k, v in dataset.info["h36m"].items() if k not in ("cameras", "camera_convention")})
+        shown = {k: v for k, v in dataset.info["h36m"].items() if k not in ("cameras", "camera_convention", "notes")}
+        _print_summary(shown)  # the notes are in the summary above
 
 
 def _h36m_cameras(args: argparse.Namespace) -> None:

@@ -222,6 +222,8 @@ def add_h36m(
             scenes.pool.shutdown(wait=True, cancel_futures=True)
     if projector is not None:
         summary["reprojection_error_px"] = projector.statistics()
+    if notes:
+        summary["notes"] = dict(notes)
     _configure(dataset, frames, cameras, summary, projector is not None, scenes)
     return summary
 
@@ -496,7 +498,7 @@ class _Scenes:
         notes: dict[str, int],
     ) -> None:
         p = data.persons
-        self.groups, self.frames = groups, frames
+        self.groups = groups
         order = np.argsort(p.image_index, kind="stable")
         starts = np.searchsorted(p.image_index[order], np.arange(len(data.images) + 1))
         view = groups.first_view
@@ -546,12 +548,9 @@ class _Scenes:
         rows = np.flatnonzero(single[p.image_index])
         camera = cams.image[p.image_index[rows]]
         roots = to_world_each(np.asarray(points[rows, :1], dtype=np.float64), cams.cameras, camera)[:, 0]
-        with np.errstate(invalid="ignore"):
-            far = int(
-                (
-                    np.linalg.norm(roots - view_root[self.groups.of_image[p.image_index[rows]]], axis=1) > AGREEMENT_M
-                ).sum()
-            )
+        distance = np.linalg.norm(roots - view_root[self.groups.of_image[p.image_index[rows]]], axis=1)
+        with np.errstate(invalid="ignore"):  # NaN: no camera for one of the two
+            far = int((distance > AGREEMENT_M).sum())
         if far:
             notes[_NOTE_DISAGREE] = notes.get(_NOTE_DISAGREE, 0) + far
 
