@@ -416,3 +416,16 @@ def test_command_line_import_grouped(fo_db, generated, tmp_path, capsys):
     finally:
         if fo_db.dataset_exists(name):
             fo_db.delete_dataset(name)
+
+
+def test_frames_without_their_cameras_are_counted_not_projected(fo_db, generated, tmp_path, dataset_name):
+    import fiftyone_pose as fop
+
+    arrays, cameras = copy.deepcopy(generated)
+    del cameras["S11"]
+    src, cams = write(tmp_path, arrays, cameras)
+    ds = fop.load(src, name=dataset_name, cameras=cams)
+    notes = ds.info["h36m"]["notes"]
+    assert notes == {"persons whose (subject, camera) has no parameters in the cameras file (not projected)": ROWS // 2}
+    assert ds.count("reprojection_error") == ds.count("projected") == ROWS // 2
+    assert set(ds.exists("projected", False).distinct("subject")) == {"S11"}

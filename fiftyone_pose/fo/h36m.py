@@ -52,7 +52,7 @@ from bson.raw_bson import RawBSONDocument
 
 from ..core.camera import Camera, point_errors, project_each, to_world_each
 from ..core.errors import PoseFormatError, PoseUsageError
-from ..core.model import PoseData
+from ..core.model import Persons, PoseData
 from ..formats import _h36m_cameras as h36m_cameras
 from ..formats import h36m
 from . import rawbson as rb
@@ -290,11 +290,10 @@ class _CameraTable:
     """The cameras as a list, and each image's index in it (-1: none for its subject and camera)."""
 
     def __init__(self, cameras: h36m_cameras.Cameras, frames: _Frames) -> None:
-        self.keys = list(cameras)
         self.cameras: list[Camera] = list(cameras.values())
         pairs = np.char.add(np.char.add(frames.subject, "/"), frames.camera)
         uniq, inverse = np.unique(pairs, return_inverse=True)
-        index = {f"{s}/{c}": i for i, (s, c) in enumerate(self.keys)}
+        index = {f"{s}/{c}": i for i, (s, c) in enumerate(cameras)}
         self.image = np.array([index.get(u, -1) for u in uniq.tolist()], np.int64)[inverse.reshape(-1)]
         self.image[~frames.ok] = -1
 
@@ -536,7 +535,13 @@ class _Scenes:
         self.pool = ThreadPoolExecutor(max_workers=4)
 
     def _check_agreement(
-        self, p, points: np.ndarray, cams: _CameraTable, first_roots: np.ndarray, group_of_row: np.ndarray, notes
+        self,
+        p: Persons,
+        points: np.ndarray,
+        cams: _CameraTable,
+        first_roots: np.ndarray,
+        group_of_row: np.ndarray,
+        notes: dict[str, int],
     ) -> None:
         """Note the views whose root, in the world frame through their camera, is far from the first
         view's (``first_roots``: the world roots of the first views' persons, NaN where unknown).
