@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.generate import LAYOUTS, write_coco
+from benchmarks.generate import H36M, LAYOUTS, write_coco, write_h36m
 from benchmarks.steps import RESULT_PREFIX
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,6 +44,9 @@ STEP_ORDER = (
 )  # fmt: skip
 #: the fiftyone_pose format that reads each generator layout (ours_* and pure_* steps)
 POSE_FORMAT = {"coco": "coco", "wholebody": "coco_wholebody", "halpe": "halpe"}
+#: Human3.6M (``--layout h36m``, an npz and its cameras): the grouped import against the flat one
+H36M_STEPS = ("pure_read", "ours_import", "ours_import_grouped")
+ALL_STEPS = (*STEP_ORDER, "ours_import_grouped")
 DEPENDS = {
     "raw_export": "raw_insert", "fo_builtin_export": "fo_builtin_import", "ours_export": "ours_import",
     "ours_export_yolo": "ours_import",
@@ -160,7 +163,7 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
     lines = [*header, "", "| step | seconds median (min–max) | samples/s | peak RSS MB | Δ RSS MB | output vs input |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     medians: dict[str, float] = {}
-    for step in (*STEP_ORDER, *(MERGE_STEPS if merged else ())):
+    for step in (*ALL_STEPS, *(MERGE_STEPS if merged else ())):
         rs = results.get(step, [])
         status = _status(rs)
         if status:
@@ -182,7 +185,8 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
     if "json_load" in medians and "insert_many" in medians:  # the issue's stretch floor for import
         medians["json_load + insert_many"] = medians["json_load"] + medians["insert_many"]
     lines += ["", "| ratio (medians) | value |", "|---|---|"]
-    for a, b in (*RATIOS, ("ours_import", "json_load + insert_many"), *([MERGE_STEPS] if merged else [])):
+    grouped = [("ours_import_grouped", "ours_import")] if "ours_import_grouped" in results else []
+    for a, b in (*RATIOS, ("ours_import", "json_load + insert_many"), *grouped, *([MERGE_STEPS] if merged else [])):
         lines.append(f"| {a} / {b} | {_ratio(medians, a, b)} |")
     lines += ["", "Δ RSS: peak RSS minus resident size just before the timed part (after imports and setup). "
               "The floors (json_*, raw_*) run with Python's cyclic GC off, as fiftyone_pose's bulk paths do.",
@@ -193,12 +197,17 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
 
 
 def _generated(work: Path, n_images: int, layout: str, seed: int) -> Path:
-    """The generated COCO file of these arguments in ``work`` and its ``.stats.json`` (written once, then reused)."""
-    path = work / f"{layout}_{n_images}_s{seed}.json"
+    """The generated file of these arguments in ``work`` and its ``.stats.json`` (written once, then
+    reused): a COCO json, or for ``h36m`` an npz (``n_images`` rows) with its ``.cameras.json``."""
+    h36m = layout == H36M
+    path = work / f"{layout}_{n_images}_s{seed}.{'npz' if h36m else 'json'}"
     meta = path.with_suffix(".stats.json")
     if not (path.exists() and meta.exists()):
-        tmp = path.with_suffix(".tmp")
-        stats = write_coco(tmp, n_images, layout, seed)
+        tmp = path.with_suffix(".tmp.npz" if h36m else ".tmp")
+        if h36m:
+            stats = write_h36m(tmp, n_images, seed, path.with_suffix(".cameras.json"))
+        else:
+            stats = write_coco(tmp, n_images, layout, seed)
         tmp.rename(path)
         meta.write_text(json.dumps(stats))
         print(f"generated {path}: {stats}", file=sys.stderr)
@@ -235,21 +244,25 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--images", type=int, default=5000)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--layout", choices=LAYOUTS, default="coco")
+    ap.add_argument("--layout", choices=(*LAYOUTS, H36M), default="coco", help="h36m: --images counts npz rows")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="also write the Markdown table here")
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "fiftyone-pose-bench"))
     ap.add_argument("--mongod", type=Path, help="mongod binary (default: FiftyOne's)")
-    ap.add_argument("--steps", default=",".join(STEP_ORDER), help="comma-separated subset of steps to run")
+    ap.add_argument("--steps", help="comma-separated subset of steps to run (default: all of the layout's)")
     ap.add_argument("--merge", type=int, default=0, help="also time merging this many generated datasets (see above)")
     args = ap.parse_args(argv)
-    selected = [s for s in STEP_ORDER if s in args.steps.split(",")]
+    h36m = args.layout == H36M
+    steps = args.steps.split(",") if args.steps else H36M_STEPS if h36m else STEP_ORDER
+    selected = [s for s in ALL_STEPS if s in steps]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup in `finally`
 
     work = Path(args.workdir)
     (work / "images").mkdir(parents=True, exist_ok=True)
     src = _generated(work, args.images, args.layout, args.seed)
-    n_ann = json.loads(src.with_suffix(".stats.json").read_text())["annotations"]
+    cameras = src.with_suffix(".cameras.json")
+    stats = json.loads(src.with_suffix(".stats.json").read_text())
+    n_ann = stats["rows"] if h36m else stats["annotations"]
     merge_files = [src] + [_generated(work, args.images, args.layout, args.seed + i) for i in range(1, args.merge)]
     if any("yolo" in step for step in selected):
         _placeholder_images(src, work / "images")
@@ -262,6 +275,7 @@ def main(argv: list[str] | None = None) -> None:
         tag = f"{os.getpid()}"
         for run in range(args.runs):
             names = {"raw": f"{tag}-{run}", "fo": f"bench-fo-{tag}-{run}", "ours": f"bench-ours-{tag}-{run}"}
+            names["ours_import_grouped"] = f"bench-ours-grouped-{tag}-{run}"
             done: dict[str, dict[str, Any]] = {}
             try:
                 for step in selected:
@@ -271,15 +285,22 @@ def main(argv: list[str] | None = None) -> None:
                     else:
                         done[step] = run_step(
                             step, env, file=src, out=work / f"out_{step}.json",
-                            name=names.get(step.split("_")[0], names["raw"]), images_dir=work / "images",
-                            format=POSE_FORMAT[args.layout],
+                            name=names.get(step, names.get(step.split("_")[0], names["raw"])),
+                            images_dir=work / "images",
+                            format=POSE_FORMAT.get(args.layout, args.layout),
+                            **({"cameras": cameras} if h36m else {}),
                         )  # fmt: skip
                     results.setdefault(step, []).append(done[step])
                     print(f"run {run + 1}/{args.runs} {step}: {done[step]}", file=sys.stderr)
                 if args.merge:
                     _time_merge(merge_files, env, work, f"{tag}-{run}", POSE_FORMAT[args.layout], results, done)
             finally:
-                res = run_step("cleanup", env, name=names["raw"], dataset=[names["fo"], names["ours"]])
+                res = run_step(
+                    "cleanup",
+                    env,
+                    name=names["raw"],
+                    dataset=[names["fo"], names["ours"], names["ours_import_grouped"]],
+                )
                 if res:
                     print(f"cleanup: {res}", file=sys.stderr)
 

@@ -317,6 +317,26 @@ def ours_import(a: argparse.Namespace) -> dict[str, Any]:
 
 
 @step
+def ours_import_grouped(a: argparse.Namespace) -> dict[str, Any]:
+    """Human3.6M grouped: ``fiftyone_pose.load(path, grouped=True, cameras=CAMERAS, scenes_dir=...)``
+    (``--cameras``; the scenes go to a ``scenes`` folder beside ``--out``, deleted afterwards)."""
+    load = _pose_fn("load")
+    scenes = os.path.join(os.path.dirname(os.path.abspath(a.out)), f"scenes-{a.name}")
+    _connect()
+    r: dict[str, Any] = {}
+    try:
+        with timed(r):
+            ds = load(a.file, format=a.format, images_dir=a.images_dir, name=a.name, grouped=True, cameras=a.cameras,
+                      scenes_dir=scenes)  # fmt: skip
+    finally:
+        shutil.rmtree(scenes, ignore_errors=True)
+    ds.persistent = True
+    r["samples"] = len(ds.select_group_slices(media_type="image"))
+    r["groups"] = len(ds.select_group_slices("3d"))
+    return r
+
+
+@step
 def ours_export(a: argparse.Namespace) -> dict[str, Any]:
     """``fiftyone_pose.export(dataset, out_path, format=FORMAT)``."""
     export = _pose_fn("export")
@@ -487,6 +507,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--format", default="coco", help="fiftyone_pose format of the file (ours_*, pure_* steps)")
     ap.add_argument("--dataset", action="append", default=[], help="(cleanup) dataset to delete; (ours_merge) source")
     ap.add_argument("--layout", default="coco", help="(ours_merge) keypoint layout of the merged dataset")
+    ap.add_argument("--cameras", help="(ours_import_grouped) Human3.6M camera parameters (JSON)")
     a = ap.parse_args(argv)
     try:
         result = STEPS[a.step](a)

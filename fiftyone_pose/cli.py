@@ -17,6 +17,7 @@ from typing import Any
 
 from . import formats
 from .core.errors import CHOOSE, Option, PoseError, PoseFormatError, PoseUsageError, Spelling
+from .formats.h36m import convert_camera_pickle, read_cameras
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -37,6 +38,7 @@ _EXAMPLES = {
     "datasets": "fiftyone-pose datasets",
     "merge": "fiftyone-pose merge body8 coco-train aic-train crowdpose-train mpii-train --layout coco",
     "layouts": "fiftyone-pose layouts",
+    "h36m-cameras": "fiftyone-pose h36m-cameras cameras.pkl cameras.json",
 }
 
 
@@ -158,6 +160,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--images-dir", help="folder the file names are relative to (default: the file's folder)")
     c.add_argument("--label-field", default="ground_truth", help="keypoints field (default: ground_truth)")
     c.add_argument("--overwrite", action="store_true", help="replace an existing dataset of that name")
+    c.add_argument(
+        "--grouped", action="store_true", help="Human3.6M: one group per frame (a slice per camera, and a 3d slice)"
+    )
+    c.add_argument("--cameras", help="Human3.6M: camera parameters (JSON) to project the 3D points into each view")
+    c.add_argument("--scenes-dir", help="Human3.6M --grouped: folder for the 3D scenes (default: FiftyOne's)")
 
     c = command("export", _export, "write a FiftyOne dataset (or a saved view of it) to a pose file")
     c.add_argument("name", help="dataset name")
@@ -203,6 +210,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--app", action="store_true", help="open the FiftyOne App on the demo dataset at the end")
     c.add_argument("--port", type=int, help="with --app: the App's port (default: FiftyOne's, 5151)")
     c.add_argument("--remote", action="store_true", help="with --app: serve the App without opening a browser here")
+
+    c = command(
+        "h36m-cameras", _h36m_cameras, "convert mmpose's Human3.6M cameras.pkl to JSON without running code from it"
+    )
+    c.add_argument("src", help="cameras.pkl")
+    c.add_argument("dst", help="output JSON file (written atomically)")
 
     c = command("cleanup", _cleanup, "list (and with --delete remove) datasets left by killed imports")
     c.add_argument("--delete", action="store_true", help="delete them")
@@ -320,20 +333,40 @@ def _import(args: argparse.Namespace) -> None:
 
     from .fo.api import create_dataset
 
+    h36m = args.grouped or args.cameras is not None
+    cameras = read_cameras(args.cameras) if args.cameras is not None else None  # before the big file
     src_format = _resolve_format(args.src, args.format)
     data = formats.read(args.src, src_format)
     images_dir = args.images_dir or formats.images_dir(args.src, src_format)
     replaced = args.overwrite and fo.dataset_exists(args.name)
     try:
-        dataset = create_dataset(
-            data, images_dir, args.name, args.label_field, overwrite=args.overwrite, persistent=True
-        )
+        if h36m:
+            from .fo.h36m import create_h36m_dataset
+
+            dataset = create_h36m_dataset(
+                data, images_dir, args.name, args.label_field, overwrite=args.overwrite, persistent=True,
+                grouped=args.grouped, cameras=cameras, scenes_dir=args.scenes_dir,
+            )  # fmt: skip
+        elif args.scenes_dir is not None:
+            raise PoseUsageError("--scenes-dir is where --grouped writes the 3D scenes")
+        else:
+            dataset = create_dataset(
+                data, images_dir, args.name, args.label_field, overwrite=args.overwrite, persistent=True
+            )
     except PoseFormatError as e:  # e.g. an image without a size whose file cannot be read
         raise e.with_path(args.src) from None
     print(f"imported {args.src} into dataset '{dataset.name}' (field '{args.label_field}')")
     if replaced:
         print(f"  replaced the dataset '{args.name}' that existed")
     _print_summary(data.summary())
+    if h36m:
+        shown = {k: v for k, v in dataset.info["h36m"].items() if k not in ("cameras", "camera_convention", "notes")}
+        _print_summary(shown)  # the notes are in the summary above
+
+
+def _h36m_cameras(args: argparse.Namespace) -> None:
+    cameras = convert_camera_pickle(args.src, args.dst)
+    print(f"wrote {args.dst}: {len(cameras)} cameras ({len({s for s, _ in cameras})} subjects), mmpose's JSON form")
 
 
 def _export(args: argparse.Namespace) -> None:

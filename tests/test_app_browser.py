@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_server import BOX_COLOR, DATASET, NO_SKELETON, SKELETON_COLOR
+from app_server import BOX_COLOR, DATASET, H36M_DATASET, NO_SKELETON, SKELETON_COLOR
 
 from fiftyone_pose.cli import main as cli_main
 from fiftyone_pose.demo.run import demo_paths
@@ -75,7 +75,8 @@ def app(fo_db, tmp_path_factory):
     env = {**os.environ, "FIFTYONE_PLUGINS_DIR": str(plugins), "FIFTYONE_DO_NOT_TRACK": "true"}
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("app_server.py")), str(port)],
+            [sys.executable, str(Path(__file__).with_name("app_server.py")), str(port),
+             str(tmp_path_factory.mktemp("h36m-app"))],
             stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -100,7 +101,7 @@ def app(fo_db, tmp_path_factory):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        for name in (DATASET, NO_SKELETON):
+        for name in (DATASET, NO_SKELETON, H36M_DATASET):
             if fo_db.dataset_exists(name):
                 fo_db.delete_dataset(name)
 
@@ -228,11 +229,14 @@ def _page(browser, url: str):
     return page
 
 
-def _color_pixels(path: Path, hex_color: str, tol: int = 65) -> int:
+def _color_pixels(path: Path, hex_color: str, tol: int = 65, region: tuple[int, int] | None = None) -> int:
+    """Pixels of ``hex_color`` (within ``tol`` per channel), in the columns ``region`` if given."""
     from PIL import Image
 
     rgb = np.array([int(hex_color[i : i + 2], 16) for i in (1, 3, 5)])
     img = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    if region is not None:
+        img = img[:, region[0] : region[1]]
     return int((np.abs(img - rgb).max(axis=-1) <= tol).sum())
 
 
@@ -347,3 +351,69 @@ def test_an_import_from_the_sample_modal_opens_the_new_dataset(app, browser, art
         page.close()
         if fo_db.dataset_exists(name):
             fo_db.delete_dataset(name)
+
+
+@browser_test
+def test_h36m_group_shows_four_views_and_the_3d_skeleton(app, browser, artifacts, fo_db):
+    """A Human3.6M group (tests/app_server.py imports a generated file grouped, with cameras): the
+    carousel holds the four camera views, and the 3D viewer draws the skeleton's left and right
+    sides in their colours."""
+    from fiftyone_pose.fo.h36m import SIDE_COLORS
+
+    ds = fo_db.load_dataset(H36M_DATASET)
+    group_id = ds.first().group.id
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.add_init_script(
+        "window.localStorage.setItem('fiftyone-enterprise-tooltip-seen', 'true');"
+        "window.localStorage.setItem('fo-3d-annotation-tips-dismissed', 'true')"
+    )
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(2):  # on a loaded machine the App has once come up without the modal: load it again
+        page.goto(f"{app}/datasets/{H36M_DATASET}?groupId={group_id}")
+        try:
+            page.wait_for_selector("[data-cy=group-carousel] canvas", timeout=60_000)
+            break
+        except PlaywrightTimeout:
+            page.screenshot(path=_saved(artifacts, f"app-h36m-group-not-open-{attempt}.png"))
+    else:
+        pytest.fail("the group's modal did not open (screenshots saved)")
+    page.wait_for_selector("[data-cy=looker3d] canvas", timeout=90_000)
+    page.get_by_text("All assets loaded successfully!").wait_for(timeout=60_000)
+    page.wait_for_timeout(4000)  # the carousel's images and the scene's first frames
+    carousel_items = page.locator("[data-cy=group-carousel] canvas").count()
+    carousel = _saved(artifacts, "app-h36m-carousel.png")
+    page.locator("[data-cy=group-carousel]").screenshot(path=carousel)
+    viewer = _saved(artifacts, "app-h36m-3d.png")
+    page.locator("[data-cy=looker3d]").screenshot(path=viewer)
+    page.screenshot(path=_saved(artifacts, "app-h36m-group.png"))
+    if os.environ.get("FIFTYONE_POSE_UPDATE_DOCS"):
+        page.screenshot(path=ROOT / "docs" / "app-h36m-group.png")
+    page.close()
+    from PIL import Image
+
+    # the four views: four thumbnails side by side, each with its person's keypoints drawn in colour
+    img = np.asarray(Image.open(carousel).convert("RGB")).astype(int)
+    coloured = (img.max(axis=-1) - img.min(axis=-1)) > 80
+    width = coloured.shape[1]
+    strips = [int(coloured[:, i * width // 4 : (i + 1) * width // 4].sum()) for i in range(4)]
+    assert carousel_items >= 4 and min(strips) > 40, (carousel_items, strips)
+    # the 3D skeleton: its left side cyan, its right side pink-red (lit, so told apart by hue), below the
+    # viewer's axes gizmo and above its toolbar
+    r, g, b = np.moveaxis(np.asarray(Image.open(viewer).convert("RGB")).astype(int)[150:-80], -1, 0)
+    assert SIDE_COLORS["left"] == "#00d5ff" and SIDE_COLORS["right"] == "#ff3d6e"
+    left, right = int(((g - r > 60) & (b - r > 60)).sum()), int(((r - g > 100) & (b - g > 20)).sum())
+    assert left > 300 and right > 300, (left, right)
+
+
+@browser_test
+def test_h36m_sequences_step_through_the_frames(app, browser, artifacts, fo_db):
+    """The saved view ``sequences``: a dynamic group per (subject, action, camera), whose modal
+    pages through the sequence's frames (two here) in order."""
+    first = fo_db.load_dataset(H36M_DATASET).load_saved_view("sequences").first().id
+    page = _page(browser, f"{app}/datasets/{H36M_DATASET}?view=sequences&id={first}")
+    bar = page.locator("[data-cy=dynamic-group-pagination-bar]")
+    bar.wait_for(timeout=60_000)
+    assert bar.get_by_text("2", exact=True).count() == 1
+    page.screenshot(path=_saved(artifacts, "app-h36m-sequence.png"))
+    page.close()

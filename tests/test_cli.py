@@ -26,7 +26,7 @@ from fiftyone_pose.formats import coco
 
 SUBCOMMANDS = [
     "cleanup", "convert", "curate", "datasets", "demo", "export", "formats",
-    "import", "info", "layouts", "merge", "plugin",
+    "h36m-cameras", "import", "info", "layouts", "merge", "plugin",
 ]  # fmt: skip
 DETECTED = "format: coco (detected from the file's content)"
 

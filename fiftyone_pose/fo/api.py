@@ -29,6 +29,9 @@ def load(
     overwrite: bool = False,
     persistent: bool = False,
     progress: bool | None = None,
+    grouped: bool = False,
+    cameras: str | os.PathLike | None = None,
+    scenes_dir: str | os.PathLike | None = None,
     **read_options,
 ) -> fo.Dataset:
     """Import a pose file into a new FiftyOne dataset.
@@ -37,6 +40,10 @@ def load(
     failure or Ctrl-C never leaves a half-imported dataset. ``images_dir`` defaults to the folder
     of ``path`` (a YOLO dataset's root for a YOLO folder). The reader's adjustments are in
     ``dataset.info["fiftyone_pose"][label_field]``.
+
+    Human3.6M: ``grouped=True`` makes one group per frame (a slice per camera and a ``3d`` slice
+    whose scenes go to ``scenes_dir``); ``cameras`` (a camera-parameter JSON file) adds the
+    projection of the 3D points to each view (see ``fiftyone_pose.fo.h36m``).
     """
     if format == "auto":
         format = formats.detect(path)
@@ -44,6 +51,15 @@ def load(
     if images_dir is None:
         images_dir = formats.images_dir(path, format)
     try:
+        if grouped or cameras is not None:
+            from .h36m import create_h36m_dataset
+
+            return create_h36m_dataset(
+                data, images_dir, name, label_field, overwrite, persistent, progress,
+                grouped=grouped, cameras=cameras, scenes_dir=scenes_dir,
+            )  # fmt: skip
+        if scenes_dir is not None:
+            raise PoseUsageError("scenes_dir is where a grouped import (grouped=True) writes its 3D scenes")
         return create_dataset(data, images_dir, name, label_field, overwrite, persistent, progress)
     except PoseFormatError as e:  # e.g. an image without a size whose file cannot be read
         raise e.with_path(path) from None

@@ -901,3 +901,33 @@ def _unwrap(hint) -> tuple[Any, bool]:
     singles = [a for a in args if typing.get_origin(a) not in (list, Sequence)]
     base = (lists or singles)[0]
     return base, bool(lists)
+
+
+# --- Human3.6M (issue 17): reprojection errors and sequences; see fiftyone_pose.fo.h36m
+
+
+def reprojection_error(
+    collection, min_px: float = 10.0, max_px: float | None = None, field: str = "reprojection_error"
+):
+    """Human3.6M frames whose 2D points are ``min_px`` pixels or more (and less than ``max_px``)
+    from the projection of their 3D points through the camera, largest first (the sample field
+    ``reprojection_error``: the worst person's mean over its joints, set by an import with
+    cameras). On a grouped dataset the view shows whole groups: every frame one of whose views
+    matches, all its slices. E.g. ``reprojection_error(ds, min_px=5)``."""
+    flat = collection.select_group_slices(media_type="image") if collection.media_type == "group" else collection
+    _require_field(flat, field, "import Human3.6M with its cameras (cameras=..., --cameras)")
+    value = F(field)
+    expr = value.exists() & (value >= min_px)
+    if max_px is not None:
+        expr = expr & (value < max_px)
+    matches = flat.match(expr).sort_by(field, reverse=True)
+    if flat is collection:
+        return matches
+    return collection.select_groups(list(dict.fromkeys(matches.values("group.id"))), ordered=True)
+
+
+def sequences(collection):
+    """Human3.6M image samples as dynamic groups, one per (subject, action, camera) in ``frame``
+    order: the App steps through and plays each sequence (the image slices of a grouped dataset)."""
+    flat = collection.select_group_slices(media_type="image") if collection.media_type == "group" else collection
+    return flat.group_by(["subject", "action", "camera"], order_by="frame")

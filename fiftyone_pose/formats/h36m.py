@@ -52,6 +52,12 @@ from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
 from ..core.model import ABSENT, Images, Persons, PoseData
 from . import coco
+from ._h36m_cameras import Cameras as Cameras
+from ._h36m_cameras import convert_camera_pickle as convert_camera_pickle
+from ._h36m_cameras import decode_cameras as decode_cameras
+from ._h36m_cameras import encode_cameras as encode_cameras
+from ._h36m_cameras import read_cameras as read_cameras
+from ._h36m_cameras import write_cameras as write_cameras
 from ._jsonio import atomic_file
 from ._native import (
     Reader,
