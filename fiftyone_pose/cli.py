@@ -15,6 +15,7 @@ from typing import Any
 
 from . import formats
 from .core.errors import PoseFormatError
+from .formats import coco_results
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -145,9 +146,11 @@ def _convert(args: argparse.Namespace) -> None:
 
 
 def _import(args: argparse.Namespace) -> None:
+    src_format = _resolve_format(args.src, args.format)
+    if src_format == coco_results.NAME:  # said before FiftyOne starts
+        raise coco_results.not_a_dataset(args.src)
     from .fo.api import create_dataset
 
-    src_format = _resolve_format(args.src, args.format)
     data = formats.read(args.src, src_format)
     images_dir = args.images_dir or os.path.dirname(os.path.abspath(args.src))
     try:

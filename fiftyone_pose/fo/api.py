@@ -13,6 +13,7 @@ from .. import formats
 from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError
 from ..core.model import PoseData
+from ..formats import coco_results
 from .adapter import add_pose_data, to_pose_data
 
 #: datasets being built are named with this prefix and renamed when complete
@@ -36,6 +37,8 @@ def load(
     failure or Ctrl-C never leaves a half-imported dataset. ``images_dir`` defaults to the folder
     of ``path``. The reader's adjustments are in ``dataset.info["fiftyone_pose"][label_field]``.
     """
+    if (formats.detect(path) if format == "auto" else format) == coco_results.NAME:
+        raise coco_results.not_a_dataset(path)
     data = formats.read(path, format, **read_options)
     if images_dir is None:
         images_dir = Path(path).resolve().parent

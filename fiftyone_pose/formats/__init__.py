@@ -3,6 +3,8 @@
 A format module defines ``NAME``, ``FLAVORS`` (flavor -> description), ``detect(path) -> float``
 (confidence 0-1), ``read(path, **options) -> PoseData`` and ``write(data, path, **options)``, and
 ``ORIGIN = 1`` if its files count pixels from 1 (``write`` hands it data with that origin).
+``PREDICTIONS = True`` marks a format of model predictions (``coco_results``): it is added to a
+dataset with ``fiftyone_pose.load_predictions``, never imported as a dataset of its own.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ..core.skeleton import Skeleton
 from . import (
     aic,
     coco,
+    coco_results,
     coco_wholebody,
     crowdpose,
     h36m,
@@ -48,6 +51,7 @@ REGISTRY: dict[str, ModuleType] = {
         pytorch_pose,
         h36m,
         mpii,
+        coco_results,
     )
 }
 
