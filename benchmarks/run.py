@@ -29,6 +29,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from benchmarks.generate import LAYOUTS, write_coco
 from benchmarks.steps import RESULT_PREFIX
 
@@ -40,11 +42,16 @@ STEP_ORDER = (
 #: the fiftyone_pose format that reads each generator layout (ours_* and pure_* steps)
 POSE_FORMAT = {"coco": "coco", "wholebody": "coco_wholebody", "halpe": "halpe"}
 DEPENDS = {"raw_export": "raw_insert", "fo_builtin_export": "fo_builtin_import", "ours_export": "ours_import"}
+# evaluation of --per-image predictions per image (issue 14): the reference, ours on files, ours in FiftyOne
+EVAL_STEPS = ("pycocotools_eval", "ours_eval", "ours_predictions", "ours_eval_fo")
+STEP_ORDER = STEP_ORDER + EVAL_STEPS
+DEPENDS.update(ours_predictions="ours_import", ours_eval_fo="ours_predictions")
 RATIOS = (
     ("ours_import", "fo_builtin_import"), ("ours_import", "raw_insert"),
     ("ours_export", "fo_builtin_export"), ("ours_export", "raw_export"),
     ("pure_read", "json_load"), ("pure_write", "json_dump"),
 )  # fmt: skip
+RATIOS = RATIOS + (("ours_eval", "pycocotools_eval"), ("ours_eval_fo", "pycocotools_eval"))
 
 
 def find_mongod() -> Path:
@@ -182,6 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "fiftyone-pose-bench"))
     ap.add_argument("--mongod", type=Path, help="mongod binary (default: FiftyOne's)")
     ap.add_argument("--steps", default=",".join(STEP_ORDER), help="comma-separated subset of steps to run")
+    ap.add_argument("--per-image", type=int, default=20, help="predictions per image for the evaluation steps")
     args = ap.parse_args(argv)
     selected = [s for s in STEP_ORDER if s in args.steps.split(",")]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup in `finally`
@@ -197,6 +205,15 @@ def main(argv: list[str] | None = None) -> None:
         meta.write_text(json.dumps(stats))
         print(f"generated {src}: {stats}", file=sys.stderr)
     n_ann = json.loads(meta.read_text())["annotations"]
+    predictions = src.with_name(f"{src.stem}_results{args.per_image}.json")
+    if set(EVAL_STEPS) & set(selected) and not predictions.exists():
+        from benchmarks.predictions import generate_predictions
+
+        with open(src, "rb") as f:
+            doc = orjson.loads(f.read())
+        tmp = predictions.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps(generate_predictions(doc, args.per_image, args.seed)))
+        tmp.rename(predictions)
 
     results: dict[str, list[dict[str, Any]]] = {}
     with mongod(args.mongod or find_mongod()) as uri:
@@ -216,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
                         done[step] = run_step(
                             step, env, file=src, out=work / f"out_{step}.json",
                             name=names.get(step.split("_")[0], names["raw"]), images_dir=work / "images",
-                            format=POSE_FORMAT[args.layout],
+                            format=POSE_FORMAT[args.layout], results=predictions,
                         )  # fmt: skip
                     results.setdefault(step, []).append(done[step])
                     print(f"run {run + 1}/{args.runs} {step}: {done[step]}", file=sys.stderr)
@@ -233,6 +250,12 @@ def main(argv: list[str] | None = None) -> None:
         f"{os.cpu_count()} CPUs, {platform.platform()}.",
     ]
     text = report(results, args.images, header)
+    reference = [r.get("stats") for r in results.get("pycocotools_eval", [])]
+    for step in ("ours_eval", "ours_eval_fo"):
+        ours = [r.get("stats") for r in results.get(step, [])]
+        if reference and ours and None not in reference + ours:
+            same = all(o == reference[0] for o in ours) and all(r == reference[0] for r in reference)
+            text += f"\n{step}: the ten numbers {'equal' if same else 'DIFFER from'} pycocotools' in every run.\n"
     print(text)
     if args.out:
         Path(args.out).write_text(text)

@@ -17,11 +17,15 @@ from .formats import read, write
 if TYPE_CHECKING:
     from .fo import types
     from .fo.api import export, load
+    from .fo.evaluation import evaluate
+    from .fo.predictions import load_predictions
 
 __version__ = "0.1.0"
 __all__ = ["Images", "Persons", "PoseData", "PoseFormatError", "Skeleton", "export", "load", "read", "types", "write"]
+__all__ += ["evaluate", "load_predictions"]
 
 _LAZY = {"load": ("fo.api", "load"), "export": ("fo.api", "export"), "types": ("fo.types", None)}
+_LAZY.update(evaluate=("fo.evaluation", "evaluate"), load_predictions=("fo.predictions", "load_predictions"))
 
 
 def __getattr__(name: str) -> Any:

@@ -177,3 +177,27 @@ def pck_case(seed: int, layout: str) -> tuple[PoseData, PoseData]:
         for i in rng.permutation(n)
     ]
     return gt, coco_results.decode(results, skeleton=sk)
+
+
+def perturbed_results(doc: dict[str, Any], seed: int = 0, noise: float = 4.0) -> list[dict[str, Any]]:
+    """A results list of a COCO document's persons with labeled points, moved by Gaussian noise
+    (``noise`` pixels), with a point score per point and a score per person; a missed person and a
+    spurious one per ten."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, a in enumerate(doc["annotations"]):
+        kp = np.array(a["keypoints"], dtype=np.float64).reshape(-1, 3)
+        if a.get("iscrowd") or not (kp[:, 2] > 0).any() or i % 10 == 9:
+            continue
+        xy = kp[:, :2] + rng.normal(0, noise, (len(kp), 2))
+        scores = np.where(kp[:, 2] > 0, rng.uniform(0.5, 1.0, len(kp)), rng.uniform(0.0, 0.3, len(kp)))
+        out.append({
+            "image_id": a["image_id"],
+            "category_id": a.get("category_id", 1),
+            "keypoints": np.round(np.column_stack([xy, scores]), 3).ravel().tolist(),
+            "score": round(float(rng.uniform(0.5, 1.0)), 3),
+        })  # fmt: skip
+        if i % 10 == 4:  # a spurious person beside this one
+            out.append({**out[-1], "keypoints": (np.array(out[-1]["keypoints"]) + [40, 40, 0] * len(kp)).tolist(),
+                        "score": 0.3})  # fmt: skip
+    return out

@@ -25,6 +25,7 @@ from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.formats import coco
 
 SUBCOMMANDS = ["cleanup", "convert", "demo", "export", "formats", "import", "info", "plugin"]
+SUBCOMMANDS = sorted(SUBCOMMANDS + ["evaluate", "import-predictions"])
 DETECTED = "format: coco (detected from the file's content)"
 
 

@@ -14,7 +14,7 @@ from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError
 from ..core.model import PoseData
 from ..formats import coco_results
-from .adapter import add_pose_data, to_pose_data
+from .adapter import add_pose_data, resolve_label_field, to_pose_data
 
 #: datasets being built are named with this prefix and renamed when complete
 TEMP_PREFIX = "_fiftyone_pose_tmp_"
@@ -96,8 +96,17 @@ def export(
     is written back as COCO-WholeBody), else COCO; with a ``layout`` conversion it defaults to
     COCO, the one format that holds any layout.
     """
+    from .evaluation import evaluation_attributes, without_evaluation_attributes
+    from .predictions import detections_pose_data, is_detections
+
     with paused_gc():
-        data = to_pose_data(collection, label_field, progress=progress)
+        if is_detections(collection, label_field):  # person-detector predictions
+            skip = frozenset(evaluation_attributes(collection, label_field))
+            data = detections_pose_data(collection, label_field, skip)
+        else:  # evaluation results on the persons are not part of them
+            label_field = resolve_label_field(collection, label_field)
+            view = without_evaluation_attributes(collection, [label_field])
+            data = to_pose_data(view, label_field, progress=progress)
         if format is None:
             native = data.format in formats.REGISTRY and write_options.get("layout") is None
             format = data.format if native else "coco"

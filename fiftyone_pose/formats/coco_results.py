@@ -92,6 +92,14 @@ def not_a_dataset(path: str | os.PathLike) -> PoseUsageError:
     )
 
 
+def not_results(path: str | os.PathLike) -> PoseUsageError:
+    """The error for adding a file that is not a results list as predictions."""
+    return PoseUsageError(
+        f"{os.fspath(path)} is not a COCO results list (a JSON list of records with image_id, score and "
+        "keypoints or bbox); to import a dataset, use `fiftyone-pose import`"
+    )
+
+
 def read(path: str | os.PathLike, *, skeleton: Skeleton | str | None = None) -> PoseData:
     """Read a results file. ``skeleton``: the layout the predictions must have (e.g. the dataset's)."""
     return decode(load_json(path), path=path, skeleton=skeleton, consume=True)
