@@ -229,3 +229,40 @@ def test_fiftyones_own_evaluate_detections_takes_the_config(evaluated):
     assert native.lines == ours.lines
     assert ds.values("native_tp") == ds.values("ours_tp") and ds.values("native_ap") == ds.values("ours_ap")
     assert ds.values("predictions.keypoints.native") == ds.values("predictions.keypoints.ours")
+
+
+def test_mpii_pckh_through_fiftyone(fo_db, tmp_path):
+    """The authors' .mat (1-based, head boxes) with 0-based predictions: PCKh as the pure evaluation
+    of the files has it, and predictions exactly on the joints are all correct."""
+    from mpii_docs import mat_bytes, mpii_release
+    from PIL import Image
+
+    mat = tmp_path / "mpii_human_pose_v1_u12_1.mat"
+    mat.write_bytes(mat_bytes(mpii_release()))
+    gt = formats.read(mat)
+    for name in gt.images.file_names:
+        Image.new("RGB", (1280, 720)).save(tmp_path / name, format="JPEG")
+    p = gt.persons
+    labeled = np.flatnonzero((p.visibility > 0).any(axis=1))
+    results = [
+        {
+            "image_id": int(gt.images.ids[p.image_index[i]]),
+            "category_id": 1,
+            "keypoints": np.column_stack([p.keypoints[i] - 1.0, np.ones(16)]).ravel().tolist(),  # 0-based
+            "score": 0.9,
+        }
+        for i in labeled
+    ]
+    rp = tmp_path / "results.json"
+    rp.write_text(json.dumps(results))
+    ds = fop.load(mat, images_dir=tmp_path, name="eval-mpii")
+    try:
+        fop.load_predictions(ds, rp)
+        got = fop.evaluate(ds, "predictions", eval_key="pckh")
+        want = evaluate_pure(gt, formats.read(rp, "coco_results", skeleton=gt.skeleton))
+        assert got.lines == want.lines and got.lines[0] == "PCKh@0.5:"
+        assert got.block("PCKh@0.5").as_dict()["Mean"] == 100.0
+        assert set(ds.values("predictions.keypoints.pckh", unwind=True)) == {"tp"}
+        assert set(ds.values("pckh_pck")) <= {1.0, None} and ds.has_field("predictions.keypoints.pckh_pck")
+    finally:
+        ds.delete()

@@ -183,3 +183,12 @@ def test_cli_adds_predictions_and_exports_them(coco_dataset, tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["import-predictions", str(tmp_path / "gt.json"), "--dataset", coco_dataset.name]) == 2
     assert "is not a COCO results list" in capsys.readouterr().err
+
+
+def test_detections_export_leaves_fiftyones_own_evaluation_out(coco_dataset, tmp_path):
+    doc = [dict(r, image_id=7) for r in detection_results()]
+    fop.load_predictions(coco_dataset, _write(tmp_path, doc), label_field="people")
+    coco_dataset.evaluate_detections("people", gt_field="ground_truth_boxes", eval_key="boxes")
+    assert coco_dataset.count_values("people.detections.boxes")  # FiftyOne labeled them
+    fop.export(coco_dataset, tmp_path / "back.json", format="coco_results", label_field="people")
+    assert json.loads((tmp_path / "back.json").read_text()) == doc

@@ -13,13 +13,13 @@ from __future__ import annotations
 from ..core.errors import PoseUsageError
 from ..core.model import PoseData
 from ..core.skeleton import Skeleton
-from .common import Block, Evaluation, JointErrors, Outcome, align
+from .common import Block, Evaluation, JointErrors, Outcome, align, summary_lines
 from .oks import evaluate_oks
 from .pck import evaluate_pck
 
 METHODS = ("oks", "pckh", "pck")
 
-__all__ = ["METHODS", "Block", "Evaluation", "JointErrors", "Outcome", "default_method", "evaluate"]
+__all__ = ["METHODS", "Block", "Evaluation", "JointErrors", "Outcome", "default_method", "evaluate", "summary_lines"]
 
 
 def default_method(layout: Skeleton) -> str:

@@ -99,6 +99,13 @@ class Block:
         return dict(zip(self.names, self.stats.tolist()))
 
 
+def summary_lines(blocks: list[Block]) -> list[str]:
+    """The blocks' lines as the reference prints them; a title line before each when there are several."""
+    if len(blocks) == 1:
+        return list(blocks[0].lines)
+    return [line for b in blocks for line in (f"{b.title}:", *b.lines)]
+
+
 @dataclass
 class Outcome:
     """Per person, at the matching threshold: ``status`` "tp"/"fp"/"fn" (None: not counted, e.g. a
@@ -168,10 +175,8 @@ class Evaluation:
 
     @property
     def lines(self) -> list[str]:
-        """The summary as the reference prints it; one title line before each block when there are several."""
-        if len(self.blocks) == 1:
-            return list(self.blocks[0].lines)
-        return [line for b in self.blocks for line in (f"{b.title}:", *b.lines)]
+        """The summary as the reference prints it (see ``summary_lines``)."""
+        return summary_lines(self.blocks)
 
     @property
     def stats(self) -> np.ndarray:
@@ -182,4 +187,4 @@ class Evaluation:
         for b in self.blocks:
             if b.title == title:
                 return b
-        raise KeyError(f"no block {title!r}; blocks: {', '.join(b.title for b in self.blocks)}")
+        raise PoseUsageError(f"no block {title!r}; blocks: {', '.join(b.title for b in self.blocks)}")

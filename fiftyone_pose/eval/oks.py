@@ -72,16 +72,13 @@ def evaluate_oks(a: Aligned, flavor: str | None = None, threshold: float = 0.5) 
         if len(parts) < 2:
             raise PoseUsageError(f"the layout '{layout.name}' has no body parts to evaluate one by one")
         body = parts.get("body", everything)
-        runs = [(name, idx, f"{name}_score") for name, idx in parts.items()] + [
-            ("wholebody", everything, "wholebody_score")
-        ]
-        runs[0] = (runs[0][0], runs[0][1], "score") if runs[0][0] == "body" else runs[0]
-        blocks, main = [], None
-        for name, idx, score_key in runs:
+        blocks = []
+        for name, idx in [*parts.items(), ("wholebody", everything)]:
+            # xtcocotools scores the body with "score", another part with "<part>_score" where given
+            score_key = "score" if name == "body" else f"{name}_score"
             run = _CocoEval(a, idx, sigmas[idx], "xtcocotools", body, score_key, threshold)
             blocks.append(run.block(name))
-            main = run
-        return main.result(blocks, "wholebody", a.notes)
+        return run.result(blocks, "wholebody", a.notes)
     if flavor == "crowdpose":
         run = _CocoEval(a, everything, sigmas, "crowd", everything, "score", threshold)
         return run.result([run.crowd_block()], "crowdpose", a.notes)

@@ -33,7 +33,7 @@ from fiftyone.utils.eval.detection import DetectionEvaluation, DetectionEvaluati
 from pymongo import UpdateOne
 
 from ..core.errors import PoseUsageError
-from ..eval import METHODS, Block, JointErrors, default_method
+from ..eval import METHODS, Block, JointErrors, default_method, summary_lines
 from ..eval import evaluate as evaluate_pose
 from .adapter import pose_fields, resolve_label_field, to_pose_data
 from .predictions import layout_of
@@ -348,12 +348,13 @@ class PoseEvaluationResults(DetectionResults):
         }
         return cls(samples, config, eval_key, matches, blocks, table, result.notes, backend=backend)
 
+    def _blocks(self) -> list[Block]:
+        return [Block(b["title"], list(b["names"]), np.array(b["stats"]), list(b["lines"])) for b in self.blocks]
+
     @property
     def lines(self) -> list[str]:
         """The summary as the reference tool prints it (a title line before each block when there are several)."""
-        if len(self.blocks) == 1:
-            return list(self.blocks[0]["lines"])
-        return [line for b in self.blocks for line in (f"{b['title']}:", *b["lines"])]
+        return summary_lines(self._blocks())
 
     @property
     def stats(self) -> np.ndarray:
@@ -361,10 +362,11 @@ class PoseEvaluationResults(DetectionResults):
         return np.array(self.blocks[-1]["stats"]) if self.blocks else np.zeros(0)
 
     def block(self, title: str) -> Block:
-        for b in self.blocks:
-            if b["title"] == title:
-                return Block(b["title"], list(b["names"]), np.array(b["stats"]), list(b["lines"]))
-        raise KeyError(f"no block {title!r}; blocks: {', '.join(b['title'] for b in self.blocks)}")
+        """The block ``title`` ("keypoints", "crowdpose", a part, "wholebody", "PCKh@0.5", ...)."""
+        for b in self._blocks():
+            if b.title == title:
+                return b
+        raise PoseUsageError(f"no block {title!r}; blocks: {', '.join(b['title'] for b in self.blocks)}")
 
     def print_report(self, classes=None, digits=2) -> None:
         """Print the reference's summary (COCOeval's ten lines, the crowd or per-part blocks, or the PCK table)."""
@@ -380,7 +382,7 @@ class PoseEvaluationResults(DetectionResults):
 
     def _stat(self, name: str) -> float:
         if not self.blocks or name not in self.blocks[-1]["names"]:
-            raise ValueError(f"this evaluation ({self.config.metric}) has no {name}")
+            raise PoseUsageError(f"this evaluation ({self.config.metric}) has no {name}")
         return float(self.blocks[-1]["stats"][self.blocks[-1]["names"].index(name)])
 
     def joint_table(self):

@@ -79,7 +79,7 @@ def load_predictions(
     gt_field = resolve_label_field(dataset, gt_field)
     if label_field == gt_field:
         raise PoseUsageError(f"'{label_field}' is the ground-truth field; give the predictions another field")
-    detections = "detector" in coco_results.describe(path)
+    detections = coco_results.sniff_flavor(path) == "detections"
     data = coco_results.read(path, skeleton=None if detections else layout_of(dataset, gt_field))
     data, known = _on_samples(dataset, data)
     data.categories = dataset.info.get(INFO_KEY, {}).get(gt_field, {}).get("categories") or []
@@ -145,26 +145,51 @@ def _on_samples(dataset: fo.Dataset, data: PoseData) -> tuple[PoseData, np.ndarr
 
 
 def _set_keypoints(dataset: fo.Dataset, data: PoseData, label_field: str, progress: bool | None) -> None:
-    """One ``fo.Keypoints`` per sample (empty where the model found nobody), in bulk."""
-    p, k = data.persons, data.persons.num_points
-    n = len(p)
+    """One ``fo.Keypoints`` per sample (empty where the model found nobody), written a batch of
+    samples at a time: only one batch's label documents exist at once."""
+    p = data.persons
     wh = np.stack([data.images.widths, data.images.heights], axis=1).astype(np.float64)[p.image_index]
-    if n and (wh <= 0).any():
+    if len(p) and (wh <= 0).any():
         raise PoseUsageError("some images have no size; run dataset.compute_metadata() first")
+    _declare(dataset, label_field, p)
+    _record(dataset, label_field, data)
+    names = {c.get("id"): str(c.get("name", "person")) for c in data.categories if isinstance(c, dict)}
+    order = np.argsort(p.image_index, kind="stable")  # by sample, in file order within one
+    bounds = np.searchsorted(p.image_index[order], np.arange(len(data.images) + 1))
+    sample_ids = dataset.values("_id")
+    coll = dataset._sample_collection
+    with fou.ProgressBar(total=len(sample_ids), progress=progress) as pb:
+        for lo in range(0, len(sample_ids), _WRITE_BATCH):
+            hi = min(lo + _WRITE_BATCH, len(sample_ids))
+            rows = order[bounds[lo] : bounds[hi]]
+            docs = _keypoint_docs(p.take(rows), rows, wh[rows], data.origin, names)
+            at = (bounds[lo : hi + 1] - bounds[lo]).tolist()  # each sample's slice of the batch's documents
+            ops = [
+                UpdateOne({"_id": sample_ids[j]}, {"$set": {label_field: {"_cls": "Keypoints", "keypoints": d}}})
+                for j, d in zip(range(lo, hi), (docs[a:b] for a, b in zip(at[:-1], at[1:])))
+            ]
+            coll.bulk_write(ops, ordered=False)
+            pb.update(hi - lo)
+
+
+def _keypoint_docs(
+    p: Persons, rows: np.ndarray, wh: np.ndarray, origin: int, names: dict[int, str]
+) -> list[dict[str, Any]]:
+    """The ``fo.Keypoint`` documents of persons ``p`` (``rows``: their positions in the file)."""
+    n, k = len(p), p.num_points
     raw = p.raw_visibility()
-    points = (p.keypoints - data.origin) / wh[:, None, :]  # as the adapter normalises: to_pose_data compares
+    points = (p.keypoints - origin) / wh[:, None, :]  # as the adapter normalises (to_pose_data compares)
     points[p.visibility == 0] = np.nan
-    triplets = np.concatenate([p.keypoints, raw[..., None]], axis=2).reshape(n, 3 * k)
     mask = p.mask("keypoints")
+    triplets = np.concatenate([p.keypoints, raw[..., None]], axis=2).reshape(n, 3 * k)
     raw_lists = to_lists(triplets, mask if isinstance(mask, bool) else mask.reshape(n, 3 * k))
     scores = to_lists(raw, mask if isinstance(mask, bool) else mask[..., 2])
-    names = {c.get("id"): str(c.get("name", "person")) for c in data.categories if isinstance(c, dict)}
     boxes = to_lists(np.nan_to_num(p.boxes), p.mask("bbox"))
     has_box = ~np.isnan(p.boxes).any(axis=1)
     absent = {key: p.absent[key] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
-    per_sample: list[list[dict[str, Any]]] = [[] for _ in range(len(data.images))]
     points_lists, vis_lists = points.tolist(), p.visibility.tolist()
-    ids, cats = p.ids.tolist(), p.category_ids.tolist()
+    ids, cats, sources = p.ids.tolist(), p.category_ids.tolist(), rows.tolist()
+    docs = []
     for i in range(n):
         doc = {
             "_id": ObjectId(),
@@ -177,7 +202,7 @@ def _set_keypoints(dataset: fo.Dataset, data: PoseData, label_field: str, progre
             "raw_keypoints": raw_lists[i],
             "person_id": ids[i],
             "category_id": cats[i],
-            "source_index": i,
+            "source_index": sources[i],
         }
         if has_box[i]:
             doc["bbox"] = boxes[i]
@@ -188,40 +213,27 @@ def _set_keypoints(dataset: fo.Dataset, data: PoseData, label_field: str, progre
         doc.update(attrs)
         if other:
             doc["extra_json"] = other
-        per_sample[p.image_index[i]].append(doc)
-    _declare(dataset, label_field, p)
-    _record(dataset, label_field, data)
-    sample_ids = dataset.values("_id")
-    coll = dataset._sample_collection
-    with fou.ProgressBar(total=len(sample_ids), progress=progress) as pb:
-        for lo in range(0, len(sample_ids), _WRITE_BATCH):
-            ops = [
-                UpdateOne(
-                    {"_id": sample_ids[j]}, {"$set": {label_field: {"_cls": "Keypoints", "keypoints": per_sample[j]}}}
-                )
-                for j in range(lo, min(lo + _WRITE_BATCH, len(sample_ids)))
-            ]
-            coll.bulk_write(ops, ordered=False)
-            pb.update(len(ops))
+        docs.append(doc)
+    return docs
 
 
 def _declare(dataset: fo.Dataset, label_field: str, p: Persons) -> None:
-    """The field and the attributes the App filters on, with their types."""
+    """The field and the attributes the App filters on, with their types (one schema update per
+    level: declaring field by field reloads the dataset each time)."""
     kp = f"{label_field}.keypoints"
-    dataset.add_sample_field(label_field, fo.EmbeddedDocumentField, embedded_doc_type=fo.Keypoints)
-    typed = {
-        "visibility": (fo.ListField, fo.IntField()),
-        "raw_keypoints": (fo.ListField, fo.FloatField()),
-        "bbox": (fo.ListField, fo.FloatField()),
-        "person_id": (fo.IntField, None),
-        "category_id": (fo.IntField, None),
-        "source_index": (fo.IntField, None),
+    embedded = {
+        f"{kp}.visibility": fo.ListField(fo.IntField()),
+        f"{kp}.raw_keypoints": fo.ListField(fo.FloatField()),
+        f"{kp}.bbox": fo.ListField(fo.FloatField()),
+        f"{kp}.person_id": fo.IntField(),
+        f"{kp}.category_id": fo.IntField(),
+        f"{kp}.source_index": fo.IntField(),
     }
-    for name, (ftype, sub) in typed.items():
-        dataset.add_sample_field(f"{kp}.{name}", ftype, **({"subfield": sub} if sub is not None else {}))
     scores = {type(e.get("score")) for e in p.extras}
     if scores and scores <= {int, float}:
-        dataset.add_sample_field(f"{kp}.score", fo.FloatField)
+        embedded[f"{kp}.score"] = fo.FloatField()
+    dataset._merge_sample_field_schema({label_field: fo.EmbeddedDocumentField(fo.Keypoints)})
+    dataset._merge_sample_field_schema(embedded)
 
 
 def _record(dataset: fo.Dataset, label_field: str, data: PoseData | None) -> None:

@@ -73,14 +73,21 @@ def detect(path: str | os.PathLike) -> float:
     return 0.0
 
 
-def describe(path: str | os.PathLike) -> str:
-    """What a results file holds, in words, from its first 64 KiB (e.g. for ``--format auto``)."""
+def sniff_flavor(path: str | os.PathLike) -> str:
+    """The flavor of a results file ("keypoints", "wholebody" or "detections"), from its first 64 KiB."""
     head = _head(path)
     if any(f'"{key}"'.encode() in head for key, _ in PART_ARRAYS):
-        return "a COCO-WholeBody results list (model predictions)"
-    if b'"keypoints"' in head:
-        return "a COCO keypoint results list (model predictions)"
-    return "a person-detector results list (boxes and scores)"
+        return "wholebody"
+    return "keypoints" if b'"keypoints"' in head else "detections"
+
+
+def describe(path: str | os.PathLike) -> str:
+    """What a results file holds, in words (e.g. for ``--format auto``)."""
+    return {
+        "wholebody": "a COCO-WholeBody results list (model predictions)",
+        "keypoints": "a COCO keypoint results list (model predictions)",
+        "detections": "a person-detector results list (boxes and scores)",
+    }[sniff_flavor(path)]
 
 
 def not_a_dataset(path: str | os.PathLike) -> PoseUsageError:

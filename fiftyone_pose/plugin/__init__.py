@@ -28,6 +28,7 @@ import fiftyone.operators.types as types
 
 from fiftyone_pose import formats
 from fiftyone_pose.core import skeleton
+from fiftyone_pose.core.errors import PoseUsageError
 from fiftyone_pose.fo import views as pose_views
 from fiftyone_pose.fo.adapter import pose_fields
 
@@ -431,7 +432,7 @@ def evaluate_collection(collection, params: dict):
     if show == "nothing":
         return results, None
     if show not in EVALUATION_VIEWS:
-        raise ValueError(f"unknown view {show!r}; one of: nothing, {', '.join(EVALUATION_VIEWS)}")
+        raise PoseUsageError(f"unknown view {show!r}; one of: nothing, {', '.join(EVALUATION_VIEWS)}")
     if show == "persons_with_worst_joint":  # the joint given, else the one most often the worst
         counts = collection.count_values(f"{params['pred_field']}.keypoints.{eval_key}_worst")
         counts.pop(None, None)
