@@ -22,7 +22,7 @@ from reference_tools import mmpose_metrics, summarize_lines, xtcocotools
 
 from fiftyone_pose import formats
 from fiftyone_pose.core import skeleton as skeletons
-from fiftyone_pose.core.errors import PoseUsageError
+from fiftyone_pose.core.errors import PoseFormatError, PoseUsageError
 from fiftyone_pose.core.layouts import parts_of
 from fiftyone_pose.eval import evaluate
 from fiftyone_pose.eval.common import NOTE_UNKNOWN_IMAGES
@@ -349,7 +349,7 @@ def test_layouts_must_agree_and_oks_needs_sigmas():
 def test_a_prediction_without_a_score_is_named():
     gt, pred = pck_case(0, "mpii")
     del pred.persons.extras[3]["score"]
-    with pytest.raises(Exception, match=r"predictions\[3\].*'score'"):
+    with pytest.raises(PoseFormatError, match=r"predictions\[3\].*'score'"):
         evaluate(gt, pred, "oks")
 
 

@@ -266,3 +266,19 @@ def test_mpii_pckh_through_fiftyone(fo_db, tmp_path):
         assert set(ds.values("pckh_pck")) <= {1.0, None} and ds.has_field("predictions.keypoints.pckh_pck")
     finally:
         ds.delete()
+
+
+def test_the_model_evaluation_panel_reads_the_run(evaluated):
+    """What FiftyOne's Model Evaluation panel computes from a run works on this one (no App needed)."""
+    panel_module = pytest.importorskip("plugins.panels.model_evaluation")
+    ds, *_ = evaluated
+    fop.evaluate(ds, "predictions", eval_key="oks")
+    info, results = ds.get_evaluation_info("oks"), ds.load_evaluation_results("oks")
+    panel = panel_module.EvaluationPanel()
+    assert info.config.type in panel_module.SUPPORTED_EVALUATION_TYPES
+    tp, fp, fn = panel.get_tp_fp_fn(info, results)
+    assert (tp, fp, fn) == (ds.sum("oks_tp"), ds.sum("oks_fp"), ds.sum("oks_fn"))
+    assert panel.get_map(results) == results.stats[0] and panel.get_mar(results) == results.stats[5]
+    per_class = panel.get_per_class_metrics(info, results)
+    assert 0 < per_class["person"]["iou"] <= 1 and "confidence" in per_class["person"]
+    assert panel.get_confusion_matrix(results)["classes"] == ["person", "(none)"]
