@@ -33,6 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from benchmarks.generate import H36M, LAYOUTS, write_coco, write_h36m
 from benchmarks.steps import RESULT_PREFIX
 
@@ -44,6 +46,9 @@ STEP_ORDER = (
 )  # fmt: skip
 #: the fiftyone_pose format that reads each generator layout (ours_* and pure_* steps)
 POSE_FORMAT = {"coco": "coco", "wholebody": "coco_wholebody", "halpe": "halpe"}
+# evaluation of --per-image predictions per image (issue 14): the reference, ours on files, ours in FiftyOne
+EVAL_STEPS = ("pycocotools_eval", "ours_eval", "ours_predictions", "ours_eval_fo")
+STEP_ORDER = STEP_ORDER + EVAL_STEPS
 #: Human3.6M (``--layout h36m``, an npz and its cameras): the grouped import against the flat one
 H36M_STEPS = ("pure_read", "ours_import", "ours_import_grouped")
 ALL_STEPS = (*STEP_ORDER, "ours_import_grouped")
@@ -51,6 +56,7 @@ DEPENDS = {
     "raw_export": "raw_insert", "fo_builtin_export": "fo_builtin_import", "ours_export": "ours_import",
     "ours_export_yolo": "ours_import",
 }  # fmt: skip
+DEPENDS.update(ours_predictions="ours_import", ours_eval_fo="ours_predictions")
 #: steps of ``--merge``: merging the imported sources, and exporting the merged persons once
 MERGE_STEPS = ("ours_merge", "ours_merged_export")
 RATIOS = (
@@ -59,6 +65,7 @@ RATIOS = (
     ("pure_read", "json_load"), ("pure_write", "json_dump"),
     ("pure_write_yolo", "yolo_floor"), ("ours_export_yolo", "yolo_floor"),
 )  # fmt: skip
+RATIOS = RATIOS + (("ours_eval", "pycocotools_eval"), ("ours_eval_fo", "pycocotools_eval"))
 
 
 def find_mongod() -> Path:
@@ -251,6 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--mongod", type=Path, help="mongod binary (default: FiftyOne's)")
     ap.add_argument("--steps", help="comma-separated subset of steps to run (default: all of the layout's)")
     ap.add_argument("--merge", type=int, default=0, help="also time merging this many generated datasets (see above)")
+    ap.add_argument("--per-image", type=int, default=20, help="predictions per image for the evaluation steps")
     args = ap.parse_args(argv)
     h36m = args.layout == H36M
     steps = args.steps.split(",") if args.steps else H36M_STEPS if h36m else STEP_ORDER
@@ -266,6 +274,15 @@ def main(argv: list[str] | None = None) -> None:
     merge_files = [src] + [_generated(work, args.images, args.layout, args.seed + i) for i in range(1, args.merge)]
     if any("yolo" in step for step in selected):
         _placeholder_images(src, work / "images")
+    predictions = src.with_name(f"{src.stem}_results{args.per_image}.json")
+    if set(EVAL_STEPS) & set(selected) and not predictions.exists():
+        from benchmarks.predictions import generate_predictions
+
+        with open(src, "rb") as f:
+            doc = orjson.loads(f.read())
+        tmp = predictions.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps(generate_predictions(doc, args.per_image, args.seed)))
+        tmp.rename(predictions)
 
     results: dict[str, list[dict[str, Any]]] = {}
     with mongod(args.mongod or find_mongod()) as uri:
@@ -289,6 +306,7 @@ def main(argv: list[str] | None = None) -> None:
                             images_dir=work / "images",
                             format=POSE_FORMAT.get(args.layout, args.layout),
                             **({"cameras": cameras} if h36m else {}),
+                            results=predictions,
                         )  # fmt: skip
                     results.setdefault(step, []).append(done[step])
                     print(f"run {run + 1}/{args.runs} {step}: {done[step]}", file=sys.stderr)
@@ -312,6 +330,12 @@ def main(argv: list[str] | None = None) -> None:
         f"{os.cpu_count()} CPUs, {platform.platform()}.",
     ]
     text = report(results, args.images, header, args.merge)
+    reference = [r.get("stats") for r in results.get("pycocotools_eval", [])]
+    for step in ("ours_eval", "ours_eval_fo"):
+        ours = [r.get("stats") for r in results.get(step, [])]
+        if reference and ours and None not in reference + ours:
+            same = all(o == reference[0] for o in ours) and all(r == reference[0] for r in reference)
+            text += f"\n{step}: the ten numbers {'equal' if same else 'DIFFER from'} pycocotools' in every run.\n"
     print(text)
     if args.out:
         Path(args.out).write_text(text)

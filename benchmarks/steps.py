@@ -456,6 +456,39 @@ def yolo_floor(a: argparse.Namespace) -> dict[str, Any]:
     return r
 
 
+# ---- evaluation (issue 14): the reference evaluator, ours on files, ours as a FiftyOne run
+
+
+@step
+def pycocotools_eval(a: argparse.Namespace) -> dict[str, Any]:
+    """pycocotools: ``COCO(file)``, ``loadRes(results)``, ``COCOeval`` keypoints with the layout's
+    sigmas, ``evaluate``/``accumulate``/``summarize`` (COCO layout only)."""
+    import contextlib
+    import io
+
+    import numpy as np
+
+    if a.format != "coco":
+        raise Unavailable("the reference for this layout is xtcocotools' per-part evaluation")
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from fiftyone_pose.core import skeleton
+
+    sigmas = np.array(skeleton.load("coco").sigmas)
+    r: dict[str, Any] = {}
+    with timed(r), contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(a.file)
+        ev = COCOeval(gt, gt.loadRes(a.results), "keypoints")
+        ev.params.kpt_oks_sigmas = sigmas
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    r["output"] = f"AP {ev.stats[0]:.3f}"
+    r["stats"] = ev.stats.tolist()
+    return r
+
+
 @step
 def pure_write_yolo(a: argparse.Namespace) -> dict[str, Any]:
     """``fiftyone_pose.write(data, folder, format="yolo", images_dir=...)`` (symlinks) of what ``read`` returned."""
@@ -470,6 +503,21 @@ def pure_write_yolo(a: argparse.Namespace) -> dict[str, Any]:
 
 
 @step
+def ours_eval(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.read`` of both files and ``fiftyone_pose.eval.evaluate`` (no database)."""
+    read = _pose_fn("read")
+    from fiftyone_pose.eval import evaluate
+
+    r: dict[str, Any] = {}
+    with timed(r):
+        gt = read(a.file, format=a.format)
+        result = evaluate(gt, read(a.results, format="coco_results", skeleton=gt.skeleton))
+    r["output"] = f"AP {result.stats[0]:.3f}"
+    r["stats"] = result.stats.tolist()
+    return r
+
+
+@step
 def ours_export_yolo(a: argparse.Namespace) -> dict[str, Any]:
     """``fiftyone_pose.export(dataset, folder, format="yolo")`` (symlinks) of ``ours_import``'s dataset."""
     export = _pose_fn("export")
@@ -479,6 +527,32 @@ def ours_export_yolo(a: argparse.Namespace) -> dict[str, Any]:
     with timed(r):
         export(ds, root, format="yolo")
     r["output"] = _compare_yolo(root, root.with_name("out_yolo_floor"))
+    return r
+
+
+@step
+def ours_predictions(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.load_predictions(dataset, results)`` into ``ours_import``'s dataset."""
+    load_predictions = _pose_fn("load_predictions")
+    ds = _load_dataset(a.name)
+    r: dict[str, Any] = {}
+    with timed(r):
+        summary = load_predictions(ds, a.results, overwrite=True)
+    r["output"] = f"{summary['predictions']} predictions"
+    return r
+
+
+@step
+def ours_eval_fo(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.evaluate(dataset, "predictions", eval_key="eval")``: bulk read, evaluation,
+    per-person and per-image results written back, the run stored."""
+    evaluate = _pose_fn("evaluate")
+    ds = _load_dataset(a.name)
+    r: dict[str, Any] = {}
+    with timed(r):
+        result = evaluate(ds, "predictions", eval_key="eval")
+    r["output"] = f"AP {result.stats[0]:.3f}"
+    r["stats"] = result.stats.tolist()
     return r
 
 
@@ -508,6 +582,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dataset", action="append", default=[], help="(cleanup) dataset to delete; (ours_merge) source")
     ap.add_argument("--layout", default="coco", help="(ours_merge) keypoint layout of the merged dataset")
     ap.add_argument("--cameras", help="(ours_import_grouped) Human3.6M camera parameters (JSON)")
+    ap.add_argument("--results", help="(evaluation steps) COCO results list of the file's images")
     a = ap.parse_args(argv)
     try:
         result = STEPS[a.step](a)

@@ -18,7 +18,9 @@ from .formats import read, write
 if TYPE_CHECKING:
     from .fo import types
     from .fo.api import export, load
+    from .fo.evaluation import evaluate
     from .fo.merge import merge
+    from .fo.predictions import load_predictions
 
 __version__ = "0.1.0"
 __all__ = [
@@ -27,8 +29,10 @@ __all__ = [
     "PoseData",
     "PoseFormatError",
     "Skeleton",
+    "evaluate",
     "export",
     "load",
+    "load_predictions",
     "merge",
     "read",
     "types",
@@ -40,6 +44,8 @@ _LAZY = {
     "export": ("fo.api", "export"),
     "merge": ("fo.merge", "merge"),
     "types": ("fo.types", None),
+    "evaluate": ("fo.evaluation", "evaluate"),
+    "load_predictions": ("fo.predictions", "load_predictions"),
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import formats
 from .core.errors import CHOOSE, Option, PoseError, PoseFormatError, PoseUsageError, Spelling
+from .formats import coco_results
 from .formats.h36m import convert_camera_pickle, read_cameras
 
 EXIT_USER_ERROR = 2
@@ -39,6 +40,8 @@ _EXAMPLES = {
     "merge": "fiftyone-pose merge body8 coco-train aic-train crowdpose-train mpii-train --layout coco",
     "layouts": "fiftyone-pose layouts",
     "h36m-cameras": "fiftyone-pose h36m-cameras cameras.pkl cameras.json",
+    "import-predictions": "fiftyone-pose import-predictions results.json --dataset coco-val --label-field predictions",
+    "evaluate": "fiftyone-pose evaluate coco-val --pred-field predictions --eval-key oks",
 }
 
 
@@ -201,6 +204,28 @@ def _parser() -> argparse.ArgumentParser:
 
     command("layouts", _layouts, "list the keypoint layouts and the layouts each one converts to")
 
+    c = command("import-predictions", _import_predictions, "add a COCO results list (model predictions) to a dataset")
+    c.add_argument("src", help="results file: a JSON list of {image_id, keypoints [x, y, score, ...], score} or boxes")
+    c.add_argument("--dataset", required=True, help="the dataset the predictions were made on (matched by image_id)")
+    c.add_argument("--label-field", default="predictions", help="field to add (default: predictions)")
+    c.add_argument("--gt-field", help="keypoints field whose layout the predictions have (default: the first)")
+    c.add_argument("--overwrite", action="store_true", help="replace an existing field of that name")
+
+    c = command("evaluate", _evaluate, "evaluate predictions against ground truth: the reference tools' numbers")
+    c.add_argument("name", help="dataset name")
+    c.add_argument("--pred-field", default="predictions", help="predicted keypoints field (default: predictions)")
+    c.add_argument("--gt-field", help="ground-truth keypoints field (default: the one imported first)")
+    c.add_argument(
+        "--eval-key", help="store the run under this key: per-person tp/fp/fn and per-image AP, for views and the App"
+    )
+    c.add_argument(
+        "--method",
+        choices=["oks", "pckh", "pck"],
+        help="oks (COCO-style AP), pckh (MPII), pck (LSP, torso); default: the layout's benchmark metric",
+    )
+    c.add_argument("--iou", type=float, default=0.5, help="OKS at which persons count as matched (default: 0.5)")
+    c.add_argument("--view", help="name of a saved view of the dataset to evaluate instead")
+
     c = command("info", _info, "print a dataset's pose summary: skeleton, counts, visibility histogram")
     c.add_argument("name", help="dataset name")
     c.add_argument("--label-field", help="keypoints field (default: the one imported first)")
@@ -329,13 +354,15 @@ def _convert(args: argparse.Namespace) -> None:
 
 
 def _import(args: argparse.Namespace) -> None:
+    h36m = args.grouped or args.cameras is not None
+    cameras = read_cameras(args.cameras) if args.cameras is not None else None  # before the big file
+    src_format = _resolve_format(args.src, args.format)
+    if src_format == coco_results.NAME:  # said before FiftyOne starts
+        raise coco_results.not_a_dataset(args.src)
     import fiftyone as fo
 
     from .fo.api import create_dataset
 
-    h36m = args.grouped or args.cameras is not None
-    cameras = read_cameras(args.cameras) if args.cameras is not None else None  # before the big file
-    src_format = _resolve_format(args.src, args.format)
     data = formats.read(args.src, src_format)
     images_dir = args.images_dir or formats.images_dir(args.src, src_format)
     replaced = args.overwrite and fo.dataset_exists(args.name)
@@ -420,6 +447,31 @@ def _layouts(args: argparse.Namespace) -> None:
         layout = skeleton.load(name)
         others = [t for t in mappings.targets(layout) if t != name]
         print(f"{name} ({layout.num_keypoints} points) -> {', '.join(others) or 'no other layout'}")
+
+
+def _import_predictions(args: argparse.Namespace) -> None:
+    from .fo.predictions import load_predictions
+
+    if formats.detect(args.src) != coco_results.NAME:
+        raise coco_results.not_results(args.src)
+    summary = load_predictions(_dataset(args.dataset), args.src, args.label_field, args.gt_field, args.overwrite)
+    print(f"added {args.src} to dataset '{args.dataset}' (field '{args.label_field}')")
+    _print_summary(summary)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from .fo.evaluation import evaluate
+
+    dataset = _dataset(args.name)
+    collection = dataset.load_saved_view(args.view) if args.view else dataset
+    results = evaluate(
+        collection, args.pred_field, args.gt_field, eval_key=args.eval_key, metric=args.method, iou=args.iou
+    )
+    print("\n".join(results.lines))
+    if results.notes:
+        _print_summary({"notes": results.notes})
+    if args.eval_key:
+        print(f"stored as evaluation '{args.eval_key}' of dataset '{args.name}'")
 
 
 def _info(args: argparse.Namespace) -> None:

@@ -270,6 +270,17 @@ def _pytorch_pose_samples() -> list[Sample]:
     ]
 
 
+@sample_hook("coco_results")
+def _coco_results_samples() -> list[Sample]:
+    from results_docs import detection_results, keypoint_results, wholebody_results
+
+    return [
+        Sample({"results.json": keypoint_results()}, "results.json", lossless=True, label="keypoints"),
+        Sample({"wholebody_results.json": wholebody_results()}, "wholebody_results.json", lossless=True, label="wb"),
+        Sample({"detections.json": detection_results()}, "detections.json", lossless=True, label="detections"),
+    ]
+
+
 @sample_hook("mpii")
 def _mpii_samples() -> list[Sample]:
     from mpii_docs import mpii_hrnet_doc, mpii_hrnet_test_doc, mpii_release

@@ -25,8 +25,8 @@ from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.formats import coco
 
 SUBCOMMANDS = [
-    "cleanup", "convert", "curate", "datasets", "demo", "export", "formats",
-    "h36m-cameras", "import", "info", "layouts", "merge", "plugin",
+    "cleanup", "convert", "curate", "datasets", "demo", "evaluate", "export", "formats",
+    "h36m-cameras", "import", "import-predictions", "info", "layouts", "merge", "plugin",
 ]  # fmt: skip
 DETECTED = "format: coco (detected from the file's content)"
 

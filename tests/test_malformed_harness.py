@@ -277,6 +277,8 @@ def test_unreadable_image_for_size_probing_fails_clearly_and_leaves_nothing(fo_d
     the import fails naming the file, the image record and the field, and no dataset remains."""
     from fiftyone_pose.fo import api
 
+    if getattr(formats.get(name), "PREDICTIONS", False):
+        pytest.skip("model predictions are added to a dataset, not imported as one (tests/test_predictions.py)")
     sample = samples_of(name)[0]
     materialize(sample, None, tmp_path / "in")
     src = tmp_path / "in" / sample.main
@@ -368,6 +370,8 @@ def test_mutated_files_import_completely_or_not_at_all(fo_db, name, tmp_path, ca
     writes, or a ``PoseFormatError`` and the dataset list exactly as before (no temp dataset)."""
     from fiftyone_pose.fo import api
 
+    if getattr(formats.get(name), "PREDICTIONS", False):
+        pytest.skip("model predictions are added to a dataset, not imported as one (tests/test_predictions.py)")
     samples = [s for s in samples_of(name) if any(has_targets(s, k) for k in FO_KINDS)]
     if not samples:
         pytest.skip(f"no {name} sample has JSON records to mutate")

@@ -193,3 +193,31 @@ def test_plugin_list_and_uninstall(tmp_path, capsys):
     assert capsys.readouterr().err == (
         f"fiftyone-pose: error: the plugin {PLUGIN_NAME} is not installed in {tmp_path}\n"
     )
+
+
+def test_prediction_operators_execute(registered, dataset_name, tmp_path):
+    """Import predictions and evaluate them from the App's operators (perturbed demo persons)."""
+    import fiftyone as fo
+    from eval_cases import perturbed_results
+
+    foo = registered
+    labels, images = demo_paths()
+    import fiftyone_pose as fop
+
+    ds = fop.load(labels, images_dir=images, name=dataset_name)
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(perturbed_results(json.loads(labels.read_text()), seed=0)))
+    result = foo.execute_operator(
+        f"{PLUGIN_NAME}/import_pose_predictions", {"dataset": ds, "params": {"path": str(results)}}
+    )
+    assert result.error is None, result.error_message
+    assert result.result["predictions"] == ds.count("predictions.keypoints") > 0
+    assert result.result["left_out"] == "nothing"
+    result = foo.execute_operator(
+        f"{PLUGIN_NAME}/evaluate_poses",
+        {"dataset": ds, "params": {"gt_field": "ground_truth", "pred_field": "predictions", "eval_key": "app",
+                                   "method": "auto", "show": "worst_images"}},
+    )  # fmt: skip
+    assert result.error is None, result.error_message
+    assert result.result["report"].splitlines()[0].startswith(" Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all")
+    assert fo.load_dataset(dataset_name).list_evaluations() == ["app"]

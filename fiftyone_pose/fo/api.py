@@ -14,7 +14,8 @@ from .. import formats
 from ..core.bulk import paused_gc
 from ..core.errors import Option, PoseFormatError, PoseUsageError
 from ..core.model import PoseData
-from .adapter import add_pose_data, to_pose_data
+from ..formats import coco_results
+from .adapter import add_pose_data, resolve_label_field, to_pose_data
 
 #: datasets being built are named with this prefix and renamed when complete
 TEMP_PREFIX = "_fiftyone_pose_tmp_"
@@ -47,6 +48,8 @@ def load(
     """
     if format == "auto":
         format = formats.detect(path)
+    if format == coco_results.NAME:
+        raise coco_results.not_a_dataset(path)
     data = formats.read(path, format, **read_options)
     if images_dir is None:
         images_dir = formats.images_dir(path, format)
@@ -141,8 +144,17 @@ def export(
     """
     if not overwrite and os.path.lexists(path):
         raise _exists(os.fspath(path))
+    from .evaluation import evaluation_attributes, without_evaluation_attributes
+    from .predictions import detections_pose_data, is_detections
+
     with paused_gc():
-        data = to_pose_data(collection, label_field, progress=progress)
+        if is_detections(collection, label_field):  # person-detector predictions
+            skip = frozenset(evaluation_attributes(collection, label_field))
+            data = detections_pose_data(collection, label_field, skip)
+        else:  # evaluation results on the persons are not part of them
+            label_field = resolve_label_field(collection, label_field)
+            view = without_evaluation_attributes(collection, [label_field])
+            data = to_pose_data(view, label_field, progress=progress)
         if format is None:
             native = data.format in formats.REGISTRY and write_options.get("layout") is None
             format = data.format if native else "coco"

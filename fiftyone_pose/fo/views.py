@@ -106,6 +106,12 @@ def _boxes_in_step(view, field: str):
     return view
 
 
+def persons_where(collection, expr, label_field: str | None = None, only_matches: bool = True):
+    """Persons of ``label_field`` matching the label expression ``expr`` (the others hidden, their
+    boxes and part boxes with them), e.g. ``persons_where(ds, F("oks") == "fn")``."""
+    return _persons(collection, resolve_label_field(collection, label_field), expr, only_matches)
+
+
 def _select_persons(collection, field: str, ids, only_matches: bool = True):
     """The persons with these label ids (the others hidden); ids as strings, so the view
     serialises to JSON (saved views, the App)."""

@@ -6,6 +6,8 @@ A format module defines ``NAME``, ``FLAVORS`` (flavor -> description), ``detect(
 A format that is a folder of images and labels (YOLO) also defines ``images_root(path)`` (the
 folder its file names are relative to), ``sample_tags(data)`` (its images' splits, as FiftyOne
 tags) and ``PLACES_MEDIA = True`` (its ``write`` takes ``sources`` and ``tags`` of the images).
+``PREDICTIONS = True`` marks a format of model predictions (``coco_results``): it is added to a
+dataset with ``fiftyone_pose.load_predictions``, never imported as a dataset of its own.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..core.skeleton import Skeleton
 from . import (
     aic,
     coco,
+    coco_results,
     coco_wholebody,
     crowdpose,
     h36m,
@@ -55,6 +58,7 @@ REGISTRY: dict[str, ModuleType] = {
         h36m,
         mpii,
         yolo,
+        coco_results,
     )
 }
 

@@ -4,7 +4,10 @@
 - ``export_pose_view``: the dataset, current view or selection to a pose file (format picker);
 - ``curate_poses``: one of the curation views of ``fiftyone_pose.fo.views`` from a form, set as the
   App's view (chained onto the current view, or on the whole dataset);
-- ``pose_statistics``: the pose summary and per-joint visibility table of the current view.
+- ``pose_statistics``: the pose summary and per-joint visibility table of the current view;
+- ``import_pose_predictions``: a COCO results list (model predictions) into a field of the dataset;
+- ``evaluate_poses``: predictions against ground truth (the reference tools' numbers), stored as an
+  evaluation run for the Model Evaluation panel, optionally showing one of its views.
 
 A user error (``PoseError``) shows in the App as the line the CLI prints, with the options it
 suggests named as the form's fields; the import, which streams its progress, sends the error in
@@ -40,6 +43,7 @@ from fiftyone_pose.formats import yolo
 PLUGIN_NAME = "@fiftyone-pose/pose"
 PLUGIN_FOLDER = "fiftyone-pose"
 OPERATORS = ("import_pose_dataset", "export_pose_view", "curate_poses", "pose_statistics")
+OPERATORS = OPERATORS + ("import_pose_predictions", "evaluate_poses")
 
 
 def _field_input(ctx, inputs) -> str | None:
@@ -383,8 +387,133 @@ class PoseStatistics(_PoseOperator):
         return types.Property(outputs)
 
 
+class ImportPosePredictions(foo.Operator):
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="import_pose_predictions",
+            label="Import pose predictions",
+            description="Add a COCO results list (model predictions) to the dataset, matched by image id",
+            dynamic=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        inputs.str("path", label="Results file", description="path on the App server's machine", required=True)
+        inputs.str("label_field", label="Predictions field", default="predictions")
+        fields = pose_fields(ctx.dataset) if ctx.dataset is not None else []
+        if len(fields) > 1:
+            inputs.enum("gt_field", fields, default=fields[0], label="Layout of field", view=types.DropdownView())
+        inputs.bool("overwrite", default=False, label="Replace a field of that name")
+        return types.Property(inputs, view=types.View(label="Import pose predictions"))
+
+    def execute(self, ctx):
+        summary = import_predictions(ctx.dataset, ctx.params)
+        ctx.ops.reload_dataset()
+        return {k: v for k, v in summary.items() if not isinstance(v, dict)} | {"left_out": _left_out(summary)}
+
+    def resolve_output(self, ctx):
+        outputs = types.Object()
+        for key, label in (("field", "Field"), ("layout", "Layout"), ("left_out", "Left out")):
+            outputs.str(key, label=label)
+        outputs.int("predictions", label="Predictions")
+        outputs.int("images", label="Images")
+        return types.Property(outputs)
+
+
+def import_predictions(dataset, params: dict) -> dict:
+    """The predictions operator's work: ``load_predictions`` with the form's values."""
+    from fiftyone_pose.fo.predictions import load_predictions
+
+    return load_predictions(
+        dataset,
+        params["path"],
+        label_field=params.get("label_field") or "predictions",
+        gt_field=params.get("gt_field") or None,
+        overwrite=bool(params.get("overwrite")),
+        progress=False,
+    )
+
+
+def _left_out(summary: dict) -> str:
+    return "; ".join(f"{n} {reason}" for reason, n in (summary.get("notes") or {}).items()) or "nothing"
+
+
+class EvaluatePoses(foo.Operator):
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="evaluate_poses",
+            label="Evaluate poses",
+            description="Predictions against ground truth: COCO/CrowdPose/whole-body OKS AP, PCKh or PCK, per person",
+            dynamic=True,
+        )
+
+    def resolve_input(self, ctx):
+        from fiftyone_pose.fo.evaluation_views import EVALUATION_VIEWS
+
+        inputs = types.Object()
+        fields = pose_fields(ctx.dataset) if ctx.dataset is not None else []
+        inputs.enum("gt_field", fields, default=fields[0] if fields else None, label="Ground truth",
+                    view=types.DropdownView(), required=True)  # fmt: skip
+        inputs.enum("pred_field", fields, default=fields[1] if len(fields) > 1 else None, label="Predictions",
+                    view=types.DropdownView(), required=True)  # fmt: skip
+        inputs.str("eval_key", label="Evaluation key", default="eval", required=True)
+        inputs.enum("method", ["auto", "oks", "pckh", "pck"], default="auto", label="Metric", view=types.DropdownView())
+        inputs.enum("show", ["nothing", *EVALUATION_VIEWS], default="worst_images", label="Then show",
+                    view=types.DropdownView())  # fmt: skip
+        inputs.bool("chain", default=False, label="Evaluate the current view (off: the whole dataset)")
+        return types.Property(inputs, view=types.View(label="Evaluate poses"))
+
+    def execute(self, ctx):
+        base = ctx.view if ctx.params.get("chain") else ctx.dataset
+        results, view = evaluate_collection(base, ctx.params)
+        if view is not None:
+            ctx.ops.set_view(view)
+        return {"report": "\n".join(results.lines), "notes": _left_out({"notes": results.notes})}
+
+    def resolve_output(self, ctx):
+        outputs = types.Object()
+        outputs.str("report", label="Summary", view=types.CodeView(language="text"))
+        outputs.str("notes", label="Left out")
+        return types.Property(outputs)
+
+
+def evaluate_collection(collection, params: dict):
+    """The evaluation operator's work: ``fiftyone_pose.evaluate`` with the form's values, and the
+    evaluation view chosen to show (None for "nothing")."""
+    from fiftyone_pose.fo.evaluation import evaluate
+    from fiftyone_pose.fo.evaluation_views import EVALUATION_VIEWS
+
+    method = params.get("method") or "auto"
+    eval_key = params.get("eval_key") or "eval"
+    results = evaluate(
+        collection,
+        params["pred_field"],
+        params.get("gt_field"),
+        eval_key=eval_key,
+        metric=None if method == "auto" else method,
+        progress=False,
+    )
+    show = params.get("show") or "nothing"
+    if show == "nothing":
+        return results, None
+    if show not in EVALUATION_VIEWS:
+        raise PoseUsageError(f"unknown view {show!r}; one of: nothing, {', '.join(EVALUATION_VIEWS)}")
+    if show == "persons_with_worst_joint":  # the joint given, else the one most often the worst
+        counts = collection.count_values(f"{params['pred_field']}.keypoints.{eval_key}_worst")
+        counts.pop(None, None)
+        joint = params.get("joint") or (max(counts, key=counts.get) if counts else None)
+        if joint is None:
+            return results, None
+        return results, EVALUATION_VIEWS[show](collection, eval_key, joint)
+    return results, EVALUATION_VIEWS[show](collection, eval_key)
+
+
 def register(p):
     for cls in (ImportPoseDataset, ExportPoseView, CuratePoses, PoseStatistics):
+        p.register(cls)
+    for cls in (ImportPosePredictions, EvaluatePoses):
         p.register(cls)
 
 
