@@ -218,16 +218,16 @@ def test_fiftyone_round_trip_skeleton_sizes_and_coco_export(fo_db, native_with_i
     assert person.human_key == "human1" and person.visibility[:3] == [2, 1, 0]
     assert person.raw_keypoints[2:9:3] == [1, 2, 3]  # the native flags
     native = tmp_path / "native.json"
-    fop.export(ds, native, format="aic")
+    fop.export(ds, native, format="aic", overwrite=True)
     assert first_difference(json.loads(native.read_text()), aic_native_doc()) is None
     out = tmp_path / "coco.json"
-    fop.export(ds, out, format="coco")
+    fop.export(ds, out, format="coco", overwrite=True)
     exported = assert_export_evaluates(out, "aic")
     assert exported["images"][0]["width"] == 640  # known now
 
     # a point hidden by a view is written as "not labeled" (3) in the native file
     view = ds.filter_keypoints("ground_truth", labels=["right_shoulder", "neck"])
-    fop.export(view, native, format="aic")
+    fop.export(view, native, format="aic", overwrite=True)
     kp = json.loads(native.read_text())[0]["keypoint_annotations"]["human1"]
     assert kp[2] == 1 and kp[5] == 3 and kp[3:5] == [0, 0]
 
@@ -245,7 +245,7 @@ def test_generated_native_files_survive_fiftyone(fo_db, tmp_path, doc):
     ds = fop.load(src, format="aic", images_dir=tmp_path)
     try:
         out = tmp_path / "out.json"
-        fop.export(ds, out, format="aic")
+        fop.export(ds, out, format="aic", overwrite=True)
         assert first_difference(json.loads(out.read_text()), doc) is None
     finally:
         ds.delete()

@@ -37,3 +37,11 @@ def test_ratios_are_of_medians_with_the_speedup():
 def test_a_failed_step_is_named_not_timed():
     results = {"json_load": [{"error": "exit 1: MemoryError"}]}
     assert "| json_load | error: exit 1: MemoryError | | | | |" in report(results, 10, ["# t"])
+
+
+def test_merge_rows_count_every_source_and_give_the_merge_ratio():
+    results = _runs({"ours_merge": [6.0, 7.0, 8.0], "ours_merged_export": [5.0, 5.0, 6.0]})
+    text = report(results, 1000, ["# t"], merged=4)
+    assert "| ours_merge | 7.000 (6.000–8.000) | 571 | 100 | 60 |  |" in text  # 4 x 1000 samples
+    assert "| ours_merge / ours_merged_export | 1.400 |" in text
+    assert "ours_merge" not in report(results, 1000, ["# t"])  # without --merge: no rows

@@ -267,7 +267,7 @@ def test_detect_asks_for_format_when_it_cannot_tell(tmp_path, content):
         formats.detect(path)
     err = info.value
     assert err.path == os.fspath(path)
-    assert "pass --format" in err.message
+    assert "; pass format=... (one of: " in err.message  # the CLI names its flag (test_cli)
     assert "coco" in err.message
     assert "\n" not in str(err)
 

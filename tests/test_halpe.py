@@ -149,7 +149,7 @@ def export_doc(collection, tmp_path, name="out.json", **kwargs):
     import fiftyone_pose as fop
 
     out = tmp_path / name
-    fop.export(collection, out, **kwargs)
+    fop.export(collection, out, overwrite=True, **kwargs)
     return json.loads(out.read_text())
 
 

@@ -80,11 +80,11 @@ def test_fiftyone_round_trip_scene_views_and_coco_export(fo_db, tmp_path):
     assert s.category == "cartoon" and s.image_id == 3000000000123
     assert s.ground_truth.keypoints[0].self_contact == [[390.5, 250.0]]
     out = tmp_path / "out.json"
-    fop.export(ds, out, format="humanart")
+    fop.export(ds, out, format="humanart", overwrite=True)
     assert first_difference(json.loads(out.read_text()), humanart_doc()) is None
 
     cartoon = views.scene_category(ds, "cartoon")
-    fop.export(cartoon, out, format="humanart")
+    fop.export(cartoon, out, format="humanart", overwrite=True)
     doc = json.loads(out.read_text())
     want = humanart_doc()
     assert first_difference(doc["images"], want["images"][:1]) is None
@@ -95,5 +95,5 @@ def test_fiftyone_round_trip_scene_views_and_coco_export(fo_db, tmp_path):
     with pytest.raises(ValueError, match="unknown domain"):
         views.scene_category(ds, domains="virtual")
 
-    fop.export(ds, out, format="coco")
+    fop.export(ds, out, format="coco", overwrite=True)
     assert_export_evaluates(out, "humanart", gt_path=src)

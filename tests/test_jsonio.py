@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
+import numpy as np
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -130,3 +133,58 @@ def test_invalid_json_in_a_chunk_is_located_as_one_parse_locates_it(tmp_path_fac
             for _ in arrays["annotations"]:
                 pass
     assert str(err.value) == str(whole.value)
+
+
+# ------------------------------------------------------------------ file modes of written files
+
+
+@pytest.fixture
+def umask():
+    """Sets the process umask for one test and restores it."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+def _writers(tmp_path):
+    """Each atomic writer of the package, writing a small valid file to a path."""
+    from helpers import coco_doc
+
+    from fiftyone_pose import formats
+    from fiftyone_pose.formats import h36m
+
+    data = formats.read(_write_json(tmp_path / "src.json", coco_doc()), "coco")
+    npz = h36m.NpzDocument(arrays={"a": np.arange(3)}, compressed={"a": False})
+    return {
+        "json": lambda path: jsonio.write_atomic(path, [b"{}"]),
+        "coco": lambda path: formats.write(data, path, "coco"),
+        "npz": lambda path: h36m.save_npz(npz, path),
+    }
+
+
+def _write_json(path, doc):
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("writer", ["json", "coco", "npz"])
+@pytest.mark.parametrize("mask", [0o022, 0o002, 0o077], ids=oct)
+def test_new_files_follow_the_umask(tmp_path, umask, writer, mask):
+    write = _writers(tmp_path)[writer]
+    umask(mask)
+    write(tmp_path / "new.out")
+    assert stat.S_IMODE(os.stat(tmp_path / "new.out").st_mode) == 0o666 & ~mask
+
+
+@pytest.mark.parametrize("writer", ["json", "coco", "npz"])
+@pytest.mark.parametrize("mode", [0o664, 0o640, 0o444], ids=oct)
+def test_a_replaced_file_keeps_its_mode(tmp_path, umask, writer, mode):
+    write = _writers(tmp_path)[writer]
+    umask(0o077)
+    target = tmp_path / "old.out"
+    target.write_bytes(b"old")
+    os.chmod(target, mode)
+    write(target)
+    assert target.read_bytes() != b"old"
+    assert stat.S_IMODE(os.stat(target).st_mode) == mode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.out", "src.json"]  # no temporary file left

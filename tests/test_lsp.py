@@ -484,27 +484,27 @@ def test_fiftyone_import_export_and_a_hidden_point(fo_db, tmp_path):
         assert person.raw_keypoints[2::3] == t[0, :, 2].tolist()  # the file's flags
         assert np.allclose(np.array(person.points), t[0, :, :2] / [200, 300])
         out = tmp_path / "out" / "joints.mat"
-        written = fop.export(ds, out, format="lsp")
+        written = fop.export(ds, out, format="lsp", overwrite=True)
         assert same_array(loadmat(out)["joints"], oriented(t, "lsp"))
         assert written.notes == {}  # nothing adjusted, nothing left out
-        fop.export(ds, tmp_path / "default.mat")  # the format imported from
+        fop.export(ds, tmp_path / "default.mat", overwrite=True)  # the format imported from
         assert same_array(loadmat(tmp_path / "default.mat")["joints"], oriented(t, "lsp"))
         coco_out = tmp_path / "coco.json"
-        fop.export(ds, coco_out, format="coco")
+        fop.export(ds, coco_out, format="coco", overwrite=True)
         assert json.loads(coco_out.read_text())["images"][0]["width"] == 200 and self_ap(coco_out) == 1.0
 
         view = ds.filter_keypoints("ground_truth", labels=[n for n in lsp.layout().keypoints if n != "neck"])
         with pytest.raises(ValueError, match=r"no 'unlabeled' state.*3 point\(s\).*neck"):
-            fop.export(view, out, format="lsp")
+            fop.export(view, out, format="lsp", overwrite=True)
         assert same_array(loadmat(out)["joints"], oriented(t, "lsp"))  # the old file is untouched
-        fop.export(view, out, format="lsp", unlabeled="occluded")
+        fop.export(view, out, format="lsp", unlabeled="occluded", overwrite=True)
         written = loadmat(out)["joints"]
         assert (written[:, 12, :] == [[0.0], [0.0], [1.0]]).all()  # neck: 0, 0, occluded
         assert np.array_equal(np.delete(written, 12, axis=1), np.delete(oriented(t, "lsp"), 12, axis=1))
         with pytest.raises(ValueError, match=r"subset of the images"):
-            fop.export(ds.skip(1), out, format="lsp")
+            fop.export(ds.skip(1), out, format="lsp", overwrite=True)
         sorted_view = ds.sort_by("filepath", reverse=True)
-        fop.export(sorted_view, out, format="lsp")
+        fop.export(sorted_view, out, format="lsp", overwrite=True)
         assert same_array(loadmat(out)["joints"], oriented(t, "lsp"))
     finally:
         ds.delete()

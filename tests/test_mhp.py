@@ -191,7 +191,7 @@ def test_fiftyone_round_trip_and_mat_import(fo_db, pose_annos, tmp_path):
     assert ds.info["fiftyone_pose"]["ground_truth"]["skeleton"]["sigmas"] == list(mhp.layout().sigmas)
     assert ds.first().ground_truth.keypoints[0].face_box == [270.0, 62.0, 38.5, 40.0]
     out = tmp_path / "out.json"
-    fop.export(ds, out, format="mhp")
+    fop.export(ds, out, format="mhp", overwrite=True)
     assert first_difference(json.loads(out.read_text()), mhp_coco_doc()) is None
 
     images = pose_annos.parent / "images"
@@ -200,5 +200,5 @@ def test_fiftyone_round_trip_and_mat_import(fo_db, pose_annos, tmp_path):
         Image.new("RGB", (400, 300)).save(images / f"{stem}.jpg")
     mats = fop.load(pose_annos)  # format sniffed; images relative to the split folder
     assert len(mats) == 3 and mats.first().metadata.width == 400
-    fop.export(mats, out, format="coco")
+    fop.export(mats, out, format="coco", overwrite=True)
     assert_export_evaluates(out, "mhp")

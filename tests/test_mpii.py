@@ -550,10 +550,10 @@ def test_fiftyone_imports_the_mat_and_exports_json_and_coco(fo_db, mat_file, tmp
         assert views.persons_with_labeled(ds, max_count=0).count("ground_truth.keypoints") == 3
 
         out = tmp_path / "export.json"
-        fop.export(ds, out)  # the imported format: the HRNet json
+        fop.export(ds, out, overwrite=True)  # the imported format: the HRNet json
         assert first_difference(json.loads(out.read_text()), mpii.encode(mpii.read(mat_file))) is None
         coco_out = tmp_path / "coco.json"
-        fop.export(ds, coco_out, format="coco")
+        fop.export(ds, coco_out, format="coco", overwrite=True)
         exported = assert_export_evaluates(coco_out, "mpii")
         assert exported["images"][0]["width"] == 640
     finally:
@@ -570,10 +570,10 @@ def test_fiftyone_hrnet_round_trip_and_a_hidden_joint(fo_db, tmp_path):
         person = ds.first().ground_truth.keypoints[0]
         assert person.visibility[3:7] == [2, 0, 0, 2] and person.center == [594.0, 257.0] and person.scale == 3.021046
         out = tmp_path / "back.json"
-        fop.export(ds, out)
+        fop.export(ds, out, overwrite=True)
         assert first_difference(json.loads(out.read_text()), json.loads(src.read_text())) is None
         view = ds.filter_keypoints("ground_truth", labels=[n for n in mpii.layout().keypoints if n != "right_ankle"])
-        fop.export(view, out)
+        fop.export(view, out, overwrite=True)
         written = json.loads(out.read_text())
         assert written[0]["joints_vis"][0] == 0 and written[0]["joints_vis"][1] == 1
         assert written[0]["joints"][0] == [0, 0]  # the point FiftyOne hid, as the adapter writes it
@@ -594,7 +594,7 @@ def test_generated_hrnet_files_survive_fiftyone(fo_db, tmp_path, doc):
     ds = fop.load(src, format="mpii")
     try:
         out = tmp_path / "out.json"
-        fop.export(ds, out, format="mpii")
+        fop.export(ds, out, format="mpii", overwrite=True)
         assert first_difference(json.loads(out.read_text()), doc) is None
     finally:
         ds.delete()

@@ -210,17 +210,17 @@ def test_fiftyone_points_attributes_round_trip_and_curation(fo_db, tmp_path):
     )
     assert len(s.ground_truth_boxes.detections) == 0  # no person box in the file
     out = tmp_path / "out.json"
-    fop.export(ds, out)  # the format it came from
+    fop.export(ds, out, overwrite=True)  # the format it came from
     assert first_difference(json.loads(out.read_text()), mpii_trb_doc()) is None
 
     # hidden points are written unlabeled and num_joints is recounted
     view = ds.filter_keypoints("ground_truth", labels=NAMES[5:])
-    fop.export(view, out)
+    fop.export(view, out, overwrite=True)
     a = json.loads(out.read_text())["annotations"][0]
     assert a["keypoints"][:15] == [0] * 15 and a["num_joints"] == 33
     assert a["center"] == [640.0, 330.0]
 
-    fop.export(ds, out, format="coco")
+    fop.export(ds, out, format="coco", overwrite=True)
     assert assert_coco_ready(out)["annotations"][1]["num_keypoints"] == 14
 
 
@@ -233,7 +233,7 @@ def test_generated_files_survive_fiftyone(fo_db, tmp_path, doc):
     ds = fop.load(src, format="mpii_trb", images_dir=tmp_path)
     try:
         out = tmp_path / "out.json"
-        fop.export(ds, out)
+        fop.export(ds, out, overwrite=True)
         assert first_difference(json.loads(out.read_text()), doc) is None
     finally:
         ds.delete()

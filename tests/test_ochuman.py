@@ -171,12 +171,12 @@ def test_fiftyone_round_trip_occlusion_view_and_coco_export(fo_db, tmp_path):
     person = ds.first().ground_truth.keypoints[0]
     assert person.max_iou == 0.61 and person.extra_keypoints["head"][2] == 1
     out = tmp_path / "out.json"
-    fop.export(ds, out, format="ochuman")
+    fop.export(ds, out, format="ochuman", overwrite=True)
     assert first_difference(json.loads(out.read_text()), ochuman_native_doc()) is None
 
     occluded = views.occlusion(ds, min_iou=0.5)
     assert occluded.count("ground_truth.keypoints") == 2
-    fop.export(occluded, out, format="ochuman")
+    fop.export(occluded, out, format="ochuman", overwrite=True)
     doc = json.loads(out.read_text())
     want = ochuman_native_doc()["images"][0]
     want["annotations"] = want["annotations"][:2]
@@ -186,7 +186,7 @@ def test_fiftyone_round_trip_occlusion_view_and_coco_export(fo_db, tmp_path):
     with pytest.raises(ValueError, match="give min_iou"):
         views.occlusion(ds)
 
-    fop.export(ds, out, format="coco")
+    fop.export(ds, out, format="coco", overwrite=True)
     assert_export_evaluates(out, "ochuman")
 
 
@@ -199,7 +199,7 @@ def test_generated_native_files_survive_fiftyone(fo_db, tmp_path, doc):
     ds = fop.load(src, format="ochuman", images_dir=tmp_path)
     try:
         out = tmp_path / "out.json"
-        fop.export(ds, out, format="ochuman")
+        fop.export(ds, out, format="ochuman", overwrite=True)
         assert first_difference(json.loads(out.read_text()), doc) is None
     finally:
         ds.delete()

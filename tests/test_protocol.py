@@ -15,7 +15,15 @@ from helpers_wholebody import wholebody_doc
 
 from fiftyone_pose import formats
 from fiftyone_pose.core.errors import PoseUsageError
-from fiftyone_pose.formats.protocol import Confidence, Format, Option, Peek, StreamingFormat
+from fiftyone_pose.formats.protocol import (
+    Confidence,
+    FolderFormat,
+    Format,
+    OptionSpec,
+    Peek,
+    PredictionsFormat,
+    StreamingFormat,
+)
 
 MODULES = sorted(formats.REGISTRY.items())
 
@@ -25,7 +33,7 @@ def test_every_format_has_the_protocol(name, module):
     assert isinstance(module, Format)
     assert module.NAME == name and module.FLAVORS and module.ORIGIN in (0, 1) and module.STREAMING
     for options, verb in ((module.READ_OPTIONS, module.read), (module.WRITE_OPTIONS, module.write)):
-        assert all(isinstance(o, Option) and o.help for o in options)
+        assert all(isinstance(o, OptionSpec) and o.help for o in options)
         params = inspect.signature(verb).parameters
         for option in options:  # a declared option is a keyword of the verb it belongs to
             assert params[option.name].kind is inspect.Parameter.KEYWORD_ONLY, (name, option.name)
@@ -46,6 +54,28 @@ def test_the_coco_like_formats_stream_and_the_others_say_why_not():
     for name, module in MODULES:
         assert ("whole" in module.STREAMING) == (name not in {"coco", "coco_wholebody", "crowdpose", "halpe",
                                                                 "humanart", "mpii_trb"}), name  # fmt: skip
+
+
+def test_the_optional_protocols_are_declared_not_probed():
+    """A folder format (its root, its splits as tags, a write that places the images) and a format
+    of predictions are protocols of their own, which ``formats`` asks with isinstance."""
+    assert {n for n, m in MODULES if isinstance(m, FolderFormat)} == {"yolo"}
+    assert {n for n, m in MODULES if isinstance(m, PredictionsFormat)} == {"coco_results"}
+    assert [n for n in formats.REGISTRY if formats.places_media(n)] == ["yolo"]
+    assert [n for n in formats.REGISTRY if formats.is_predictions(n)] == ["coco_results"]
+    write = inspect.signature(formats.get("yolo").write).parameters
+    assert {"sources", "tags"} <= set(write)  # what a FiftyOne export hands a format that places media
+
+
+def test_a_folder_is_peeked_at_with_its_sub_folders(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    assert Peek(tmp_path).folders == ("images", "labels") and Peek(tmp_path).entries == ()
+    assert formats.get("yolo").detect(Peek(tmp_path)) is Confidence.LIKELY
+    _write(tmp_path / "dataset.yaml", b"kpt_shape: [17, 3]\n")
+    assert formats.get("yolo").detect(Peek(tmp_path)) is Confidence.CERTAIN
+    assert formats.get("yolo").detect(Peek(tmp_path / "dataset.yaml")) is Confidence.CERTAIN
+    assert formats.detect(tmp_path) == "yolo"
 
 
 @pytest.mark.parametrize(

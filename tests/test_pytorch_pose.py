@@ -281,16 +281,16 @@ def test_fiftyone_mpi_fields_points_round_trip_and_hidden_points(fo_db, tmp_path
     assert len(s.ground_truth.keypoints) == 2
     assert ds.match(fo_db.ViewField("isValidation") == 1).values("file_name") == ["000123456.jpg"]  # a split view
     out = tmp_path / "out.json"
-    fop.export(ds, out)
+    fop.export(ds, out, overwrite=True)
     assert first_difference(json.loads(out.read_text()), mpi_doc()) is None
 
     view = ds.filter_keypoints("ground_truth", labels=list(pp.layout().keypoints[2:]))
-    fop.export(view, out)
+    fop.export(view, out, overwrite=True)
     rec = json.loads(out.read_text())[0]
     assert rec["joint_self"][:2] == [[0, 0, 0], [0, 0, 0]] and rec["joint_self"][2:] == mpi_doc()[0]["joint_self"][2:]
     assert pp.decode(json.loads(out.read_text())).persons.visibility[0, :2].tolist() == [0, 0]  # unlabeled again
 
-    fop.export(ds, out, format="coco")
+    fop.export(ds, out, format="coco", overwrite=True)
     assert_export_evaluates(out, "mpii")
 
 
@@ -310,9 +310,9 @@ def test_fiftyone_coco_file_sizes_from_images_in_split_folders(fo_db, tmp_path):
     assert s.filepath == str(images / "val2017" / "000000000139.jpg")
     assert s.ground_truth.keypoints[0].points[0] == [(101.0 - 1) / 640, (51.5 - 1) / 426]
     out = tmp_path / "out.json"
-    fop.export(ds, out)
+    fop.export(ds, out, overwrite=True)
     assert first_difference(json.loads(out.read_text()), coco_pp_doc()) is None  # no sizes added
-    fop.export(ds, out, format="coco")
+    fop.export(ds, out, format="coco", overwrite=True)
     assert assert_export_evaluates(out, "coco")["images"][0]["width"] == 640  # known now
 
 
@@ -331,7 +331,7 @@ def test_generated_files_survive_fiftyone(fo_db, tmp_path, doc):
     ds = fop.load(src, format="pytorch_pose", images_dir=tmp_path)
     try:
         out = tmp_path / "out.json"
-        fop.export(ds, out)
+        fop.export(ds, out, overwrite=True)
         assert first_difference(json.loads(out.read_text()), doc) is None
     finally:
         ds.delete()

@@ -281,7 +281,9 @@ def compact_json(value: Any) -> Any:
 
 def plain_json(value: Any) -> Any:
     """The value a ``compact_json`` fragment holds (other values as they are)."""
-    return orjson.loads(value.contents) if type(value) is orjson.Fragment else value
+    return (
+        orjson.loads(orjson.dumps(value)) if type(value) is orjson.Fragment else value
+    )  # a fragment dumps as its text
 
 
 def keypoint_boxes(keypoints: np.ndarray, visibility: np.ndarray) -> np.ndarray:

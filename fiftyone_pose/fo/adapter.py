@@ -26,7 +26,7 @@ import functools
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
@@ -34,6 +34,7 @@ from typing import Any
 
 import bson
 import fiftyone as fo
+import fiftyone.core.media as fom
 import fiftyone.core.utils as fou
 import numpy as np
 import orjson
@@ -68,6 +69,10 @@ _SAMPLE_RESERVED = frozenset({
     "_media_type", "_rand", "_dataset_id", "image_id", "file_name", "extra_json", "frames", "group",
 })  # fmt: skip
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+#: more BSON elements for the samples of images ``lo:hi``: ``(lo, hi, widths, heights) -> [bytes per sample]``
+SampleElements = Callable[[int, int, np.ndarray, np.ndarray], list[bytes]]
 
 
 def boxes_field(label_field: str) -> str:
@@ -145,14 +150,21 @@ def add_pose_data(
     label_field: str = "ground_truth",
     tags: list[str] | None = None,
     progress: bool | None = None,
+    sample_elements: SampleElements | None = None,
 ) -> list[str]:
-    """Add every image of ``data`` to ``dataset`` as a sample; returns the new sample ids."""
+    """Add every image of ``data`` to ``dataset`` as a sample; returns the new sample ids.
+
+    ``sample_elements(lo, hi, widths, heights)``: more BSON elements (bytes) for each sample of
+    images ``lo:hi`` (sizes in pixels), declared by the caller, e.g. a grouped dataset's ``group``.
+    """
     images_dir = os.path.abspath(os.fspath(images_dir))
     widths, heights = _image_sizes(data, images_dir)
     image_fields = _declare_schema(dataset, data, label_field)
     _record_info(dataset, data, label_field, image_fields)
 
-    encoder = _Encoder(data, images_dir, label_field, dataset._doc.id, tags, (widths, heights), image_fields)
+    encoder = _Encoder(
+        data, images_dir, label_field, dataset._doc.id, tags, (widths, heights), image_fields, sample_elements
+    )
     ids: list[ObjectId] = []
     # one insert in flight while the next batch is built: mongod works on the other core
     writer = ThreadPoolExecutor(max_workers=1)
@@ -220,7 +232,7 @@ def _wait_quietly(future: Future) -> None:
         pass
 
 
-def _object_id_bytes(n: int) -> np.ndarray:
+def object_id_bytes(n: int) -> np.ndarray:
     """The bytes (n, 12) of ``n`` new ObjectIds, as ``ObjectId()`` makes them (time, process random, counter)."""
     with ObjectId._inc_lock:  # reserve n counter values so later ObjectId() calls never repeat them
         start = ObjectId._inc
@@ -287,6 +299,7 @@ class _Encoder:
         tags: list[str] | None,
         sizes: tuple[np.ndarray, np.ndarray],
         image_fields: frozenset[str],
+        more: SampleElements | None = None,
     ) -> None:
         self.data, self.images_dir = data, images_dir
         self.widths, self.heights = sizes
@@ -306,6 +319,7 @@ class _Encoder:
         )
         self.has_extra_json = False
         self.corner = np.array([data.origin, data.origin, 0.0, 0.0])  # subtracted from [x, y, w, h] boxes
+        self.more = more
 
     def batch(self, lo: int, hi: int) -> tuple[list[ObjectId], list[RawBSONDocument]]:
         """Ids and documents of the samples of images ``lo:hi``."""
@@ -344,6 +358,7 @@ class _Encoder:
         kp_head, box_head, parts_head = self.field_heads
         kps_cls = _cls("Keypoints") + rb.element_head(rb.ARRAY, "keypoints")
         dets_cls = _cls("Detections") + rb.element_head(rb.ARRAY, "detections")
+        more = self.more(lo, hi, self.widths[lo:hi], self.heights[lo:hi]) if self.more else None
         docs = []
         for j, i in enumerate(range(lo, hi)):
             a, b = bounds[j], bounds[j + 1]
@@ -356,6 +371,8 @@ class _Encoder:
             ]  # fmt: skip
             if k_parts:
                 body += [parts_head, rb.wrap(dets_cls + rb.wrap(b"".join(parts[k_parts * a : k_parts * b])))]
+            if more:
+                body.append(more[j])
             if im.extras[i]:
                 safe, other = _split_extras(im.extras[i], self.reserved)
                 if other:
@@ -372,7 +389,7 @@ class _Encoder:
         w, h = self.widths[lo:hi], self.heights[lo:hi]
         sized = (w > 0) & (h > 0)
         now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-        oids = _object_id_bytes(n)
+        oids = object_id_bytes(n)
         buf = oids.tobytes()
         self._ids = [ObjectId(buf[i : i + 12]) for i in range(0, 12 * n, 12)]
         return rb.concat([
@@ -448,7 +465,7 @@ class _Encoder:
                     name: exact[j] for name, exact, present in zip(part_names, exact_parts, present_parts) if present[j]
                 }
             rest.append(_encode_rest(doc) if doc else b"")
-        oids = _object_id_bytes(2 * n)
+        oids = object_id_bytes(2 * n)
         instance = rb.document(
             rb.DOCUMENT, "instance", rb.concat([rb.object_ids("_id", oids[n:]), rb.const(n, _cls("Instance"))])
         )
@@ -481,7 +498,7 @@ class _Encoder:
             rb.index_heads(rb.DOCUMENT, box_rank),
             rb.concat(
                 [
-                    rb.object_ids("_id", _object_id_bytes(n)),
+                    rb.object_ids("_id", object_id_bytes(n)),
                     rb.const(n, _cls("Detection") + _TAGS_NONE),
                     label,
                     rb.array("bounding_box", (boxes - self.corner) / whwh, False),
@@ -498,7 +515,7 @@ class _Encoder:
                 rb.index_heads(rb.DOCUMENT, part_rank[:, t]),
                 rb.concat(
                     [
-                        rb.object_ids("_id", _object_id_bytes(n)),
+                        rb.object_ids("_id", object_id_bytes(n)),
                         rb.const(n, _cls("Detection") + _TAGS_NONE + rawbson.string("label", name)),
                         rb.array("bounding_box", (p.part_boxes[name][rows] - self.corner) / whwh, False),
                         instance,
@@ -684,8 +701,10 @@ def to_pose_data(
     """The persons and images a view shows, as ``PoseData`` (exact where nothing was edited).
 
     One aggregation over the view; its raw batches are read as columns (``bsoncolumns``), so
-    no Python object is made per number.
+    no Python object is made per number. Of a grouped collection, the samples of every image slice.
     """
+    if collection.media_type == fom.GROUP:
+        collection = collection.select_group_slices(media_type=fom.IMAGE)
     label_field = resolve_label_field(collection, label_field)
     info = collection._root_dataset.info.get(INFO_KEY, {}).get(label_field, {})
     layout = _layout(collection, label_field, info)

@@ -2,27 +2,33 @@
 
 Every format module satisfies ``protocol.Format`` (``NAME``, ``FLAVORS``, ``ORIGIN``, declared
 ``READ_OPTIONS`` / ``WRITE_OPTIONS``, ``STREAMING``, ``detect(peek)``, ``read``, ``write`` and the
-pure ``decode`` / ``encode``); the COCO-like ones also stream (``protocol.StreamingFormat``).
+pure ``decode`` / ``encode``); the COCO-like ones also stream (``protocol.StreamingFormat``), a
+folder of images and labels (YOLO) is a ``protocol.FolderFormat`` (its root, its splits as sample
+tags, and a ``write`` that places the images), and a format of model predictions
+(``coco_results``) a ``protocol.PredictionsFormat``: added to a dataset with
+``fiftyone_pose.load_predictions``, never imported as a dataset of its own.
 ``read`` / ``write`` / ``read_stream`` / ``write_stream`` / ``convert`` here check the options
-against the declared ones, shift coordinates to the format's origin and convert layouts.
+against the declared ones, shift coordinates to the format's origin and convert layouts;
+``write`` returns the data as written, with the notes of the conversion and of the writer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from types import ModuleType
 from typing import Any
 
-from ..core import skeleton as skeletons
 from ..core.bulk import paused_gc
-from ..core.errors import PoseFormatError, PoseUsageError
+from ..core.errors import Option, PoseFormatError, PoseUsageError
 from ..core.layouts import to_layout
 from ..core.model import PoseData, with_origin
 from ..core.skeleton import Skeleton
-from ..core.stream import PoseStream
+from ..core.stream import PoseStream, add_notes
 from . import (
     aic,
     coco,
+    coco_results,
     coco_wholebody,
     crowdpose,
     h36m,
@@ -34,8 +40,9 @@ from . import (
     mpii_trb,
     ochuman,
     pytorch_pose,
+    yolo,
 )
-from .protocol import Confidence, Option, Peek, StreamingFormat
+from .protocol import Confidence, FolderFormat, OptionSpec, Peek, PredictionsFormat, StreamingFormat
 
 #: every format, by name; a test checks that each module in this package is registered or support
 REGISTRY: dict[str, ModuleType] = {
@@ -54,13 +61,15 @@ REGISTRY: dict[str, ModuleType] = {
         pytorch_pose,
         h36m,
         mpii,
+        yolo,
+        coco_results,
     )
 }
 #: the modules of this package that are not formats: what the formats share
-SUPPORT_MODULES = ("cocolike", "context", "jsonio", "mat5", "native", "protocol")
+SUPPORT_MODULES = ("cocolike", "context", "h36m_cameras", "jsonio", "mat5", "media", "native", "protocol")
 
 #: ``layout``, the write option of every format
-LAYOUT = Option("layout", "convert to this keypoint layout by keypoint name first (a skeleton name, e.g. coco)")
+LAYOUT = OptionSpec("layout", "convert to this keypoint layout first, as the mapping files say (e.g. coco)")
 
 
 def get(name: str) -> ModuleType:
@@ -85,7 +94,9 @@ def detect(path: str | os.PathLike) -> str:
     runner_up = scores[1][0] if len(scores) > 1 else Confidence.NO
     if best < Confidence.WEAK or best == runner_up:
         raise PoseFormatError(
-            f"cannot tell the format from the content; pass --format / format= (one of: {', '.join(sorted(REGISTRY))})",
+            "cannot tell the format from the content; ",
+            Option("format"),
+            f" (one of: {', '.join(sorted(REGISTRY))})",
             path=path,
         )
     return name
@@ -110,21 +121,28 @@ def read_stream(path: str | os.PathLike, format: str = "auto", **options: Any) -
 
 def write(
     data: PoseData, path: str | os.PathLike, format: str = "coco", layout: Skeleton | str | None = None, **options: Any
-) -> None:
-    """Write ``PoseData`` in ``format`` (atomically: no partial file on failure).
+) -> PoseData:
+    """Write ``PoseData`` in ``format`` (atomically: no partial file on failure); returns what was written.
 
     ``layout`` (a skeleton name such as ``"coco"``, or a ``Skeleton``) first converts the persons to
-    that keypoint layout by keypoint name, e.g. 133-point COCO-WholeBody data as plain 17-point COCO.
+    that keypoint layout as the layouts' mapping file says (``core.mappings``), e.g. 133-point
+    COCO-WholeBody data as plain 17-point COCO, or MPII as Halpe-26. The returned data's notes
+    count what the conversion changed and what the writer left out or adjusted (YOLO's report).
     """
     module = _checked(format, "write", options)
     with paused_gc():
         if layout is not None:
-            data = to_layout(data, _layout(layout))
+            data = to_layout(data, layout)
         data = with_origin(data, module.ORIGIN)
         try:
-            module.write(data, path, **options)
+            report = module.write(data, path, **options)
         except PoseFormatError as e:  # a record the format cannot write
             raise e.with_path(path) from None
+    if report:
+        notes = dict(data.notes)
+        add_notes(notes, report)
+        data = dataclasses.replace(data, notes=notes)
+    return data
 
 
 def write_stream(
@@ -133,23 +151,25 @@ def write_stream(
     format: str = "coco",
     layout: Skeleton | str | None = None,
     **options: Any,
-) -> None:
+) -> PoseStream:
     """Write a ``PoseStream`` in ``format`` as its chunks come (formats that do not stream collect
     it first), atomically: a failure, also one found in a late chunk, leaves no file. ``layout``:
-    see ``write``. Notes of the conversion and the writer join the stream's header notes."""
+    see ``write``. Returns the stream as written, consumed: its ``summary()`` counts the persons
+    written (after the conversion), and its notes, shared with ``stream``'s header, hold those of
+    reading, converting and writing."""
     module = _checked(format, "write", options)
     if layout is not None:
-        target = _layout(layout)
-        stream = stream.map(lambda d: to_layout(d, target))
+        stream = stream.map(lambda d: to_layout(d, layout))
     stream = stream.map(lambda d: with_origin(d, module.ORIGIN))
     with paused_gc():
         try:
             if isinstance(module, StreamingFormat):
                 module.write_stream(stream, path, **options)
             else:
-                module.write(stream.collect(), path, **options)
+                add_notes(stream.header.notes, module.write(stream.collect(), path, **options) or {})
         except PoseFormatError as e:
             raise e.with_path(path) from None
+    return stream
 
 
 def convert(
@@ -158,13 +178,43 @@ def convert(
     src_format: str = "auto",
     dst_format: str = "coco",
     layout: Skeleton | str | None = None,
+    **options: Any,
 ) -> PoseStream:
     """Convert a file, a chunk of persons at a time where both formats stream (memory bounded by
-    a chunk and the images table); returns the source stream, consumed: ``summary()`` counts
-    what was read, with the notes of reading, converting and writing."""
-    stream = read_stream(src, src_format)
-    write_stream(stream, dst, dst_format, layout=layout)
-    return stream
+    a chunk and the images table); ``options`` are the writer's. Returns the stream as written
+    (see ``write_stream``): ``summary()`` counts what was written, with the notes of reading,
+    converting and writing."""
+    return write_stream(read_stream(src, src_format), dst, dst_format, layout=layout, **options)
+
+
+def images_dir(path: str | os.PathLike, format: str) -> str:
+    """The folder a file's image names are relative to unless the user says: the file's folder,
+    or the dataset root for a folder format (``protocol.FolderFormat``: YOLO)."""
+    module = get(format)
+    if isinstance(module, FolderFormat):
+        return os.fspath(module.images_root(path))
+    return os.path.dirname(os.path.abspath(path))
+
+
+def places_media(format: str) -> bool:
+    """Whether ``format`` writes the image files too (``protocol.FolderFormat``: YOLO), so its
+    ``write`` takes their ``sources`` and ``tags``."""
+    return isinstance(get(format), FolderFormat)
+
+
+def is_predictions(format: str) -> bool:
+    """Whether ``format`` holds model predictions (``protocol.PredictionsFormat``: ``coco_results``),
+    added to a dataset rather than imported as one."""
+    return isinstance(get(format), PredictionsFormat)
+
+
+def sample_tags(data: PoseData) -> tuple[PoseData, list[list[str]] | None]:
+    """``data`` without what its format reads as sample tags, and each image's tags (None: no tags).
+
+    A YOLO dataset's splits become tags in FiftyOne, as FiftyOne's own YOLO importers do.
+    """
+    module = REGISTRY.get(data.format or "")
+    return module.sample_tags(data) if isinstance(module, FolderFormat) else (data, None)
 
 
 def _checked(name: str, verb: str, options: dict[str, Any]) -> ModuleType:
@@ -176,12 +226,3 @@ def _checked(name: str, verb: str, options: dict[str, Any]) -> ModuleType:
             known = ", ".join(declared) or "none"
             raise PoseUsageError(f"format '{name}' has no {verb} option '{key}' (its {verb} options: {known})")
     return module
-
-
-def _layout(layout: Skeleton | str) -> Skeleton:
-    if isinstance(layout, Skeleton):
-        return layout
-    try:
-        return skeletons.load(layout)
-    except KeyError as e:
-        raise PoseUsageError(e.args[0]) from None

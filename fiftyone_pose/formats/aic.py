@@ -52,7 +52,7 @@ from .native import (
     sizes_from_headers,
     triplet_lists,
 )
-from .protocol import IMAGES_DIR, Confidence, Option, Peek
+from .protocol import IMAGES_DIR, Confidence, OptionSpec, Peek
 
 FLAVORS = {
     "native": "authors' keypoint_{train,validation}_annotations_*.json: a list of images with "
@@ -78,7 +78,7 @@ COCO = CocoLike(
 )
 NAME, ORIGIN = COCO.name, COCO.origin
 READ_OPTIONS = (IMAGES_DIR,)
-WRITE_OPTIONS = (Option("flavor", "native or coco (default: the flavor read)", tuple(FLAVORS)),)
+WRITE_OPTIONS = (OptionSpec("flavor", "native or coco (default: the flavor read)", tuple(FLAVORS)),)
 STREAMING = "coco flavor streams; native is read and written whole (a JSON list of images with nested persons)"
 
 

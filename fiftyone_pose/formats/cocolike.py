@@ -57,7 +57,7 @@ from ..core.skeleton import Skeleton
 from ..core.stream import PoseStream
 from .context import MISSING, ReadContext, position, record_name
 from .jsonio import Chunk, RecordChunks, dumps, load_json, load_json_chunked, write_atomic
-from .protocol import Confidence, Option, Peek
+from .protocol import Confidence, OptionSpec, Peek
 
 IMAGE_KEYS = ("id", "file_name", "width", "height")
 PERSON_KEYS = ("id", "image_id", "category_id", "keypoints", "num_keypoints", "bbox", "area", "iscrowd", "segmentation")
@@ -69,7 +69,7 @@ DECODE_CHUNK = 16384
 WRITE_CHUNK = 4096
 
 #: the ``skeleton`` read option of formats whose layout comes from the file
-SKELETON = Option("skeleton", "force the keypoint layout (a skeleton name), else the category's names decide")
+SKELETON = OptionSpec("skeleton", "force the keypoint layout (a skeleton name), else the category's names decide")
 #: what a COCO-like format says about streaming
 STREAMS = "streams: reads and writes a chunk of persons at a time (memory bounded by a chunk)"
 
@@ -96,8 +96,8 @@ class CocoLike:
     #: (the skeleton file's ``names_in_distributed_json``), e.g. AI Challenger's "Right Shoulder"
     spelled_names: bool = False
     origin: int = 0
-    read_options: tuple[Option, ...] = ()
-    write_options: tuple[Option, ...] = ()
+    read_options: tuple[OptionSpec, ...] = ()
+    write_options: tuple[OptionSpec, ...] = ()
     streaming: str = STREAMS
 
     # ------------------------------------------------------------------------------ hooks

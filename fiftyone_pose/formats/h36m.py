@@ -44,10 +44,8 @@ import operator
 import os
 import re
 import struct
-import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,8 +58,15 @@ from ..core.numbers import uniform_mask
 from ..core.stream import PoseStream
 from .cocolike import PERSON_KEYS, CocoLike
 from .context import ReadContext
+from .h36m_cameras import Cameras as Cameras
+from .h36m_cameras import convert_camera_pickle as convert_camera_pickle
+from .h36m_cameras import decode_cameras as decode_cameras
+from .h36m_cameras import encode_cameras as encode_cameras
+from .h36m_cameras import read_cameras as read_cameras
+from .h36m_cameras import write_cameras as write_cameras
+from .jsonio import atomic_file
 from .native import native_flags, sizes_from_headers
-from .protocol import IMAGES_DIR, Confidence, Option, Peek
+from .protocol import IMAGES_DIR, Confidence, OptionSpec, Peek
 
 NAME = "h36m"
 FLAVORS = {
@@ -288,21 +293,13 @@ def save_npz(doc: NpzDocument, path: str | os.PathLike) -> None:
 
     The zip entries have a fixed timestamp, so the same arrays always give the same bytes.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", allowZip64=True) as zf:
-            for key, arr in doc.arrays.items():
-                info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED if doc.compressed.get(key) else zipfile.ZIP_STORED
-                info.external_attr = 0o600 << 16
-                with zf.open(info, "w", force_zip64=True) as out:
-                    np.lib.format.write_array(out, arr, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f, zipfile.ZipFile(f, "w", allowZip64=True) as zf:
+        for key, arr in doc.arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED if doc.compressed.get(key) else zipfile.ZIP_STORED
+            info.external_attr = 0o600 << 16
+            with zf.open(info, "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, arr, allow_pickle=False)
 
 
 def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None) -> PoseData:
@@ -763,5 +760,5 @@ COCO = H36mCoco(
 )
 ORIGIN = COCO.origin
 READ_OPTIONS = (IMAGES_DIR,)
-WRITE_OPTIONS = (Option("flavor", "npz or coco (default: the flavor read)", ("npz", "coco")),)
+WRITE_OPTIONS = (OptionSpec("flavor", "npz or coco (default: the flavor read)", ("npz", "coco")),)
 STREAMING = "coco flavor streams; npz is read and written whole (its arrays are one zip of .npy members)"

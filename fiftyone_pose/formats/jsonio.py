@@ -6,11 +6,13 @@ Large documents can be read with their big top-level arrays split into chunks of
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
@@ -373,19 +375,48 @@ def _dumpable(value: Any) -> bool:
 
 
 def write_atomic(path: str | os.PathLike, chunks: Iterable[bytes]) -> None:
-    """Write the chunks to a temporary file beside ``path`` and rename it into place.
+    """Write the chunks to ``path`` through ``atomic_file``; chunks let a writer stream a large
+    document instead of holding all of it in memory."""
+    with atomic_file(path) as f:
+        for chunk in chunks:
+            f.write(chunk)
 
-    A crash or Ctrl-C leaves either the old file or the new one, never a truncated file; chunks
-    let a writer stream a large document instead of holding all of it in memory.
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """A binary file to write ``path`` through: a temporary file beside it, renamed into place
+    when the block ends without an error (and deleted when it does not).
+
+    A crash or Ctrl-C leaves either the old file or the new one, never a truncated file. A new
+    file gets the mode an ``open`` would give it (0666 less the umask), a replaced file keeps its
+    mode, so an export on a shared server is as readable as any other file there.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = None
+    fd, tmp = _temporary_beside(path)
+    try:
+        if mode is not None:
+            os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
-            for chunk in chunks:
-                f.write(chunk)
+            yield f
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new hidden ``.<name>.<random>.tmp`` file in ``path``'s folder, opened for writing.
+
+    Unlike ``tempfile.mkstemp`` (always mode 0600), its mode follows the umask like any new file.
+    """
+    while True:
+        tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:  # a name already taken: draw another
+            continue

@@ -69,7 +69,7 @@ from .context import ReadContext
 from .jsonio import write_atomic
 from .mat5 import MatError, class_dtype, class_name, read_mat, variable_headers, write_mat
 from .native import new_images, sizes_from_headers
-from .protocol import IMAGES_DIR, Confidence, Option, Peek
+from .protocol import IMAGES_DIR, Confidence, OptionSpec, Peek
 
 NAME = "lsp"
 FLAVORS = {
@@ -91,8 +91,8 @@ NOTE_EXTRAS = "records with keys joints.mat has no place for (not written)"
 ORIGIN = 0  # the pixel base is undocumented: coordinates are kept as the file has them
 READ_OPTIONS = (IMAGES_DIR,)
 WRITE_OPTIONS = (
-    Option("flavor", "lsp or lspet (default: the flavor read)", tuple(FLAVORS)),
-    Option("unlabeled", "error (default) or occluded: how to write unlabeled points", ("error", "occluded")),
+    OptionSpec("flavor", "lsp or lspet (default: the flavor read)", tuple(FLAVORS)),
+    OptionSpec("unlabeled", "error (default) or occluded: how to write unlabeled points", ("error", "occluded")),
 )
 STREAMING = "read and written whole: joints.mat is one MATLAB array"
 

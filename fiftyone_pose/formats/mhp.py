@@ -46,7 +46,7 @@ from .cocolike import CocoLike
 from .context import ReadContext
 from .mat5 import MatError, read_mat
 from .native import corners_to_boxes, new_images, sizes_from_headers
-from .protocol import IMAGES_DIR, Confidence, Option, Peek
+from .protocol import IMAGES_DIR, Confidence, OptionSpec, Peek
 
 FLAVORS = {
     "coco": "mmpose mhp_{train,val}.json: COCO-style, 16 MPII-order points, face_box per person",
@@ -70,7 +70,7 @@ COCO = CocoLike(
 )
 NAME, ORIGIN = COCO.name, COCO.origin
 READ_OPTIONS = (IMAGES_DIR,)
-WRITE_OPTIONS = (Option("flavor", "coco (the .mat files are read only)", ("coco",)),)
+WRITE_OPTIONS = (OptionSpec("flavor", "coco (the .mat files are read only)", ("coco",)),)
 STREAMING = "coco flavor streams; .mat files are read whole (one MATLAB file per image)"
 
 

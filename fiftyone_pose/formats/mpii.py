@@ -72,13 +72,13 @@ from .context import ReadContext
 from .jsonio import dump_json, load_json, read_bytes
 from .mat5 import MatError, MatStruct, read_mat_values, variable_names
 from .native import new_images, sizes_from_headers
-from .protocol import IMAGES_DIR, Confidence, Option, Peek
+from .protocol import IMAGES_DIR, Confidence, OptionSpec, Peek
 
 NAME = "mpii"
 #: MPII's files count pixels from 1 (MATLAB); ``formats.write`` hands ``write`` data with origin 1
 ORIGIN = 1
 READ_OPTIONS = (IMAGES_DIR,)
-WRITE_OPTIONS = (Option("flavor", "hrnet (the .mat is read only)", ("hrnet",)),)
+WRITE_OPTIONS = (OptionSpec("flavor", "hrnet (the .mat is read only)", ("hrnet",)),)
 STREAMING = "read and written whole: the .mat is one MATLAB struct, the json a list of person records"
 FLAVORS = {
     "mat": "authors' mpii_human_pose_v1_u12_1.mat (struct RELEASE; read only)",

@@ -59,7 +59,7 @@ from .native import (
     person_corners,
     triplet_lists,
 )
-from .protocol import Confidence, Option, Peek
+from .protocol import Confidence, OptionSpec, Peek
 
 FLAVORS = {
     "native": "ochuman.json: images with per-person bbox (x1,y1,x2,y2), 19 named keypoints (flags 0 missing / "
@@ -102,7 +102,7 @@ class OchumanCoco(CocoLike):
 COCO = OchumanCoco(name="ochuman", title="OCHuman", flavors=FLAVORS, layout="ochuman")
 NAME, ORIGIN = COCO.name, COCO.origin
 READ_OPTIONS = ()
-WRITE_OPTIONS = (Option("flavor", "native or coco (default: the flavor read)", tuple(FLAVORS)),)
+WRITE_OPTIONS = (OptionSpec("flavor", "native or coco (default: the flavor read)", tuple(FLAVORS)),)
 STREAMING = "coco flavor streams; native is read and written whole (persons nested in their images)"
 
 

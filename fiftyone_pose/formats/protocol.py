@@ -4,16 +4,27 @@ Every module registered in ``formats.REGISTRY`` satisfies ``Format`` (a test che
 
 - ``NAME`` (the registry name), ``FLAVORS`` (flavor -> the files it is), ``ORIGIN`` (0, or 1
   where the files count pixels from 1: ``formats.write`` hands ``write`` data in that origin),
-  ``READ_OPTIONS`` / ``WRITE_OPTIONS`` (``Option``: the keyword arguments ``read`` / ``write``
+  ``READ_OPTIONS`` / ``WRITE_OPTIONS`` (``OptionSpec``: the keyword arguments ``read`` / ``write``
   take, listed by ``fiftyone-pose formats``) and ``STREAMING`` (what reads and writes a chunk of
   persons at a time, and why the rest cannot);
 - ``detect(peek) -> Confidence``: from a ``Peek`` at the file, never raising;
-- ``read(path, **options) -> PoseData`` and ``write(data, path, **options)`` (atomic);
+- ``read(path, **options) -> PoseData`` and ``write(data, path, **options)`` (atomic), which
+  returns None, or what it left out or adjusted (reason -> count; ``formats.write`` adds it to
+  the notes of the data it returns);
 - the pure ``decode(doc, *, path=None) -> PoseData`` and ``encode(data, **options)``: no disk.
 
-Modules that can stream (the COCO-like ones) are also ``StreamingFormat``: ``read_stream(path,
-**options) -> PoseStream`` and ``write_stream(stream, path, **options)``; a file of a flavor that
-does not stream comes as one chunk.
+A module may be more, each declared by a protocol of its own (checked with ``isinstance``, never
+by probing for attributes):
+
+- ``StreamingFormat`` (the COCO-like ones): ``read_stream(path, **options) -> PoseStream`` and
+  ``write_stream(stream, path, **options)``; a file of a flavor that does not stream comes as one
+  chunk;
+- ``FolderFormat`` (YOLO): a dataset that is a folder of images and labels. ``images_root(path)``
+  is the folder the file names of ``read(path)`` are relative to, ``sample_tags(data)`` takes
+  the images' splits out as FiftyOne sample tags, and its ``write`` places the image files: it
+  takes their ``sources`` and the samples' ``tags`` (declared write options);
+- ``PredictionsFormat`` (``coco_results``): model predictions, added to the dataset they were
+  predicted on, never imported as a dataset: ``not_a_dataset(path)`` is the error that says so.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from ..core.errors import PoseUsageError
 from ..core.model import PoseData
 from ..core.stream import PoseStream
 
@@ -46,8 +58,9 @@ class Confidence(enum.IntEnum):
 
 
 @dataclass(frozen=True)
-class Option:
-    """A keyword argument of a format's ``read`` or ``write``."""
+class OptionSpec:
+    """A keyword argument of a format's ``read`` or ``write``, declared (not to be confused with
+    ``core.errors.Option``, an option an error message tells the user to pass)."""
 
     name: str
     help: str
@@ -56,7 +69,7 @@ class Option:
 
 
 #: ``images_dir``, the read option of formats whose files lack image sizes
-IMAGES_DIR = Option("images_dir", "folder of the images: read the sizes the file lacks from their headers")
+IMAGES_DIR = OptionSpec("images_dir", "folder of the images: read the sizes the file lacks from their headers")
 
 #: bytes of the start and of the end of a file that detection looks at
 PEEK_BYTES = 1 << 16
@@ -68,8 +81,8 @@ class Peek:
     ``head`` and ``tail`` are the first and last ``PEEK_BYTES`` of a file (both from one open;
     COCO-style files list their images first, so ``categories`` and annotations are near the
     end), ``text`` both; ``size``, ``is_dir``, ``is_file``, ``name``; for a folder, ``entries``
-    (its file names) and ``child(name)`` (a ``Peek`` at one of them). Nothing raises: an
-    unreadable path peeks as empty.
+    (its file names), ``folders`` (its sub-folder names) and ``child(name)`` (a ``Peek`` at one
+    of its files). Nothing raises: an unreadable path peeks as empty.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -118,14 +131,26 @@ class Peek:
         return self.head if self.size <= PEEK_BYTES else self.head + self.tail
 
     @functools.cached_property
+    def _listing(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The names of a folder's files and of its sub-folders (one scan; empty for a file)."""
+        if not self.is_dir:
+            return (), ()
+        try:
+            with os.scandir(self.path) as it:
+                found = [(e.name, e.is_file(), e.is_dir()) for e in it]
+        except OSError:
+            return (), ()
+        return tuple(sorted(n for n, f, _ in found if f)), tuple(sorted(n for n, _, d in found if d))
+
+    @property
     def entries(self) -> tuple[str, ...]:
         """The names of the files in a folder (empty for a file)."""
-        if not self.is_dir:
-            return ()
-        try:
-            return tuple(sorted(e.name for e in os.scandir(self.path) if e.is_file()))
-        except OSError:
-            return ()
+        return self._listing[0]
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        """The names of the sub-folders of a folder (empty for a file)."""
+        return self._listing[1]
 
     def child(self, name: str) -> Peek:
         """A peek at the file ``name`` in this folder (one per name)."""
@@ -141,15 +166,15 @@ class Format(Protocol):
     NAME: str
     FLAVORS: Mapping[str, str]
     ORIGIN: int
-    READ_OPTIONS: Sequence[Option]
-    WRITE_OPTIONS: Sequence[Option]
+    READ_OPTIONS: Sequence[OptionSpec]
+    WRITE_OPTIONS: Sequence[OptionSpec]
     STREAMING: str
 
     def detect(self, peek: Peek) -> Confidence: ...
 
     def read(self, path: str | os.PathLike, **options: Any) -> PoseData: ...
 
-    def write(self, data: PoseData, path: str | os.PathLike, **options: Any) -> None: ...
+    def write(self, data: PoseData, path: str | os.PathLike, **options: Any) -> dict[str, int] | None: ...
 
     def decode(self, doc: Any, *, path: str | os.PathLike | None = None) -> PoseData: ...
 
@@ -163,3 +188,19 @@ class StreamingFormat(Format, Protocol):
     def read_stream(self, path: str | os.PathLike, **options: Any) -> PoseStream: ...
 
     def write_stream(self, stream: PoseStream, path: str | os.PathLike, **options: Any) -> None: ...
+
+
+@runtime_checkable
+class FolderFormat(Format, Protocol):
+    """A format whose dataset is a folder of images and labels (YOLO): see the module doc."""
+
+    def images_root(self, path: str | os.PathLike) -> Path: ...
+
+    def sample_tags(self, data: PoseData) -> tuple[PoseData, list[list[str]] | None]: ...
+
+
+@runtime_checkable
+class PredictionsFormat(Format, Protocol):
+    """A format of model predictions (``coco_results``): see the module doc."""
+
+    def not_a_dataset(self, path: str | os.PathLike) -> PoseUsageError: ...

@@ -58,7 +58,7 @@ from ..core.numbers import INT64_MAX, is_number, to_lists, uniform_mask
 from .context import ReadContext
 from .jsonio import dump_json, load_json
 from .native import box_persons, new_images, sizes_from_headers
-from .protocol import IMAGES_DIR, Confidence, Option, Peek
+from .protocol import IMAGES_DIR, Confidence, OptionSpec, Peek
 
 NAME = "pytorch_pose"
 FLAVORS = {
@@ -72,7 +72,7 @@ FLAVORS = {
 ORIGIN = 1
 READ_OPTIONS = (IMAGES_DIR,)
 WRITE_OPTIONS = (
-    Option("flavor", "the dataset of records that have none (default: the data's own)", ("MPI", "LEEDS", "coco")),
+    OptionSpec("flavor", "the dataset of records that have none (default: the data's own)", ("MPI", "LEEDS", "coco")),
 )
 STREAMING = "read and written whole: a JSON list of person records"
 #: ``dataset`` value -> layout
