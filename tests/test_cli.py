@@ -292,6 +292,16 @@ def test_hints_name_the_flag_of_the_command_at_hand(tmp_path, capsys, monkeypatc
     )  # a keyword without a flag keeps its Python spelling
 
 
+def test_a_layout_a_format_needs_is_hinted_as_the_flag(tmp_path, capsys):
+    good = _write(tmp_path / "in.json", coco_doc())
+    code, _, err = _run(capsys, "convert", good, tmp_path / "out.json", "--to", "aic")
+    assert code == 2 and not (tmp_path / "out.json").exists()
+    assert _one_error_line(err) == (
+        "fiftyone-pose: error: AI Challenger needs the 'aic' layout (14 points); this data has 'coco' "
+        "(17 points): pass --layout aic to convert it"
+    )
+
+
 def test_convert_missing_file_and_unknown_format(tmp_path, capsys):
     code, _, err = _run(capsys, "convert", tmp_path / "absent.json", tmp_path / "out.json")
     assert code == 2

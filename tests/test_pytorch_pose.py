@@ -257,7 +257,7 @@ def test_edited_points_are_written_in_the_files_own_terms():
 def test_other_layouts_need_a_conversion():
     from fiftyone_pose.formats import aic
 
-    with pytest.raises(ValueError, match="layout='mpii' or layout='coco'"):
+    with pytest.raises(ValueError, match="pass layout='mpii' or pass layout='coco' to convert it"):
         pp.encode(aic.decode(aic_native_doc()))
 
 

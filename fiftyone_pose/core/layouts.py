@@ -19,7 +19,7 @@ import numpy as np
 
 from . import mappings
 from . import skeleton as skeletons
-from .errors import PoseUsageError
+from .errors import Option, PoseUsageError
 from .model import PoseData
 from .skeleton import Skeleton
 
@@ -82,7 +82,9 @@ def require_layout(data: PoseData, name: str, title: str) -> None:
     if tuple(data.skeleton.keypoints) != want.keypoints:
         raise PoseUsageError(
             f"{title} needs the '{name}' layout ({want.num_keypoints} points); this data has "
-            f"'{data.skeleton.name}' ({data.skeleton.num_keypoints} points): pass layout='{name}' to convert by name"
+            f"'{data.skeleton.name}' ({data.skeleton.num_keypoints} points): ",
+            Option("layout", name),
+            " to convert it",
         )
 
 

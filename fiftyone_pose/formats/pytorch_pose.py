@@ -52,7 +52,7 @@ import numpy as np
 import orjson
 
 from ..core import skeleton as skeletons
-from ..core.errors import PoseUsageError
+from ..core.errors import Option, PoseUsageError
 from ..core.model import Persons, PoseData
 from ..core.numbers import INT64_MAX, is_number, to_lists, uniform_mask
 from .context import ReadContext
@@ -400,7 +400,11 @@ def encode(data: PoseData, *, flavor: str | None = None) -> list[dict[str, Any]]
     if name not in _PLACEHOLDER or tuple(data.skeleton.keypoints) != skeletons.load(name).keypoints:
         raise PoseUsageError(
             f"pytorch-pose JSON holds the 'mpii' (MPI, LEEDS) or 'coco' layout; this data has '{name}' "
-            f"({data.skeleton.num_keypoints} points): pass layout='mpii' or layout='coco' to convert by name"
+            f"({data.skeleton.num_keypoints} points): ",
+            Option("layout", "mpii"),
+            " or ",
+            Option("layout", "coco"),
+            " to convert it",
         )
     if flavor is not None and LAYOUTS.get(flavor) != name:
         raise PoseUsageError(f"flavor {flavor!r} does not hold the '{name}' layout; flavors: {', '.join(LAYOUTS)}")
