@@ -22,7 +22,9 @@ Layouts: ``coco`` (K = 17); ``wholebody`` adds the COCO-WholeBody part arrays, b
 ``keypoints`` (v=0 points sometimes keep coordinates), empty category ``keypoints``/``skeleton``
 and no ``segmentation``. ``num_keypoints`` always counts v > 0 among the first 17 points.
 
-CLI: ``python -m benchmarks.generate OUT.json --images N --layout coco|wholebody|halpe --seed S``.
+Human3.6M (``--layout h36m``): an mmpose npz and its cameras, see ``generate_h36m``.
+
+CLI: ``python -m benchmarks.generate OUT.json --images N --layout coco|wholebody|halpe|h36m --seed S``.
 """
 
 from __future__ import annotations
@@ -321,15 +323,146 @@ def write_coco(path: str | os.PathLike, n_images: int = 64115, layout: str = "co
     }
 
 
+# ------------------------------------------------------------------------------------ Human3.6M
+#
+# ``generate_h36m(n_rows, seed)``: an mmpose ``h36m_test.npz`` (its arrays, in the script's order
+# and row order: subject, action, camera, frame) and the cameras it was made with, in the mmpose
+# JSON form of ``cameras.pkl``. The test subjects S9 and S11 each perform 30 sequences (15 actions x
+# 2 sub-actions) seen by the four cameras; a skeleton of the 17 joints walks a circle in the world
+# (metres, z up) and every frame is at a 50 fps frame number. ``S`` is the skeleton in each camera's
+# frame (fourth column 1); ``part`` its projection through Human3.6M's published distortion model,
+# computed here column by column as the authors' ``ProjectPointRadial.m`` does (not with
+# fiftyone_pose's code, which the tests check against it); ``center``/``scale`` as mmpose derives
+# them. The full test split at 50 fps is about 543k rows (VideoPose3D's count of S9 and S11 frames).
+
+H36M = "h36m"
+H36M_TEST_ROWS = 543_344
+H36M_CAMERAS = ("54138969", "55011271", "58860488", "60457274")
+H36M_SIZES = {"54138969": (1000, 1002), "55011271": (1000, 1000), "58860488": (1000, 1000), "60457274": (1000, 1002)}
+H36M_ACTIONS = tuple(
+    f"{a}_{s}" for a in ("Directions", "Discussion", "Eating", "Greeting", "Phoning", "Photo", "Posing", "Purchases",
+                         "Sitting", "SittingDown", "Smoking", "Waiting", "WalkDog", "Walking", "WalkTogether")
+    for s in (1, 2)
+)  # fmt: skip
+# the 17 joints standing (metres; x to the person's left, y forward, z up), in the h36m order
+_H36M_POSE = np.array([
+    [0, 0, 0.92], [-0.13, 0, 0.9], [-0.14, 0.02, 0.48], [-0.15, -0.02, 0.07], [0.13, 0, 0.9], [0.14, 0.02, 0.48],
+    [0.15, -0.02, 0.07], [0, 0, 1.15], [0, 0, 1.38], [0, 0.01, 1.5], [0, 0.04, 1.63], [0.19, 0, 1.36],
+    [0.22, 0.02, 1.08], [0.24, 0.05, 0.83], [-0.19, 0, 1.36], [-0.22, 0.02, 1.08], [-0.24, 0.05, 0.83],
+])  # fmt: skip
+
+
+def _h36m_cameras(rng: np.random.Generator) -> dict[str, dict[str, dict[str, Any]]]:
+    """Four cameras 4.5-5.5 m from the capture centre, 1.2-1.8 m high, looking at it; Human3.6M-like
+    intrinsics and distortion; the extrinsics vary a little per subject (as the dataset's do)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    intrinsics = {
+        cam: (1145 + rng.uniform(-5, 5, 2), [512 + rng.uniform(-5, 5), 515 + rng.uniform(-5, 5)],
+              [-0.2 + rng.uniform(-0.01, 0.01), 0.24 + rng.uniform(-0.01, 0.01), -0.003 + rng.uniform(-0.001, 0.001)],
+              [-0.0014 + rng.uniform(-5e-4, 5e-4), -0.001 + rng.uniform(-5e-4, 5e-4)])
+        for cam in H36M_CAMERAS
+    }  # fmt: skip
+    for subject in ("S9", "S11"):
+        out[subject] = {}
+        for c, cam in enumerate(H36M_CAMERAS):
+            angle = np.pi / 4 + c * np.pi / 2 + rng.uniform(-0.1, 0.1)
+            centre = np.array([5 * np.cos(angle), 5 * np.sin(angle), rng.uniform(1.2, 1.8)])
+            forward = np.array([0, 0, 1.0]) - centre
+            forward /= np.linalg.norm(forward)
+            right = np.cross(forward, [0, 0, 1.0])
+            right /= np.linalg.norm(right)
+            down = np.cross(forward, right)
+            R = np.stack([right, down, forward], axis=1)  # camera axes in world coordinates: camera to world
+            f, pp, k, p = intrinsics[cam]
+            w, h = H36M_SIZES[cam]
+            out[subject][cam] = {
+                "R": R.tolist(), "T": [[v] for v in centre.tolist()], "f": [[v] for v in np.asarray(f).tolist()],
+                "c": [[v] for v in pp], "k": [[v] for v in k], "p": [[v] for v in p],
+                "w": w, "h": h, "name": f"camera{c + 1}", "id": cam,
+            }  # fmt: skip
+    return out
+
+
+def project_point_radial(P: np.ndarray, R: np.ndarray, T: np.ndarray, f, c, k, p) -> np.ndarray:
+    """Human3.6M's ``ProjectPointRadial.m`` as written (column vectors; ``R`` world to camera, ``T``
+    the camera centre): world points (N, 3) to pixels (N, 2)."""
+    X = R @ (P.T - T)
+    XX = X[:2] / X[2]
+    r2 = XX[0] ** 2 + XX[1] ** 2
+    radial = 1 + np.sum(np.asarray(k).reshape(3, 1) * np.array([r2, r2**2, r2**3]), axis=0)
+    tan = p[0] * XX[1] + p[1] * XX[0]
+    XXX = XX * (radial + tan) + np.outer([p[1], p[0]], r2)
+    return (np.asarray(f).reshape(2, 1) * XXX + np.asarray(c).reshape(2, 1)).T
+
+
+def generate_h36m(n_rows: int = H36M_TEST_ROWS, seed: int = 0) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The arrays of a synthetic mmpose ``h36m_test.npz`` of about ``n_rows`` rows (a multiple of
+    the 240 sequence-views, at least 240) and its cameras (see the comment above)."""
+    rng = np.random.default_rng(seed)
+    cameras = _h36m_cameras(rng)
+    n_frames = max(1, round(n_rows / (2 * len(H36M_ACTIONS) * 4)))
+    names, parts, s_all = [], [], []
+    for subject in ("S9", "S11"):
+        for action in H36M_ACTIONS:
+            start = int(rng.integers(1, 200))
+            frames = start + 5 * np.arange(n_frames)  # 10 fps of the 50 fps video, as mmpose's fps10 files
+            t = frames / 50.0
+            heading = 0.4 * t + rng.uniform(0, 2 * np.pi)
+            root = np.stack([1.2 * np.cos(heading), 1.2 * np.sin(heading), np.zeros_like(t)], axis=1)
+            cos, sin = np.cos(heading + np.pi)[:, None], np.sin(heading + np.pi)[:, None]  # turned along the circle
+            px, py, pz = _H36M_POSE.T
+            pose = np.stack(
+                [cos * px - sin * py, sin * px + cos * py, np.broadcast_to(pz, cos.shape[:1] + pz.shape)], 2
+            )
+            world = pose + root[:, None] + rng.normal(0, 0.01, (n_frames, 17, 3))
+            for cam in H36M_CAMERAS:
+                prm = cameras[subject][cam]
+                R, T = np.array(prm["R"]), np.array(prm["T"])
+                cam_points = np.einsum("ij,fkj->fki", R.T, world - T[:, 0])  # R.T @ (X - T)
+                uv = project_point_radial(world.reshape(-1, 3), R.T, T, prm["f"], prm["c"], prm["k"], prm["p"])
+                base = f"{subject}_{action}.{cam}"
+                names += [f"{subject}/{base}/{base}_{fr:06d}.jpg" for fr in frames.tolist()]
+                parts.append(np.concatenate([uv.reshape(n_frames, 17, 2), np.ones((n_frames, 17, 1))], axis=2))
+                s_all.append(np.concatenate([cam_points, np.ones((n_frames, 17, 1))], axis=2))
+    part, S = np.concatenate(parts), np.concatenate(s_all)
+    lo, hi = part[..., :2].min(axis=1), part[..., :2].max(axis=1)
+    arrays = {
+        "imgname": np.array(names), "center": (lo + hi) / 2, "scale": 1.2 * (hi - lo).max(axis=1) / 200,
+        "part": part, "S": S,
+    }  # fmt: skip
+    return arrays, cameras
+
+
+def write_h36m(
+    path: str | os.PathLike, n_rows: int = H36M_TEST_ROWS, seed: int = 0, cameras_path: str | os.PathLike | None = None
+) -> dict[str, Any]:
+    """Write the npz to ``path`` and its cameras to ``cameras_path`` (default: ``cameras.json``
+    beside it); return a few stats."""
+    t0 = time.perf_counter()
+    arrays, cameras = generate_h36m(n_rows, seed)
+    t1 = time.perf_counter()
+    np.savez(path, **arrays)
+    Path(cameras_path or Path(path).parent / "cameras.json").write_bytes(orjson.dumps(cameras))
+    return {
+        "rows": len(arrays["imgname"]),
+        "generate_seconds": round(t1 - t0, 3),
+        "write_seconds": round(time.perf_counter() - t1, 3),
+        "bytes": os.path.getsize(path),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("out", help="output JSON path")
-    ap.add_argument("--images", type=int, default=64115)
-    ap.add_argument("--layout", choices=LAYOUTS, default="coco")
+    ap.add_argument("out", help="output JSON path (an .npz for --layout h36m, with cameras.json beside it)")
+    ap.add_argument("--images", type=int, default=None, help="images (COCO layouts: 64115) or npz rows (h36m: 543344)")
+    ap.add_argument("--layout", choices=(*LAYOUTS, H36M), default="coco")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    stats = write_coco(args.out, args.images, args.layout, args.seed)
+    if args.layout == H36M:
+        stats = write_h36m(args.out, args.images or H36M_TEST_ROWS, args.seed)
+    else:
+        stats = write_coco(args.out, args.images or 64115, args.layout, args.seed)
     print(" ".join(f"{k}={v}" for k, v in stats.items()))
 
 

@@ -2,6 +2,10 @@
 
 ``python -m benchmarks.run --images 5000 --runs 3 [--layout coco] [--seed 0] [--out results.md]``
 
+``--merge N`` also generates N files of ``--images`` images (seeds ``seed .. seed+N-1``), imports
+them and times ``fiftyone_pose.merge`` of the N datasets into COCO-17 against exporting the merged
+persons once (``--steps none`` runs only that).
+
 The COCO file is generated once and cached in ``--workdir``. One private ``mongod`` (the binary
 shipped with FiftyOne, a temporary ``--dbpath``, a free port on 127.0.0.1) serves every step;
 each step runs in a fresh ``python -m benchmarks.steps`` process that times only its own work
@@ -29,22 +33,39 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.generate import LAYOUTS, write_coco
+import orjson
+
+from benchmarks.generate import H36M, LAYOUTS, write_coco, write_h36m
 from benchmarks.steps import RESULT_PREFIX
 
 REPO = Path(__file__).resolve().parents[1]
 STEP_ORDER = (
     "json_load", "json_dump", "pure_read", "pure_write", "raw_insert", "raw_export",
     "fo_builtin_import", "fo_builtin_export", "ours_import", "ours_export",
+    "yolo_floor", "pure_write_yolo", "ours_export_yolo",
 )  # fmt: skip
 #: the fiftyone_pose format that reads each generator layout (ours_* and pure_* steps)
 POSE_FORMAT = {"coco": "coco", "wholebody": "coco_wholebody", "halpe": "halpe"}
-DEPENDS = {"raw_export": "raw_insert", "fo_builtin_export": "fo_builtin_import", "ours_export": "ours_import"}
+# evaluation of --per-image predictions per image (issue 14): the reference, ours on files, ours in FiftyOne
+EVAL_STEPS = ("pycocotools_eval", "ours_eval", "ours_predictions", "ours_eval_fo")
+STEP_ORDER = STEP_ORDER + EVAL_STEPS
+#: Human3.6M (``--layout h36m``, an npz and its cameras): the grouped import against the flat one
+H36M_STEPS = ("pure_read", "ours_import", "ours_import_grouped")
+ALL_STEPS = (*STEP_ORDER, "ours_import_grouped")
+DEPENDS = {
+    "raw_export": "raw_insert", "fo_builtin_export": "fo_builtin_import", "ours_export": "ours_import",
+    "ours_export_yolo": "ours_import",
+}  # fmt: skip
+DEPENDS.update(ours_predictions="ours_import", ours_eval_fo="ours_predictions")
+#: steps of ``--merge``: merging the imported sources, and exporting the merged persons once
+MERGE_STEPS = ("ours_merge", "ours_merged_export")
 RATIOS = (
     ("ours_import", "fo_builtin_import"), ("ours_import", "raw_insert"),
     ("ours_export", "fo_builtin_export"), ("ours_export", "raw_export"),
     ("pure_read", "json_load"), ("pure_write", "json_dump"),
+    ("pure_write_yolo", "yolo_floor"), ("ours_export_yolo", "yolo_floor"),
 )  # fmt: skip
+RATIOS = RATIOS + (("ours_eval", "pycocotools_eval"), ("ours_eval_fo", "pycocotools_eval"))
 
 
 def find_mongod() -> Path:
@@ -97,6 +118,16 @@ def mongod(binary: Path, timeout: float = 60.0) -> Iterator[str]:
         shutil.rmtree(dbpath, ignore_errors=True)
 
 
+def _placeholder_images(src: Path, folder: Path) -> None:
+    """An empty file per image of ``src`` in ``folder``: the YOLO steps link to existing images."""
+    names = [im["file_name"] for im in json.loads(src.read_bytes())["images"]]
+    for name in names:
+        path = folder / name
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+
+
 def step_env(uri: str) -> dict[str, str]:
     """The environment of a step process: this one's, pointed at the benchmark's mongod."""
     return {**os.environ, "FIFTYONE_DATABASE_URI": uri, "FIFTYONE_DATABASE_VALIDATION": "false",
@@ -141,12 +172,12 @@ def _ratio(medians: dict[str, float], a: str, b: str) -> str:
     return f"{r:.3f} ({1 / r:.1f}x faster)" if r < 0.9 else f"{r:.3f}"
 
 
-def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list[str]) -> str:
-    """The Markdown results: one row per step, then the ratios of medians."""
+def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list[str], merged: int = 0) -> str:
+    """The Markdown results: one row per step, then the ratios of medians (``merged``: sources of ``--merge``)."""
     lines = [*header, "", "| step | seconds median (min–max) | samples/s | peak RSS MB | Δ RSS MB | output vs input |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     medians: dict[str, float] = {}
-    for step in STEP_ORDER:
+    for step in (*ALL_STEPS, *(MERGE_STEPS if merged else ())):
         rs = results.get(step, [])
         status = _status(rs)
         if status:
@@ -158,7 +189,7 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
         rss = [r["peak_rss_mb"] for r in rs]
         delta = [r["peak_rss_mb"] - r["base_rss_mb"] for r in rs]
         note = ", ".join(sorted({r["output"] for r in rs if "output" in r}))
-        lines.append(_fmt_row(step, secs, rss, delta, n_images, note))
+        lines.append(_fmt_row(step, secs, rss, delta, n_images * (merged if step in MERGE_STEPS else 1), note))
         if step == "raw_insert":
             lines.append(
                 _fmt_row("raw_insert: insert_many only", [r["insert_seconds"] for r in rs], rss, delta, n_images, "")
@@ -168,7 +199,8 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
     if "json_load" in medians and "insert_many" in medians:  # the issue's stretch floor for import
         medians["json_load + insert_many"] = medians["json_load"] + medians["insert_many"]
     lines += ["", "| ratio (medians) | value |", "|---|---|"]
-    for a, b in (*RATIOS, ("ours_import", "json_load + insert_many")):
+    grouped = [("ours_import_grouped", "ours_import")] if "ours_import_grouped" in results else []
+    for a, b in (*RATIOS, ("ours_import", "json_load + insert_many"), *grouped, *([MERGE_STEPS] if merged else [])):
         lines.append(f"| {a} / {b} | {_ratio(medians, a, b)} |")
     lines += ["", "Δ RSS: peak RSS minus resident size just before the timed part (after imports and setup). "
               "The floors (json_*, raw_*) run with Python's cyclic GC off, as fiftyone_pose's bulk paths do.",
@@ -178,32 +210,86 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
     return "\n".join(lines) + "\n"
 
 
+def _generated(work: Path, n_images: int, layout: str, seed: int) -> Path:
+    """The generated file of these arguments in ``work`` and its ``.stats.json`` (written once, then
+    reused): a COCO json, or for ``h36m`` an npz (``n_images`` rows) with its ``.cameras.json``."""
+    h36m = layout == H36M
+    path = work / f"{layout}_{n_images}_s{seed}.{'npz' if h36m else 'json'}"
+    meta = path.with_suffix(".stats.json")
+    if not (path.exists() and meta.exists()):
+        tmp = path.with_suffix(".tmp.npz" if h36m else ".tmp")
+        if h36m:
+            stats = write_h36m(tmp, n_images, seed, path.with_suffix(".cameras.json"))
+        else:
+            stats = write_coco(tmp, n_images, layout, seed)
+        tmp.rename(path)
+        meta.write_text(json.dumps(stats))
+        print(f"generated {path}: {stats}", file=sys.stderr)
+    return path
+
+
+def _time_merge(
+    files: list[Path], env: dict[str, str], work: Path, tag: str, fmt: str, results: dict, done: dict
+) -> None:
+    """``--merge``: import each file (untimed setup), then time the merge and the merged export once."""
+    sources = [f"bench-src-{tag}-{i}" for i in range(len(files))]
+    merged = f"bench-merged-{tag}"
+    try:
+        for path, name in zip(files, sources):
+            res = run_step("ours_import", env, file=path, name=name, images_dir=work / "images", format=fmt)
+            if "seconds" not in res:
+                done["ours_merge"] = {"skipped": f"importing {path.name}: {_status([res])}"}
+                break
+        else:
+            done["ours_merge"] = run_step("ours_merge", env, name=merged, dataset=sources, layout="coco")
+        if "seconds" in done["ours_merge"]:
+            done["ours_merged_export"] = run_step("ours_merged_export", env, name=merged, out=work / "out_merged.json")
+        else:
+            done["ours_merged_export"] = {"skipped": "ours_merge has no result"}
+        for step in MERGE_STEPS:
+            results.setdefault(step, []).append(done[step])
+            print(f"{step}: {done[step]}", file=sys.stderr)
+    finally:
+        run_step("cleanup", env, dataset=[*sources, merged])
+
+
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--images", type=int, default=5000)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--layout", choices=LAYOUTS, default="coco")
+    ap.add_argument("--layout", choices=(*LAYOUTS, H36M), default="coco", help="h36m: --images counts npz rows")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="also write the Markdown table here")
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "fiftyone-pose-bench"))
     ap.add_argument("--mongod", type=Path, help="mongod binary (default: FiftyOne's)")
-    ap.add_argument("--steps", default=",".join(STEP_ORDER), help="comma-separated subset of steps to run")
+    ap.add_argument("--steps", help="comma-separated subset of steps to run (default: all of the layout's)")
+    ap.add_argument("--merge", type=int, default=0, help="also time merging this many generated datasets (see above)")
+    ap.add_argument("--per-image", type=int, default=20, help="predictions per image for the evaluation steps")
     args = ap.parse_args(argv)
-    selected = [s for s in STEP_ORDER if s in args.steps.split(",")]
+    h36m = args.layout == H36M
+    steps = args.steps.split(",") if args.steps else H36M_STEPS if h36m else STEP_ORDER
+    selected = [s for s in ALL_STEPS if s in steps]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup in `finally`
 
     work = Path(args.workdir)
     (work / "images").mkdir(parents=True, exist_ok=True)
-    src = work / f"{args.layout}_{args.images}_s{args.seed}.json"
-    meta = src.with_suffix(".stats.json")
-    if not (src.exists() and meta.exists()):
-        tmp = src.with_suffix(".tmp")
-        stats = write_coco(tmp, args.images, args.layout, args.seed)
-        tmp.rename(src)
-        meta.write_text(json.dumps(stats))
-        print(f"generated {src}: {stats}", file=sys.stderr)
-    n_ann = json.loads(meta.read_text())["annotations"]
+    src = _generated(work, args.images, args.layout, args.seed)
+    cameras = src.with_suffix(".cameras.json")
+    stats = json.loads(src.with_suffix(".stats.json").read_text())
+    n_ann = stats["rows"] if h36m else stats["annotations"]
+    merge_files = [src] + [_generated(work, args.images, args.layout, args.seed + i) for i in range(1, args.merge)]
+    if any("yolo" in step for step in selected):
+        _placeholder_images(src, work / "images")
+    predictions = src.with_name(f"{src.stem}_results{args.per_image}.json")
+    if set(EVAL_STEPS) & set(selected) and not predictions.exists():
+        from benchmarks.predictions import generate_predictions
+
+        with open(src, "rb") as f:
+            doc = orjson.loads(f.read())
+        tmp = predictions.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps(generate_predictions(doc, args.per_image, args.seed)))
+        tmp.rename(predictions)
 
     results: dict[str, list[dict[str, Any]]] = {}
     with mongod(args.mongod or find_mongod()) as uri:
@@ -211,6 +297,7 @@ def main(argv: list[str] | None = None) -> None:
         tag = f"{os.getpid()}"
         for run in range(args.runs):
             names = {"raw": f"{tag}-{run}", "fo": f"bench-fo-{tag}-{run}", "ours": f"bench-ours-{tag}-{run}"}
+            names["ours_import_grouped"] = f"bench-ours-grouped-{tag}-{run}"
             done: dict[str, dict[str, Any]] = {}
             try:
                 for step in selected:
@@ -220,13 +307,23 @@ def main(argv: list[str] | None = None) -> None:
                     else:
                         done[step] = run_step(
                             step, env, file=src, out=work / f"out_{step}.json",
-                            name=names.get(step.split("_")[0], names["raw"]), images_dir=work / "images",
-                            format=POSE_FORMAT[args.layout],
+                            name=names.get(step, names.get(step.split("_")[0], names["raw"])),
+                            images_dir=work / "images",
+                            format=POSE_FORMAT.get(args.layout, args.layout),
+                            **({"cameras": cameras} if h36m else {}),
+                            results=predictions,
                         )  # fmt: skip
                     results.setdefault(step, []).append(done[step])
                     print(f"run {run + 1}/{args.runs} {step}: {done[step]}", file=sys.stderr)
+                if args.merge:
+                    _time_merge(merge_files, env, work, f"{tag}-{run}", POSE_FORMAT[args.layout], results, done)
             finally:
-                res = run_step("cleanup", env, name=names["raw"], dataset=[names["fo"], names["ours"]])
+                res = run_step(
+                    "cleanup",
+                    env,
+                    name=names["raw"],
+                    dataset=[names["fo"], names["ours"], names["ours_import_grouped"]],
+                )
                 if res:
                     print(f"cleanup: {res}", file=sys.stderr)
 
@@ -237,7 +334,13 @@ def main(argv: list[str] | None = None) -> None:
         f"File {src.name}: {src.stat().st_size / 2**20:.1f} MiB. Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, {platform.platform()}.",
     ]
-    text = report(results, args.images, header)
+    text = report(results, args.images, header, args.merge)
+    reference = [r.get("stats") for r in results.get("pycocotools_eval", [])]
+    for step in ("ours_eval", "ours_eval_fo"):
+        ours = [r.get("stats") for r in results.get(step, [])]
+        if reference and ours and None not in reference + ours:
+            same = all(o == reference[0] for o in ours) and all(r == reference[0] for r in reference)
+            text += f"\n{step}: the ten numbers {'equal' if same else 'DIFFER from'} pycocotools' in every run.\n"
     print(text)
     if args.out:
         Path(args.out).write_text(text)

@@ -27,10 +27,12 @@ import json
 import math
 import os
 import resource
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -317,14 +319,62 @@ def ours_import(a: argparse.Namespace) -> dict[str, Any]:
 
 
 @step
+def ours_import_grouped(a: argparse.Namespace) -> dict[str, Any]:
+    """Human3.6M grouped: ``fiftyone_pose.load(path, grouped=True, cameras=CAMERAS, scenes_dir=...)``
+    (``--cameras``; the scenes go to a ``scenes`` folder beside ``--out``, deleted afterwards)."""
+    load = _pose_fn("load")
+    scenes = os.path.join(os.path.dirname(os.path.abspath(a.out)), f"scenes-{a.name}")
+    _connect()
+    r: dict[str, Any] = {}
+    try:
+        with timed(r):
+            ds = load(a.file, format=a.format, images_dir=a.images_dir, name=a.name, grouped=True, cameras=a.cameras,
+                      scenes_dir=scenes)  # fmt: skip
+    finally:
+        shutil.rmtree(scenes, ignore_errors=True)
+    ds.persistent = True
+    r["samples"] = len(ds.select_group_slices(media_type="image"))
+    r["groups"] = len(ds.select_group_slices("3d"))
+    return r
+
+
+@step
 def ours_export(a: argparse.Namespace) -> dict[str, Any]:
     """``fiftyone_pose.export(dataset, out_path, format=FORMAT)``."""
     export = _pose_fn("export")
     ds = _load_dataset(a.name)
     r: dict[str, Any] = {}
+    if os.path.exists(a.out):  # an earlier run's file: export replaces nothing unasked
+        os.unlink(a.out)
     with timed(r):
         export(ds, a.out, format=a.format)
     r["output"] = _compare(a.out, a.file)
+    return r
+
+
+@step
+def ours_merge(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.merge(--dataset ..., name=--name, layout=--layout)`` of imported datasets."""
+    merge = _pose_fn("merge")
+    _connect()
+    r: dict[str, Any] = {}
+    with timed(r):
+        ds = merge(a.dataset, name=a.name, layout=a.layout)
+    ds.persistent = True
+    r["samples"] = len(ds)
+    return r
+
+
+@step
+def ours_merged_export(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.export(merged, out_path, format="coco")``: the merged persons exported once,
+    the yardstick of ``ours_merge``."""
+    export = _pose_fn("export")
+    ds = _load_dataset(a.name)
+    r: dict[str, Any] = {}
+    with timed(r):
+        data = export(ds, a.out, format="coco")
+    r["persons"] = len(data.persons)
     return r
 
 
@@ -347,6 +397,164 @@ def pure_write(a: argparse.Namespace) -> dict[str, Any]:
     with timed(r):
         write(data, a.out, format=a.format)
     r["output"] = _compare(a.out, a.file)
+    return r
+
+
+def _yolo_dir(a: argparse.Namespace) -> Path:
+    """The folder a YOLO step writes (``--out`` without its suffix), emptied first (untimed)."""
+    root = Path(a.out).with_suffix("")
+    shutil.rmtree(root, ignore_errors=True)
+    return root
+
+
+def _compare_yolo(out: Path, floor: Path) -> str:
+    """``same rows`` when the label files equal those of ``yolo_floor`` (text for text), else ``differs``."""
+    if not floor.is_dir():
+        return "no yolo_floor output to compare"
+
+    def texts(root: Path) -> dict[str, bytes]:
+        return {os.fspath(p.relative_to(root)): p.read_bytes() for p in (root / "labels").rglob("*.txt")}
+
+    return "same rows as yolo_floor" if texts(out) == texts(floor) else "differs from yolo_floor"
+
+
+@step
+def yolo_floor(a: argparse.Namespace) -> dict[str, Any]:
+    """Plain Python: the loaded COCO document (untimed) to a YOLO-pose folder, as ``convert_coco`` loops.
+
+    The same rows as fiftyone_pose writes (``%.10g``, crowd / empty-box / no-point persons left
+    out, points outside the image unlabelled), one label file and one image symlink per image,
+    and the yaml: the floor for ``pure_write_yolo``.
+    """
+    with open(a.file, "rb") as f:
+        doc = orjson.loads(f.read())
+    root = _yolo_dir(a)
+    r: dict[str, Any] = {}
+    with timed(r, floor=True):
+        by_image: dict[int, list[dict[str, Any]]] = {}
+        for ann in doc["annotations"]:
+            by_image.setdefault(ann["image_id"], []).append(ann)
+        labels, images = root / "labels" / "train", root / "images" / "train"
+        labels.mkdir(parents=True)
+        images.mkdir(parents=True)
+        line = " ".join(["%.10g"] * (5 + len(doc["categories"][0]["keypoints"]) * 3))
+        for im in doc["images"]:
+            w, h = im["width"], im["height"]
+            rows = []
+            for ann in by_image.get(im["id"], ()):
+                x, y, bw, bh = ann["bbox"]
+                kp = ann["keypoints"]
+                if ann.get("iscrowd") or bw <= 0 or bh <= 0 or not any(kp[2::3]):
+                    continue
+                row = [0, (x + bw / 2) / w, (y + bh / 2) / h, bw / w, bh / h]
+                for i in range(0, len(kp), 3):
+                    px, py, v = kp[i] / w, kp[i + 1] / h, kp[i + 2]
+                    row += (px, py, v) if v and 0 <= px <= 1 and 0 <= py <= 1 else (0, 0, 0)
+                rows.append(line % tuple(row))
+            with open(labels / (im["file_name"].rsplit(".", 1)[0] + ".txt"), "w") as f:
+                f.write("\n".join(rows) + "\n" if rows else "")
+            os.symlink(os.path.join(a.images_dir, im["file_name"]), images / im["file_name"])
+        (root / "dataset.yaml").write_text(f"path: {root}\ntrain: images/train\nval: images/train\n")
+    return r
+
+
+# ---- evaluation (issue 14): the reference evaluator, ours on files, ours as a FiftyOne run
+
+
+@step
+def pycocotools_eval(a: argparse.Namespace) -> dict[str, Any]:
+    """pycocotools: ``COCO(file)``, ``loadRes(results)``, ``COCOeval`` keypoints with the layout's
+    sigmas, ``evaluate``/``accumulate``/``summarize`` (COCO layout only)."""
+    import contextlib
+    import io
+
+    import numpy as np
+
+    if a.format != "coco":
+        raise Unavailable("the reference for this layout is xtcocotools' per-part evaluation")
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from fiftyone_pose.core import skeleton
+
+    sigmas = np.array(skeleton.load("coco").sigmas)
+    r: dict[str, Any] = {}
+    with timed(r), contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(a.file)
+        ev = COCOeval(gt, gt.loadRes(a.results), "keypoints")
+        ev.params.kpt_oks_sigmas = sigmas
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    r["output"] = f"AP {ev.stats[0]:.3f}"
+    r["stats"] = ev.stats.tolist()
+    return r
+
+
+@step
+def pure_write_yolo(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.write(data, folder, format="yolo", images_dir=...)`` (symlinks) of what ``read`` returned."""
+    read, write = _pose_fn("read"), _pose_fn("write")
+    data = read(a.file, format=a.format)
+    root = _yolo_dir(a)
+    r: dict[str, Any] = {}
+    with timed(r):
+        write(data, root, format="yolo", images_dir=a.images_dir)
+    r["output"] = _compare_yolo(root, root.with_name("out_yolo_floor"))
+    return r
+
+
+@step
+def ours_eval(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.read`` of both files and ``fiftyone_pose.eval.evaluate`` (no database)."""
+    read = _pose_fn("read")
+    from fiftyone_pose.eval import evaluate
+
+    r: dict[str, Any] = {}
+    with timed(r):
+        gt = read(a.file, format=a.format)
+        result = evaluate(gt, read(a.results, format="coco_results", skeleton=gt.skeleton))
+    r["output"] = f"AP {result.stats[0]:.3f}"
+    r["stats"] = result.stats.tolist()
+    return r
+
+
+@step
+def ours_export_yolo(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.export(dataset, folder, format="yolo")`` (symlinks) of ``ours_import``'s dataset."""
+    export = _pose_fn("export")
+    ds = _load_dataset(a.name)
+    root = _yolo_dir(a)
+    r: dict[str, Any] = {}
+    with timed(r):
+        export(ds, root, format="yolo")
+    r["output"] = _compare_yolo(root, root.with_name("out_yolo_floor"))
+    return r
+
+
+@step
+def ours_predictions(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.load_predictions(dataset, results)`` into ``ours_import``'s dataset."""
+    load_predictions = _pose_fn("load_predictions")
+    ds = _load_dataset(a.name)
+    r: dict[str, Any] = {}
+    with timed(r):
+        summary = load_predictions(ds, a.results, overwrite=True)
+    r["output"] = f"{summary['predictions']} predictions"
+    return r
+
+
+@step
+def ours_eval_fo(a: argparse.Namespace) -> dict[str, Any]:
+    """``fiftyone_pose.evaluate(dataset, "predictions", eval_key="eval")``: bulk read, evaluation,
+    per-person and per-image results written back, the run stored."""
+    evaluate = _pose_fn("evaluate")
+    ds = _load_dataset(a.name)
+    r: dict[str, Any] = {}
+    with timed(r):
+        result = evaluate(ds, "predictions", eval_key="eval")
+    r["output"] = f"AP {result.stats[0]:.3f}"
+    r["stats"] = result.stats.tolist()
     return r
 
 
@@ -373,7 +581,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--name", help="dataset / scratch collection name")
     ap.add_argument("--images-dir", default="/nonexistent/images")
     ap.add_argument("--format", default="coco", help="fiftyone_pose format of the file (ours_*, pure_* steps)")
-    ap.add_argument("--dataset", action="append", default=[], help="(cleanup) dataset to delete")
+    ap.add_argument("--dataset", action="append", default=[], help="(cleanup) dataset to delete; (ours_merge) source")
+    ap.add_argument("--layout", default="coco", help="(ours_merge) keypoint layout of the merged dataset")
+    ap.add_argument("--cameras", help="(ours_import_grouped) Human3.6M camera parameters (JSON)")
+    ap.add_argument("--results", help="(evaluation steps) COCO results list of the file's images")
     a = ap.parse_args(argv)
     try:
         result = STEPS[a.step](a)

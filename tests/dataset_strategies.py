@@ -8,7 +8,7 @@ from typing import Any
 
 from dataset_docs import OCHUMAN_NAMES
 from hypothesis import strategies as st
-from strategies import _extras, coords, json_values, numbers, segmentation
+from strategies import coords, extras_for, json_values, numbers, segmentation
 
 from fiftyone_pose.core import skeleton as skeletons
 
@@ -18,7 +18,7 @@ plain_keys = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
 coco_flags = st.sampled_from([0, 1, 2])
 
 
-def _plain_extras(reserved: set[str]):
+def plain_extras_for(reserved: set[str]):
     return st.dictionaries(plain_keys.filter(lambda k: k not in reserved), json_values, max_size=2)
 
 
@@ -54,7 +54,7 @@ def coco_like_docs(
             if draw(st.integers(0, 4)):
                 rec[key] = draw(strategy)
         if not fiftyone:
-            rec.update(draw(_extras({"id", "file_name", "width", "height", *(image_extras or {})})))
+            rec.update(draw(extras_for({"id", "file_name", "width", "height", *(image_extras or {})})))
         images.append(rec)
     anns = []
     if images:
@@ -83,7 +83,7 @@ def coco_like_docs(
                     rec[key] = draw(strategy)
             if not fiftyone:
                 rec.update(
-                    draw(_extras({"id", "image_id", "category_id", "keypoints", *optional, *(ann_extras or {})}))
+                    draw(extras_for({"id", "image_id", "category_id", "keypoints", *optional, *(ann_extras or {})}))
                 )
             anns.append(rec)
     doc: dict[str, Any] = {}
@@ -155,7 +155,7 @@ def aic_native_docs(draw, fiftyone: bool = False, max_images: int = 4):
             rec["url"] = draw(st.text(max_size=10))
         if not fiftyone:
             rec.update(
-                draw(_plain_extras({"image_id", "human_annotations", "keypoint_annotations", "width", "height"}))
+                draw(plain_extras_for({"image_id", "human_annotations", "keypoint_annotations", "width", "height"}))
             )
         n = draw(st.integers(0, 4))
         keys = draw(st.lists(st.from_regex(r"human[0-9]{1,2}", fullmatch=True), min_size=n, max_size=n, unique=True))
@@ -216,7 +216,7 @@ def ochuman_native_docs(draw, fiftyone: bool = False, max_images: int = 3):
                 ann["max_iou"] = draw(st.floats(0, 1))
             if not fiftyone:
                 ann.update(
-                    draw(_plain_extras({"bbox", "keypoints", "segms", "max_iou", "extra_keypoints", "bbox_corners"}))
+                    draw(plain_extras_for({"bbox", "keypoints", "segms", "max_iou", "extra_keypoints", "bbox_corners"}))
                 )
             anns.append(ann)
         rec["annotations"] = anns

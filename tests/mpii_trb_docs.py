@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from dataset_strategies import _plain_extras, small
+from dataset_strategies import plain_extras_for, small
 from hypothesis import strategies as st
 from strategies import coords, json_values
 
@@ -95,7 +95,7 @@ def mpii_trb_docs(draw, fiftyone: bool = False, max_images: int = 3, max_persons
                 if draw(st.integers(0, 4).map(lambda x: x == 0) if rare else st.integers(0, 3).map(bool)):
                     rec[key] = value
             if not fiftyone:
-                rec.update(draw(_plain_extras({*rec, *optional, "segmentation"})))
+                rec.update(draw(plain_extras_for({*rec, *optional, "segmentation"})))
             anns.append(rec)
     doc: dict[str, Any] = {}
     if draw(st.booleans()):

@@ -52,6 +52,7 @@ from hypothesis import strategies as st
 from fiftyone_pose import cli, formats
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.errors import PoseFormatError
+from fiftyone_pose.formats.protocol import Confidence, Peek
 
 # ------------------------------------------------------------------------------------ samples
 
@@ -270,6 +271,17 @@ def _pytorch_pose_samples() -> list[Sample]:
     ]
 
 
+@sample_hook("coco_results")
+def _coco_results_samples() -> list[Sample]:
+    from results_docs import detection_results, keypoint_results, wholebody_results
+
+    return [
+        Sample({"results.json": keypoint_results()}, "results.json", lossless=True, label="keypoints"),
+        Sample({"wholebody_results.json": wholebody_results()}, "wholebody_results.json", lossless=True, label="wb"),
+        Sample({"detections.json": detection_results()}, "detections.json", lossless=True, label="detections"),
+    ]
+
+
 @sample_hook("mpii")
 def _mpii_samples() -> list[Sample]:
     from mpii_docs import mpii_hrnet_doc, mpii_hrnet_test_doc, mpii_release
@@ -279,6 +291,17 @@ def _mpii_samples() -> list[Sample]:
         Sample({"mpii_test.json": mpii_hrnet_test_doc()}, "mpii_test.json", lossless=True, label="hrnet-test"),
         Sample({"mpii_human_pose_v1_u12_1.mat": MatFile(mpii_release())}, "mpii_human_pose_v1_u12_1.mat", label="mat"),
     ]
+
+
+@sample_hook("yolo")
+def _yolo_samples() -> list[Sample]:
+    from yolo_docs import coco8_files
+
+    files = {name: content for name, content in coco8_files().items() if content != ""}  # mutable text only
+    bare = {  # no yaml: the split is the folder, the number of points comes from the rows
+        name.replace("coco8/", "bare/"): content for name, content in files.items() if not name.endswith(".yaml")
+    }
+    return [Sample(files, "coco8", label="coco8"), Sample(bare, "bare", label="no-yaml")]
 
 
 # ------------------------------------------------------------------------------ serialisation
@@ -775,32 +798,40 @@ def _error_problems(
 
 
 def _round_trip_problems(name: str, sample: Sample, main: Path, mutated: Any, data: Any, work: Path) -> list[str]:
-    module = formats.get(name)
-    out_format = name if hasattr(module, "write") else "coco"
+    if formats.places_media(name):
+        return _folder_round_trip_problems(name, main, data, work)
     first, second = work / "first.out", work / "second.out"
-    formats.write(data, first, out_format)
-    again = formats.get(out_format).read(first)
-    formats.write(again, second, out_format)
+    formats.write(data, first, name)
+    again = formats.get(name).read(first)
+    formats.write(again, second, name)
     problems = []
     if first.read_bytes() != second.read_bytes():
-        problems.append(f"write(read(written)) differs from written ({out_format})")
-    if sample.lossless and out_format == name and is_json(mutated):
+        problems.append(f"write(read(written)) differs from written ({name})")
+    if sample.lossless and is_json(mutated):
         diff = first_difference(orjson.loads(first.read_bytes()), mutated)
         if diff:
             problems.append(f"not lossless: {diff}")
     return problems
 
 
+def _folder_round_trip_problems(name: str, main: Path, data: Any, work: Path) -> list[str]:
+    """A format written as a folder (YOLO): written, read and written again, the same label files."""
+    first, second = work / "first.out", work / "second.out"
+    formats.write(data, first, name, images_dir=formats.images_dir(main, name))
+    formats.write(formats.read(first, name), second, name, images_dir=formats.images_dir(first, name))
+
+    def texts(root: Path) -> dict[str, bytes]:
+        return {os.fspath(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.txt"))}
+
+    return [] if texts(first) == texts(second) else [f"write(read(written)) differs from written ({name})"]
+
+
 def _cli_problems(name: str, main: Path, work: Path, expected_error: str | None) -> list[str]:
-    module = formats.get(name)
-    out_format = name if hasattr(module, "write") else "coco"
     out_dir = work / "cli"
     out_dir.mkdir()
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        code = cli.main(
-            ["convert", os.fspath(main), os.fspath(out_dir / "out.json"), "--from", name, "--to", out_format]
-        )
+        code = cli.main(["convert", os.fspath(main), os.fspath(out_dir / "out.json"), "--from", name, "--to", name])
     lines = stderr.getvalue().splitlines()
     written = sorted(os.listdir(out_dir))
     if expected_error is None:
@@ -826,8 +857,8 @@ def check(name: str, sample: Sample, mutation: Mutation, tmp_root: Path) -> Outc
         module = formats.get(name)
         problems = []
         try:
-            score = module.detect(main)
-            if not (isinstance(score, float | int) and 0 <= score <= 1):
+            score = module.detect(Peek(main))
+            if not isinstance(score, Confidence):
                 problems.append(f"detect returned {score!r}")
         except Exception as e:  # noqa: BLE001 - anything here is a finding
             problems.append(f"detect raised {type(e).__name__}: {e}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from dataset_strategies import _plain_extras, small
+from dataset_strategies import plain_extras_for, small
 from hypothesis import strategies as st
 from strategies import coords
 
@@ -171,7 +171,7 @@ def pytorch_pose_docs(draw, fiftyone: bool = False, max_records: int = 6):
         if not fiftyone:
             rec.update(
                 draw(
-                    _plain_extras(
+                    plain_extras_for(
                         {*rec, "joint_self", "dataset", "img_paths", "img_width", "img_height", "isValidation"}
                     )
                 )

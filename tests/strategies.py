@@ -24,7 +24,7 @@ extra_keys = st.one_of(
 )
 
 
-def _extras(reserved: set[str]):
+def extras_for(reserved: set[str]):
     return st.dictionaries(extra_keys.filter(lambda k: k not in reserved), json_values, max_size=3)
 
 
@@ -71,7 +71,7 @@ def coco_documents(draw, max_images: int = 5, max_persons: int = 8):
         rec = {"id": iid, "file_name": f"{folder}{iid:012d}.jpg"}
         rec["width"] = draw(st.sampled_from([w, float(w)]))
         rec["height"] = h
-        rec.update(draw(_extras(IMAGE_KEYS)))
+        rec.update(draw(extras_for(IMAGE_KEYS)))
         images.append(rec)
 
     annotations = []
@@ -99,7 +99,7 @@ def coco_documents(draw, max_images: int = 5, max_persons: int = 8):
             for key, value in optional.items():
                 if draw(st.integers(0, 9)):  # each optional key is absent now and then
                     rec[key] = value
-            rec.update(draw(_extras(ANN_KEYS)))
+            rec.update(draw(extras_for(ANN_KEYS)))
             annotations.append(rec)
 
     doc = {}

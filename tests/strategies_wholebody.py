@@ -12,7 +12,7 @@ import random
 
 from helpers import COCO_NAMES, COCO_SKELETON
 from hypothesis import strategies as st
-from strategies import ANN_KEYS, IMAGE_KEYS, _extras, coords, numbers, segmentation, visibility
+from strategies import ANN_KEYS, IMAGE_KEYS, coords, extras_for, numbers, segmentation, visibility
 
 WB_PARTS = (
     ("foot_kpts", 6, "foot"),
@@ -66,7 +66,7 @@ def _images(draw, max_images: int, halpe: bool):
             else f"{iid:012d}.jpg"
         )
         rec = {"id": iid, "file_name": name, "width": draw(st.integers(1, 4000)), "height": draw(st.integers(1, 4000))}
-        rec.update(draw(_extras(IMAGE_KEYS)))
+        rec.update(draw(extras_for(IMAGE_KEYS)))
         images.append(rec)
     return images
 
@@ -101,7 +101,7 @@ def wholebody_documents(draw, max_images: int = 4, max_persons: int = 6):
             boxes = {key: draw(part_box) for key in WB_BOXES}
             _optional(draw, rec, boxes)
             _optional(draw, rec, {flag: draw(st.booleans()) for flag in WB_FLAGS})
-            rec.update(draw(_extras(ANN_KEYS | WB_KEYS)))
+            rec.update(draw(extras_for(ANN_KEYS | WB_KEYS)))
             annotations.append(rec)
     doc: dict = {}
     if draw(st.booleans()):
@@ -135,7 +135,7 @@ def halpe_documents(draw, max_images: int = 4, max_persons: int = 6):
             })  # fmt: skip
             if draw(st.integers(0, 4)) == 0:
                 rec["segmentation"] = draw(segmentation(im["width"], im["height"]))
-            rec.update(draw(_extras(ANN_KEYS)))
+            rec.update(draw(extras_for(ANN_KEYS)))
             annotations.append(rec)
     doc: dict = {}
     if draw(st.booleans()):

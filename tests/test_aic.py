@@ -41,7 +41,7 @@ def test_native_model_visibility_ids_keys_and_boxes():
     assert p.visibility_raw[1, :3].tolist() == [1.0, 2.0, 3.0]
     assert [e["human_key"] for e in p.extras] == ["human2", "human1", "human10", "human1"]  # file order
     assert p.ids.tolist() == [1, 2, 3, 4] and p.image_index.tolist() == [0, 0, 0, 1]
-    assert p.boxes[1].tolist() == [40, 12, 170, 458] and p.int_mask["bbox"] is True
+    assert p.boxes[1].tolist() == [40, 12, 170, 458] and p.int_mask["bbox"].all()
     assert p.boxes[2].tolist() == [5, 5, 0, 0]  # degenerate box kept
     assert np.isnan(p.areas).all() and not p.crowd.any() and (p.num_keypoints == -1).all()
     im = data.images
@@ -81,7 +81,7 @@ def test_odd_flags_are_noted_and_kept_but_0_is_written_as_3():
     kp = doc[1]["keypoint_annotations"]["human1"]
     kp[2], kp[5], kp[8] = 0.5, 4, 0
     data = aic.decode(doc)
-    assert data.notes[aic._NOTE_FLAGS] == 3
+    assert data.notes[aic.NOTE_FLAGS] == 3
     assert data.persons.visibility[3, :3].tolist() == [0, 0, 0]
     out = aic.encode(data)[1]["keypoint_annotations"]["human1"]
     assert out[2] == 0.5 and out[5] == 4 and out[8] == 3
@@ -218,16 +218,16 @@ def test_fiftyone_round_trip_skeleton_sizes_and_coco_export(fo_db, native_with_i
     assert person.human_key == "human1" and person.visibility[:3] == [2, 1, 0]
     assert person.raw_keypoints[2:9:3] == [1, 2, 3]  # the native flags
     native = tmp_path / "native.json"
-    fop.export(ds, native, format="aic")
+    fop.export(ds, native, format="aic", overwrite=True)
     assert first_difference(json.loads(native.read_text()), aic_native_doc()) is None
     out = tmp_path / "coco.json"
-    fop.export(ds, out, format="coco")
+    fop.export(ds, out, format="coco", overwrite=True)
     exported = assert_export_evaluates(out, "aic")
     assert exported["images"][0]["width"] == 640  # known now
 
     # a point hidden by a view is written as "not labeled" (3) in the native file
     view = ds.filter_keypoints("ground_truth", labels=["right_shoulder", "neck"])
-    fop.export(view, native, format="aic")
+    fop.export(view, native, format="aic", overwrite=True)
     kp = json.loads(native.read_text())[0]["keypoint_annotations"]["human1"]
     assert kp[2] == 1 and kp[5] == 3 and kp[3:5] == [0, 0]
 
@@ -245,7 +245,7 @@ def test_generated_native_files_survive_fiftyone(fo_db, tmp_path, doc):
     ds = fop.load(src, format="aic", images_dir=tmp_path)
     try:
         out = tmp_path / "out.json"
-        fop.export(ds, out, format="aic")
+        fop.export(ds, out, format="aic", overwrite=True)
         assert first_difference(json.loads(out.read_text()), doc) is None
     finally:
         ds.delete()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_server import BOX_COLOR, DATASET, NO_SKELETON, SKELETON_COLOR
+from app_server import BOX_COLOR, DATASET, H36M_DATASET, NO_SKELETON, SKELETON_COLOR
 
 from fiftyone_pose.cli import main as cli_main
 from fiftyone_pose.demo.run import demo_paths
@@ -75,7 +75,8 @@ def app(fo_db, tmp_path_factory):
     env = {**os.environ, "FIFTYONE_PLUGINS_DIR": str(plugins), "FIFTYONE_DO_NOT_TRACK": "true"}
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("app_server.py")), str(port)],
+            [sys.executable, str(Path(__file__).with_name("app_server.py")), str(port),
+             str(tmp_path_factory.mktemp("h36m-app"))],
             stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -100,7 +101,7 @@ def app(fo_db, tmp_path_factory):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        for name in (DATASET, NO_SKELETON):
+        for name in (DATASET, NO_SKELETON, H36M_DATASET):
             if fo_db.dataset_exists(name):
                 fo_db.delete_dataset(name)
 
@@ -156,6 +157,57 @@ def test_server_executes_the_operators(app, tmp_path, fo_db):
         fo_db.delete_dataset(name)
 
 
+def _stream(url: str, operator: str, params: dict, **request) -> list[dict]:
+    body = _post(url, "/operators/execute/generator", {
+        "operator_uri": f"{PLUGIN_NAME}/{operator}", "dataset_name": DATASET, "params": params, **request,
+    })  # fmt: skip
+    return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+
+def _invoked(messages: list[dict]) -> list[tuple[str, dict]]:
+    return [(m["body"]["operator_uri"], m["body"]["params"]) for m in messages if m.get("cls") == "InvocationRequest"]
+
+
+def test_a_failed_import_shows_the_error_line_in_the_app(app, tmp_path):
+    """The stream used to end after 'set_progress 0' and the dialog waited forever: it now ends
+    with the failure in the form the App reads (an ExecutionResult's error), the CLI's line."""
+    from fiftyone_pose import formats
+
+    bad = tmp_path / "mystery.json"
+    bad.write_text("[1, 2]")
+    messages = _stream(app, "import_pose_dataset", {"path": str(bad), "format": "auto", "name": "never-made"})
+    known = ", ".join(sorted(formats.REGISTRY))
+    line = f"{bad}: cannot tell the format from the content; choose 'Format' (one of: {known})"
+    assert messages[-1]["error"] == line and messages[-1]["error_message"] == line
+    ops = _invoked(messages)
+    assert ops[-2:] == [
+        ("set_progress", {"label": line, "progress": 0.0}),
+        ("notify", {"message": line, "variant": "error"}),
+    ]
+    assert "open_dataset" not in [op for op, _ in ops]
+
+    labels, _ = demo_paths()  # a dataset of that name exists: the form's checkbox is named
+    messages = _stream(app, "import_pose_dataset", {"path": str(labels), "name": DATASET})
+    assert messages[-1]["error"] == (
+        f"dataset '{DATASET}' already exists; tick 'Replace a dataset of that name' to replace it"
+    )
+
+
+def test_importing_from_the_sample_modal_closes_it_before_opening_the_new_dataset(app, fo_db):
+    labels, _ = demo_paths()
+    name = "fiftyone-pose-imported-from-the-modal"
+    sample_id = fo_db.load_dataset(DATASET).first().id
+    params = {"path": str(labels), "name": name, "overwrite": True}
+    try:
+        ops = [op for op, _ in _invoked(_stream(app, "import_pose_dataset", params, current_sample=sample_id))]
+        assert ops[-2:] == ["close_sample", "open_dataset"], ops
+        ops = [op for op, _ in _invoked(_stream(app, "import_pose_dataset", params))]  # no modal open
+        assert ops[-1] == "open_dataset" and "close_sample" not in ops
+    finally:
+        if fo_db.dataset_exists(name):
+            fo_db.delete_dataset(name)
+
+
 # ------------------------------------------------------------------------------------ browser
 
 
@@ -177,11 +229,14 @@ def _page(browser, url: str):
     return page
 
 
-def _color_pixels(path: Path, hex_color: str, tol: int = 65) -> int:
+def _color_pixels(path: Path, hex_color: str, tol: int = 65, region: tuple[int, int] | None = None) -> int:
+    """Pixels of ``hex_color`` (within ``tol`` per channel), in the columns ``region`` if given."""
     from PIL import Image
 
     rgb = np.array([int(hex_color[i : i + 2], 16) for i in (1, 3, 5)])
     img = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    if region is not None:
+        img = img[:, region[0] : region[1]]
     return int((np.abs(img - rgb).max(axis=-1) <= tol).sum())
 
 
@@ -240,10 +295,125 @@ def test_operator_browser_lists_and_runs_the_plugin(app, browser, artifacts):
     page.screenshot(path=_saved(artifacts, "app-operators.png"))
     # the curation form, run from the App: the grid then shows the curated view
     page.get_by_text("Curate poses", exact=True).first.click()
-    page.get_by_text("Persons with N visible points (v=2)").first.wait_for(timeout=30_000)
+    page.get_by_text("Persons with N visible points (v = 2)").first.wait_for(timeout=30_000)
+    page.get_by_text("at least this many visible points").first.wait_for(timeout=30_000)  # from the docstring
+    page.locator("form input[type=number]").first.fill("8")  # min count
     page.screenshot(path=_saved(artifacts, "app-curate-form.png"))
     page.get_by_role("button", name="Execute").click()
     page.get_by_text("27 samples").wait_for(timeout=60_000)
     page.get_by_text("Persons shown").wait_for(timeout=30_000)
     page.screenshot(path=_saved(artifacts, "app-curated.png"))
+    page.close()
+
+
+def _run_import(page, path: str, name: str) -> None:
+    """Fill the Import pose dataset form (path, dataset name) and execute it."""
+    page.locator("[data-cy=action-browse-operations]").last.click()  # the modal's, when it is open
+    page.fill("[data-cy=operators-browser-search]", "pose")
+    page.get_by_text("Import pose dataset", exact=True).first.click()
+    page.get_by_text("Annotation file").first.wait_for(timeout=30_000)
+    text = page.locator("form input[type=string]")  # path, images folder, dataset name, field
+    text.nth(0).fill(path)
+    text.nth(2).fill(name)
+    page.get_by_role("button", name="Execute").click()
+
+
+@browser_test
+def test_a_failed_import_shows_its_error_in_the_dialog(app, browser, artifacts, tmp_path):
+    bad = tmp_path / "mystery.json"
+    bad.write_text("[1, 2]")
+    page = _page(browser, f"{app}/datasets/{DATASET}")
+    page.wait_for_selector("[data-cy=fo-grid] canvas", timeout=90_000)
+    _run_import(page, str(bad), "never-made")
+    page.get_by_text(f"{bad}: cannot tell the format from the content; choose 'Format'").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(2000)
+    assert page.get_by_text("Failed to execute operator").count() == 0  # every step of the failure ran
+    page.screenshot(path=_saved(artifacts, "app-import-error.png"))
+    page.close()
+
+
+@browser_test
+def test_an_import_from_the_sample_modal_opens_the_new_dataset(app, browser, artifacts, fo_db):
+    labels, _ = demo_paths()
+    name = "fiftyone-pose-from-the-modal"
+    sample_id = fo_db.load_dataset(DATASET).first().id
+    page = _page(browser, f"{app}/datasets/{DATASET}?id={sample_id}")
+    try:
+        page.wait_for_selector("[data-cy=modal-looker-container] canvas", timeout=90_000)
+        _run_import(page, str(labels), name)
+        page.wait_for_url(f"**/datasets/{name}**", timeout=120_000)
+        page.get_by_text("30 samples").wait_for(timeout=60_000)
+        page.wait_for_timeout(2000)
+        assert page.locator("[data-cy=modal-looker-container]").count() == 0
+        assert page.get_by_text("not found").count() == 0
+        page.screenshot(path=_saved(artifacts, "app-import-from-modal.png"))
+    finally:
+        page.close()
+        if fo_db.dataset_exists(name):
+            fo_db.delete_dataset(name)
+
+
+@browser_test
+def test_h36m_group_shows_four_views_and_the_3d_skeleton(app, browser, artifacts, fo_db):
+    """A Human3.6M group (tests/app_server.py imports a generated file grouped, with cameras): the
+    carousel holds the four camera views, and the 3D viewer draws the skeleton's left and right
+    sides in their colours."""
+    from fiftyone_pose.fo.h36m import SIDE_COLORS
+
+    ds = fo_db.load_dataset(H36M_DATASET)
+    group_id = ds.first().group.id
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.add_init_script(
+        "window.localStorage.setItem('fiftyone-enterprise-tooltip-seen', 'true');"
+        "window.localStorage.setItem('fo-3d-annotation-tips-dismissed', 'true')"
+    )
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(2):  # on a loaded machine the App has once come up without the modal: load it again
+        page.goto(f"{app}/datasets/{H36M_DATASET}?groupId={group_id}")
+        try:
+            page.wait_for_selector("[data-cy=group-carousel] canvas", timeout=60_000)
+            break
+        except PlaywrightTimeout:
+            page.screenshot(path=_saved(artifacts, f"app-h36m-group-not-open-{attempt}.png"))
+    else:
+        pytest.fail("the group's modal did not open (screenshots saved)")
+    page.wait_for_selector("[data-cy=looker3d] canvas", timeout=90_000)
+    page.get_by_text("All assets loaded successfully!").wait_for(timeout=60_000)
+    page.wait_for_timeout(4000)  # the carousel's images and the scene's first frames
+    carousel_items = page.locator("[data-cy=group-carousel] canvas").count()
+    carousel = _saved(artifacts, "app-h36m-carousel.png")
+    page.locator("[data-cy=group-carousel]").screenshot(path=carousel)
+    viewer = _saved(artifacts, "app-h36m-3d.png")
+    page.locator("[data-cy=looker3d]").screenshot(path=viewer)
+    page.screenshot(path=_saved(artifacts, "app-h36m-group.png"))
+    if os.environ.get("FIFTYONE_POSE_UPDATE_DOCS"):
+        page.screenshot(path=ROOT / "docs" / "app-h36m-group.png")
+    page.close()
+    from PIL import Image
+
+    # the four views: four thumbnails side by side, each with its person's keypoints drawn in colour
+    img = np.asarray(Image.open(carousel).convert("RGB")).astype(int)
+    coloured = (img.max(axis=-1) - img.min(axis=-1)) > 80
+    width = coloured.shape[1]
+    strips = [int(coloured[:, i * width // 4 : (i + 1) * width // 4].sum()) for i in range(4)]
+    assert carousel_items >= 4 and min(strips) > 40, (carousel_items, strips)
+    # the 3D skeleton: its left side cyan, its right side pink-red (lit, so told apart by hue), below the
+    # viewer's axes gizmo and above its toolbar
+    r, g, b = np.moveaxis(np.asarray(Image.open(viewer).convert("RGB")).astype(int)[150:-80], -1, 0)
+    assert SIDE_COLORS["left"] == "#00d5ff" and SIDE_COLORS["right"] == "#ff3d6e"
+    left, right = int(((g - r > 60) & (b - r > 60)).sum()), int(((r - g > 100) & (b - g > 20)).sum())
+    assert left > 300 and right > 300, (left, right)
+
+
+@browser_test
+def test_h36m_sequences_step_through_the_frames(app, browser, artifacts, fo_db):
+    """The saved view ``sequences``: a dynamic group per (subject, action, camera), whose modal
+    pages through the sequence's frames (two here) in order."""
+    first = fo_db.load_dataset(H36M_DATASET).load_saved_view("sequences").first().id
+    page = _page(browser, f"{app}/datasets/{H36M_DATASET}?view=sequences&id={first}")
+    bar = page.locator("[data-cy=dynamic-group-pagination-bar]")
+    bar.wait_for(timeout=60_000)
+    assert bar.get_by_text("2", exact=True).count() == 1
+    page.screenshot(path=_saved(artifacts, "app-h36m-sequence.png"))
     page.close()

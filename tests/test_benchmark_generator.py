@@ -160,3 +160,27 @@ def test_cli_writes_file(tmp_path, capsys):
     main([str(out), "--images", "20", "--layout", "halpe", "--seed", "2"])
     assert json.loads(out.read_bytes()) == generate_coco(20, "halpe", 2)
     assert "images=20" in capsys.readouterr().out
+
+
+def test_h36m_layout_is_an_mmpose_npz_with_its_cameras(tmp_path, capsys):
+    from benchmarks.generate import H36M_ACTIONS, generate_h36m
+    from fiftyone_pose.formats import h36m
+
+    arrays, cameras = generate_h36m(1000, seed=4)
+    again, _ = generate_h36m(1000, seed=4)
+    assert all(np.array_equal(arrays[k], again[k]) for k in arrays)
+    rows = len(arrays["imgname"])
+    assert list(arrays) == ["imgname", "center", "scale", "part", "S"] and rows == 960  # 240 sequence-views x 4 frames
+    assert arrays["part"].shape == (rows, 17, 3) and (arrays["part"][..., 2] == 1).all()
+    assert arrays["S"].shape == (rows, 17, 4) and (arrays["S"][..., 3] == 1).all()
+    fields, ok = h36m.parse_frame_names(arrays["imgname"])
+    assert ok.all() and set(fields["action"].tolist()) == set(H36M_ACTIONS)
+    assert (np.diff(fields["frame"][:4]) == 5).all()  # one camera's sequence at 10 fps of the 50 fps frame numbers
+    assert set(fields["subject"].tolist()) == set(cameras) == {"S9", "S11"}
+    inside = (arrays["part"][..., 0] > 0) & (arrays["part"][..., 0] < 1000) & (arrays["part"][..., 1] > 0)
+    assert inside.all() and (arrays["S"][..., 2] > 2).all()  # every joint in front of every camera, in its image
+    main([str(tmp_path / "h36m_test.npz"), "--images", "240", "--layout", "h36m"])
+    assert "rows=240" in capsys.readouterr().out
+    with np.load(tmp_path / "h36m_test.npz") as z:
+        assert z.files == list(arrays) and len(z["imgname"]) == 240
+    assert json.loads((tmp_path / "cameras.json").read_text()).keys() == {"S9", "S11"}

@@ -56,3 +56,11 @@ def test_ab_report_gives_medians_ratios_and_floors():
     assert "| ours_import | wall s | 3.000 (2.000–9.000) | 1.500 (1.000–1.500) | 0.500 | 3.000 | 1.500 |" in text
     assert "| ours_import | CPU s | 1.500 (1.000–4.500) | 0.750 (0.500–0.750) | 0.500 |  |  |" in text
     assert "| raw_insert (floor, A's tree) | wall s | 1.000 (1.000–1.000) | | | | |" in text
+
+
+def test_merge_rows_count_every_source_and_give_the_merge_ratio():
+    results = _runs({"ours_merge": [6.0, 7.0, 8.0], "ours_merged_export": [5.0, 5.0, 6.0]})
+    text = report(results, 1000, ["# t"], merged=4)
+    assert "| ours_merge | 7.000 (6.000–8.000) | 571 | 100 | 60 |  |" in text  # 4 x 1000 samples
+    assert "| ours_merge / ours_merged_export | 1.400 |" in text
+    assert "ours_merge" not in report(results, 1000, ["# t"])  # without --merge: no rows

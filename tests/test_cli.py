@@ -21,10 +21,14 @@ import pytest
 from helpers import coco_doc
 
 from fiftyone_pose import cli
+from fiftyone_pose.core import skeleton as skeletons
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.formats import coco
 
-SUBCOMMANDS = ["cleanup", "convert", "demo", "export", "formats", "import", "info", "plugin"]
+SUBCOMMANDS = [
+    "cleanup", "convert", "curate", "datasets", "demo", "evaluate", "export", "formats",
+    "h36m-cameras", "import", "import-predictions", "info", "layouts", "merge", "plugin",
+]  # fmt: skip
 DETECTED = "format: coco (detected from the file's content)"
 
 
@@ -111,7 +115,12 @@ def test_formats_lists_coco_and_its_flavors(capsys):
     expected = []
     for name, module in sorted(formats.REGISTRY.items()):
         expected += [f"{name} (read, write)"] + [f"  {flavor}: {text}" for flavor, text in module.FLAVORS.items()]
+        expected += [f"  read option {o.name}: {o.help}" for o in module.READ_OPTIONS]
+        expected += [f"  write option {o.name}: {o.help}" for o in module.WRITE_OPTIONS]
+        expected += [f"  {module.STREAMING}"]
+    expected += [f"every format: write option layout: {formats.LAYOUT.help}"]
     assert out == expected
+    assert "  read and written whole: joints.mat is one MATLAB array" in out  # says which cannot stream, and why
     i = out.index("coco (read, write)")
     assert out[i + 1 : i + 1 + len(coco.FLAVORS)] == [f"  {f}: {t}" for f, t in coco.FLAVORS.items()]
     assert {"person_keypoints", "image_info"} <= set(coco.FLAVORS)
@@ -131,6 +140,26 @@ def test_help(capsys, command):
     out, err = capsys.readouterr()
     assert out.startswith(f"usage: fiftyone-pose {' '.join(command)}".rstrip())
     assert err == ""
+    if command:  # each command's help ends with an example of it
+        example = out.split("example:\n", 1)[1].split("\n")[0].split("#")[0].split()
+        assert example[:2] == ["fiftyone-pose", command[0]], out
+
+
+@pytest.mark.parametrize("action", ["install", "list", "uninstall"])
+def test_plugin_actions_have_help_with_an_example(capsys, action):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["plugin", action, "--help"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0 and f"example:\n  fiftyone-pose plugin {action}" in out
+
+
+def test_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"fiftyone-pose {version('fiftyone-pose')}\n"
 
 
 def test_no_command_prints_help_and_fails(capsys):
@@ -173,7 +202,7 @@ def test_convert_to_another_layout_by_keypoint_name(tmp_path, capsys):
     code, out, err = _run(capsys, "convert", src, dst, "--layout", "coco")
     assert code == 0 and err == [] and out[1] == f"wrote {dst} (coco)"
     written = _load(dst)
-    assert written["categories"][0]["keypoints"] == coco.default_category(coco.skeletons.load("coco"))["keypoints"]
+    assert written["categories"][0]["keypoints"] == list(skeletons.load("coco").keypoints)
     assert [a["keypoints"] for a in written["annotations"]] == [a["keypoints"] for a in wholebody_doc()["annotations"]]
     code, _, err = _run(capsys, "convert", src, tmp_path / "x.json", "--layout", "no_such_layout")
     assert code == 2 and "no_such_layout" in _one_error_line(err) and not (tmp_path / "x.json").exists()
@@ -235,9 +264,42 @@ def test_convert_unrecognised_file_asks_for_format(tmp_path, capsys, content):
     code, _, err = _run(capsys, "convert", src, tmp_path / "out.json")
     assert code == 2
     line = _one_error_line(err)
-    assert line.startswith(f"fiftyone-pose: error: {src}: cannot tell the format")
-    assert "--format" in line
+    assert line.startswith(
+        f"fiftyone-pose: error: {src}: cannot tell the format from the content; pass --from FORMAT ("
+    )
     assert sorted(os.listdir(tmp_path)) == ["mystery.json"]
+
+
+def test_hints_name_the_flag_of_the_command_at_hand(tmp_path, capsys, monkeypatch):
+    """Options an error suggests are spelled as the flags the user types, per command: the input
+    format is --from in convert and --format in import; an output-side hint in convert is --to."""
+    from fiftyone_pose.core.errors import Option, PoseUsageError
+
+    src = tmp_path / "mystery.json"
+    src.write_bytes(b"[1, 2]")
+    code, _, err = _run(capsys, "import", src, "--name", "x")
+    assert code == 2 and "; pass --format FORMAT (one of: " in _one_error_line(err)
+
+    def refuse(stream, path, format, layout=None):
+        raise PoseUsageError("cannot write that; ", Option("layout", "aic"), " or ", Option("format", "coco"), " or ",
+                             Option("unlabeled", "occluded"))  # fmt: skip
+
+    monkeypatch.setattr(cli.formats, "write_stream", refuse)
+    good = _write(tmp_path / "in.json", coco_doc())
+    code, _, err = _run(capsys, "convert", good, tmp_path / "out.json")
+    assert _one_error_line(err) == (
+        "fiftyone-pose: error: cannot write that; pass --layout aic or pass --to coco or pass unlabeled='occluded'"
+    )  # a keyword without a flag keeps its Python spelling
+
+
+def test_a_layout_a_format_needs_is_hinted_as_the_flag(tmp_path, capsys):
+    good = _write(tmp_path / "in.json", coco_doc())
+    code, _, err = _run(capsys, "convert", good, tmp_path / "out.json", "--to", "aic")
+    assert code == 2 and not (tmp_path / "out.json").exists()
+    assert _one_error_line(err) == (
+        "fiftyone-pose: error: AI Challenger needs the 'aic' layout (14 points); this data has 'coco' "
+        "(17 points): pass --layout aic to convert it"
+    )
 
 
 def test_convert_missing_file_and_unknown_format(tmp_path, capsys):
@@ -328,8 +390,7 @@ def test_import_twice_needs_overwrite(fo_db, dataset_name, src, tmp_path, capsys
     code, out, err = _run(capsys, "import", other, "--name", dataset_name)
     assert code == 2
     assert _one_error_line(err) == (
-        f"fiftyone-pose: error: dataset '{dataset_name}' already exists; "
-        "pass overwrite=True (--overwrite) to replace it"
+        f"fiftyone-pose: error: dataset '{dataset_name}' already exists; pass --overwrite to replace it"
     )
     ds = fo_db.load_dataset(dataset_name)
     assert ds._doc.id == first_id
@@ -339,7 +400,8 @@ def test_import_twice_needs_overwrite(fo_db, dataset_name, src, tmp_path, capsys
 
     code, out, err = _run(capsys, "import", other, "--name", dataset_name, "--overwrite")
     assert code == 0, err
-    assert out == _import_lines(other, dataset_name, smaller)
+    lines = _import_lines(other, dataset_name, smaller)
+    assert out == lines[:2] + [f"  replaced the dataset '{dataset_name}' that existed"] + lines[2:]
     ds = fo_db.load_dataset(dataset_name)
     assert ds._doc.id != first_id
     assert ds.persistent
@@ -518,12 +580,178 @@ def test_export_and_info_of_missing_dataset(fo_db, tmp_path, capsys):
     code, out, err = _run(capsys, "export", name, tmp_path / "out.json")
     assert code == 2
     assert (
-        _one_error_line(err) == f"fiftyone-pose: error: no dataset named '{name}' (fiftyone datasets list shows them)"
+        _one_error_line(err) == f"fiftyone-pose: error: no dataset named '{name}' (fiftyone-pose datasets lists them)"
     )
     assert os.listdir(tmp_path) == []
 
     code, out, err = _run(capsys, "info", name)
     assert code == 2
     assert (
-        _one_error_line(err) == f"fiftyone-pose: error: no dataset named '{name}' (fiftyone datasets list shows them)"
+        _one_error_line(err) == f"fiftyone-pose: error: no dataset named '{name}' (fiftyone-pose datasets lists them)"
     )
+
+
+# ------------------------------------------------------------------------ hardening (issue 15)
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path):
+    """`fiftyone-pose convert a.json b.json | head -1`: the reader goes away before the output
+    comes; the command stops quietly (exit 141, as for SIGPIPE), without "Broken pipe"."""
+    exe = shutil.which("fiftyone-pose", path=os.path.dirname(sys.executable))
+    src = _write(tmp_path / "in.json", coco_doc())
+    proc = subprocess.Popen(
+        [exe, "convert", str(src), str(tmp_path / "out.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()  # before the process can write anything (its start alone takes longer)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == cli.EXIT_BROKEN_PIPE
+    assert err == ""
+    # it stopped at its first line (unbuffered output) or after the work: never half-way
+    written = sorted(os.listdir(tmp_path))
+    assert written in (["in.json"], ["in.json", "out.json"])
+    if written == ["in.json", "out.json"]:
+        assert first_difference(_load(tmp_path / "out.json"), coco_doc()) is None
+
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"'{exe}' formats | head -1"], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.count("\n") == 1 and "Broken pipe" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_bug_is_not_a_user_error(capsys, monkeypatch):
+    """Only the project's own errors are one-line user errors (exit 2); a bug shows as a bug."""
+    from fiftyone_pose.core.errors import PoseUsageError
+
+    def bug(args):
+        raise RuntimeError("an internal bug")
+
+    def user_error(args):
+        raise PoseUsageError("a bad request")
+
+    monkeypatch.setattr(cli, "_formats", bug)
+    with pytest.raises(RuntimeError, match="an internal bug"):  # the console script prints its traceback, exit 1
+        cli.main(["formats"])
+    monkeypatch.setattr(cli, "_formats", user_error)
+    code, _, err = _run(capsys, "formats")
+    assert code == 2 and _one_error_line(err) == "fiftyone-pose: error: a bad request"
+
+
+def test_export_refuses_an_existing_file_before_any_work(fo_db, dataset_name, src, tmp_path, capsys, monkeypatch):
+    from fiftyone_pose.fo import api
+
+    assert _run(capsys, "import", src, "--name", dataset_name)[0] == 0
+    dst = tmp_path / "out.json"
+    dst.write_text("precious")
+    calls = []
+    real = api.to_pose_data
+    monkeypatch.setattr(api, "to_pose_data", lambda *a, **k: calls.append(1) or real(*a, **k))
+    code, out, err = _run(capsys, "export", dataset_name, dst)
+    assert code == 2 and out == []
+    assert _one_error_line(err) == f"fiftyone-pose: error: {dst} already exists; pass --overwrite to replace it"
+    assert dst.read_text() == "precious" and calls == []  # refused before reading the dataset
+
+    import fiftyone_pose as fop
+    from fiftyone_pose.core.errors import PoseUsageError
+
+    with pytest.raises(PoseUsageError, match="already exists; pass overwrite=True to replace it"):
+        fop.export(fo_db.load_dataset(dataset_name), dst)
+    assert calls == []
+
+    code, out, err = _run(capsys, "export", dataset_name, dst, "--overwrite")
+    assert code == 0 and err == []
+    assert out[:2] == [f"wrote {dst} (coco) from dataset '{dataset_name}'", f"  replaced the file {dst} that existed"]
+    assert first_difference(_load(dst), coco_doc()) is None
+
+    code, out, err = _run(capsys, "import", src, "--name", dataset_name, "--overwrite")
+    assert code == 0 and out[2] == f"  replaced the dataset '{dataset_name}' that existed"
+    code, _, err = _run(capsys, "import", src, "--name", dataset_name)
+    assert _one_error_line(err) == (
+        f"fiftyone-pose: error: dataset '{dataset_name}' already exists; pass --overwrite to replace it"
+    )
+
+
+def test_demo_keeps_its_dataset_and_removes_its_scratch_folder(fo_db, tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    from fiftyone_pose.demo.run import DEMO_DATASET
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    try:
+        for _ in range(2):  # a second run replaces the first one's dataset
+            code, out, err = _run(capsys, "demo")
+            assert code == 0, err
+            assert fo_db.dataset_exists(DEMO_DATASET) and fo_db.load_dataset(DEMO_DATASET).persistent
+            assert len(fo_db.load_dataset(DEMO_DATASET)) == 30
+            assert f"the dataset '{DEMO_DATASET}' stays for the App: fiftyone-pose demo --app" in "\n".join(out)
+            assert os.listdir(tmp_path) == []  # no fiftyone-pose-demo-* folder left
+        kept = tmp_path / "kept"
+        assert _run(capsys, "demo", "--out", kept)[0] == 0
+        assert sorted(os.listdir(kept)) == ["demo_curated.json", "demo_roundtrip.json"]
+        assert _run(capsys, "demo", "--out", kept)[0] == 0  # its own files are replaced
+        code, _, err = _run(capsys, "demo", "--port", "5999")
+        assert (
+            code == 2
+            and _one_error_line(err) == "fiftyone-pose: error: --port and --remote apply to the App: add --app"
+        )
+    finally:
+        if fo_db.dataset_exists(DEMO_DATASET):
+            fo_db.delete_dataset(DEMO_DATASET)
+
+
+def test_curate_saves_a_view_that_export_writes(fo_db, dataset_name, src, tmp_path, capsys):
+    assert _run(capsys, "import", src, "--name", dataset_name)[0] == 0
+    code, out, err = _run(capsys, "curate", dataset_name)
+    assert code == 0 and err == []
+    from fiftyone_pose.fo import views
+
+    assert [line.split(":")[0] for line in out if not line.startswith(" ")] == list(views.CURATION_VIEWS)
+    assert "  options: --min-count --max-count" in out
+
+    code, out, err = _run(capsys, "curate", dataset_name, "crowd", "--no-is-crowd", "--save-view", "people")
+    assert code == 0, err
+    people = [a for a in coco_doc()["annotations"] if not a["iscrowd"]]
+    assert out == [
+        f"crowd: {len(people)} persons on {len({a['image_id'] for a in people})} images of '{dataset_name}'",
+        f"  saved as the view 'people': fiftyone-pose export {dataset_name} OUT --view people writes it",
+    ]
+    dst = tmp_path / "people.json"
+    assert _run(capsys, "export", dataset_name, dst, "--view", "people")[0] == 0
+    assert sorted(a["id"] for a in _load(dst)["annotations"]) == sorted(a["id"] for a in people)
+
+    # chained on the saved view, with a joint by name; an existing saved view needs --overwrite
+    argv = ["curate", dataset_name, "persons_with_joint", "--names", "nose", "--state", "labeled", "--view", "people"]
+    code, _, err = _run(capsys, *argv, "--save-view", "people")
+    assert code == 2 and _one_error_line(err) == (
+        "fiftyone-pose: error: the dataset has a saved view 'people'; pass --overwrite to replace it"
+    )
+    code, out, err = _run(capsys, *argv, "--save-view", "people", "--overwrite")
+    with_nose = [a for a in people if a["keypoints"][2] > 0]
+    assert code == 0 and out[0].startswith(f"persons_with_joint: {len(with_nose)} persons on ")
+    assert len(fo_db.load_dataset(dataset_name).load_saved_view("people").values("id")) >= 1
+
+    with pytest.raises(SystemExit) as info:  # a view's own help, from its signature and docstring
+        cli.main(["curate", dataset_name, "part_visible", "--help"])
+    help_text = capsys.readouterr().out
+    assert info.value.code == 0
+    assert "--part {body,foot,face,lefthand,righthand}" in help_text and "--valid, --no-valid" in help_text
+    code, _, err = _run(capsys, "curate", dataset_name, "no_such_view")
+    assert code == 2 and "unknown view 'no_such_view'; views: persons_with_visible" in _one_error_line(err)
+
+
+def test_datasets_lists_pose_datasets_with_format_skeleton_and_counts(fo_db, dataset_name, src, capsys):
+    assert _run(capsys, "import", src, "--name", dataset_name)[0] == 0
+    other = fo_db.Dataset()  # no keypoints field: counted, not listed
+    try:
+        code, out, err = _run(capsys, "datasets")
+    finally:
+        other.delete()
+    assert code == 0 and err == []
+    c = _counts(coco_doc())
+    assert (
+        f"{dataset_name}: ground_truth: coco, skeleton coco (17 points, 19 edges), {c['images']} images, "
+        f"{c['persons']} persons, {c['crowd_regions']} crowd regions"
+    ) in out
+    assert out[-1].endswith("other datasets have no keypoints field)")

@@ -12,13 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from helpers import coco_doc
 
 from fiftyone_pose import formats
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.errors import PoseFormatError
-from fiftyone_pose.formats import _jsonio, coco
+from fiftyone_pose.core.stream import PoseStream
+from fiftyone_pose.formats import coco, cocolike, jsonio
 
 BIG = 2**63  # one past int64: orjson reads it (up to 2^64 - 1), the model cannot hold it
 
@@ -185,7 +187,7 @@ def test_malformed_document_names_file_record_and_field(
     tmp_path, monkeypatch, mutate, record, field, words, chunk_bytes
 ):
     """Annotations are parsed a chunk at a time: the error names the record's place in the file all the same."""
-    monkeypatch.setattr(_jsonio, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", chunk_bytes)
     doc = coco_doc()
     mutate(doc)
     path = _write(tmp_path, doc)
@@ -265,7 +267,7 @@ def test_detect_asks_for_format_when_it_cannot_tell(tmp_path, content):
         formats.detect(path)
     err = info.value
     assert err.path == os.fspath(path)
-    assert "pass --format" in err.message
+    assert "; pass format=... (one of: " in err.message  # the CLI names its flag (test_cli)
     assert "coco" in err.message
     assert "\n" not in str(err)
 
@@ -299,18 +301,23 @@ def _folder(path: Path) -> list[str]:
     return sorted(os.listdir(path))
 
 
-def _boom(*args, **kwargs):
-    raise RuntimeError("encoder failed")
+def _failing_stream(data):
+    """``data`` as a stream whose second chunk fails: the writer has written the images by then."""
+
+    def chunks():
+        yield data.persons.take(np.arange(1))
+        raise RuntimeError("encoder failed")
+
+    return PoseStream(PoseStream.of(data).header, chunks())
 
 
-def test_failed_encode_leaves_no_file(tmp_path, monkeypatch):
+def test_failed_encode_leaves_no_file(tmp_path):
     (tmp_path / "in").mkdir()
     data = coco.read(_write(tmp_path / "in", coco_doc()))
     out = tmp_path / "out"
     out.mkdir()
-    monkeypatch.setattr(coco, "_encode_person_rows", _boom)  # fails mid-stream, after the images
     with pytest.raises(RuntimeError, match="encoder failed"):
-        formats.write(data, out / "result.json")
+        formats.write_stream(_failing_stream(data), out / "result.json")
     assert _folder(out) == []
 
 
@@ -351,7 +358,7 @@ def test_failed_write_midway_leaves_no_partial_or_temp_file(tmp_path, monkeypatc
         seen.extend(_folder(out))  # the temporary file exists while it is written
         return _FailingFile(real_fdopen(fd, *args, **kwargs), exc)
 
-    monkeypatch.setattr(_jsonio.os, "fdopen", failing_fdopen)
+    monkeypatch.setattr(jsonio.os, "fdopen", failing_fdopen)
     with pytest.raises(type(exc)):
         formats.write(data, target)
     monkeypatch.undo()
@@ -363,15 +370,14 @@ def test_failed_write_midway_leaves_no_partial_or_temp_file(tmp_path, monkeypatc
         assert _folder(out) == []
 
 
-def test_failed_encode_leaves_existing_file_untouched(tmp_path, monkeypatch):
+def test_failed_encode_leaves_existing_file_untouched(tmp_path):
     (tmp_path / "in").mkdir()
     data = coco.read(_write(tmp_path / "in", coco_doc()))
     target = tmp_path / "result.json"
     target.write_bytes(b"previous content\n")
     before = target.stat().st_mtime_ns
-    monkeypatch.setattr(coco, "_encode_person_rows", _boom)  # fails mid-stream, after the images
     with pytest.raises(RuntimeError):
-        formats.write(data, target)
+        formats.write_stream(_failing_stream(data), target)
     assert target.read_bytes() == b"previous content\n"
     assert target.stat().st_mtime_ns == before
     assert _folder(tmp_path) == ["in", "result.json"]
@@ -398,7 +404,7 @@ def test_a_record_too_deep_to_write_is_named_and_no_file_is_left(tmp_path, monke
     path = tmp_path / "in" / "deep.json"
     path.write_text(json.dumps(doc))
     data = coco.read(path)
-    monkeypatch.setattr(coco, "_WRITE_CHUNK", 2)  # the record sits in the second chunk
+    monkeypatch.setattr(cocolike, "WRITE_CHUNK", 2)  # the record sits in the second chunk
     with pytest.raises(PoseFormatError, match=r"out\.json: annotations\[2\]: cannot be written as JSON.*254 levels"):
         formats.write(data, tmp_path / "out.json")
     assert _folder(tmp_path) == ["in"]

@@ -74,8 +74,7 @@ def test_two_imports_into_the_same_name_one_wins_the_other_fails_clearly(fo_db, 
 
     out, err = results[loser]
     assert err.splitlines() == [
-        f"fiftyone-pose: error: dataset '{dataset_name}' already exists; "
-        "pass overwrite=True (--overwrite) to replace it"
+        f"fiftyone-pose: error: dataset '{dataset_name}' already exists; pass --overwrite to replace it"
     ]
     assert "imported" not in out
     assert f"imported {two_files[winner][0]} into dataset '{dataset_name}'" in results[winner][0]
@@ -111,9 +110,7 @@ def test_name_taken_while_building_fails_clearly(fo_db, dataset_name, monkeypatc
     monkeypatch.setattr(api, "add_pose_data", add_then_lose_the_name)
     with pytest.raises(ValueError) as info:
         api.create_dataset(coco.decode(coco_doc()), "/nonexistent", dataset_name)
-    assert (
-        str(info.value) == f"dataset '{dataset_name}' already exists; pass overwrite=True (--overwrite) to replace it"
-    )
+    assert str(info.value) == f"dataset '{dataset_name}' already exists; pass overwrite=True to replace it"
     assert dataset_state(dataset_name) == taken["state"]  # the winner, untouched (no samples of ours)
     assert temp_datasets() == {}
 
@@ -138,8 +135,6 @@ def test_name_taken_between_check_and_save_fails_clearly(fo_db, dataset_name, mo
     monkeypatch.setattr(fod, "_validate_dataset_name", validate_then_lose_the_name)
     with pytest.raises(ValueError) as info:
         api.create_dataset(coco.decode(coco_doc()), "/nonexistent", dataset_name)
-    assert (
-        str(info.value) == f"dataset '{dataset_name}' already exists; pass overwrite=True (--overwrite) to replace it"
-    )
+    assert str(info.value) == f"dataset '{dataset_name}' already exists; pass overwrite=True to replace it"
     assert dataset_state(dataset_name) == taken["state"]
     assert temp_datasets() == {}

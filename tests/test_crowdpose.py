@@ -13,6 +13,7 @@ from dataset_strategies import crowdpose_docs
 from hypothesis import HealthCheck, given, settings
 
 from fiftyone_pose import formats
+from fiftyone_pose.core import skeleton as skeletons
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.formats import crowdpose
 
@@ -88,18 +89,18 @@ def test_fiftyone_round_trip_views_and_coco_export(fo_db, tmp_path):
 
     src = write_json(tmp_path / "crowdpose_val.json", crowdpose_doc())
     ds = fop.load(src, format="crowdpose", images_dir=tmp_path)
-    assert ds.skeletons["ground_truth"].labels == list(crowdpose.layout().keypoints)
-    assert ds.info["fiftyone_pose"]["ground_truth"]["skeleton"]["sigmas"] == list(crowdpose.layout().sigmas)
+    assert ds.skeletons["ground_truth"].labels == list(skeletons.load("crowdpose").keypoints)
+    assert ds.info["fiftyone_pose"]["ground_truth"]["skeleton"]["sigmas"] == list(skeletons.load("crowdpose").sigmas)
     assert ds.first().crowdIndex == 0.41
     out = tmp_path / "out.json"
-    fop.export(ds, out, format="crowdpose")
+    fop.export(ds, out, format="crowdpose", overwrite=True)
     assert first_difference(json.loads(out.read_text()), crowdpose_doc()) is None
 
     expected = {"easy": [100124], "medium": [100123], "hard": [100125]}
     for level, image_ids in expected.items():
         view = views.crowd_index(ds, level)
         assert view.values("image_id") == image_ids
-        fop.export(view.sort_by("image_id"), out, format="crowdpose")
+        fop.export(view.sort_by("image_id"), out, format="crowdpose", overwrite=True)
         doc = json.loads(out.read_text())
         assert [im["id"] for im in doc["images"]] == image_ids
         want = [a for a in crowdpose_doc()["annotations"] if a["image_id"] in image_ids]
@@ -109,5 +110,5 @@ def test_fiftyone_round_trip_views_and_coco_export(fo_db, tmp_path):
     with pytest.raises(ValueError, match="level must be one of"):
         views.crowd_index(ds, "extreme")
 
-    fop.export(ds, out, format="coco")
+    fop.export(ds, out, format="coco", overwrite=True)
     assert_export_evaluates(out, "crowdpose")

@@ -18,6 +18,7 @@ from dataset_docs import (
 from helpers import coco_doc
 
 from fiftyone_pose import formats
+from fiftyone_pose.formats.protocol import Confidence, Peek
 
 DATASETS = ("aic", "mhp", "crowdpose", "ochuman", "humanart")
 FIXTURES = {
@@ -37,10 +38,10 @@ def test_each_file_is_detected_as_its_own_format_only(tmp_path, file_name):
     own, build = FIXTURES[file_name]
     path = write_json(tmp_path / file_name, build())
     assert formats.detect(path) == own
-    scores = {name: module.detect(path) for name, module in formats.REGISTRY.items()}
+    scores = {name: module.detect(Peek(path)) for name, module in formats.REGISTRY.items()}
     assert all(score < scores[own] for name, score in scores.items() if name != own), scores
     # the other dataset formats do not claim it at all
-    assert all(scores[name] < 0.5 for name in DATASETS if name != own), scores
+    assert all(scores[name] == Confidence.NO for name in DATASETS if name != own), scores
     assert formats.read(path).format == own
 
 
@@ -58,5 +59,5 @@ def test_mhp_mat_file_and_folder_are_detected(tmp_path):
     savemat(folder / "1.mat", {"person_0": np.asarray(mhp_mat_person(0, [0] * 16))})
     for path in (folder, folder / "1.mat"):
         assert formats.detect(path) == "mhp"
-        assert all(m.detect(path) == 0 for name, m in formats.REGISTRY.items() if name != "mhp")
-    assert formats.REGISTRY["mhp"].detect(tmp_path / "no_such_folder") == 0.0
+        assert all(m.detect(Peek(path)) == 0 for name, m in formats.REGISTRY.items() if name != "mhp")
+    assert formats.REGISTRY["mhp"].detect(Peek(tmp_path / "no_such_folder")) == Confidence.NO

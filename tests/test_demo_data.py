@@ -66,8 +66,8 @@ COCO_SKELETON = [
 
 
 def _load_generator():
-    # load by path: importing the fiftyone_pose package could pull in FiftyOne
-    spec = importlib.util.spec_from_file_location("_demo_generate", DEMO_DIR / "generate.py")
+    # load by path: the generator is a repository tool, not part of the package
+    spec = importlib.util.spec_from_file_location("generate_demo", DEMO_DIR.parents[1] / "tools" / "generate_demo.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

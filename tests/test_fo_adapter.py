@@ -24,7 +24,7 @@ def coco_file(tmp_path):
 
 def export_doc(collection, tmp_path, name="out.json", **kwargs):
     out = tmp_path / name
-    fop.export(collection, out, **kwargs)
+    fop.export(collection, out, overwrite=True, **kwargs)
     return json.loads(out.read_text())
 
 
@@ -298,7 +298,7 @@ def test_a_keypoint_broken_in_the_database_is_named(fo_db, coco_file, tmp_path, 
     kp_id = s.ground_truth.keypoints[0].id
     ds._sample_collection.update_one({"_id": s._id}, {"$set": {f"ground_truth.keypoints.0.{key}": value}})
     with pytest.raises(fop.PoseFormatError, match=rf"keypoint {kp_id} of 000000000007\.jpg: {message}"):
-        fop.export(ds, tmp_path / "out.json")
+        fop.export(ds, tmp_path / "out.json", overwrite=True)
     assert not (tmp_path / "out.json").exists()
 
 

@@ -30,6 +30,7 @@ from fiftyone_pose.core.errors import PoseFormatError
 from fiftyone_pose.core.model import ABSENT
 from fiftyone_pose.formats import coco, h36m
 from fiftyone_pose.formats.h36m import CAMERA_SIZES, MMPOSE_COCO_NAMES, NpzDocument
+from fiftyone_pose.formats.protocol import Confidence, Peek
 
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -209,7 +210,7 @@ def test_npz_example_model_images_persons_and_extras():
     assert list(zip(im.widths.tolist(), im.heights.tolist())) == [
         (1000, 1002), (1000, 1000), (1000, 1000), (1000, 1002), (1000, 1002), (1000, 1000), (1000, 1002), (0, 0)
     ]  # fmt: skip
-    assert data.notes[h36m._NOTE_CAMERA] == 1 and h36m._NOTE_NAMES not in data.notes
+    assert data.notes[h36m.NOTE_CAMERA] == 1 and h36m.NOTE_NAMES not in data.notes
     # every point exists: the file's 1 is visible (2), the raw value is kept
     assert (p.visibility == 2).all() and (p.visibility_raw == 1).all()
     assert np.array_equal(p.keypoints, arrays["part"][..., :2])
@@ -222,7 +223,7 @@ def test_npz_example_model_images_persons_and_extras():
 
 def test_npz_example_roundtrips_bit_for_bit_through_a_file(tmp_path):
     src = write_npz(tmp_path / "h36m_test.npz", h36m_npz_arrays())
-    assert formats.detect(src) == "h36m" and h36m.detect(src) == 0.95
+    assert formats.detect(src) == "h36m" and h36m.detect(Peek(src)) == Confidence.CERTAIN
     data = formats.read(src)
     out = tmp_path / "again.npz"
     formats.write(data, out, "h36m")
@@ -297,7 +298,7 @@ def test_odd_flags_unparseable_names_and_empty_files():
     arrays["imgname"] = np.array(["a.jpg", *arrays["imgname"][1:].tolist()])
     data = h36m.decode(arrays)
     assert data.persons.visibility[0, :4].tolist() == [0, 2, 0, 2]
-    assert data.notes[h36m._NOTE_FLAGS] == 3 and data.notes[h36m._NOTE_NAMES] == 1
+    assert data.notes[h36m.NOTE_FLAGS] == 3 and data.notes[h36m.NOTE_NAMES] == 1
     assert data.images.extras[0] == {} and data.images.widths[0] == 0
     assert arrays_differ(npz_roundtrip(arrays), arrays) is None
     empty = {key: a[:0] for key, a in h36m_npz_arrays().items()}
@@ -347,7 +348,7 @@ def test_vectorised_parse_equals_the_documented_rule(names):
 def test_camera_sizes_width_by_height():
     names = np.array([frame_name("S1", "Eating_1", c, 1) for c in [*CAMERA_SIZES, "1234"]])
     fields, ok = h36m.parse_frame_names(names)
-    widths, heights = h36m._camera_sizes(fields["camera"], ok)
+    widths, heights = h36m.camera_sizes(fields["camera"], ok)
     assert list(zip(widths.tolist(), heights.tolist())) == [
         (1000, 1002),
         (1000, 1000),
@@ -457,7 +458,7 @@ def test_damaged_bytes_give_a_format_error_never_another_exception(tmp_path):
         for content in variants:
             path = tmp_path / "h36m_test.npz"
             path.write_bytes(content)
-            assert 0.0 <= h36m.detect(path) <= 1.0
+            assert h36m.detect(Peek(path)) in Confidence
             try:
                 data = h36m.read(path)
             except PoseFormatError as e:

@@ -19,6 +19,7 @@ from fiftyone_pose.core import skeleton as skeletons
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.layouts import to_layout
 from fiftyone_pose.formats import coco, coco_wholebody, halpe
+from fiftyone_pose.formats.protocol import Peek
 
 HALPE = skeletons.load("halpe")
 
@@ -93,11 +94,11 @@ def test_detection(tmp_path):
     path = tmp_path / "halpe_val_v1.json"
     path.write_text(json.dumps(halpe_doc()))
     assert formats.detect(path) == "halpe"
-    assert halpe.detect(path) > coco.detect(path) > coco_wholebody.detect(path)
+    assert halpe.detect(Peek(path)) > coco.detect(Peek(path)) > coco_wholebody.detect(Peek(path))
     for name, doc in (("coco", coco_doc()), ("coco_wholebody", wholebody_doc())):
         other = tmp_path / f"{name}.json"
         other.write_text(json.dumps(doc))
-        assert halpe.detect(other) < coco.detect(other)
+        assert halpe.detect(Peek(other)) < coco.detect(Peek(other))
         assert formats.detect(other) == name
 
 
@@ -148,7 +149,7 @@ def export_doc(collection, tmp_path, name="out.json", **kwargs):
     import fiftyone_pose as fop
 
     out = tmp_path / name
-    fop.export(collection, out, **kwargs)
+    fop.export(collection, out, overwrite=True, **kwargs)
     return json.loads(out.read_text())
 
 

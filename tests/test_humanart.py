@@ -12,6 +12,7 @@ from dataset_strategies import humanart_docs
 from hypothesis import HealthCheck, given, settings
 
 from fiftyone_pose import formats
+from fiftyone_pose.core import skeleton as skeletons
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.formats import humanart
 
@@ -72,18 +73,18 @@ def test_fiftyone_round_trip_scene_views_and_coco_export(fo_db, tmp_path):
 
     src = write_json(tmp_path / "HumanArt" / "annotations" / "validation_humanart.json", humanart_doc())
     ds = fop.load(src, format="humanart", images_dir=tmp_path)  # the folder that contains HumanArt/
-    assert ds.skeletons["ground_truth"].labels == list(humanart.layout().keypoints)
-    assert ds.info["fiftyone_pose"]["ground_truth"]["skeleton"]["sigmas"] == list(humanart.layout().sigmas)
+    assert ds.skeletons["ground_truth"].labels == list(skeletons.load("humanart").keypoints)
+    assert ds.info["fiftyone_pose"]["ground_truth"]["skeleton"]["sigmas"] == list(skeletons.load("humanart").sigmas)
     s = ds.first()
     assert s.filepath == str(tmp_path / "HumanArt/images/2D_virtual_human/cartoon/000000000123.jpg")
     assert s.category == "cartoon" and s.image_id == 3000000000123
     assert s.ground_truth.keypoints[0].self_contact == [[390.5, 250.0]]
     out = tmp_path / "out.json"
-    fop.export(ds, out, format="humanart")
+    fop.export(ds, out, format="humanart", overwrite=True)
     assert first_difference(json.loads(out.read_text()), humanart_doc()) is None
 
     cartoon = views.scene_category(ds, "cartoon")
-    fop.export(cartoon, out, format="humanart")
+    fop.export(cartoon, out, format="humanart", overwrite=True)
     doc = json.loads(out.read_text())
     want = humanart_doc()
     assert first_difference(doc["images"], want["images"][:1]) is None
@@ -94,5 +95,5 @@ def test_fiftyone_round_trip_scene_views_and_coco_export(fo_db, tmp_path):
     with pytest.raises(ValueError, match="unknown domain"):
         views.scene_category(ds, domains="virtual")
 
-    fop.export(ds, out, format="coco")
+    fop.export(ds, out, format="coco", overwrite=True)
     assert_export_evaluates(out, "humanart", gt_path=src)

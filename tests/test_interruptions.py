@@ -155,7 +155,7 @@ def _tmp_files(folder, dst_name):
 
 def _start_export_and_catch_mid_write(dataset, dst):
     dst.write_bytes(OLD)
-    proc = start_cli("export", dataset, dst)
+    proc = start_cli("export", dataset, dst, "--overwrite")
     pattern = re.compile(rf"^\.{re.escape(dst.name)}\.[^/]+\.tmp$")
 
     def writing():
@@ -180,7 +180,7 @@ def test_sigkill_mid_export_leaves_the_old_file_and_at_most_a_hidden_tmp(exporte
     with pytest.raises(orjson.JSONDecodeError):
         orjson.loads((tmp_path / temp).read_bytes())  # it was killed mid-write: truncated
 
-    assert _cli(capsys, "export", exported_dataset, dst)[0] == 0
+    assert _cli(capsys, "export", exported_dataset, dst, "--overwrite")[0] == 0
     assert len(orjson.loads(dst.read_bytes())["images"]) == N_IMAGES
     assert _tmp_files(tmp_path, dst.name) == [temp]  # the stray stays; the new export left none
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
+import numpy as np
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fiftyone_pose.formats import _jsonio
+from fiftyone_pose.core.errors import PoseFormatError
+from fiftyone_pose.formats import jsonio
 
 # strings that trip a naive scanner: quotes, backslash runs, brackets, braces, commas, colons
 tricky = st.text(st.sampled_from('ab"\\[]{},: é\n\t'), max_size=12)
@@ -42,7 +46,7 @@ layouts = st.sampled_from(
 
 
 def split(path, keys=("annotations",)):
-    found = _jsonio.load_json_chunked(path, keys)
+    found = jsonio.load_json_chunked(path, keys)
     if found is None:
         return None
     doc, arrays = found
@@ -55,7 +59,7 @@ def test_chunks_hold_exactly_the_records(tmp_path_factory, doc, layout, chunk_by
     path = tmp_path_factory.mktemp("j") / "doc.json"
     path.write_text(json.dumps(doc, **layout), encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_jsonio, "_CHUNK_BYTES", chunk_bytes)
+        mp.setattr(jsonio, "CHUNK_BYTES", chunk_bytes)
         found = split(path)
     assert found is not None  # records are objects or arrays: always split
     rest, arrays = found
@@ -69,12 +73,11 @@ def test_chunks_hold_exactly_the_records(tmp_path_factory, doc, layout, chunk_by
 def test_chunk_positions_count_records_before_them(tmp_path, monkeypatch):
     path = tmp_path / "doc.json"
     path.write_text(json.dumps({"annotations": [{"id": i} for i in range(10)], "images": []}))
-    monkeypatch.setattr(_jsonio, "_CHUNK_BYTES", 30)
-    _, arrays = _jsonio.load_json_chunked(path, ["annotations"])
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 30)
+    _, arrays = jsonio.load_json_chunked(path, ["annotations"])
     chunks = list(arrays["annotations"])
     assert len(chunks) > 2
     assert [c.first for c in chunks] == [sum(len(c) for c in chunks[:i]) for i in range(len(chunks))]
-    assert arrays["annotations"].head() == chunks[0]
 
 
 @pytest.mark.parametrize(
@@ -91,15 +94,97 @@ def test_chunk_positions_count_records_before_them(tmp_path, monkeypatch):
 def test_documents_that_cannot_be_split_exactly_are_left_to_one_parse(tmp_path, text):
     path = tmp_path / "doc.json"
     path.write_text(text)
-    assert _jsonio.load_json_chunked(path, ["annotations"]) is None
+    assert jsonio.load_json_chunked(path, ["annotations"]) is None
 
 
 def test_invalid_json_inside_the_array_fails_when_its_chunk_is_parsed(tmp_path, monkeypatch):
     path = tmp_path / "doc.json"
     path.write_text('{"annotations": [{"a": 1}, {"a": 2}, {"a": tru}]}')
-    monkeypatch.setattr(_jsonio, "_CHUNK_BYTES", 1)
-    _, arrays = _jsonio.load_json_chunked(path, ["annotations"])
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    _, arrays = jsonio.load_json_chunked(path, ["annotations"])
     chunks = iter(arrays["annotations"])
     assert list(next(chunks)) == [{"a": 1}]
-    with pytest.raises(orjson.JSONDecodeError):
+    with pytest.raises(PoseFormatError) as err:
         list(chunks)
+    with pytest.raises(PoseFormatError) as whole:
+        jsonio.load_json(path)
+    assert str(err.value) == str(whole.value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(documents, layouts, st.sampled_from([1, 64, 1 << 22]), st.data())
+def test_invalid_json_in_a_chunk_is_located_as_one_parse_locates_it(tmp_path_factory, doc, layout, chunk_bytes, data):
+    """The line, column and position of a syntax error inside a chunk are counted in the whole
+    file, in characters as orjson counts them (non-ASCII text before it included)."""
+    records = doc["annotations"]
+    if not records:
+        return
+    i = data.draw(st.integers(0, len(records) - 1))
+    records[i] = {"k": "BREAK"}  # (the strategies' text has no capitals)
+    text = json.dumps(doc, **layout).replace('"BREAK"', "tru")
+    path = tmp_path_factory.mktemp("j") / "doc.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PoseFormatError) as whole:
+        jsonio.load_json(path)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jsonio, "CHUNK_BYTES", chunk_bytes)
+        _, arrays = jsonio.load_json_chunked(path, ["annotations"])
+        with pytest.raises(PoseFormatError) as err:
+            for _ in arrays["annotations"]:
+                pass
+    assert str(err.value) == str(whole.value)
+
+
+# ------------------------------------------------------------------ file modes of written files
+
+
+@pytest.fixture
+def umask():
+    """Sets the process umask for one test and restores it."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+def _writers(tmp_path):
+    """Each atomic writer of the package, writing a small valid file to a path."""
+    from helpers import coco_doc
+
+    from fiftyone_pose import formats
+    from fiftyone_pose.formats import h36m
+
+    data = formats.read(_write_json(tmp_path / "src.json", coco_doc()), "coco")
+    npz = h36m.NpzDocument(arrays={"a": np.arange(3)}, compressed={"a": False})
+    return {
+        "json": lambda path: jsonio.write_atomic(path, [b"{}"]),
+        "coco": lambda path: formats.write(data, path, "coco"),
+        "npz": lambda path: h36m.save_npz(npz, path),
+    }
+
+
+def _write_json(path, doc):
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize("writer", ["json", "coco", "npz"])
+@pytest.mark.parametrize("mask", [0o022, 0o002, 0o077], ids=oct)
+def test_new_files_follow_the_umask(tmp_path, umask, writer, mask):
+    write = _writers(tmp_path)[writer]
+    umask(mask)
+    write(tmp_path / "new.out")
+    assert stat.S_IMODE(os.stat(tmp_path / "new.out").st_mode) == 0o666 & ~mask
+
+
+@pytest.mark.parametrize("writer", ["json", "coco", "npz"])
+@pytest.mark.parametrize("mode", [0o664, 0o640, 0o444], ids=oct)
+def test_a_replaced_file_keeps_its_mode(tmp_path, umask, writer, mode):
+    write = _writers(tmp_path)[writer]
+    umask(0o077)
+    target = tmp_path / "old.out"
+    target.write_bytes(b"old")
+    os.chmod(target, mode)
+    write(target)
+    assert target.read_bytes() != b"old"
+    assert stat.S_IMODE(os.stat(target).st_mode) == mode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.out", "src.json"]  # no temporary file left

@@ -34,7 +34,7 @@ def test_model_layout_and_kept_fields():
     p = data.persons
     assert data.skeleton.name == "mhp" and data.skeleton.keypoints[6] == "pelvis"  # names "Right-ankle", ...
     assert p.visibility[0].tolist() == [2] * 14 + [0, 0] and p.visibility_raw is None
-    assert p.int_mask["keypoints"] is False  # floats, written back as floats
+    assert not p.int_mask["keypoints"].any()  # floats, written back as floats
     assert p.extras[0] == {"face_box": [270.0, 62.0, 38.5, 40.0]} and p.extras[2] == {}
     assert p.segmentations[0] == [] and p.areas.tolist() == [45037.5, 20000.0, 3000.0]
 
@@ -86,7 +86,7 @@ def test_mat_folder_reads_as_the_converter_does(pose_annos):
     assert p.image_index.tolist() == [1, 1, 2]
     assert p.visibility[0].tolist() == [2] * 14 + [0, 0] and p.visibility_raw[0, 14:].tolist() == [1.0, 2.0]
     assert p.visibility[2, 5] == 0
-    assert data.notes[mhp._NOTE_LABELED] == 14 + 16 + 15 and data.notes[mhp._NOTE_UNLABELED] == 3
+    assert data.notes[mhp.NOTE_LABELED] == 14 + 16 + 15 and data.notes[mhp.NOTE_UNLABELED] == 3
     assert p.boxes[0].tolist() == [95.0, 80.0, 115.0, 250.5]
     assert p.extras[0] == {"face_box": [120.0, 90.0, 30.0, 35.0], "box_flags": [0.0] * 4, "mat_variable": "person_0"}
     one = formats.read(pose_annos / "27.mat")
@@ -191,7 +191,7 @@ def test_fiftyone_round_trip_and_mat_import(fo_db, pose_annos, tmp_path):
     assert ds.info["fiftyone_pose"]["ground_truth"]["skeleton"]["sigmas"] == list(mhp.layout().sigmas)
     assert ds.first().ground_truth.keypoints[0].face_box == [270.0, 62.0, 38.5, 40.0]
     out = tmp_path / "out.json"
-    fop.export(ds, out, format="mhp")
+    fop.export(ds, out, format="mhp", overwrite=True)
     assert first_difference(json.loads(out.read_text()), mhp_coco_doc()) is None
 
     images = pose_annos.parent / "images"
@@ -200,5 +200,5 @@ def test_fiftyone_round_trip_and_mat_import(fo_db, pose_annos, tmp_path):
         Image.new("RGB", (400, 300)).save(images / f"{stem}.jpg")
     mats = fop.load(pose_annos)  # format sniffed; images relative to the split folder
     assert len(mats) == 3 and mats.first().metadata.width == 400
-    fop.export(mats, out, format="coco")
+    fop.export(mats, out, format="coco", overwrite=True)
     assert_export_evaluates(out, "mhp")

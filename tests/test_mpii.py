@@ -24,14 +24,15 @@ from mpii_docs import (
     mpii_release,
     struct_array,
 )
-from strategies import _extras, floats
+from strategies import extras_for, floats
 
 from fiftyone_pose import cli, formats
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.errors import PoseFormatError
 from fiftyone_pose.core.model import with_origin
-from fiftyone_pose.formats import _mat5, coco, mpii
-from fiftyone_pose.formats._mat5 import MatError, MatStruct, read_mat, read_mat_values, variable_names
+from fiftyone_pose.formats import coco, mat5, mpii
+from fiftyone_pose.formats.mat5 import MatError, MatStruct, read_mat, read_mat_values, variable_names
+from fiftyone_pose.formats.protocol import Confidence, Peek
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -90,7 +91,7 @@ def test_a_test_file_keeps_persons_without_joints_and_writes_them_back_without()
     data = mpii.decode(mpii_hrnet_test_doc())
     p = data.persons
     assert len(p) == 3 and (p.visibility == 0).all() and np.isnan(p.visibility_raw).all()
-    assert data.notes == {mpii._NOTE_NO_JOINTS: 3}
+    assert data.notes == {mpii.NOTE_NO_JOINTS: 3}
     assert data.summary()["persons_without_keypoints"] == 3
     out = mpii.encode(data)
     assert all("joints" not in r and "joints_vis" not in r for r in out)
@@ -131,7 +132,7 @@ def hrnet_docs(draw, fiftyone: bool = False, max_records: int = 6):
             rec["joints"] = [[-1.0, -1.0] if v == 0 and draw(st.booleans()) else [draw(c), draw(c)] for v in flags]
             rec["joints_vis"] = flags
         if not fiftyone:
-            rec.update(draw(_extras({"image", "center", "scale", "joints", "joints_vis"})))
+            rec.update(draw(extras_for({"image", "center", "scale", "joints", "joints_vis"})))
         doc.append(rec)
     return doc
 
@@ -174,7 +175,7 @@ def test_hrnet_errors_name_the_record_and_the_field():
 
 def test_image_ids_are_the_file_numbers_or_numbered_in_order():
     data = mpii.decode([{"image": "b.jpg"}, {"image": "015601864.jpg"}, {"image": "b.jpg"}])
-    assert data.images.ids.tolist() == [1, 2] and data.notes[mpii._NOTE_NAMES] == 2
+    assert data.images.ids.tolist() == [1, 2] and data.notes[mpii.NOTE_NAMES] == 2
     data = mpii.decode([{"image": "images/7.jpg"}, {"image": "007.jpg"}])  # both are 7
     assert data.images.ids.tolist() == [1, 2]
     assert mpii.decode([{"image": "images/7.jpg"}, {"image": "8.png"}]).images.ids.tolist() == [7, 8]
@@ -203,7 +204,7 @@ def test_mat_images_and_their_fields(mat_file):
                             "act": {"cat_name": None, "act_name": None, "act_id": -1},
                             "frame_sec": None, "vidx": None}  # fmt: skip
     assert data.meta == {"version": "12"}
-    assert data.notes[mpii._NOTE_VIDEOS] == 1  # "unused"
+    assert data.notes[mpii.NOTE_VIDEOS] == 1  # "unused"
 
 
 def test_mat_persons_joints_and_visibility(mat_file):
@@ -237,9 +238,9 @@ def test_mat_persons_joints_and_visibility(mat_file):
     )
     assert np.isnan(p.boxes).all() and (p.num_keypoints == -1).all()
     assert (
-        data.notes[mpii._NOTE_NO_JOINTS] == 3
-        and data.notes[mpii._NOTE_VIS_MISSING] == 4
-        and data.notes[mpii._NOTE_VIS_TEXT] == 2
+        data.notes[mpii.NOTE_NO_JOINTS] == 3
+        and data.notes[mpii.NOTE_VIS_MISSING] == 4
+        and data.notes[mpii.NOTE_VIS_TEXT] == 2
     )
 
 
@@ -436,7 +437,7 @@ def test_mat5_scalars_classes_and_limits():
     assert values["d"] == 2.5 and type(values["i"]) is int and values["i"] == 7
     assert values["a"].tolist() == [[0, 1, 2], [3, 4, 5]] and values["e"].shape == (0, 0) and values["s"] == ""
     deep: object = 1.0
-    for _ in range(_mat5.MAX_DEPTH + 2):
+    for _ in range(mat5.MAX_DEPTH + 2):
         deep = cell([deep])
     with pytest.raises(MatError, match="nested more than 64 deep"):
         read_mat_values(mat_bytes({"deep": deep}))
@@ -485,10 +486,11 @@ def test_detect_tells_mpii_from_other_lists_and_mat_files(tmp_path, mat_file):
                      "joint_self": [[1, 2, 1]] * 16, "scale_provided": 3.0, "isValidation": 0.0}]  # fmt: skip
     aic = [{"image_id": "a", "human_annotations": {}, "keypoint_annotations": {}}]
     for other in (pytorch_pose, aic, [], {"images": []}):
-        assert mpii.detect(write_json(tmp_path / "other.json", other)) == 0.0
+        assert mpii.detect(Peek(write_json(tmp_path / "other.json", other))) == 0.0
     mhp_file = tmp_path / "14.mat"
     mhp_file.write_bytes(mat_bytes({"person_0": np.zeros((20, 3))}))
-    assert mpii.detect(mhp_file) == 0.0 and mpii.detect(tmp_path) == 0.0 and mpii.detect(tmp_path / "none") == 0.0
+    for path in (mhp_file, tmp_path, tmp_path / "none"):
+        assert mpii.detect(Peek(path)) == Confidence.NO
 
 
 # ----------------------------------------------------------------------------- other formats in
@@ -509,7 +511,7 @@ def test_other_formats_are_written_with_hrnet_conventions():
     assert set(rec["joints_vis"]) <= {0, 1} and rec["joints"][6] == [-1.0, -1.0]  # pelvis: not in COCO
     x, y, w, h = persons[0]["bbox"]
     assert rec["center"] == [x + 1 + w / 2, y + 1 + h / 2] and rec["scale"] == h / 200  # derived, 1-based
-    assert data.notes[mpii._NOTE_DERIVED] == len(persons)
+    assert data.notes[mpii.NOTE_DERIVED] == len(persons)
     with pytest.raises(ValueError, match="read only"):
         mpii.encode(data, flavor="mat")
 
@@ -548,10 +550,10 @@ def test_fiftyone_imports_the_mat_and_exports_json_and_coco(fo_db, mat_file, tmp
         assert views.persons_with_labeled(ds, max_count=0).count("ground_truth.keypoints") == 3
 
         out = tmp_path / "export.json"
-        fop.export(ds, out)  # the imported format: the HRNet json
+        fop.export(ds, out, overwrite=True)  # the imported format: the HRNet json
         assert first_difference(json.loads(out.read_text()), mpii.encode(mpii.read(mat_file))) is None
         coco_out = tmp_path / "coco.json"
-        fop.export(ds, coco_out, format="coco")
+        fop.export(ds, coco_out, format="coco", overwrite=True)
         exported = assert_export_evaluates(coco_out, "mpii")
         assert exported["images"][0]["width"] == 640
     finally:
@@ -568,10 +570,10 @@ def test_fiftyone_hrnet_round_trip_and_a_hidden_joint(fo_db, tmp_path):
         person = ds.first().ground_truth.keypoints[0]
         assert person.visibility[3:7] == [2, 0, 0, 2] and person.center == [594.0, 257.0] and person.scale == 3.021046
         out = tmp_path / "back.json"
-        fop.export(ds, out)
+        fop.export(ds, out, overwrite=True)
         assert first_difference(json.loads(out.read_text()), json.loads(src.read_text())) is None
         view = ds.filter_keypoints("ground_truth", labels=[n for n in mpii.layout().keypoints if n != "right_ankle"])
-        fop.export(view, out)
+        fop.export(view, out, overwrite=True)
         written = json.loads(out.read_text())
         assert written[0]["joints_vis"][0] == 0 and written[0]["joints_vis"][1] == 1
         assert written[0]["joints"][0] == [0, 0]  # the point FiftyOne hid, as the adapter writes it
@@ -592,7 +594,7 @@ def test_generated_hrnet_files_survive_fiftyone(fo_db, tmp_path, doc):
     ds = fop.load(src, format="mpii")
     try:
         out = tmp_path / "out.json"
-        fop.export(ds, out, format="mpii")
+        fop.export(ds, out, format="mpii", overwrite=True)
         assert first_difference(json.loads(out.read_text()), doc) is None
     finally:
         ds.delete()

@@ -21,6 +21,7 @@ from fiftyone_pose import formats
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.errors import PoseFormatError
 from fiftyone_pose.formats import coco, mpii_trb
+from fiftyone_pose.formats.protocol import Confidence, Peek
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -120,7 +121,7 @@ def test_num_joints_spelling_and_mismatch_are_kept_and_noted():
     doc["annotations"][1]["num_joints"] = 12  # 14 points are labeled
     data = mpii_trb.decode(doc)
     assert data.persons.num_keypoints.tolist() == [38, 12, 40]
-    assert data.notes == {mpii_trb._NOTE_COUNT: 1}
+    assert data.notes == {mpii_trb.NOTE_COUNT: 1}
     assert first_difference(mpii_trb.encode(data), doc) is None
 
 
@@ -130,7 +131,7 @@ def test_center_scale_headbox_of_another_shape_are_kept_and_noted():
     doc["annotations"][1]["center"] = "640, 330"
     del doc["annotations"][2]["scale"]  # absent: nothing to say about it
     data = mpii_trb.decode(doc)
-    assert data.notes == {mpii_trb._NOTE_FIELDS: 2}
+    assert data.notes == {mpii_trb.NOTE_FIELDS: 2}
     assert first_difference(mpii_trb.encode(data), doc) is None
 
 
@@ -171,9 +172,9 @@ def test_generated_files_roundtrip_exactly(doc):
 
 def test_detected_by_num_joints_or_by_the_40_names(tmp_path):
     path = write_json(tmp_path / "val.json", mpii_trb_doc())
-    scores = {name: m.detect(path) for name, m in formats.REGISTRY.items()}
+    scores = {name: m.detect(Peek(path)) for name, m in formats.REGISTRY.items()}
     assert formats.detect(path) == "mpii_trb" and all(
-        s < 0.5 for name, s in scores.items() if name not in ("mpii_trb", "coco")
+        s == Confidence.NO for name, s in scores.items() if name not in ("mpii_trb", "coco")
     ), scores
     doc = mpii_trb_doc()
     for a in doc["annotations"]:
@@ -181,7 +182,7 @@ def test_detected_by_num_joints_or_by_the_40_names(tmp_path):
     assert formats.detect(write_json(tmp_path / "names.json", doc)) == "mpii_trb"
     from helpers import coco_doc
 
-    assert mpii_trb.detect(write_json(tmp_path / "coco.json", coco_doc())) == 0.0
+    assert mpii_trb.detect(Peek(write_json(tmp_path / "coco.json", coco_doc()))) == Confidence.NO
 
 
 def test_other_layouts_need_a_conversion():
@@ -209,17 +210,17 @@ def test_fiftyone_points_attributes_round_trip_and_curation(fo_db, tmp_path):
     )
     assert len(s.ground_truth_boxes.detections) == 0  # no person box in the file
     out = tmp_path / "out.json"
-    fop.export(ds, out)  # the format it came from
+    fop.export(ds, out, overwrite=True)  # the format it came from
     assert first_difference(json.loads(out.read_text()), mpii_trb_doc()) is None
 
     # hidden points are written unlabeled and num_joints is recounted
     view = ds.filter_keypoints("ground_truth", labels=NAMES[5:])
-    fop.export(view, out)
+    fop.export(view, out, overwrite=True)
     a = json.loads(out.read_text())["annotations"][0]
     assert a["keypoints"][:15] == [0] * 15 and a["num_joints"] == 33
     assert a["center"] == [640.0, 330.0]
 
-    fop.export(ds, out, format="coco")
+    fop.export(ds, out, format="coco", overwrite=True)
     assert assert_coco_ready(out)["annotations"][1]["num_keypoints"] == 14
 
 
@@ -232,7 +233,7 @@ def test_generated_files_survive_fiftyone(fo_db, tmp_path, doc):
     ds = fop.load(src, format="mpii_trb", images_dir=tmp_path)
     try:
         out = tmp_path / "out.json"
-        fop.export(ds, out)
+        fop.export(ds, out, overwrite=True)
         assert first_difference(json.loads(out.read_text()), doc) is None
     finally:
         ds.delete()

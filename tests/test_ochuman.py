@@ -67,7 +67,7 @@ def test_keypoint_names_in_another_order_are_read_by_name():
     same = ochuman.decode(ochuman_native_doc())
     np.testing.assert_array_equal(data.persons.keypoints, same.persons.keypoints)
     np.testing.assert_array_equal(data.persons.visibility, same.persons.visibility)
-    assert data.notes[ochuman._NOTE_ORDER] == 1
+    assert data.notes[ochuman.NOTE_ORDER] == 1
     assert first_difference(ochuman.encode(data), doc) is None
 
 
@@ -134,7 +134,7 @@ def test_coco_data_written_native_gets_box_max_iou_and_null_masks():
     persons = native["images"][0]["annotations"]
     inter = 19.5 * 30.0  # boxes [10, 5, 40, 50] and [30.5, 10, 20, 30]
     assert persons[0]["max_iou"] == pytest.approx(inter / (2000.0 + 600.0 - inter)) and persons[0]["segms"] is None
-    assert data.notes[ochuman._NOTE_MAX_IOU] == 3
+    assert data.notes[ochuman.NOTE_MAX_IOU] == 3
 
 
 # ----------------------------------------------------------------------------------- COCO-style
@@ -171,12 +171,12 @@ def test_fiftyone_round_trip_occlusion_view_and_coco_export(fo_db, tmp_path):
     person = ds.first().ground_truth.keypoints[0]
     assert person.max_iou == 0.61 and person.extra_keypoints["head"][2] == 1
     out = tmp_path / "out.json"
-    fop.export(ds, out, format="ochuman")
+    fop.export(ds, out, format="ochuman", overwrite=True)
     assert first_difference(json.loads(out.read_text()), ochuman_native_doc()) is None
 
     occluded = views.occlusion(ds, min_iou=0.5)
     assert occluded.count("ground_truth.keypoints") == 2
-    fop.export(occluded, out, format="ochuman")
+    fop.export(occluded, out, format="ochuman", overwrite=True)
     doc = json.loads(out.read_text())
     want = ochuman_native_doc()["images"][0]
     want["annotations"] = want["annotations"][:2]
@@ -186,7 +186,7 @@ def test_fiftyone_round_trip_occlusion_view_and_coco_export(fo_db, tmp_path):
     with pytest.raises(ValueError, match="give min_iou"):
         views.occlusion(ds)
 
-    fop.export(ds, out, format="coco")
+    fop.export(ds, out, format="coco", overwrite=True)
     assert_export_evaluates(out, "ochuman")
 
 
@@ -199,7 +199,7 @@ def test_generated_native_files_survive_fiftyone(fo_db, tmp_path, doc):
     ds = fop.load(src, format="ochuman", images_dir=tmp_path)
     try:
         out = tmp_path / "out.json"
-        fop.export(ds, out, format="ochuman")
+        fop.export(ds, out, format="ochuman", overwrite=True)
         assert first_difference(json.loads(out.read_text()), doc) is None
     finally:
         ds.delete()

@@ -20,6 +20,7 @@ from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.errors import PoseFormatError
 from fiftyone_pose.formats import coco
 from fiftyone_pose.formats import pytorch_pose as pp
+from fiftyone_pose.formats.protocol import Confidence, Peek
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DOCS = {"mpi": mpi_doc, "leeds": leeds_doc, "coco": coco_pp_doc}
@@ -44,7 +45,7 @@ def test_mpi_model_visibility_images_and_fields():
     # vis 1 -> visible (2), vis 0 with coordinates -> occluded (1), [0, 0, 0] -> unlabeled (0); raw kept
     assert p.visibility[0, 4:6].tolist() == [2, 1] and p.visibility[0, 11] == 0
     assert p.visibility_raw[0, 4:6].tolist() == [1.0, 0.0] and p.keypoints[0, 0].tolist() == [560.0, 120.5]
-    assert p.int_mask["keypoints"] is False  # every number a float, as jsonlab writes 1.000
+    assert not p.int_mask["keypoints"].any()  # every number a float, as jsonlab writes 1.000
     # two records of one image make one image; ids in order of appearance, persons in record order
     assert im.file_names == ["015601864.jpg", "000123456.jpg", "000200001.jpg"] and im.ids.tolist() == [1, 2, 3]
     assert p.image_index.tolist() == [0, 0, 1, 2] and p.ids.tolist() == [1, 2, 3, 4]
@@ -85,7 +86,7 @@ def test_coco_2014_names_same_name_in_both_splits_and_unknown_split():
     doc[2]["isValidation"] = 0.5
     data = pp.decode(doc)
     assert data.images.file_names == ["val2017/000000000139.jpg", "train2017/000000000139.jpg", "000000000009.jpg"]
-    assert data.notes == {pp._NOTE_NO_SPLIT: 1, pp._NOTE_FIELDS: 1}
+    assert data.notes == {pp.NOTE_NO_SPLIT: 1, pp.NOTE_FIELDS: 1}
     assert first_difference(pp.encode(data), doc) is None
 
 
@@ -98,7 +99,7 @@ def test_records_of_an_image_apart_and_disagreeing_fields_stay_per_record():
     assert data.images.file_names[0] == "015601864.jpg" and data.persons.image_index.tolist() == [0, 1, 0, 2]
     assert "isValidation" not in data.images.extras[0] and data.persons.extras[2]["isValidation"] == 1.0
     assert data.images.widths[0] == 0 and data.images.heights[0] == 720  # the width from the image
-    assert data.notes == {pp._NOTE_SIZES: 1}
+    assert data.notes == {pp.NOTE_SIZES: 1}
     out = pp.encode(data)
     assert first_difference(out, doc) is None and [list(r) for r in out] == [list(r) for r in doc]
 
@@ -109,7 +110,7 @@ def test_others_depth_and_repeated_persons_are_noted():
     doc[3]["people_index"] = doc[2]["people_index"] = 1.0
     doc[3]["annolist_index"] = doc[2]["annolist_index"]
     data = pp.decode(doc)
-    assert data.notes == {pp._NOTE_OTHERS: 1, pp._NOTE_PAIRS: 1}
+    assert data.notes == {pp.NOTE_OTHERS: 1, pp.NOTE_PAIRS: 1}
     assert first_difference(pp.encode(data), doc) is None
 
 
@@ -120,7 +121,7 @@ def test_fields_of_another_shape_are_kept_and_noted():
     doc[2]["isValidation"] = 2.0
     del doc[3]["objpos"]  # absent: nothing to say about it
     data = pp.decode(doc)
-    assert data.notes == {pp._NOTE_FIELDS: 3}
+    assert data.notes == {pp.NOTE_FIELDS: 3}
     assert first_difference(pp.encode(data), doc) is None
 
 
@@ -130,7 +131,7 @@ def test_odd_vis_values_are_kept_and_noted():
     doc[2]["joint_self"][8][2] = -1.0
     doc[2]["joint_self"][9][2] = 1  # an int: kept as an int
     data = pp.decode(doc)
-    assert data.persons.visibility[2, 7:10].tolist() == [2, 0, 2] and data.notes == {pp._NOTE_FLAGS: 2}
+    assert data.persons.visibility[2, 7:10].tolist() == [2, 0, 2] and data.notes == {pp.NOTE_FLAGS: 2}
     assert first_difference(pp.encode(data), doc) is None
 
 
@@ -188,15 +189,15 @@ def hrnet_doc():
 @pytest.mark.parametrize("which", sorted(DOCS))
 def test_each_file_is_sniffed_as_pytorch_pose_only(tmp_path, which):
     path = write_json(tmp_path / f"{which}_annotations.json", DOCS[which]())
-    scores = {name: m.detect(path) for name, m in formats.REGISTRY.items()}
+    scores = {name: m.detect(Peek(path)) for name, m in formats.REGISTRY.items()}
     assert formats.detect(path) == "pytorch_pose"
-    assert all(s < 0.5 for name, s in scores.items() if name != "pytorch_pose"), scores
+    assert all(s == Confidence.NO for name, s in scores.items() if name != "pytorch_pose"), scores
 
 
 def test_other_json_lists_are_not_claimed(tmp_path):
     for name, doc in (("aic", aic_native_doc()), ("hrnet", hrnet_doc())):
-        assert pp.detect(write_json(tmp_path / f"{name}.json", doc)) == 0.0, name
-    assert pp.detect(tmp_path / "missing.json") == 0.0 and pp.detect(tmp_path) == 0.0
+        assert pp.detect(Peek(write_json(tmp_path / f"{name}.json", doc))) == 0.0, name
+    assert pp.detect(Peek(tmp_path / "missing.json")) == 0.0 and pp.detect(Peek(tmp_path)) == 0.0
 
 
 # ------------------------------------------------------------------------------- conversions
@@ -256,7 +257,7 @@ def test_edited_points_are_written_in_the_files_own_terms():
 def test_other_layouts_need_a_conversion():
     from fiftyone_pose.formats import aic
 
-    with pytest.raises(ValueError, match="layout='mpii' or layout='coco'"):
+    with pytest.raises(ValueError, match="pass layout='mpii' or pass layout='coco' to convert it"):
         pp.encode(aic.decode(aic_native_doc()))
 
 
@@ -280,16 +281,16 @@ def test_fiftyone_mpi_fields_points_round_trip_and_hidden_points(fo_db, tmp_path
     assert len(s.ground_truth.keypoints) == 2
     assert ds.match(fo_db.ViewField("isValidation") == 1).values("file_name") == ["000123456.jpg"]  # a split view
     out = tmp_path / "out.json"
-    fop.export(ds, out)
+    fop.export(ds, out, overwrite=True)
     assert first_difference(json.loads(out.read_text()), mpi_doc()) is None
 
     view = ds.filter_keypoints("ground_truth", labels=list(pp.layout().keypoints[2:]))
-    fop.export(view, out)
+    fop.export(view, out, overwrite=True)
     rec = json.loads(out.read_text())[0]
     assert rec["joint_self"][:2] == [[0, 0, 0], [0, 0, 0]] and rec["joint_self"][2:] == mpi_doc()[0]["joint_self"][2:]
     assert pp.decode(json.loads(out.read_text())).persons.visibility[0, :2].tolist() == [0, 0]  # unlabeled again
 
-    fop.export(ds, out, format="coco")
+    fop.export(ds, out, format="coco", overwrite=True)
     assert_export_evaluates(out, "mpii")
 
 
@@ -309,9 +310,9 @@ def test_fiftyone_coco_file_sizes_from_images_in_split_folders(fo_db, tmp_path):
     assert s.filepath == str(images / "val2017" / "000000000139.jpg")
     assert s.ground_truth.keypoints[0].points[0] == [(101.0 - 1) / 640, (51.5 - 1) / 426]
     out = tmp_path / "out.json"
-    fop.export(ds, out)
+    fop.export(ds, out, overwrite=True)
     assert first_difference(json.loads(out.read_text()), coco_pp_doc()) is None  # no sizes added
-    fop.export(ds, out, format="coco")
+    fop.export(ds, out, format="coco", overwrite=True)
     assert assert_export_evaluates(out, "coco")["images"][0]["width"] == 640  # known now
 
 
@@ -330,7 +331,7 @@ def test_generated_files_survive_fiftyone(fo_db, tmp_path, doc):
     ds = fop.load(src, format="pytorch_pose", images_dir=tmp_path)
     try:
         out = tmp_path / "out.json"
-        fop.export(ds, out)
+        fop.export(ds, out, overwrite=True)
         assert first_difference(json.loads(out.read_text()), doc) is None
     finally:
         ds.delete()

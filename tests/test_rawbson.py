@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from fiftyone_pose.core.numbers import to_lists
 from fiftyone_pose.fo import rawbson as rb
-from fiftyone_pose.formats._numbers import to_lists
 
 finite_or_nan = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True, width=64),
@@ -52,7 +52,7 @@ def test_arrays_and_numbers_are_pymongos_bytes(table, key):
             ]
         ),
     )
-    lists = to_lists(values, is_int)
+    lists = to_lists(values, np.broadcast_to(is_int, values.shape))
     for i, raw in enumerate(block.rows()):
         doc = {key: lists[i]} if present[i] else {}
         doc.update(first=lists[i][0], row=i, id=i * 2**40)

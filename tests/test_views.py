@@ -85,7 +85,7 @@ def check(view, tmp_path, persons, images=None):
     assert person_ids(view) == sorted(persons)
     assert view.count("ground_truth_boxes.detections") == len(persons)
     out = tmp_path / "view.json"
-    fop.export(view, out)
+    fop.export(view, out, overwrite=True)
     doc = json.loads(out.read_text())
     assert sorted(a["id"] for a in doc["annotations"]) == sorted(persons)
     if images is not None:
@@ -220,3 +220,97 @@ def test_demo_views_are_clean(fo_db):
         assert len(V.images_without_persons(ds, labeled_only=False)) == 3
     finally:
         ds.delete()
+
+
+# ------------------------------------------------------------- one family, described by signatures
+
+
+def test_every_view_takes_label_field_and_describes_its_options():
+    """Same keyword everywhere; every option typed and documented, so the App's form and the CLI
+    can be built from the signatures alone."""
+    import inspect
+
+    for name, view in V.CURATION_VIEWS.items():
+        signature = inspect.signature(view)
+        assert signature.parameters["label_field"].default is None, name
+        assert "field" not in signature.parameters, name
+        assert V.view_summary(name) and not V.view_summary(name).endswith("."), name
+        declared = [p for p in signature.parameters if p not in ("collection", "label_field", "only_matches")]
+        params = V.view_parameters(name)
+        assert [p.name for p in params] == declared, name
+        for p in params:
+            assert p.type in (int, float, bool, str) and p.help, (name, p)
+    assert {p.name: p.choices for p in V.view_parameters("part_visible")}["part"] == (
+        "body", "foot", "face", "lefthand", "righthand"
+    )  # fmt: skip
+    joint = V.view_parameters("persons_with_joint")[0]
+    assert (joint.name, joint.many, joint.source, joint.required) == ("names", True, "joint", True)
+
+
+def test_apply_view_runs_a_view_by_name_with_form_or_command_line_values(ds, tmp_path):
+    check(V.apply_view(ds, "persons_with_joint", names="left_wrist", state="occluded"), tmp_path, [4])
+    check(V.apply_view(ds, "persons_with_joint", names=["nose", "left_shoulder"]), tmp_path, [1, 2, 5, 6, 7])
+    check(V.apply_view(ds, "crowd", is_crowd="false"), tmp_path, [1, 2, 4, 5, 6, 7, 8])
+    check(V.apply_view(ds, "persons_by_area", size="small", min_area=None), tmp_path, [4, 8])
+    joints = V.parameter_choices(ds, V.view_parameters("persons_with_joint")[0])
+    assert joints == COCO_NAMES
+    from fiftyone_pose.core.errors import PoseUsageError
+
+    for kwargs, message in [
+        ({"name": "nope"}, "unknown view 'nope'; views: persons_with_visible, "),
+        ({"name": "crowd", "size": "small"}, "the view crowd has no option 'size'; options: is_crowd"),
+        ({"name": "persons_with_joint"}, "the view persons_with_joint needs 'names'"),
+        ({"name": "persons_by_area", "size": "huge"}, "size must be one of small, medium, large, not 'huge'"),
+        ({"name": "truncated", "margin": "wide"}, "margin: expected float, not 'wide'"),
+    ]:
+        with pytest.raises(PoseUsageError, match=message):
+            V.apply_view(ds, kwargs.pop("name"), **kwargs)
+
+
+def _linked(view, field: str) -> list[str]:
+    return sorted(view.values(f"{field}.instance._id", unwind=True))
+
+
+def _assert_boxes_follow_persons(view, persons: int, boxes: int, parts: int = 0):
+    """The view shows ``persons`` persons, ``boxes`` boxes and ``parts`` part boxes, and every box
+    shown belongs to a person shown."""
+    assert view.count("ground_truth.keypoints") == persons
+    assert view.count("ground_truth_boxes.detections") == boxes
+    shown = set(_linked(view, "ground_truth.keypoints"))
+    assert set(_linked(view, "ground_truth_boxes.detections")) <= shown
+    if view.has_field("ground_truth_parts"):
+        assert view.count("ground_truth_parts.detections") == parts
+        assert set(_linked(view, "ground_truth_parts.detections")) <= shown
+
+
+def test_part_and_occlusion_views_hide_the_boxes_of_hidden_persons(fo_db, tmp_path):
+    from dataset_docs import ochuman_native_doc, write_json
+    from helpers_wholebody import wholebody_doc
+
+    doc = wholebody_doc()
+    faceless = json.loads(json.dumps(doc["annotations"][0]))  # a second person on image 785, no face or hands
+    faceless.update(id=30002, face_valid=False, righthand_valid=False, face_box=[0.0] * 4, righthand_box=[0.0] * 4)
+    for key in ("face_kpts", "lefthand_kpts", "righthand_kpts"):
+        faceless[key] = [0.0] * len(faceless[key])
+    doc["annotations"].append(faceless)
+    wb = fop.load(write_json(tmp_path / "coco_wholebody.json", doc), images_dir=tmp_path)
+    oc = fop.load(write_json(tmp_path / "ochuman.json", ochuman_native_doc()), format="ochuman", images_dir=tmp_path)
+    try:
+        # 3 persons (one a crowd region), 3 boxes; 30001's face and right hand are drawn
+        _assert_boxes_follow_persons(wb, 3, 3, 2)
+        _assert_boxes_follow_persons(V.part_visible(wb, "face", min_visible=1), 1, 1, 2)
+        _assert_boxes_follow_persons(V.face_visible(wb, min_visible=14), 1, 1, 2)  # 14 of its face points are v = 2
+        _assert_boxes_follow_persons(
+            V.hands_visible(wb, "right", min_visible=16), 1, 1, 2
+        )  # 16 right-hand points v = 2
+        _assert_boxes_follow_persons(V.part_visible(wb, "face", min_visible=None, max_visible=0, valid=False), 2, 2, 0)
+        _assert_boxes_follow_persons(V.only_parts(wb, "face"), 1, 1, 2)  # 30001 has face points, 30002 none
+        _assert_boxes_follow_persons(V.only_parts(wb, "face", only_matches=False), 3, 3, 2)
+        # image 1: 3 persons (max_iou 0.61, 0.61, 0.12), image 2: 1 person (0.0)
+        _assert_boxes_follow_persons(oc, 4, 4)
+        _assert_boxes_follow_persons(V.occlusion(oc, min_iou=0.5), 2, 2)
+        _assert_boxes_follow_persons(V.occlusion(oc, max_iou=0.5), 2, 2)
+        _assert_boxes_follow_persons(V.occlusion(oc, 0.1, 0.5), 1, 1)
+    finally:
+        wb.delete()
+        oc.delete()

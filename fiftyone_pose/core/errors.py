@@ -2,15 +2,53 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Callable
+from typing import Any
+
+#: an ``Option`` whose value the user chooses (``format=...``, ``--from FORMAT``)
+CHOOSE = ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """An option the user can pass to fix an error, e.g. ``Option("layout", "aic")``.
+
+    The message says it in Python (``pass layout='aic'``); the CLI says it as the flag of the
+    command at hand (``pass --layout aic``, ``--from`` for the input format of ``convert``) and the
+    App as the form's field, each through ``PoseError.render``.
+    """
+
+    name: str
+    value: Any = CHOOSE
+
+    def __str__(self) -> str:
+        return f"pass {self.name}={'...' if self.value is CHOOSE else repr(self.value)}"
+
+
+#: how an interface spells an option (None: as in Python)
+Spelling = Callable[[Option], "str | None"]
 
 
 class PoseError(Exception):
     """An error the user can fix: a bad input file or a bad request.
 
     Only these are user errors: the CLI prints them in one line and exits 2. Anything else is a
-    bug and shows as one (a traceback, exit 1), so it gets reported.
+    bug and shows as one (a traceback, exit 1), so it gets reported. The message is given in
+    parts, text and ``Option``s, so each interface can name the options its own way.
     """
+
+    def __init__(self, *message: str | Option) -> None:
+        self.parts = message
+        super().__init__(self.render())
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def render(self, spell: Spelling | None = None) -> str:
+        """The message with each option spelled by ``spell`` (by default, as in Python)."""
+        return "".join(((spell and spell(p)) or str(p)) if isinstance(p, Option) else p for p in self.parts)
 
 
 class PoseUsageError(PoseError, ValueError):
@@ -27,28 +65,31 @@ class PoseFormatError(PoseError, ValueError):
 
     def __init__(
         self,
-        message: str,
-        *,
+        *message: str | Option,
         path: str | os.PathLike | None = None,
         record: str | None = None,
         field: str | None = None,
     ) -> None:
-        self.message = message
         self.path = None if path is None else os.fspath(path)
         self.record = record
         self.field = field
-        super().__init__(str(self))
+        super().__init__(*message)
 
-    def __str__(self) -> str:
+    @property
+    def message(self) -> str:
+        """What is wrong, without the file, record and field."""
+        return super().render()
+
+    def render(self, spell: Spelling | None = None) -> str:
         parts = [p for p in (self.path, self.record) if p]
         if self.field:
             parts.append(f"field '{self.field}'")
-        parts.append(self.message)
+        parts.append(super().render(spell))
         return ": ".join(parts)
 
     def with_path(self, path: str | os.PathLike) -> PoseFormatError:
         """The same error, attributed to ``path`` when it has no file yet."""
         if self.path is None:
             self.path = os.fspath(path)
-            self.args = (str(self),)
+            self.args = (self.render(),)
         return self

@@ -4,8 +4,9 @@ Parts are found from the keypoint names of the skeleton files (never from positi
 code): COCO-WholeBody and Halpe share their names but not their order (their six foot points are
 ordered differently, Halpe has head/neck/hip), so a point is always looked up by name.
 
-``to_layout(data, "coco")`` keeps the target layout's points (e.g. the 17 COCO body points of a
-133-point COCO-WholeBody or 136-point Halpe dataset), for exporting "as plain COCO".
+``to_layout(data, "coco")`` converts persons to another layout as the mapping files say
+(``core.mappings``): the 17 COCO body points of a 133-point COCO-WholeBody or 136-point Halpe
+dataset, MPII's 16 points onto COCO or Halpe-26 as RTMPose trains, and so on.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import mappings
 from . import skeleton as skeletons
+from .errors import Option, PoseUsageError
 from .model import PoseData
 from .skeleton import Skeleton
 
@@ -73,6 +76,18 @@ def coco_body_indices(layout: Skeleton | str | Sequence[str]) -> np.ndarray:
     return np.array([names.index(n) for n in skeletons.load("coco").keypoints], dtype=np.int64)
 
 
+def require_layout(data: PoseData, name: str, title: str) -> None:
+    """A ``PoseUsageError`` unless ``data`` has the keypoints of layout ``name`` (in order)."""
+    want = skeletons.load(name)
+    if tuple(data.skeleton.keypoints) != want.keypoints:
+        raise PoseUsageError(
+            f"{title} needs the '{name}' layout ({want.num_keypoints} points); this data has "
+            f"'{data.skeleton.name}' ({data.skeleton.num_keypoints} points): ",
+            Option("layout", name),
+            " to convert it",
+        )
+
+
 def runs(index: np.ndarray) -> list[tuple[int, int]]:
     """``index`` (ascending) as ``[(start, stop), ...]`` runs of consecutive values."""
     out: list[tuple[int, int]] = []
@@ -85,39 +100,55 @@ def runs(index: np.ndarray) -> list[tuple[int, int]]:
 
 
 def to_layout(data: PoseData, layout: Skeleton | str) -> PoseData:
-    """``data`` with the keypoints of ``layout``, each taken from the source point of the same name.
+    """``data`` with the keypoints of ``layout``, each taken as the layouts' mapping file says.
 
-    Every other column is kept. Target points the source does not have are written unlabeled
-    (``0, 0, 0``) and counted in ``notes``. ``num_keypoints`` is recounted over the new points
-    (where the record had it). Categories get the target's names and 1-based skeleton. Part boxes
-    and ``<part>_valid`` flags (COCO-WholeBody) of parts the target has no point of are dropped.
-    The source is not modified.
+    Layouts with the same keypoint names convert as they are; any other pair needs a mapping
+    (``core.mappings``; a PoseUsageError lists the layouts the source can go to). A target point
+    copies its source point (coordinates, visibility, the file's own visibility value), or is the
+    midpoint of two source points, labelled only where both are, with the smaller visibility.
+    Target points without a source are written unlabeled (``0, 0, 0``) and counted in ``notes``,
+    as are the labelled points a mapping only approximates. Every other column is kept.
+    ``num_keypoints`` is recounted over the new points (where the record had it). Categories get
+    the target's names and 1-based skeleton. Part boxes and ``<part>_valid`` flags
+    (COCO-WholeBody) of parts the target has no point of are dropped. The source is not modified.
     """
-    target = skeletons.load(layout) if isinstance(layout, str) else layout
+    target = _target(layout)
     source = data.skeleton
     if tuple(target.keypoints) == tuple(source.keypoints):
         return dataclasses.replace(data, skeleton=target)
-    src_index = {name: i for i, name in enumerate(source.keypoints)}
-    have = np.array([n in src_index for n in target.keypoints], dtype=bool)
-    if not have.any():
-        raise ValueError(f"layouts '{source.name}' and '{target.name}' have no keypoint name in common")
-    take = np.array([src_index.get(n, 0) for n in target.keypoints], dtype=np.int64)
+    mapping = mappings.resolve(source, target.name)
+    if mapping is None:
+        reachable = [t for t in mappings.targets(source) if t not in (source.name, target.name)]
+        raise PoseUsageError(
+            f"no keypoint mapping from layout '{source.name}' to '{target.name}'; '{source.name}' converts to: "
+            f"{', '.join(reachable) or 'no other layout'}"
+        )
+    plan = mapping.plan(source, target)
 
     p = data.persons
-    n, k = len(p), target.num_keypoints
-    keypoints = p.keypoints[:, take].copy()
-    visibility = p.visibility[:, take].copy()
-    raw = p.raw_visibility()[:, take].copy()
-    keypoints[:, ~have] = 0.0
-    visibility[:, ~have] = 0
-    raw[:, ~have] = 0.0
-    mask = p.int_mask.get("keypoints", True)
-    if not isinstance(mask, bool):
-        mask = mask[:, take].copy()
-        mask[:, ~have] = True
-    elif not have.all() and mask is False:
-        mask = np.zeros((n, k, 3), bool)
-        mask[:, ~have] = True
+    n = len(p)
+    first, second, mid = plan.first, plan.second, plan.midpoint
+    src_mask = p.mask("keypoints")
+    keypoints = p.keypoints[:, first]
+    visibility = p.visibility[:, first]
+    raw = p.raw_visibility()[:, first]
+    mask = src_mask[:, first]
+    if mid.any():  # mmpose's 2-to-1 case: the midpoint, labelled where both sources are
+        both = np.minimum(visibility[:, mid], p.visibility[:, second[mid]])
+        xy = np.where((both > 0)[..., None], (keypoints[:, mid] + p.keypoints[:, second[mid]]) / 2, 0.0)
+        ints = mask[:, mid, :2] & src_mask[:, second[mid], :2] & (xy == np.round(xy))
+        keypoints[:, mid] = xy
+        visibility[:, mid] = both
+        raw[:, mid] = both
+        mask[:, mid, :2] = ints | (both == 0)[..., None]
+        mask[:, mid, 2] = True
+    keypoints[:, plan.missing] = 0.0
+    visibility[:, plan.missing] = 0
+    raw[:, plan.missing] = 0.0
+    mask[:, plan.missing] = True
+    notes = dict(data.notes)
+    for name, (targets, index) in plan.fields.items():
+        _from_field(p.extras, name, targets, index, (keypoints, visibility, raw, mask), notes)
     num_kp = np.full(n, -1, np.int64)  # the writer recounts (absent ones stay absent)
 
     kept_parts = set(parts_of(target))
@@ -142,9 +173,65 @@ def to_layout(data: PoseData, layout: Skeleton | str) -> PoseData:
         {**c, "keypoints": list(target.keypoints), "skeleton": [[a + 1, b + 1] for a, b in target.edges]}
         for c in data.categories
     ]
-    notes = dict(data.notes)
-    if not have.all() and n:
+    if plan.missing.any() and n:
         notes[f"points of layout '{target.name}' missing in '{source.name}', written unlabeled"] = (
-            int((~have).sum()) * n
+            int(plan.missing.sum()) * n
+        )
+    used = np.zeros(source.num_keypoints, bool)
+    used[first[plan.from_layout]] = used[second[mid]] = True
+    dropped_points = int((p.visibility[:, ~used] > 0).sum())
+    if dropped_points:
+        names = [source.keypoints[s] for s in np.flatnonzero(~used)]
+        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        notes[f"labelled points of '{source.name}' with no place in '{target.name}' ({shown}), dropped"] = (
+            dropped_points
+        )
+    approximated = int((visibility[:, plan.approximated] > 0).sum())
+    if approximated:
+        names = ", ".join(target.keypoints[t] for t in np.flatnonzero(plan.approximated))
+        notes[f"labelled points of layout '{target.name}' that approximate a point of '{source.name}' ({names})"] = (
+            approximated
         )
     return dataclasses.replace(data, persons=persons, skeleton=target, categories=categories, notes=notes)
+
+
+def _target(layout: Skeleton | str) -> Skeleton:
+    if isinstance(layout, Skeleton):
+        return layout
+    try:
+        return skeletons.load(layout)
+    except KeyError:
+        raise PoseUsageError(f"unknown layout {layout!r}; layouts: {', '.join(skeletons.available())}") from None
+
+
+def _from_field(
+    extras: list[dict], name: str, targets: np.ndarray, index: np.ndarray, out: tuple[np.ndarray, ...], notes: dict
+) -> None:
+    """Fill the ``targets`` points from each person's extra field ``name`` (flat ``x, y, v`` triplets).
+
+    A person without the field (or with a malformed one) gets those points unlabeled, counted.
+    """
+    keypoints, visibility, raw, mask = out
+    at = [3 * j + c for j in index.tolist() for c in range(3)]
+    rows, values = [], []
+    for i, extra in enumerate(extras):
+        given = extra.get(name)
+        if isinstance(given, list) and len(given) > at[-1]:
+            picked = [given[a] for a in at]
+            if all(type(x) in (int, float) for x in picked):
+                rows.append(i)
+                values.append(picked)
+    found = np.zeros(len(extras), bool)
+    found[rows] = True
+    lacking = ~found[:, None] & np.isin(np.arange(visibility.shape[1]), targets)[None]
+    keypoints[lacking], visibility[lacking], raw[lacking], mask[lacking] = 0.0, 0, 0.0, True
+    if rows:
+        arr = np.array(values, np.float64).reshape(len(rows), len(targets), 3)
+        v = arr[..., 2]
+        sel = np.ix_(rows, targets)
+        keypoints[sel] = arr[..., :2]
+        raw[sel] = v
+        visibility[sel] = np.where(v <= 0, 0, np.where(v == 1, 1, 2))
+        mask[sel] = np.array([[type(x) is int for x in row] for row in values], bool).reshape(arr.shape)
+    if len(rows) < len(extras):
+        notes[f"persons without a valid '{name}' field, its points written unlabeled"] = len(extras) - len(rows)

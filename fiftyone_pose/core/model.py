@@ -18,10 +18,8 @@ from typing import Any
 import numpy as np
 import orjson
 
+from .numbers import concat_masks, take_mask, uniform_mask
 from .skeleton import Skeleton
-
-#: int_mask values: ``True``/``False`` when every value is/isn't a JSON int, else a bool array.
-IntMask = bool | np.ndarray
 
 #: ``PoseData.meta`` value marking a top-level key the source file did not have (e.g. ``info``),
 #: so a writer neither invents it on a round trip nor loses it when converting
@@ -80,13 +78,21 @@ class Persons:
     #: the file's own visibility values where they differ from ``visibility`` (float64 (N, K))
     visibility_raw: np.ndarray | None = None
     #: which numbers were JSON ints: keys "keypoints" (N, K, 3), "bbox" (N, 4), "area" (N,),
-    #: "part_box.<part>" (N, 4)
-    int_mask: dict[str, IntMask] = field(default_factory=dict)
+    #: "part_box.<part>" (N, 4); always a bool array of the column's shape (``uniform_mask`` gives
+    #: a free, read-only one where every value is alike)
+    int_mask: dict[str, np.ndarray] = field(default_factory=dict)
     #: per optional key (see OPTIONAL_PERSON_KEYS): bool (N,) True where the record lacked it
     absent: dict[str, np.ndarray] = field(default_factory=dict)
     #: boxes of body parts (e.g. COCO-WholeBody "face", "lefthand"): part -> float64 (N, 4)
     #: [x, y, w, h] in pixels, kept exactly as given; NaN row = the person has no such box
     part_boxes: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for key, mask in self.int_mask.items():
+            shape = (len(self.ids), *self.mask_shape(key))
+            if not (isinstance(mask, np.ndarray) and mask.dtype == bool and mask.shape == shape):
+                found = f"{mask.dtype} {mask.shape}" if isinstance(mask, np.ndarray) else type(mask).__name__
+                raise TypeError(f"int_mask[{key!r}] must be a bool array of shape {shape}, found {found}")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -127,10 +133,11 @@ class Persons:
         def filled(get, default, shape) -> np.ndarray:
             return np.concatenate([get(p) if get(p) is not None else np.full((len(p), *shape), default) for p in parts])
 
-        # in the order the parts have them (a set's order would change from run to run)
+        # in the order the parts have them (a set's order would change from run to run); part
+        # boxes by name, so parts first seen in a later chunk do not change their order
         mask_keys = dict.fromkeys(k for p in parts for k in p.int_mask)
         absent_keys = dict.fromkeys(k for p in parts for k in p.absent)
-        box_keys = dict.fromkeys(k for p in parts for k in p.part_boxes)
+        box_keys = sorted({k for p in parts for k in p.part_boxes})
         has_raw = any(p.visibility_raw is not None for p in parts)
         return cls(
             image_index=cat(lambda p: p.image_index),
@@ -145,10 +152,7 @@ class Persons:
             segmentations=[s for p in parts for s in p.segmentations],
             extras=[e for p in parts for e in p.extras],
             visibility_raw=cat(lambda p: p.raw_visibility()) if has_raw else None,
-            int_mask={
-                k: concat_masks([p.mask(k) for p in parts], [(len(p), *p.mask_shape(k)) for p in parts])
-                for k in mask_keys
-            },
+            int_mask={k: concat_masks([p.mask(k) for p in parts]) for k in mask_keys},
             absent={k: filled(lambda p, k=k: p.absent.get(k), False, ()) for k in absent_keys},
             part_boxes={k: filled(lambda p, k=k: p.part_boxes.get(k), np.nan, (4,)) for k in box_keys},
         )
@@ -170,14 +174,15 @@ class Persons:
             segmentations=[self.segmentations[i] for i in listed],
             extras=[self.extras[i] for i in listed],
             visibility_raw=None if self.visibility_raw is None else self.visibility_raw[index],
-            int_mask={k: m if isinstance(m, bool) else m[index] for k, m in self.int_mask.items()},
+            int_mask={k: take_mask(m, index) for k, m in self.int_mask.items()},
             absent={k: m[index] for k, m in self.absent.items()},
             part_boxes={k: b[index] for k, b in self.part_boxes.items()},
         )
 
-    def mask(self, key: str) -> IntMask:
+    def mask(self, key: str) -> np.ndarray:
         """The int mask of a column; without one, keypoints count as ints (COCO), the rest as floats."""
-        return self.int_mask.get(key, key == "keypoints")
+        mask = self.int_mask.get(key)
+        return uniform_mask(key == "keypoints", (len(self), *self.mask_shape(key))) if mask is None else mask
 
     def mask_shape(self, key: str) -> tuple[int, ...]:
         """The shape of one person's int mask for a column: (K, 3) keypoints, () area, (4,) boxes."""
@@ -212,28 +217,32 @@ class PoseData:
 
     def summary(self) -> dict[str, Any]:
         """Counts a user wants after an import or conversion."""
-        p = self.persons
-        vis = p.visibility[~p.crowd] if len(p) else p.visibility
-        counts = np.bincount(vis.ravel().astype(np.int64), minlength=3) if vis.size else np.zeros(3, int)
-        return {
-            "images": len(self.images),
-            "persons": int((~p.crowd).sum()),
-            "crowd_regions": int(p.crowd.sum()),
-            "persons_without_keypoints": int(((vis > 0).sum(axis=1) == 0).sum()) if len(vis) else 0,
-            "keypoints_labeled": int(counts[1] + counts[2]),
-            "visibility": {"0": int(counts[0]), "1": int(counts[1]), "2": int(counts[2])},
-            "layout": f"{self.skeleton.name} ({self.skeleton.num_keypoints} points)",
-            **({"notes": dict(self.notes)} if self.notes else {}),
-        }
+        return summary(self, person_counts(self.persons))
 
 
-def concat_masks(masks: list[IntMask], shapes: list[tuple[int, ...]], axis: int = 0) -> IntMask:
-    """One int mask for blocks of the given shapes joined along ``axis`` (scalars stay scalars when all agree)."""
-    if all(m is True for m in masks):
-        return True
-    if all(m is False for m in masks):
-        return False
-    return np.concatenate([np.broadcast_to(m, shape) for m, shape in zip(masks, shapes)], axis=axis)
+def person_counts(p: Persons) -> np.ndarray:
+    """The additive counts behind a summary, of these persons: persons, crowd regions, persons
+    without labeled points, and points with visibility 0, 1, 2 (crowd regions' points not counted)."""
+    vis = p.visibility[~p.crowd]
+    hist = np.bincount(vis.ravel().astype(np.int64), minlength=3)[:3] if vis.size else np.zeros(3, np.int64)
+    unlabeled = int(((vis > 0).sum(axis=1) == 0).sum()) if len(vis) else 0
+    return np.array([len(vis), int(p.crowd.sum()), unlabeled, *hist.tolist()], np.int64)
+
+
+def summary(data: PoseData, counts: np.ndarray) -> dict[str, Any]:
+    """The summary of ``data`` (its images, layout and notes) with ``person_counts`` of its persons
+    (summed over chunks when the persons streamed past)."""
+    persons, crowd, unlabeled, v0, v1, v2 = counts.tolist()
+    return {
+        "images": len(data.images),
+        "persons": persons,
+        "crowd_regions": crowd,
+        "persons_without_keypoints": unlabeled,
+        "keypoints_labeled": v1 + v2,
+        "visibility": {"0": v0, "1": v1, "2": v2},
+        "layout": f"{data.skeleton.name} ({data.skeleton.num_keypoints} points)",
+        **({"notes": dict(data.notes)} if data.notes else {}),
+    }
 
 
 def with_origin(data: PoseData, origin: int) -> PoseData:
@@ -272,7 +281,9 @@ def compact_json(value: Any) -> Any:
 
 def plain_json(value: Any) -> Any:
     """The value a ``compact_json`` fragment holds (other values as they are)."""
-    return orjson.loads(value.contents) if type(value) is orjson.Fragment else value
+    return (
+        orjson.loads(orjson.dumps(value)) if type(value) is orjson.Fragment else value
+    )  # a fragment dumps as its text
 
 
 def keypoint_boxes(keypoints: np.ndarray, visibility: np.ndarray) -> np.ndarray:

@@ -1,5 +1,5 @@
 """Built-in demo dataset: synthetic stick-figure people in COCO person-keypoints
-format (images drawn by ``generate.py``; no third-party images)."""
+format (images drawn by the repository's ``tools/generate_demo.py``; no third-party images)."""
 
 import pathlib
 

@@ -1,6 +1,8 @@
 """The built-in demo: import the shipped dataset, curate it, export it, verify the export.
 
-Everything it does is what a user would do with their own data, through the same functions.
+Everything it does is what a user would do with their own data, through the same functions. The
+dataset stays (persistent, under ``DEMO_DATASET``, replaced by the next run) for the App; the
+exported files go to ``out_dir``, or to a temporary folder removed at the end.
 """
 
 from __future__ import annotations
@@ -22,8 +24,20 @@ def demo_paths() -> tuple[Path, Path]:
     return root / "person_keypoints_demo.json", root / "images"
 
 
-def run_demo(out_dir: str | None = None, launch_app: bool = False) -> dict:
-    """Run the demo and print what it did; returns the numbers it printed."""
+def run_demo(
+    out_dir: str | None = None, launch_app: bool = False, port: int | None = None, remote: bool = False
+) -> dict:
+    """Run the demo and print what it did; returns the numbers it printed. With ``launch_app``,
+    the App shows the curated view (on ``port``; ``remote``: without opening a browser here)."""
+    if out_dir is not None:
+        return _run(Path(out_dir), launch_app, port, remote)
+    with tempfile.TemporaryDirectory(prefix="fiftyone-pose-demo-") as scratch:
+        result = _run(Path(scratch), launch_app, port, remote)
+        print("   (the exported files were temporary: pass --out DIR to keep them)")
+        return result
+
+
+def _run(out: Path, launch_app: bool, port: int | None, remote: bool) -> dict:
     import fiftyone as fo
 
     from .. import formats
@@ -33,10 +47,9 @@ def run_demo(out_dir: str | None = None, launch_app: bool = False) -> dict:
     from ..fo.summary import pose_summary
 
     labels, images = demo_paths()
-    out = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="fiftyone-pose-demo-"))
     print(f"1. read {labels.name} (pure layer, no database)")
     data = formats.read(labels, "coco")
-    dataset = create_dataset(data, images, DEMO_DATASET, overwrite=True, persistent=launch_app, progress=False)
+    dataset = create_dataset(data, images, DEMO_DATASET, overwrite=True, persistent=True, progress=False)
     print(f"2. imported it into FiftyOne dataset '{dataset.name}':")
     for key, value in pose_summary(dataset).items():
         print(f"     {key}: {value}")
@@ -49,8 +62,8 @@ def run_demo(out_dir: str | None = None, launch_app: bool = False) -> dict:
     )
 
     full_path, curated_path = out / "demo_roundtrip.json", out / "demo_curated.json"
-    export(dataset, full_path, progress=False)
-    export(view, curated_path, progress=False)
+    export(dataset, full_path, progress=False, overwrite=True)  # the files of an earlier run with the same --out
+    export(view, curated_path, progress=False, overwrite=True)
     same = same_document(json.loads(full_path.read_text()), json.loads(labels.read_text()))
     print(f"4. exported the whole dataset to {full_path}: identical to the shipped file: {same}")
     print(f"   exported the curated view to {curated_path}")
@@ -63,9 +76,14 @@ def run_demo(out_dir: str | None = None, launch_app: bool = False) -> dict:
     if not same or ap < 0.999:
         raise RuntimeError("the demo's round trip or evaluation failed; please report this")
     if launch_app:
-        session = fo.launch_app(view)
+        session = fo.launch_app(view, port=port, remote=remote)
         print(f"6. the App shows the curated view at {session.url}; Ctrl-C to quit")
         session.wait()
+    else:
+        print(
+            f"6. the dataset '{DEMO_DATASET}' stays for the App: fiftyone-pose demo --app, or in Python "
+            f"fo.launch_app(fo.load_dataset('{DEMO_DATASET}')); the next run replaces it"
+        )
     return {"persons": shown["persons"], "images": shown["images"], "ap": ap, "identical": same}
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 import bson
 import fiftyone as fo
+import fiftyone.core.media as fom
 import fiftyone.core.utils as fou
 import numpy as np
 import pymongo
@@ -42,7 +43,7 @@ from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError
 from ..core.model import Images, Persons, PoseData
 from . import documents
-from .encoder import SampleEncoder
+from .encoder import SampleElements, SampleEncoder
 from .fields import (
     INFO_KEY,
     MAX_BSON,
@@ -91,6 +92,7 @@ def add_pose_data(
     label_field: str = "ground_truth",
     tags: list[str] | None = None,
     progress: bool | None = None,
+    sample_elements: SampleElements | None = None,
 ) -> list[str]:
     """Add every image of ``data`` to ``dataset`` as a sample; returns the new sample ids.
 
@@ -99,7 +101,7 @@ def add_pose_data(
     end), or the import fails with a ``documents.DatabaseError``.
     """
     with documents.failover_errors("import"):
-        return _add_pose_data(dataset, data, images_dir, label_field, tags, progress)
+        return _add_pose_data(dataset, data, images_dir, label_field, tags, progress, sample_elements)
 
 
 def _add_pose_data(
@@ -109,13 +111,16 @@ def _add_pose_data(
     label_field: str,
     tags: list[str] | None,
     progress: bool | None,
+    sample_elements: SampleElements | None,
 ) -> list[str]:
     images_dir = os.path.abspath(os.fspath(images_dir))
     sizes = _image_sizes(data, images_dir)
     image_fields = declare_schema(dataset, data, label_field)
     record_info(dataset, data, label_field, image_fields)
     reserved = image_keys_without_field(data, label_field, image_fields)
-    encoder = SampleEncoder(data, images_dir, label_field, documents.dataset_id(dataset), tags, sizes, reserved)
+    encoder = SampleEncoder(
+        data, images_dir, label_field, documents.dataset_id(dataset), tags, sizes, reserved, sample_elements
+    )
     ids: list[ObjectId] = []
     writer = ThreadPoolExecutor(max_workers=1)
     try:
@@ -226,8 +231,11 @@ def to_pose_data(
     """The persons and images a view shows, as ``PoseData`` (exact where nothing was edited).
 
     One aggregation over the view; its raw batches are read as columns (``reader``), so no
-    Python object is made per number. A primary stepping down mid-read starts the read again.
+    Python object is made per number. A primary stepping down mid-read starts the read again. Of
+    a grouped collection, the samples of every image slice.
     """
+    if collection.media_type == fom.GROUP:
+        collection = collection.select_group_slices(media_type=fom.IMAGE)
     with documents.failover_errors("export"):
         return documents.retrying(lambda: _to_pose_data(collection, label_field, progress))
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from pathlib import Path
+from collections.abc import Iterator
 
 import fiftyone as fo
 import pymongo
 
 from .. import formats
 from ..core.bulk import paused_gc
-from ..core.errors import PoseFormatError, PoseUsageError
+from ..core.errors import Option, PoseFormatError, PoseUsageError
 from ..core.model import PoseData
 from . import documents
-from .adapter import add_pose_data, to_pose_data
+from .adapter import add_pose_data, resolve_label_field, to_pose_data
 
 #: datasets being built are named with this prefix and renamed when complete
 TEMP_PREFIX = "_fiftyone_pose_tmp_"
@@ -29,18 +30,39 @@ def load(
     overwrite: bool = False,
     persistent: bool = False,
     progress: bool | None = None,
+    grouped: bool = False,
+    cameras: str | os.PathLike | None = None,
+    scenes_dir: str | os.PathLike | None = None,
     **read_options,
 ) -> fo.Dataset:
     """Import a pose file into a new FiftyOne dataset.
 
     The dataset is built under a temporary name and renamed to ``name`` only when complete, so a
     failure or Ctrl-C never leaves a half-imported dataset. ``images_dir`` defaults to the folder
-    of ``path``. The reader's adjustments are in ``dataset.info["fiftyone_pose"][label_field]``.
+    of ``path`` (a YOLO dataset's root for a YOLO folder). The reader's adjustments are in
+    ``dataset.info["fiftyone_pose"][label_field]``.
+
+    Human3.6M: ``grouped=True`` makes one group per frame (a slice per camera and a ``3d`` slice
+    whose scenes go to ``scenes_dir``); ``cameras`` (a camera-parameter JSON file) adds the
+    projection of the 3D points to each view (see ``fiftyone_pose.fo.h36m``).
     """
+    if format == "auto":
+        format = formats.detect(path)
+    if formats.is_predictions(format):
+        raise formats.get(format).not_a_dataset(path)
     data = formats.read(path, format, **read_options)
     if images_dir is None:
-        images_dir = Path(path).resolve().parent
+        images_dir = formats.images_dir(path, format)
     try:
+        if grouped or cameras is not None:
+            from .h36m import create_h36m_dataset
+
+            return create_h36m_dataset(
+                data, images_dir, name, label_field, overwrite, persistent, progress,
+                grouped=grouped, cameras=cameras, scenes_dir=scenes_dir,
+            )  # fmt: skip
+        if scenes_dir is not None:
+            raise PoseUsageError("scenes_dir is where a grouped import (grouped=True) writes its 3D scenes")
         return create_dataset(data, images_dir, name, label_field, overwrite, persistent, progress)
     except PoseFormatError as e:  # e.g. an image without a size whose file cannot be read
         raise e.with_path(path) from None
@@ -55,46 +77,53 @@ def create_dataset(
     persistent: bool = False,
     progress: bool | None = None,
 ) -> fo.Dataset:
-    """A new dataset holding ``data`` (all or nothing, see ``load``).
-
-    A replica set's failover is waited out where it can be; where it cannot, the import fails
-    with a ``documents.DatabaseError`` once the temporary dataset is deleted.
-    """
-    with documents.failover_errors("import"):
-        return _create_dataset(data, images_dir, name, label_field, overwrite, persistent, progress)
-
-
-def _create_dataset(
-    data: PoseData,
-    images_dir: str | os.PathLike,
-    name: str | None,
-    label_field: str,
-    overwrite: bool,
-    persistent: bool,
-    progress: bool | None,
-) -> fo.Dataset:
-    if name is not None and fo.dataset_exists(name) and not overwrite:
-        raise PoseUsageError(f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it")
-    dataset = fo.Dataset(TEMP_PREFIX + uuid.uuid4().hex)
-    try:
-        add_pose_data(dataset, data, images_dir, label_field, progress=progress)
-        if name is None:
-            name = fo.get_default_dataset_name()
-        if overwrite and fo.dataset_exists(name):
-            fo.delete_dataset(name)
-        try:
-            dataset.name = name
-        except (ValueError, pymongo.errors.DuplicateKeyError):
-            if fo.dataset_exists(name):  # another import took the name while this one was building
-                raise PoseUsageError(
-                    f"dataset '{name}' already exists; pass overwrite=True (--overwrite) to replace it"
-                ) from None
-            raise
-        dataset.persistent = persistent
-    except BaseException:
-        documents.delete_dataset(dataset)
-        raise
+    """A new dataset holding ``data`` (all or nothing, see ``load``); a YOLO dataset's splits become tags."""
+    with building(name, overwrite, persistent) as dataset:
+        data, tags = formats.sample_tags(data)
+        ids = add_pose_data(dataset, data, images_dir, label_field, progress=progress)
+        tag_samples(dataset, ids, tags)
     return dataset
+
+
+@contextlib.contextmanager
+def building(name: str | None, overwrite: bool = False, persistent: bool = False) -> Iterator[fo.Dataset]:
+    """A new dataset, built under a temporary name and renamed to ``name`` when the block completes.
+
+    A failure or Ctrl-C inside the block deletes it, and an existing dataset of that name is replaced
+    (``overwrite``) only once its successor is complete. A replica set's failover is waited out where
+    it can be; where it cannot, the import fails with a ``documents.DatabaseError`` once the temporary
+    dataset is deleted.
+    """
+    if name is not None and fo.dataset_exists(name) and not overwrite:
+        raise _exists(f"dataset '{name}'")
+    with documents.failover_errors("import"):
+        dataset = fo.Dataset(TEMP_PREFIX + uuid.uuid4().hex)
+        try:
+            yield dataset
+            if name is None:
+                name = fo.get_default_dataset_name()
+            if overwrite and fo.dataset_exists(name):
+                fo.delete_dataset(name)
+            try:
+                dataset.name = name
+            except (ValueError, pymongo.errors.DuplicateKeyError):
+                if fo.dataset_exists(name):  # another import took the name while this one was building
+                    raise _exists(f"dataset '{name}'") from None
+                raise
+            dataset.persistent = persistent
+        except BaseException:
+            documents.delete_dataset(dataset)
+            raise
+
+
+def tag_samples(dataset: fo.Dataset, ids: list[str], tags: list[list[str]] | None) -> None:
+    """Give the new samples ``ids`` their tags (``tags[i]`` for ``ids[i]``), one update per tag."""
+    by_tag: dict[str, list[str]] = {}
+    for sample_id, sample_tags in zip(ids, tags or ()):
+        for tag in sample_tags:
+            by_tag.setdefault(tag, []).append(sample_id)
+    for tag, tagged in by_tag.items():
+        dataset.select(tagged).tag_samples(tag)
 
 
 def export(
@@ -103,22 +132,60 @@ def export(
     format: str | None = None,
     label_field: str | None = None,
     progress: bool | None = None,
+    overwrite: bool = False,
     **write_options,
 ) -> PoseData:
     """Write the persons a dataset or view shows to ``path``; returns what was written.
 
     ``format`` defaults to the format the field was imported from (so a COCO-WholeBody dataset
     is written back as COCO-WholeBody), else COCO; with a ``layout`` conversion it defaults to
-    COCO, the one format that holds any layout.
+    COCO, the one format that holds any layout. A format that places images (YOLO) gets the
+    samples' files and tags (its splits). What the writer left out or adjusted is added to the
+    returned data's ``notes``.
+    An existing file is replaced only with ``overwrite=True``, as an existing dataset is on
+    import; that is checked before any work.
     """
+    if not overwrite and os.path.lexists(path):
+        raise _exists(os.fspath(path))
+    from .evaluation import evaluation_attributes, without_evaluation_attributes
+    from .predictions import detections_pose_data, is_detections
+
     with paused_gc():
-        data = to_pose_data(collection, label_field, progress=progress)
+        if is_detections(collection, label_field):  # person-detector predictions
+            skip = frozenset(evaluation_attributes(collection, label_field))
+            data = detections_pose_data(collection, label_field, skip)
+        else:  # evaluation results on the persons are not part of them
+            label_field = resolve_label_field(collection, label_field)
+            view = without_evaluation_attributes(collection, [label_field])
+            data = to_pose_data(view, label_field, progress=progress)
         if format is None:
             native = data.format in formats.REGISTRY and write_options.get("layout") is None
             format = data.format if native else "coco"
-        formats.write(data, path, format, **write_options)
-    data.format = format
-    return data
+        if formats.places_media(format):
+            write_options = {**sample_files(collection, data), **write_options}
+        written = formats.write(data, path, format, **write_options)
+    written.format = format
+    return written
+
+
+def sample_files(collection: fo.core.collections.SampleCollection, data: PoseData) -> dict[str, list]:
+    """The image file (``sources``) and ``tags`` of each image of ``data``, read from ``collection``.
+
+    ``data`` is ``to_pose_data(collection)``: its images follow the view's order, as ``values``
+    does; the file names are compared to be sure.
+    """
+    fields = ["filepath", "tags", *(f for f in ("file_name",) if collection.has_field(f))]
+    values = collection.values(fields)
+    paths, tags = values[0], values[1]
+    names = values[2] if len(values) > 2 else [None] * len(paths)
+    expected = [name or os.path.basename(path) for name, path in zip(names, paths)]
+    if expected != data.images.file_names:
+        raise RuntimeError("the view's samples changed while it was exported; export again")
+    return {"sources": paths, "tags": tags}
+
+
+def _exists(what: str) -> PoseUsageError:
+    return PoseUsageError(f"{what} already exists; ", Option("overwrite", True), " to replace it")
 
 
 def leftover_datasets() -> list[str]:

@@ -10,6 +10,7 @@ sample or label comes from ``documents``; the pose attributes are this package's
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import bson
@@ -20,7 +21,7 @@ from bson import ObjectId
 from bson.raw_bson import RawBSONDocument
 
 from ..core.model import OPTIONAL_PERSON_KEYS, PoseData, plain_json
-from ..formats._numbers import to_lists
+from ..core.numbers import take_mask, to_lists
 from . import documents
 from . import rawbson as rb
 from .fields import KEYPOINT_RESERVED, boxes_field, parts_field, split_extras
@@ -28,12 +29,16 @@ from .fields import KEYPOINT_RESERVED, boxes_field, parts_field, split_extras
 #: persons encoded at a time: bounds the byte matrices (a COCO-WholeBody person is ~10 kB)
 _ENCODE_ROWS = 2048
 
+#: more BSON elements for the samples of images ``lo:hi``: ``(lo, hi, widths, heights) -> [bytes per sample]``
+SampleElements = Callable[[int, int, np.ndarray, np.ndarray], list[bytes]]
+
 
 class SampleEncoder:
     """BSON sample documents of ``data``'s images, in batches (``batch``).
 
     ``sizes``: each image's width and height (where the file has none, from the image);
-    ``reserved``: sample keys an image key cannot take (see ``fields.image_keys_without_field``).
+    ``reserved``: sample keys an image key cannot take (see ``fields.image_keys_without_field``);
+    ``more``: elements the caller adds to each sample (e.g. a grouped dataset's ``group``).
     """
 
     def __init__(
@@ -45,11 +50,13 @@ class SampleEncoder:
         tags: list[str] | None,
         sizes: tuple[np.ndarray, np.ndarray],
         reserved: frozenset[str],
+        more: SampleElements | None = None,
     ) -> None:
         self.data, self.images_dir = data, images_dir
         self.dataset_id, self.tags = dataset_id, list(tags or [])
         self.widths, self.heights = sizes
         self.reserved = reserved
+        self.more = more
         self.names = {c["id"]: str(c.get("name", "person")) for c in data.categories}
         p = data.persons
         self.order = np.argsort(p.image_index, kind="stable")
@@ -101,6 +108,7 @@ class SampleEncoder:
         paths = sample_paths(self.images_dir, im.file_names[lo:hi])
         k_parts = drawn.shape[1]
         kp_head, box_head, parts_head = self.field_heads
+        more = self.more(lo, hi, self.widths[lo:hi], self.heights[lo:hi]) if self.more else None
         docs = []
         for j, i in enumerate(range(lo, hi)):
             a, b = bounds[j], bounds[j + 1]
@@ -114,6 +122,8 @@ class SampleEncoder:
             if k_parts:
                 items = b"".join(parts[k_parts * a : k_parts * b])
                 body += [parts_head, documents.label_list(fo.Detections, "detections", items)]
+            if more:
+                body.append(more[j])
             if im.extras[i]:
                 safe, other = split_extras(im.extras[i], self.reserved)
                 if other:
@@ -169,11 +179,11 @@ class SampleEncoder:
                 instance,
                 rb.array("visibility", vis.astype(np.float64), True),
                 rb.array("raw_keypoints", triplets,
-                         kp_mask if isinstance(kp_mask, bool) else kp_mask[rows].reshape(n, 3 * k)),
+                         take_mask(kp_mask, rows).reshape(n, 3 * k)),
                 rb.integers(["person_id", "category_id", "iscrowd", "source_index"],
                             np.stack([p.ids[rows], cats, p.crowd[rows], rows], axis=1)),
-                rb.array("bbox", boxes, _rows_mask(p.mask("bbox"), rows), present=has_box),
-                rb.numbers(["area"], areas[:, None], np.reshape(_rows_mask(p.mask("area"), rows), (-1, 1)),
+                rb.array("bbox", boxes, take_mask(p.mask("bbox"), rows), present=has_box),
+                rb.numbers(["area"], areas[:, None], np.reshape(take_mask(p.mask("area"), rows), (-1, 1)),
                            present=has_area[:, None]),
                 rb.integers(["num_keypoints"], num_kp[:, None], present=(num_kp >= 0)[:, None]),
             ]),
@@ -218,7 +228,7 @@ class SampleEncoder:
         part_names = list(p.part_boxes)
         absent = {key: p.absent[key][rows] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
         exact_parts = [
-            to_lists(p.part_boxes[name][rows], _rows_mask(p.mask(f"part_box.{name}"), rows)) for name in part_names
+            to_lists(p.part_boxes[name][rows], take_mask(p.mask(f"part_box.{name}"), rows)) for name in part_names
         ]
         present_parts = [~np.isnan(p.part_boxes[name][rows]).any(axis=1) for name in part_names]
         rest = []
@@ -273,7 +283,3 @@ def _ranks(flags: np.ndarray, first: np.ndarray) -> np.ndarray:
     """Position of each flagged entry among the flagged entries of its group (groups start at ``first``)."""
     before = np.cumsum(flags) - flags
     return before - before[first] if len(flags) else before
-
-
-def _rows_mask(mask: Any, rows: np.ndarray) -> Any:
-    return mask if isinstance(mask, bool) else mask[rows]

@@ -21,7 +21,7 @@ from itertools import groupby
 
 import numpy as np
 
-from ..formats._numbers import int_cells
+from ..core.numbers import int_cells
 
 DOUBLE, STRING, DOCUMENT, ARRAY, OBJECT_ID, NULL, INT32, INT64 = 0x01, 0x02, 0x03, 0x04, 0x07, 0x0A, 0x10, 0x12
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1

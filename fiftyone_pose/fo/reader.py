@@ -17,8 +17,8 @@ import orjson
 
 from ..core.errors import PoseFormatError
 from ..core.model import OPTIONAL_PERSON_KEYS, Images, Persons, compact_json
+from ..core.numbers import to_array
 from ..core.skeleton import Skeleton
-from ..formats._numbers import to_array
 from . import bsoncolumns as bc
 from . import documents
 from .fields import KEYPOINT_RESERVED, parts_field

@@ -21,6 +21,7 @@ def pose_summary(collection: fo.core.collections.SampleCollection, label_field: 
     counts = {str(v): int(vis.get(v, 0)) for v in (0, 1, 2)}
     n_crowd = int(crowd.get(1, 0))
     layout = (info.get("skeleton") or {}).get("name") or "custom"
+    merged = [source["name"] for source in info.get("merged_from", [])]
     return {
         "field": field,
         "format": info.get("format") or "unknown",
@@ -30,4 +31,17 @@ def pose_summary(collection: fo.core.collections.SampleCollection, label_field: 
         "crowd_regions": n_crowd,
         "keypoints_labeled": counts["1"] + counts["2"],
         "visibility": counts,
+        **({"sources": _per_source(collection, field, merged)} if merged else {}),
     }
+
+
+def _per_source(collection: fo.core.collections.SampleCollection, field: str, names: list[str]) -> dict[str, Any]:
+    """Images and persons (crowd regions aside) per source of a merged dataset, as the collection shows them."""
+    persons = fo.ViewField(f"{field}.keypoints").filter(fo.ViewField("iscrowd") != 1).length()
+    sources, counts = collection.values(["source", persons])
+    out = {name: {"images": 0, "persons": 0} for name in names}
+    for name, n in zip(sources, counts):
+        entry = out.setdefault(name, {"images": 0, "persons": 0})
+        entry["images"] += 1
+        entry["persons"] += n or 0
+    return out

@@ -13,8 +13,9 @@ import fiftyone.utils.data as foud
 
 from .. import formats
 from ..core.errors import PoseUsageError
+from ..formats import yolo
 from .adapter import add_pose_data
-from .api import export
+from .api import export, tag_samples
 
 
 class PoseDatasetImporter(foud.BatchDatasetImporter):
@@ -73,7 +74,10 @@ class PoseDatasetExporter(foud.BatchDatasetExporter):
             self.format = format
 
     def export_samples(self, sample_collection, progress=None):
-        export(sample_collection, self.labels_path, self.format, self.keypoints_field, progress=progress)
+        # FiftyOne's exporters replace their labels file
+        export(
+            sample_collection, self.labels_path, self.format, self.keypoints_field, progress=progress, overwrite=True
+        )
 
 
 class COCOPoseImporter(PoseDatasetImporter):
@@ -103,3 +107,85 @@ class COCOPoseDataset(fot.Dataset):
 
     def get_dataset_exporter_cls(self):
         return COCOPoseExporter
+
+
+class YOLOPoseDatasetImporter(foud.BatchDatasetImporter):
+    """Imports an Ultralytics YOLO-pose dataset; its splits become sample tags.
+
+    ``dataset_dir``: the dataset folder (or ``yaml_path``: its yaml); or ``labels_path`` a labels
+    folder and ``data_path`` its images folder. ``max_samples``, ``shuffle`` and ``seed`` pick the
+    images read, as FiftyOne's own YOLO importer does.
+    """
+
+    def __init__(
+        self,
+        dataset_dir: str | None = None,
+        yaml_path: str | None = None,
+        data_path: str | None = None,
+        labels_path: str | None = None,
+        label_field: str = "ground_truth",
+        shuffle: bool = False,
+        seed: int | None = None,
+        max_samples: int | None = None,
+    ) -> None:
+        super().__init__(dataset_dir=dataset_dir, shuffle=shuffle, seed=seed, max_samples=max_samples)
+        source = labels_path if data_path is not None else yaml_path or dataset_dir
+        if source is None:
+            raise PoseUsageError("dataset_dir (the YOLO dataset folder) or yaml_path is required")
+        self.source = os.fspath(source)
+        self.data_path = None if data_path is None else os.fspath(data_path)
+        self.label_field = label_field
+
+    def import_samples(self, dataset, tags=None, progress=None):
+        data = formats.read(
+            self.source,
+            yolo.NAME,
+            images_dir=self.data_path,
+            max_samples=self.max_samples,
+            shuffle=self.shuffle,
+            seed=self.seed,
+        )
+        root = self.data_path or formats.images_dir(self.source, yolo.NAME)
+        data, split_tags = formats.sample_tags(data)
+        ids = add_pose_data(dataset, data, root, self.label_field, tags=tags, progress=progress)
+        tag_samples(dataset, ids, split_tags)
+        return ids
+
+
+class YOLOPoseDatasetExporter(foud.BatchDatasetExporter):
+    """Writes a collection as an Ultralytics YOLO-pose dataset into ``export_dir``.
+
+    ``split`` puts every sample in one split; else each sample's tag among ``split_tags``
+    (default train, val, test) names its split. ``export_media``: ``"symlink"`` (default),
+    ``True``/``"copy"``, ``"move"`` or ``False``/``"none"``. See ``fiftyone_pose.formats.yolo.write``.
+    """
+
+    def __init__(
+        self,
+        export_dir: str | None = None,
+        split: str | None = None,
+        split_tags: list[str] | None = None,
+        export_media: str | bool | None = None,
+        keypoints_field: str | None = None,
+        layout: str | None = None,
+    ) -> None:
+        if export_dir is None:
+            raise PoseUsageError("export_dir (the folder to write the dataset into) is required")
+        super().__init__(export_dir=export_dir)
+        self.options = {"split": split, "split_tags": split_tags, "export_media": export_media, "layout": layout}
+        self.keypoints_field = keypoints_field
+
+    def export_samples(self, sample_collection, progress=None):
+        options = {key: value for key, value in self.options.items() if value is not None}
+        export(sample_collection, self.export_dir, yolo.NAME, self.keypoints_field, progress=progress, **options)
+
+
+class YOLOPoseDataset(fot.Dataset):
+    """Ultralytics YOLO-pose: ``images/<split>/``, ``labels/<split>/*.txt`` and a ``dataset.yaml`` that
+    ``yolo pose train`` reads; splits are sample tags."""
+
+    def get_dataset_importer_cls(self):
+        return YOLOPoseDatasetImporter
+
+    def get_dataset_exporter_cls(self):
+        return YOLOPoseDatasetExporter

@@ -1,15 +1,44 @@
 """Pose curation as FiftyOne views: each function takes a collection and returns a view.
 
-They chain with every FiftyOne stage, and a view's export holds exactly the persons it shows.
+They chain with every FiftyOne stage, and a view's export holds exactly the persons it shows:
+person views hide the other persons together with their boxes, image views keep each image's
+persons. Every view takes ``label_field=`` (the keypoints field; default: the one imported
+first) and the person views ``only_matches=`` (hide images without a matching person).
+
+``CURATION_VIEWS`` names them all. Their signatures and docstrings are the single description
+of their options: ``view_parameters`` reads them (type hints, defaults, the ``Args:`` entries)
+for the App's Curate form and the ``fiftyone-pose curate`` command, and ``apply_view`` runs a
+view by name with the values those give.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import types
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, NewType
+
+import docstring_parser
 import numpy as np
 from fiftyone import ViewField as F
 from fiftyone.core.expressions import ViewExpression
 
+from ..core.errors import Option, PoseUsageError
+from ..core.layouts import PARTS
 from .adapter import INFO_KEY, boxes_field, parts_field, resolve_label_field
+
+#: a keypoint name of the field's skeleton (the App offers the skeleton's names)
+Joint = NewType("Joint", str)
+#: a Human-Art scenario, the image ``category`` (the App offers the collection's categories)
+SceneCategory = NewType("SceneCategory", str)
+JointState = Literal["visible", "labeled", "occluded", "unlabeled"]
+AreaSize = Literal["small", "medium", "large"]
+Part = Literal[PARTS]  # "body", "foot", "face", "lefthand", "righthand"
+HandSide = Literal["left", "right", "any", "both"]
+CrowdLevel = Literal["easy", "medium", "hard"]
+Domain = Literal["real_human", "2D_virtual_human", "3D_virtual_human"]
 
 
 def visible_count(min_count: int | None = None, max_count: int | None = None):
@@ -21,7 +50,7 @@ def visible_count(min_count: int | None = None, max_count: int | None = None):
     if max_count is not None:
         expr = (n <= max_count) if expr is None else expr & (n <= max_count)
     if expr is None:
-        raise ValueError("give min_count, max_count or both")
+        raise PoseUsageError("give min_count, max_count or both")
     return expr
 
 
@@ -32,13 +61,22 @@ def persons_with_visible(
     label_field: str | None = None,
     only_matches: bool = True,
 ):
-    """Persons with at least ``min_count`` / at most ``max_count`` visible points (others hidden)."""
+    """Persons with N visible points (v = 2).
+
+    Args:
+        min_count: at least this many visible points
+        max_count: at most this many visible points
+    """
     field = resolve_label_field(collection, label_field)
     return _persons(collection, field, visible_count(min_count, max_count), only_matches)
 
 
 def crowd(collection, is_crowd: bool = True, label_field: str | None = None, only_matches: bool = True):
-    """Crowd regions (``is_crowd=True``) or individual persons (``False``)."""
+    """Crowd regions, or individual persons.
+
+    Args:
+        is_crowd: crowd regions (off: the individual persons)
+    """
     field = resolve_label_field(collection, label_field)
     return _persons(collection, field, F("iscrowd") == int(is_crowd), only_matches)
 
@@ -50,18 +88,28 @@ def crowd(collection, is_crowd: bool = True, label_field: str | None = None, onl
 
 #: COCO's area ranges (pixels): small < 32², medium 32²..96², large >= 96² (the ``area`` attribute)
 AREA_RANGES = {"small": (0.0, 32.0**2), "medium": (32.0**2, 96.0**2), "large": (96.0**2, float("inf"))}
-JOINT_STATES = ("visible", "labeled", "occluded", "unlabeled")
+JOINT_STATES = typing.get_args(JointState)
 
 
 def _persons(collection, field: str, expr, only_matches: bool = True):
     """Persons matching ``expr`` (the others hidden), their boxes and part boxes kept in step."""
-    view = collection.filter_labels(field, expr, only_matches=only_matches)
+    return _boxes_in_step(collection.filter_labels(field, expr, only_matches=only_matches), field)
+
+
+def _boxes_in_step(view, field: str):
+    """``view`` with the boxes and part boxes of the persons it hides hidden too."""
     shown = ViewExpression({"$ifNull": [F(f"${field}.keypoints").map(F("instance._id")), []]})
     linked = ViewExpression({"$in": [F("instance._id"), shown]})
     for linked_field in (boxes_field(field), parts_field(field)):
-        if collection.has_field(linked_field):
+        if view.has_field(linked_field):
             view = view.filter_labels(linked_field, linked, only_matches=False)
     return view
+
+
+def persons_where(collection, expr, label_field: str | None = None, only_matches: bool = True):
+    """Persons of ``label_field`` matching the label expression ``expr`` (the others hidden, their
+    boxes and part boxes with them), e.g. ``persons_where(ds, F("oks") == "fn")``."""
+    return _persons(collection, resolve_label_field(collection, label_field), expr, only_matches)
 
 
 def _select_persons(collection, field: str, ids, only_matches: bool = True):
@@ -84,9 +132,9 @@ def joint_index(collection, name: str, label_field: str | None = None) -> int:
         else _pose_info(collection, field).get("keypoints")
     )
     if not labels:
-        raise ValueError(f"field '{field}' has no skeleton with keypoint names")
+        raise PoseUsageError(f"field '{field}' has no skeleton with keypoint names")
     if name not in labels:
-        raise ValueError(f"the skeleton of '{field}' has no keypoint named {name!r}; it has: {', '.join(labels)}")
+        raise PoseUsageError(f"the skeleton of '{field}' has no keypoint named {name!r}; it has: {', '.join(labels)}")
     return labels.index(name)
 
 
@@ -102,7 +150,12 @@ def persons_with_labeled(
     label_field: str | None = None,
     only_matches: bool = True,
 ):
-    """Persons with at least ``min_count`` / at most ``max_count`` labelled (v > 0) points."""
+    """Persons with N labelled points (v > 0).
+
+    Args:
+        min_count: at least this many labelled points
+        max_count: at most this many labelled points
+    """
     field = resolve_label_field(collection, label_field)
     n = F("visibility").filter(F() > 0).length()
     exprs = [
@@ -111,42 +164,59 @@ def persons_with_labeled(
         if e is not None
     ]
     if not exprs:
-        raise ValueError("give min_count, max_count or both")
+        raise PoseUsageError("give min_count, max_count or both")
     return _persons(collection, field, F.all(exprs), only_matches)
 
 
 def persons_with_joint(
-    collection, names, state: str = "visible", label_field: str | None = None, only_matches: bool = True
+    collection,
+    names: Joint | list[Joint],
+    state: JointState = "visible",
+    label_field: str | None = None,
+    only_matches: bool = True,
 ):
-    """Persons whose joint ``names`` (one name or a list, all of them) are ``state``: "visible"
-    (v=2), "labeled" (v>0), "occluded" (v=1) or "unlabeled" (v=0). Joints are found by name in the
-    field's skeleton, e.g. ``persons_with_joint(ds, "left_wrist", "labeled")``."""
+    """Persons with a named joint visible, labelled, occluded or unlabelled.
+
+    Joints are found by name in the field's skeleton, e.g.
+    ``persons_with_joint(ds, "left_wrist", "labeled")``.
+
+    Args:
+        names: the joint (or joints, all of them) by keypoint name
+        state: visible (v=2), labeled (v>0), occluded (v=1) or unlabeled (v=0)
+    """
     field = resolve_label_field(collection, label_field)
     if state not in JOINT_STATES:
-        raise ValueError(f"state must be one of {', '.join(JOINT_STATES)}, not {state!r}")
+        raise PoseUsageError(f"state must be one of {', '.join(JOINT_STATES)}, not {state!r}")
     exprs = []
     for name in [names] if isinstance(names, str) else list(names):
         v = F("visibility")[joint_index(collection, name, field)]
         exprs.append({"visible": v == 2, "labeled": v > 0, "occluded": v == 1, "unlabeled": v == 0}[state])
     if not exprs:
-        raise ValueError("give at least one joint name")
+        raise PoseUsageError("give at least one joint name")
     return _persons(collection, field, F.all(exprs), only_matches)
 
 
 def persons_by_area(
     collection,
-    size: str | None = None,
+    size: AreaSize | None = None,
     min_area: float | None = None,
     max_area: float | None = None,
     label_field: str | None = None,
     only_matches: bool = True,
 ):
-    """Persons by the ``area`` attribute: ``size`` "small" (< 32²), "medium" (32²..96²) or "large"
-    (>= 96²), COCO's cuts, or ``min_area <= area < max_area``. Persons without an area are hidden."""
+    """Persons by COCO area class or area range.
+
+    The ``area`` attribute is compared; persons without an area are hidden.
+
+    Args:
+        size: COCO's class: small (< 32²), medium (32²..96²) or large (>= 96²)
+        min_area: area at least this (pixels²)
+        max_area: area below this (pixels²)
+    """
     field = resolve_label_field(collection, label_field)
     if size is not None:
         if size not in AREA_RANGES:
-            raise ValueError(f"size must be one of {', '.join(AREA_RANGES)}, not {size!r}")
+            raise PoseUsageError(f"size must be one of {', '.join(AREA_RANGES)}, not {size!r}")
         min_area, max_area = AREA_RANGES[size]
     exprs = [F("area").is_number()]
     if min_area is not None:
@@ -163,8 +233,15 @@ def images_by_person_count(
     include_crowd: bool = False,
     label_field: str | None = None,
 ):
-    """Images with at least ``min_count`` / at most ``max_count`` persons (crowd regions not
-    counted unless ``include_crowd``); the images keep all their persons."""
+    """Images by number of persons.
+
+    The images keep all their persons.
+
+    Args:
+        min_count: at least this many persons
+        max_count: at most this many persons
+        include_crowd: count crowd regions as persons
+    """
     field = resolve_label_field(collection, label_field)
     persons = F(f"{field}.keypoints")
     if not include_crowd:
@@ -176,13 +253,16 @@ def images_by_person_count(
         if e is not None
     ]
     if not exprs:
-        raise ValueError("give min_count, max_count or both")
+        raise PoseUsageError("give min_count, max_count or both")
     return collection.match(F.all(exprs))
 
 
 def images_without_persons(collection, labeled_only: bool = True, label_field: str | None = None):
-    """Images with no person (crowd regions aside); ``labeled_only``: no person with a labelled
-    point (persons annotated with a box but no keypoints do not count)."""
+    """Images without persons (crowd regions aside).
+
+    Args:
+        labeled_only: persons without a labelled point (a box only) do not count
+    """
     field = resolve_label_field(collection, label_field)
     persons = F(f"{field}.keypoints").filter(F("iscrowd") != 1)
     if labeled_only:
@@ -197,9 +277,15 @@ def _pixel_points():
 
 
 def truncated(collection, margin: float = 1.0, label_field: str | None = None, only_matches: bool = True):
-    """Persons with a labelled point on the image border: inside the image and within ``margin``
-    pixels of an edge (x <= margin, y <= margin, x >= width - margin or y >= height - margin).
-    Points outside the image are errors (``outside_image``), not truncation."""
+    """Truncated persons: a labelled point on the image border.
+
+    The point is inside the image and within ``margin`` pixels of an edge (x <= margin,
+    y <= margin, x >= width - margin or y >= height - margin). Points outside the image are
+    errors (``outside_image``), not truncation.
+
+    Args:
+        margin: distance from the edge (pixels)
+    """
     field = resolve_label_field(collection, label_field)
     w, h = F("$metadata.width"), F("$metadata.height")
     inside = (F()[0] >= 0) & (F()[1] >= 0) & (F()[0] <= w) & (F()[1] <= h)
@@ -208,8 +294,13 @@ def truncated(collection, margin: float = 1.0, label_field: str | None = None, o
 
 
 def outside_image(collection, tolerance: float = 0.0, label_field: str | None = None, only_matches: bool = True):
-    """Persons with a labelled point outside the image (more than ``tolerance`` pixels beyond
-    [0, width] x [0, height]): annotation errors."""
+    """Points outside the image (annotation errors).
+
+    Persons with a labelled point more than ``tolerance`` pixels beyond [0, width] x [0, height].
+
+    Args:
+        tolerance: pixels allowed beyond the image
+    """
     field = resolve_label_field(collection, label_field)
     w, h = F("$metadata.width"), F("$metadata.height")
     t = tolerance
@@ -218,8 +309,14 @@ def outside_image(collection, tolerance: float = 0.0, label_field: str | None = 
 
 
 def outside_box(collection, tolerance: float = 1.0, label_field: str | None = None, only_matches: bool = True):
-    """Persons with a labelled point more than ``tolerance`` pixels outside their box (the exact
-    ``bbox`` attribute, x, y, w, h): annotation errors. Persons without a box are hidden."""
+    """Points outside the person's box (annotation errors).
+
+    Persons with a labelled point more than ``tolerance`` pixels outside their box (the exact
+    ``bbox`` attribute, x, y, w, h). Persons without a box are hidden.
+
+    Args:
+        tolerance: pixels allowed beyond the box
+    """
     field = resolve_label_field(collection, label_field)
     origin = (collection._root_dataset.info.get(INFO_KEY, {}).get(field) or {}).get(
         "origin", 0
@@ -284,7 +381,7 @@ def duplicate_ids(collection, threshold: float = 0.9, sigmas=None, label_field: 
     if sigmas is None:
         sigmas = _pose_info(collection, field).get("sigmas")
         if sigmas is None:
-            raise ValueError(f"field '{field}' has no OKS sigmas in dataset.info; pass sigmas=[...]")
+            raise PoseUsageError(f"field '{field}' has no OKS sigmas in dataset.info; ", Option("sigmas"))
     sigmas = np.asarray(sigmas, dtype=np.float64)
     found: list[str] = []
     for image in _person_arrays(collection, field):
@@ -299,10 +396,21 @@ def duplicate_ids(collection, threshold: float = 0.9, sigmas=None, label_field: 
 
 
 def duplicates(
-    collection, threshold: float = 0.9, sigmas=None, label_field: str | None = None, only_matches: bool = True
+    collection,
+    threshold: float = 0.9,
+    sigmas: list[float] | None = None,
+    label_field: str | None = None,
+    only_matches: bool = True,
 ):
-    """Persons of one image whose OKS with another person is above ``threshold`` (both shown),
-    with the dataset's OKS sigmas (``dataset.info["fiftyone_pose"][field]["skeleton"]``)."""
+    """Duplicate persons: OKS with another person of the image above a threshold.
+
+    Both persons are shown. OKS uses the dataset's sigmas
+    (``dataset.info["fiftyone_pose"][field]["skeleton"]``) unless ``sigmas`` are given.
+
+    Args:
+        threshold: OKS above this
+        sigmas: OKS sigma per keypoint (default: the dataset's)
+    """
     field = resolve_label_field(collection, label_field)
     return _select_persons(collection, field, duplicate_ids(collection, threshold, sigmas, field), only_matches)
 
@@ -311,7 +419,7 @@ def _mirrored_edges(collection, field: str) -> list[tuple[int, int, int, int]]:
     """Skeleton edges (i, j) between two flip-paired joints whose mirror (i', j') is an edge too."""
     flips = _pose_info(collection, field).get("flip_pairs")
     if not flips:
-        raise ValueError(f"field '{field}' has no flip pairs in dataset.info; swaps cannot be checked")
+        raise PoseUsageError(f"field '{field}' has no flip pairs in dataset.info; swaps cannot be checked")
     mate = {}
     for a, b in flips:
         mate[int(a)], mate[int(b)] = int(b), int(a)
@@ -351,26 +459,15 @@ def swap_ids(collection, ratio: float = 0.9, label_field: str | None = None) -> 
 
 
 def swaps(collection, ratio: float = 0.9, label_field: str | None = None, only_matches: bool = True):
-    """Persons with a suspected left/right swap from the skeleton's flip pairs (see ``swap_ids``)."""
+    """Suspected left/right swaps, from the skeleton's flip pairs.
+
+    See ``swap_ids``.
+
+    Args:
+        ratio: crossed limbs shorter than this times the limbs as labelled
+    """
     field = resolve_label_field(collection, label_field)
     return _select_persons(collection, field, swap_ids(collection, ratio, field), only_matches)
-
-
-#: the curation views by name, for the App plugin and the CLI
-CURATION_VIEWS = {
-    "persons_with_visible": persons_with_visible,
-    "persons_with_labeled": persons_with_labeled,
-    "persons_with_joint": persons_with_joint,
-    "crowd": crowd,
-    "persons_by_area": persons_by_area,
-    "images_by_person_count": images_by_person_count,
-    "truncated": truncated,
-    "outside_image": outside_image,
-    "outside_box": outside_box,
-    "duplicates": duplicates,
-    "swaps": swaps,
-    "images_without_persons": images_without_persons,
-}
 
 
 # --- body parts (COCO-WholeBody, Halpe)
@@ -383,10 +480,12 @@ def _part_runs(collection, field: str, part: str) -> list[tuple[int, int]]:
 
     skeleton = collection.get_skeleton(field)
     if skeleton is None or not skeleton.labels:
-        raise ValueError(f"field '{field}' has no skeleton; import it with fiftyone_pose.load")
+        raise PoseUsageError(f"field '{field}' has no skeleton; import it with fiftyone_pose.load")
+    if part not in PARTS:
+        raise PoseUsageError(f"unknown part {part!r}; parts: {', '.join(PARTS)}")
     index = part_indices(skeleton.labels, part)
     if not len(index):
-        raise ValueError(f"the skeleton of '{field}' has no '{part}' points")
+        raise PoseUsageError(f"the skeleton of '{field}' has no '{part}' points")
     return runs(index)
 
 
@@ -422,7 +521,7 @@ def part_expr(
             has_labeled = points.filter(F() > 0).length() > 0
             exprs.append(has_labeled if valid else ~has_labeled)
     if not exprs:
-        raise ValueError("give min_visible, max_visible or valid")
+        raise PoseUsageError("give min_visible, max_visible or valid")
     expr = exprs[0]
     for e in exprs[1:]:
         expr = expr & e
@@ -431,7 +530,7 @@ def part_expr(
 
 def part_visible(
     collection,
-    part: str,
+    part: Part,
     min_visible: int | None = 1,
     max_visible: int | None = None,
     valid: bool | None = None,
@@ -439,30 +538,62 @@ def part_visible(
     label_field: str | None = None,
     only_matches: bool = True,
 ):
-    """Persons whose ``part`` has at least ``min_visible`` (at most ``max_visible``) visible points
-    and, with ``valid``, whose part flag is ``valid`` (see ``part_expr``); other persons are hidden,
-    so an export holds exactly the persons shown. Chains with every FiftyOne stage, e.g.
-    ``part_visible(ds, "lefthand", min_visible=15, valid=True)``."""
+    """Persons by the visible points of a body part (whole-body layouts).
+
+    With ``valid``, the part's flag must be ``valid`` too (see ``part_expr``). E.g.
+    ``part_visible(ds, "lefthand", min_visible=15, valid=True)``.
+
+    Args:
+        part: body, foot, face, lefthand or righthand (found by keypoint name)
+        min_visible: at least this many visible points on the part
+        max_visible: at most this many visible points on the part
+        valid: the part's <part>_valid flag (Halpe: the part has a labelled point)
+        labeled: count labelled points (v > 0) instead of visible ones
+    """
     field = resolve_label_field(collection, label_field)
     expr = part_expr(collection, part, min_visible, max_visible, valid, labeled, field)
-    return collection.filter_labels(field, expr, only_matches=only_matches)
+    return _persons(collection, field, expr, only_matches)
 
 
-def face_visible(collection, min_visible: int | None = 1, valid: bool | None = None, **kwargs):
-    """Persons whose face has at least ``min_visible`` visible points (see ``part_visible``)."""
-    return part_visible(collection, "face", min_visible, valid=valid, **kwargs)
-
-
-def hands_visible(
+def face_visible(
     collection,
-    side: str = "any",
     min_visible: int | None = 1,
     valid: bool | None = None,
     labeled: bool = False,
     label_field: str | None = None,
     only_matches: bool = True,
 ):
-    """Persons with ``min_visible`` visible points on the left, right, any or both hand(s)."""
+    """Persons by the visible points of the face (whole-body layouts).
+
+    ``part_visible`` for the face.
+
+    Args:
+        min_visible: at least this many visible face points
+        valid: the face_valid flag (Halpe: the face has a labelled point)
+        labeled: count labelled points (v > 0) instead of visible ones
+    """
+    return part_visible(
+        collection, "face", min_visible, None, valid, labeled, label_field=label_field, only_matches=only_matches
+    )
+
+
+def hands_visible(
+    collection,
+    side: HandSide = "any",
+    min_visible: int | None = 1,
+    valid: bool | None = None,
+    labeled: bool = False,
+    label_field: str | None = None,
+    only_matches: bool = True,
+):
+    """Persons by the visible points of their hands (whole-body layouts).
+
+    Args:
+        side: left, right, any (either hand) or both hands
+        min_visible: at least this many visible points on the hand(s)
+        valid: the hands' <hand>_valid flags (Halpe: the hand has a labelled point)
+        labeled: count labelled points (v > 0) instead of visible ones
+    """
     field = resolve_label_field(collection, label_field)
     hands = {
         "left": ["lefthand"],
@@ -471,20 +602,32 @@ def hands_visible(
         "both": ["lefthand", "righthand"],
     }
     if side not in hands:
-        raise ValueError(f"side must be one of {', '.join(hands)}, not {side!r}")
+        raise PoseUsageError(f"side must be one of {', '.join(hands)}, not {side!r}")
     exprs = [part_expr(collection, h, min_visible, None, valid, labeled, field) for h in hands[side]]
     expr = exprs[0] if len(exprs) == 1 else (exprs[0] | exprs[1]) if side == "any" else (exprs[0] & exprs[1])
-    return collection.filter_labels(field, expr, only_matches=only_matches)
+    return _persons(collection, field, expr, only_matches)
 
 
-def only_parts(collection, parts, label_field: str | None = None):
-    """Show only the points of ``parts`` (e.g. ``["face"]``); an export writes the others unlabeled."""
+def only_parts(collection, parts: Part | list[Part], label_field: str | None = None, only_matches: bool = True):
+    """Only the points of some body parts (the others hidden).
+
+    An export writes the hidden points as unlabelled. Persons without a point of these parts
+    are hidden (``only_matches=False``: every person stays). E.g. ``only_parts(ds, ["face"])``.
+
+    Args:
+        parts: the parts to keep: body, foot, face, lefthand, righthand
+    """
     from ..core.layouts import part_indices
 
     field = resolve_label_field(collection, label_field)
+    parts = [parts] if isinstance(parts, str) else list(parts)
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise PoseUsageError(f"unknown part {unknown[0]!r}; parts: {', '.join(PARTS)}")
     labels = list(collection.get_skeleton(field).labels)
-    keep = sorted({int(i) for p in ([parts] if isinstance(parts, str) else parts) for i in part_indices(labels, p)})
-    return collection.filter_keypoints(field, labels=[labels[i] for i in keep])
+    keep = sorted({int(i) for p in parts for i in part_indices(labels, p)})
+    view = collection.filter_keypoints(field, labels=[labels[i] for i in keep], only_matches=only_matches)
+    return _boxes_in_step(view, field)
 
 
 # --- dataset-specific views (CrowdPose, OCHuman, Human-Art)
@@ -495,36 +638,45 @@ def only_parts(collection, parts, label_field: str | None = None):
 #: format reference only says the benchmark reports easy / medium / hard)
 CROWD_INDEX_LEVELS = {"easy": "crowdIndex < 0.1", "medium": "0.1 <= crowdIndex <= 0.8", "hard": "crowdIndex > 0.8"}
 #: Human-Art's image domains: the folder under ``images/`` in ``file_name``
-HUMANART_DOMAINS = ("real_human", "2D_virtual_human", "3D_virtual_human")
+HUMANART_DOMAINS = typing.get_args(Domain)
 
 
-def _require_field(collection, path: str, what: str) -> None:
+def _require_field(collection, path: str, source: str) -> None:
     if not collection.has_field(path):
-        raise ValueError(f"the collection has no '{path}' field: {what}")
+        raise PoseUsageError(f"the collection has no '{path}' field; {source} files have it")
 
 
 def crowd_index(
     collection,
-    level: str | None = None,
+    level: CrowdLevel | None = None,
     min_index: float | None = None,
     max_index: float | None = None,
-    field: str = "crowdIndex",
+    label_field: str | None = None,
 ):
-    """CrowdPose images by crowd index: ``level`` "easy" (< 0.1), "medium" (0.1 to 0.8) or "hard"
-    (> 0.8), or the range ``min_index`` <= crowd index <= ``max_index``. Images without a crowd
-    index are left out; each image keeps all its persons. E.g. ``crowd_index(ds, "hard")``."""
-    _require_field(collection, field, "import a CrowdPose file (format='crowdpose')")
-    value = F(field)
+    """CrowdPose images by crowd index.
+
+    ``level`` picks CrowdPose's benchmark subsets, or give the range ``min_index`` <= crowd
+    index <= ``max_index``. Images without a crowd index (the sample field ``crowdIndex``) are
+    left out; each image keeps all its persons. E.g. ``crowd_index(ds, "hard")``.
+
+    Args:
+        level: easy (< 0.1), medium (0.1 to 0.8) or hard (> 0.8)
+        min_index: crowd index at least this
+        max_index: crowd index at most this
+    """
+    resolve_label_field(collection, label_field)  # a pose collection; the crowd index is per image
+    _require_field(collection, "crowdIndex", "CrowdPose")
+    value = F("crowdIndex")
     if level is not None:
         if min_index is not None or max_index is not None:
-            raise ValueError("give level, or min_index/max_index, not both")
+            raise PoseUsageError("give level, or min_index/max_index, not both")
         levels = {"easy": value < 0.1, "medium": (value >= 0.1) & (value <= 0.8), "hard": value > 0.8}
         if level not in levels:
-            raise ValueError(f"level must be one of {', '.join(levels)}, not {level!r}")
+            raise PoseUsageError(f"level must be one of {', '.join(levels)}, not {level!r}")
         expr = levels[level]
     else:
         if min_index is None and max_index is None:
-            raise ValueError("give level, min_index or max_index")
+            raise PoseUsageError("give level, min_index or max_index")
         parts = ([value >= min_index] if min_index is not None else []) + (
             [value <= max_index] if max_index is not None else []
         )
@@ -539,40 +691,249 @@ def occlusion(
     label_field: str | None = None,
     only_matches: bool = True,
 ):
-    """OCHuman persons by occlusion: ``min_iou`` <= ``max_iou`` attribute < ``max_iou`` (the largest
-    box IoU with another person of the image; half-open, so adjacent ranges split the persons).
-    Persons without ``max_iou`` (e.g. from the COCO-style files, which lack it) are left out.
-    E.g. ``occlusion(ds, min_iou=0.5)``, ``occlusion(ds, 0.25, 0.5)``."""
+    """OCHuman persons by occlusion (box IoU with another person).
+
+    ``min_iou`` <= ``max_iou`` attribute < ``max_iou``, the largest box IoU with another person of
+    the image; half-open, so adjacent ranges split the persons. Persons without ``max_iou`` (e.g.
+    from the COCO-style files, which lack it) are hidden. E.g. ``occlusion(ds, min_iou=0.5)``,
+    ``occlusion(ds, 0.25, 0.5)``.
+
+    Args:
+        min_iou: largest IoU with another person at least this
+        max_iou: largest IoU with another person below this
+    """
     field = resolve_label_field(collection, label_field)
-    _require_field(collection, f"{field}.keypoints.max_iou", "import the native ochuman.json (format='ochuman')")
+    _require_field(collection, f"{field}.keypoints.max_iou", "native OCHuman (ochuman.json)")
     if min_iou is None and max_iou is None:
-        raise ValueError("give min_iou, max_iou or both")
+        raise PoseUsageError("give min_iou, max_iou or both")
     value = F("max_iou")
     expr = value.exists()
     if min_iou is not None:
         expr = expr & (value >= min_iou)
     if max_iou is not None:
         expr = expr & (value < max_iou)
-    return collection.filter_labels(field, expr, only_matches=only_matches)
+    return _persons(collection, field, expr, only_matches)
 
 
-def scene_category(collection, categories=None, domains=None, field: str = "category"):
-    """Human-Art images by scenario (the image ``category``: one name or a list, e.g. "cartoon")
-    and/or by domain ("real_human", "2D_virtual_human", "3D_virtual_human": the folder under
-    ``images/`` in ``file_name``). Each image keeps all its persons.
-    E.g. ``scene_category(ds, ["cartoon", "oil_painting"])``, ``scene_category(ds, domains="real_human")``."""
+def scene_category(
+    collection,
+    categories: SceneCategory | list[SceneCategory] | None = None,
+    domains: Domain | list[Domain] | None = None,
+    label_field: str | None = None,
+):
+    """Human-Art images by scenario and/or domain.
+
+    The scenario is the image's ``category`` (e.g. "cartoon"), the domain the folder under
+    ``images/`` in ``file_name``. Each image keeps all its persons. E.g.
+    ``scene_category(ds, ["cartoon", "oil_painting"])``, ``scene_category(ds, domains="real_human")``.
+
+    Args:
+        categories: the scenario (or scenarios), e.g. cartoon
+        domains: real_human, 2D_virtual_human or 3D_virtual_human (or several)
+    """
     import re
 
+    resolve_label_field(collection, label_field)  # a pose collection; the scene is per image
     exprs = []
     if categories is not None:
-        _require_field(collection, field, "import a Human-Art file (format='humanart')")
-        exprs.append(F(field).is_in([categories] if isinstance(categories, str) else list(categories)))
+        _require_field(collection, "category", "Human-Art")
+        exprs.append(F("category").is_in([categories] if isinstance(categories, str) else list(categories)))
     if domains is not None:
         wanted = [domains] if isinstance(domains, str) else list(domains)
         unknown = [d for d in wanted if d not in HUMANART_DOMAINS]
         if unknown:
-            raise ValueError(f"unknown domain {unknown[0]!r}; domains: {', '.join(HUMANART_DOMAINS)}")
+            raise PoseUsageError(f"unknown domain {unknown[0]!r}; domains: {', '.join(HUMANART_DOMAINS)}")
         exprs.append(F("file_name").re_match(r"(^|/)(" + "|".join(map(re.escape, wanted)) + r")/"))
     if not exprs:
-        raise ValueError("give categories, domains or both")
+        raise PoseUsageError("give categories, domains or both")
     return collection.match(exprs[0] if len(exprs) == 1 else exprs[0] & exprs[1])
+
+
+#: the curation views by name: the App's Curate form and ``fiftyone-pose curate`` offer them all
+CURATION_VIEWS: dict[str, Callable] = {
+    f.__name__: f
+    for f in (
+        persons_with_visible,
+        persons_with_labeled,
+        persons_with_joint,
+        crowd,
+        persons_by_area,
+        images_by_person_count,
+        images_without_persons,
+        truncated,
+        outside_image,
+        outside_box,
+        duplicates,
+        swaps,
+        part_visible,
+        face_visible,
+        hands_visible,
+        only_parts,
+        crowd_index,
+        occlusion,
+        scene_category,
+    )
+}
+
+# --- the views described by their own signatures, for the App's form and the CLI
+
+#: parameters every view shares, offered by the App and the CLI in their own way (or not at all)
+_COMMON = ("collection", "label_field", "only_matches")
+#: value types whose choices are read from the collection
+_SOURCES = {Joint: "joint", SceneCategory: "scene_category"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ViewParameter:
+    """One option of a curation view, as its signature and docstring declare it."""
+
+    name: str
+    #: int, float, bool or str
+    type: type
+    default: Any
+    required: bool
+    #: a list of values is accepted (one value also is)
+    many: bool
+    #: the values allowed (a ``Literal`` type)
+    choices: tuple | None
+    #: "joint" or "scene_category": the values are read from the collection (``parameter_choices``)
+    source: str | None
+    help: str
+
+    def coerce(self, value: Any) -> Any:
+        """``value`` as the view takes it, from the App's form (bools of optional flags come as
+        "true" / "false") or the CLI (lists of one value); None when not given."""
+        if value is None or value == "" or value == []:
+            return None
+        if self.many:
+            values = [self._one(v) for v in ([value] if isinstance(value, str | int | float) else value)]
+            return values
+        return self._one(value)
+
+    def _one(self, value: Any) -> Any:
+        if self.type is bool and isinstance(value, str):
+            if value.lower() not in ("true", "false"):
+                raise PoseUsageError(f"{self.name}: expected true or false, not {value!r}")
+            return value.lower() == "true"
+        try:
+            value = self.type(value)
+        except (TypeError, ValueError):
+            raise PoseUsageError(f"{self.name}: expected {self.type.__name__}, not {value!r}") from None
+        if self.choices is not None and value not in self.choices:
+            raise PoseUsageError(f"{self.name} must be one of {', '.join(map(str, self.choices))}, not {value!r}")
+        return value
+
+
+def view_summary(name: str) -> str:
+    """The first line of the view's docstring: what it shows (a label for the App and the CLI)."""
+    return (docstring_parser.parse(inspect.getdoc(_view(name)) or "").short_description or name).rstrip(".")
+
+
+def view_description(name: str) -> str:
+    """The view's docstring without its ``Args:`` section."""
+    doc = docstring_parser.parse(inspect.getdoc(_view(name)) or "")
+    return "\n\n".join(t for t in (doc.short_description, doc.long_description) if t)
+
+
+def view_parameters(name: str) -> list[ViewParameter]:
+    """The options of the view ``name`` (``label_field`` and ``only_matches`` aside), read from
+    its signature (type hints, defaults) and the ``Args:`` entries of its docstring."""
+    view = _view(name)
+    hints = typing.get_type_hints(view)
+    helps = {p.arg_name: p.description or "" for p in docstring_parser.parse(inspect.getdoc(view) or "").params}
+    out = []
+    for param in inspect.signature(view).parameters.values():
+        if param.name in _COMMON:
+            continue
+        base, many = _unwrap(hints[param.name])
+        choices = typing.get_args(base) if typing.get_origin(base) is Literal else None
+        source = _SOURCES.get(base)
+        out.append(
+            ViewParameter(
+                name=param.name,
+                type=type(choices[0]) if choices else getattr(base, "__supertype__", base),
+                default=None if param.default is inspect.Parameter.empty else param.default,
+                required=param.default is inspect.Parameter.empty,
+                many=many,
+                choices=choices,
+                source=source,
+                help=helps.get(param.name, ""),
+            )
+        )
+    return out
+
+
+def parameter_choices(collection, parameter: ViewParameter, label_field: str | None = None) -> list:
+    """The values ``parameter`` can take on ``collection``: its ``Literal`` choices, the keypoint
+    names of the field's skeleton (joints) or the collection's scene categories."""
+    if parameter.source == "joint":
+        skeleton = collection.get_skeleton(resolve_label_field(collection, label_field))
+        return list(skeleton.labels) if skeleton is not None and skeleton.labels else []
+    if parameter.source == "scene_category":
+        return sorted(collection.distinct("category")) if collection.has_field("category") else []
+    return list(parameter.choices or [])
+
+
+def apply_view(collection, name: str, label_field: str | None = None, **values):
+    """The view ``name`` of ``collection`` with these option values (as the App's form or the
+    CLI give them: see ``ViewParameter.coerce``); options not given take the view's defaults."""
+    params = {p.name: p for p in view_parameters(name)}
+    unknown = sorted(set(values) - set(params))
+    if unknown:
+        raise PoseUsageError(f"the view {name} has no option {unknown[0]!r}; options: {', '.join(params) or 'none'}")
+    kwargs = {}
+    for key, value in values.items():
+        value = params[key].coerce(value)
+        if value is not None:
+            kwargs[key] = value
+    missing = [p.name for p in params.values() if p.required and p.name not in kwargs]
+    if missing:
+        raise PoseUsageError(f"the view {name} needs {missing[0]!r}")
+    return CURATION_VIEWS[name](collection, label_field=label_field, **kwargs)
+
+
+def _view(name: str) -> Callable:
+    try:
+        return CURATION_VIEWS[name]
+    except KeyError:
+        raise PoseUsageError(f"unknown view {name!r}; views: {', '.join(CURATION_VIEWS)}") from None
+
+
+def _unwrap(hint) -> tuple[Any, bool]:
+    """(value type, whether a list is allowed) of a type hint such as ``Joint | list[Joint] | None``."""
+    args = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    args = [a for a in args if a is not type(None)]
+    lists = [typing.get_args(a)[0] for a in args if typing.get_origin(a) in (list, Sequence)]
+    singles = [a for a in args if typing.get_origin(a) not in (list, Sequence)]
+    base = (lists or singles)[0]
+    return base, bool(lists)
+
+
+# --- Human3.6M (issue 17): reprojection errors and sequences; see fiftyone_pose.fo.h36m
+
+
+def reprojection_error(
+    collection, min_px: float = 10.0, max_px: float | None = None, field: str = "reprojection_error"
+):
+    """Human3.6M frames whose 2D points are ``min_px`` pixels or more (and less than ``max_px``)
+    from the projection of their 3D points through the camera, largest first (the sample field
+    ``reprojection_error``: the worst person's mean over its joints, set by an import with
+    cameras). On a grouped dataset the view shows whole groups: every frame one of whose views
+    matches, all its slices. E.g. ``reprojection_error(ds, min_px=5)``."""
+    flat = collection.select_group_slices(media_type="image") if collection.media_type == "group" else collection
+    _require_field(flat, field, "import Human3.6M with its cameras (cameras=..., --cameras)")
+    value = F(field)
+    expr = value.exists() & (value >= min_px)
+    if max_px is not None:
+        expr = expr & (value < max_px)
+    matches = flat.match(expr).sort_by(field, reverse=True)
+    if flat is collection:
+        return matches
+    return collection.select_groups(list(dict.fromkeys(matches.values("group.id"))), ordered=True)
+
+
+def sequences(collection):
+    """Human3.6M image samples as dynamic groups, one per (subject, action, camera) in ``frame``
+    order: the App steps through and plays each sequence (the image slices of a grouped dataset)."""
+    flat = collection.select_group_slices(media_type="image") if collection.media_type == "group" else collection
+    return flat.group_by(["subject", "action", "camera"], order_by="frame")

@@ -1,23 +1,34 @@
 """One module per format, all with the same verbs; this registry finds them by name or by sniffing.
 
-A format module defines ``NAME``, ``FLAVORS`` (flavor -> description), ``detect(path) -> float``
-(confidence 0-1), ``read(path, **options) -> PoseData`` and ``write(data, path, **options)``, and
-``ORIGIN = 1`` if its files count pixels from 1 (``write`` hands it data with that origin).
+Every format module satisfies ``protocol.Format`` (``NAME``, ``FLAVORS``, ``ORIGIN``, declared
+``READ_OPTIONS`` / ``WRITE_OPTIONS``, ``STREAMING``, ``detect(peek)``, ``read``, ``write`` and the
+pure ``decode`` / ``encode``); the COCO-like ones also stream (``protocol.StreamingFormat``), a
+folder of images and labels (YOLO) is a ``protocol.FolderFormat`` (its root, its splits as sample
+tags, and a ``write`` that places the images), and a format of model predictions
+(``coco_results``) a ``protocol.PredictionsFormat``: added to a dataset with
+``fiftyone_pose.load_predictions``, never imported as a dataset of its own.
+``read`` / ``write`` / ``read_stream`` / ``write_stream`` / ``convert`` here check the options
+against the declared ones, shift coordinates to the format's origin and convert layouts;
+``write`` returns the data as written, with the notes of the conversion and of the writer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from types import ModuleType
+from typing import Any
 
 from ..core.bulk import paused_gc
-from ..core.errors import PoseFormatError
+from ..core.errors import Option, PoseFormatError, PoseUsageError
 from ..core.layouts import to_layout
 from ..core.model import PoseData, with_origin
 from ..core.skeleton import Skeleton
+from ..core.stream import PoseStream, add_notes
 from . import (
     aic,
     coco,
+    coco_results,
     coco_wholebody,
     crowdpose,
     h36m,
@@ -29,9 +40,11 @@ from . import (
     mpii_trb,
     ochuman,
     pytorch_pose,
+    yolo,
 )
+from .protocol import Confidence, FolderFormat, OptionSpec, Peek, PredictionsFormat, StreamingFormat
 
-#: every format, by name; a test checks that each module in this package is registered
+#: every format, by name; a test checks that each module in this package is registered or support
 REGISTRY: dict[str, ModuleType] = {
     m.NAME: m
     for m in (
@@ -48,11 +61,15 @@ REGISTRY: dict[str, ModuleType] = {
         pytorch_pose,
         h36m,
         mpii,
+        yolo,
+        coco_results,
     )
 }
+#: the modules of this package that are not formats: what the formats share
+SUPPORT_MODULES = ("cocolike", "context", "h36m_cameras", "jsonio", "mat5", "media", "native", "protocol")
 
-#: a sniffed format is chosen only with at least this confidence and a clear lead
-_MIN_CONFIDENCE = 0.5
+#: ``layout``, the write option of every format
+LAYOUT = OptionSpec("layout", "convert to this keypoint layout first, as the mapping files say (e.g. coco)")
 
 
 def get(name: str) -> ModuleType:
@@ -60,45 +77,152 @@ def get(name: str) -> ModuleType:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise ValueError(f"unknown format {name!r}; known formats: {', '.join(sorted(REGISTRY))}") from None
+        raise PoseUsageError(f"unknown format {name!r}; known formats: {', '.join(sorted(REGISTRY))}") from None
 
 
 def detect(path: str | os.PathLike) -> str:
-    """The name of the format of ``path``; an error when no format (or more than one) fits."""
+    """The name of the format of ``path``; an error when no format (or more than one) fits.
+
+    Every format looks at one shared ``Peek`` (the file's first and last bytes, read once); the
+    highest ``Confidence`` wins, and a tie at the top is ambiguous.
+    """
     if not os.path.exists(path):
         raise PoseFormatError("no such file", path=path)
-    scores = sorted(((m.detect(path), name) for name, m in REGISTRY.items()), reverse=True)
+    peek = Peek(path)
+    scores = sorted(((m.detect(peek), name) for name, m in REGISTRY.items()), reverse=True)
     best, name = scores[0]
-    runner_up = scores[1][0] if len(scores) > 1 else 0.0
-    if best < _MIN_CONFIDENCE or best == runner_up:
+    runner_up = scores[1][0] if len(scores) > 1 else Confidence.NO
+    if best < Confidence.WEAK or best == runner_up:
         raise PoseFormatError(
-            f"cannot tell the format from the content; pass --format / format= (one of: {', '.join(sorted(REGISTRY))})",
+            "cannot tell the format from the content; ",
+            Option("format"),
+            f" (one of: {', '.join(sorted(REGISTRY))})",
             path=path,
         )
     return name
 
 
-def read(path: str | os.PathLike, format: str = "auto", **options) -> PoseData:
+def read(path: str | os.PathLike, format: str = "auto", **options: Any) -> PoseData:
     """Read a pose file into ``PoseData`` (``format="auto"`` sniffs it)."""
-    name = detect(path) if format == "auto" else format
+    module = _checked(detect(path) if format == "auto" else format, "read", options)
     with paused_gc():
-        return get(name).read(path, **options)
+        return module.read(path, **options)
+
+
+def read_stream(path: str | os.PathLike, format: str = "auto", **options: Any) -> PoseStream:
+    """A pose file as a ``PoseStream``: its header, then its persons a chunk at a time where the
+    format streams (see each module's ``STREAMING``), else as one chunk."""
+    module = _checked(detect(path) if format == "auto" else format, "read", options)
+    if isinstance(module, StreamingFormat):
+        return module.read_stream(path, **options)
+    with paused_gc():
+        return PoseStream.of(module.read(path, **options))
 
 
 def write(
-    data: PoseData, path: str | os.PathLike, format: str = "coco", layout: Skeleton | str | None = None, **options
-) -> None:
-    """Write ``PoseData`` in ``format`` (atomically: no partial file on failure).
+    data: PoseData, path: str | os.PathLike, format: str = "coco", layout: Skeleton | str | None = None, **options: Any
+) -> PoseData:
+    """Write ``PoseData`` in ``format`` (atomically: no partial file on failure); returns what was written.
 
     ``layout`` (a skeleton name such as ``"coco"``, or a ``Skeleton``) first converts the persons to
-    that keypoint layout by keypoint name, e.g. 133-point COCO-WholeBody data as plain 17-point COCO.
+    that keypoint layout as the layouts' mapping file says (``core.mappings``), e.g. 133-point
+    COCO-WholeBody data as plain 17-point COCO, or MPII as Halpe-26. The returned data's notes
+    count what the conversion changed and what the writer left out or adjusted (YOLO's report).
     """
-    module = get(format)
+    module = _checked(format, "write", options)
     with paused_gc():
         if layout is not None:
             data = to_layout(data, layout)
-        data = with_origin(data, getattr(module, "ORIGIN", 0))
+        data = with_origin(data, module.ORIGIN)
         try:
-            module.write(data, path, **options)
+            report = module.write(data, path, **options)
         except PoseFormatError as e:  # a record the format cannot write
             raise e.with_path(path) from None
+    if report:
+        notes = dict(data.notes)
+        add_notes(notes, report)
+        data = dataclasses.replace(data, notes=notes)
+    return data
+
+
+def write_stream(
+    stream: PoseStream,
+    path: str | os.PathLike,
+    format: str = "coco",
+    layout: Skeleton | str | None = None,
+    **options: Any,
+) -> PoseStream:
+    """Write a ``PoseStream`` in ``format`` as its chunks come (formats that do not stream collect
+    it first), atomically: a failure, also one found in a late chunk, leaves no file. ``layout``:
+    see ``write``. Returns the stream as written, consumed: its ``summary()`` counts the persons
+    written (after the conversion), and its notes, shared with ``stream``'s header, hold those of
+    reading, converting and writing."""
+    module = _checked(format, "write", options)
+    if layout is not None:
+        stream = stream.map(lambda d: to_layout(d, layout))
+    stream = stream.map(lambda d: with_origin(d, module.ORIGIN))
+    with paused_gc():
+        try:
+            if isinstance(module, StreamingFormat):
+                module.write_stream(stream, path, **options)
+            else:
+                add_notes(stream.header.notes, module.write(stream.collect(), path, **options) or {})
+        except PoseFormatError as e:
+            raise e.with_path(path) from None
+    return stream
+
+
+def convert(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    src_format: str = "auto",
+    dst_format: str = "coco",
+    layout: Skeleton | str | None = None,
+    **options: Any,
+) -> PoseStream:
+    """Convert a file, a chunk of persons at a time where both formats stream (memory bounded by
+    a chunk and the images table); ``options`` are the writer's. Returns the stream as written
+    (see ``write_stream``): ``summary()`` counts what was written, with the notes of reading,
+    converting and writing."""
+    return write_stream(read_stream(src, src_format), dst, dst_format, layout=layout, **options)
+
+
+def images_dir(path: str | os.PathLike, format: str) -> str:
+    """The folder a file's image names are relative to unless the user says: the file's folder,
+    or the dataset root for a folder format (``protocol.FolderFormat``: YOLO)."""
+    module = get(format)
+    if isinstance(module, FolderFormat):
+        return os.fspath(module.images_root(path))
+    return os.path.dirname(os.path.abspath(path))
+
+
+def places_media(format: str) -> bool:
+    """Whether ``format`` writes the image files too (``protocol.FolderFormat``: YOLO), so its
+    ``write`` takes their ``sources`` and ``tags``."""
+    return isinstance(get(format), FolderFormat)
+
+
+def is_predictions(format: str) -> bool:
+    """Whether ``format`` holds model predictions (``protocol.PredictionsFormat``: ``coco_results``),
+    added to a dataset rather than imported as one."""
+    return isinstance(get(format), PredictionsFormat)
+
+
+def sample_tags(data: PoseData) -> tuple[PoseData, list[list[str]] | None]:
+    """``data`` without what its format reads as sample tags, and each image's tags (None: no tags).
+
+    A YOLO dataset's splits become tags in FiftyOne, as FiftyOne's own YOLO importers do.
+    """
+    module = REGISTRY.get(data.format or "")
+    return module.sample_tags(data) if isinstance(module, FolderFormat) else (data, None)
+
+
+def _checked(name: str, verb: str, options: dict[str, Any]) -> ModuleType:
+    """The format ``name``, once every option is one it declares for ``verb``."""
+    module = get(name)
+    declared = {o.name: o for o in (module.READ_OPTIONS if verb == "read" else module.WRITE_OPTIONS)}
+    for key in options:
+        if key not in declared:
+            known = ", ".join(declared) or "none"
+            raise PoseUsageError(f"format '{name}' has no {verb} option '{key}' (its {verb} options: {known})")
+    return module

@@ -27,7 +27,6 @@ or ``flavor="native"`` / ``"coco"``.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from itertools import chain
 from pathlib import PurePosixPath
@@ -37,27 +36,24 @@ import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
-from ..core.model import ABSENT, Persons, PoseData
-from . import coco
-from ._jsonio import dump_json
-from ._native import (
-    Reader,
+from ..core.model import Persons, PoseData
+from ..core.numbers import is_int
+from ..core.stream import PoseStream
+from .cocolike import CocoLike, load_document, native_or_coco
+from .context import ReadContext
+from .jsonio import dump_json
+from .native import (
     box_persons,
-    coco_style,
     corners_from_lists,
-    decode_coco_style,
     group_by_image,
-    head_and_tail,
-    names_match,
     native_flags,
     new_images,
     person_corners,
-    require_layout,
     sizes_from_headers,
     triplet_lists,
 )
+from .protocol import IMAGES_DIR, Confidence, OptionSpec, Peek
 
-NAME = "aic"
 FLAVORS = {
     "native": "authors' keypoint_{train,validation}_annotations_*.json: a list of images with "
     "human_annotations (boxes x1,y1,x2,y2) and keypoint_annotations (flags 1 visible / 2 occluded / 3 unlabeled)",
@@ -67,64 +63,82 @@ NUM_POINTS = 14
 #: native flag -> COCO visibility (anything else reads as unlabeled, its raw value kept)
 VISIBILITY = {1: 2, 2: 1, 3: 0}
 _TO_NATIVE = {2: 1, 1: 2, 0: 3}
-_NOTE_FLAGS = "visibility flags other than 1/2/3 (read as unlabeled, raw value kept; 0 is written back as 3)"
+NOTE_FLAGS = "visibility flags other than 1/2/3 (read as unlabeled, raw value kept; 0 is written back as 3)"
 _NATIVE_PERSON_KEYS = ("human_key", "bbox_corners")
 
+#: the mmpose flavor, on the COCO-like base
+COCO = CocoLike(
+    name="aic",
+    title="AI Challenger",
+    flavors=FLAVORS,
+    layout="aic",
+    names=(skeletons.load("aic").keypoints, skeletons.load("aic").meta["names_in_distributed_json"]),
+    derived_keys=True,
+    spelled_names=True,
+)
+NAME, ORIGIN = COCO.name, COCO.origin
+READ_OPTIONS = (IMAGES_DIR,)
+WRITE_OPTIONS = (OptionSpec("flavor", "native or coco (default: the flavor read)", tuple(FLAVORS)),)
+STREAMING = "coco flavor streams; native is read and written whole (a JSON list of images with nested persons)"
 
-def layout():
+
+def layout() -> skeletons.Skeleton:
     return skeletons.load(NAME)
 
 
-def detect(path: str | os.PathLike) -> float:
+def detect(peek: Peek) -> Confidence:
     """Native: a JSON list whose first record has ``human_annotations``/``keypoint_annotations``;
     COCO-style: a COCO file whose category lists the 14 AI Challenger names."""
-    text = head_and_tail(path)
-    if text.lstrip().startswith(b"["):
-        head = text[: 1 << 16]
-        return 0.95 if b'"keypoint_annotations"' in head or b'"human_annotations"' in head else 0.0
-    if coco.detect(path) < 0.5:
-        return 0.0
-    sk = layout()
-    return 0.9 if names_match(text, sk.keypoints, sk.meta.get("names_in_distributed_json", ())) else 0.0
+    if peek.head.lstrip().startswith(b"["):
+        native = b'"keypoint_annotations"' in peek.head or b'"human_annotations"' in peek.head
+        return Confidence.CERTAIN if native else Confidence.NO
+    return COCO.detect(peek)
 
 
 def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None) -> PoseData:
     """Read either flavor. ``images_dir``: read the image sizes the native file lacks from the image
     headers there (otherwise they stay 0 = unknown; a FiftyOne import reads them itself)."""
-    data = coco.read_document(path, lambda doc: decode(doc, path=path, consume=True))
-    return sizes_from_headers(data, images_dir, path)
+    return read_stream(path, images_dir=images_dir).collect()
+
+
+def read_stream(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None) -> PoseStream:
+    """Either flavor as a stream (the native file comes as one chunk)."""
+    doc = load_document(path)
+    stream = PoseStream.of(decode(doc, path=path)) if isinstance(doc, list) else COCO.decode_stream(doc, path=path)
+    stream.header = sizes_from_headers(stream.header, images_dir, path)
+    return stream
 
 
 def write(data: PoseData, path: str | os.PathLike, *, flavor: str | None = None) -> None:
     """Write ``data`` (14-point ``aic`` layout) as AI Challenger, in ``flavor`` (default: the source's), atomically."""
-    flavor, data = _prepare(data, flavor)
-    if flavor == "coco":
-        coco.write(data, path)  # streamed
-    else:
-        dump_json(_encode_native(data), path)
+    write_stream(PoseStream.of(data), path, flavor=flavor)
 
 
-def flavor_of(data: PoseData) -> str:
-    """The flavor ``data`` was read from: native data has no COCO categories."""
-    return "native" if not data.categories and "categories" not in data.meta else "coco"
+def write_stream(stream: PoseStream, path: str | os.PathLike, *, flavor: str | None = None) -> None:
+    """The coco flavor as the persons come; native: collected, then written whole."""
+    COCO.write_flavor(stream, path, flavor, lambda data, p: dump_json(_encode_native(data), p))
+
+
+#: the flavor data was read from: native data has no COCO categories
+flavor_of = native_or_coco
 
 
 # --------------------------------------------------------------------------------------- reading
 
 
-def decode(doc: Any, *, path: str | os.PathLike | None = None, consume: bool = False) -> PoseData:
+def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     """A parsed AI Challenger document (either flavor) as ``PoseData`` (pure: no disk access)."""
     if isinstance(doc, list):
         return _decode_native(doc, path)
     if isinstance(doc, dict):
-        return decode_coco_style(doc, path=path, layout=NAME, format_name=NAME, derived_keys=True, consume=consume)
+        return COCO.decode(doc, path=path)
     raise PoseFormatError(
         f"expected a JSON list of images (native) or a COCO object, found {type(doc).__name__}", path=path
     )
 
 
 def _decode_native(doc: list, path: str | os.PathLike | None) -> PoseData:
-    r = Reader(path)
+    r = ReadContext(path)
     k = NUM_POINTS
     ids, names, extras, widths, heights = [], [], [], [], []
     image_of, keys, boxes, kps, box_records, kp_records = [], [], [], [], [], []
@@ -132,7 +146,7 @@ def _decode_native(doc: list, path: str | os.PathLike | None) -> PoseData:
         if not isinstance(rec, dict):
             raise r.error(f"expected an object, found {type(rec).__name__}", f"images[{i}]")
         iid = rec.get("image_id")
-        if not (isinstance(iid, str) and iid or coco._is_int(iid)):
+        if not (isinstance(iid, str) and iid or is_int(iid)):
             raise r.error(f"expected the image name (a string), found {iid!r:.60}", f"images[{i}]", "image_id")
         record = f"images[{i}] (image_id {iid})"
         humans = _object(rec, "human_annotations", record, r)
@@ -171,11 +185,11 @@ def _decode_native(doc: list, path: str | os.PathLike | None) -> PoseData:
         if not isinstance(v, list) or len(v) != 3 * k:
             found = f"{len(v)} values" if isinstance(v, list) else f"{v!r:.40}"
             raise r.error(f"expected {3 * k} numbers (3 x {k} keypoints), found {found}", record, field)
-    triplets, kp_mask = r.numbers(list(chain.from_iterable(kps)), kp_records, 3 * k)
+    triplets, kp_mask = r.numbers(list(chain.from_iterable(kps)), kp_records.__getitem__, 3 * k)
     triplets = triplets.reshape(n, k, 3)
     raw = triplets[..., 2].copy()
     visibility = np.select([raw == 1, raw == 2], [2, 1], 0).astype(np.int8)
-    r.note(_NOTE_FLAGS, int((~np.isin(raw, (1, 2, 3))).sum()))
+    r.note(NOTE_FLAGS, int((~np.isin(raw, (1, 2, 3))).sum()))
     xywh, box_mask, exact = corners_from_lists(boxes, r, box_records)
     person_extras = [{"human_key": key} for key in keys]
     for j in np.flatnonzero(~exact).tolist():
@@ -185,7 +199,7 @@ def _decode_native(doc: list, path: str | os.PathLike | None) -> PoseData:
         triplets[..., :2],
         visibility,
         raw,
-        kp_mask if isinstance(kp_mask, bool) else kp_mask.reshape(n, k, 3),
+        kp_mask.reshape(n, k, 3),
         xywh,
         box_mask,
         person_extras,
@@ -193,7 +207,7 @@ def _decode_native(doc: list, path: str | os.PathLike | None) -> PoseData:
     return PoseData(images, persons, layout(), [], {}, NAME, r.notes)
 
 
-def _object(rec: dict, key: str, record: str, r: Reader) -> dict:
+def _object(rec: dict, key: str, record: str, r: ReadContext) -> dict:
     value = rec.get(key)
     if key not in rec:
         raise r.error("required key is missing", record, key)
@@ -203,7 +217,7 @@ def _object(rec: dict, key: str, record: str, r: Reader) -> dict:
 
 
 def _size(v: Any) -> int:
-    return int(v) if coco._is_int(v) and v > 0 else 0
+    return int(v) if is_int(v) and v > 0 else 0
 
 
 def _read_map(raw: np.ndarray) -> np.ndarray:
@@ -215,24 +229,7 @@ def _read_map(raw: np.ndarray) -> np.ndarray:
 
 def encode(data: PoseData, *, flavor: str | None = None) -> Any:
     """``data`` as an AI Challenger document (pure: no disk access): a list (native) or a dict."""
-    flavor, data = _prepare(data, flavor)
-    return coco.encode(data) if flavor == "coco" else _encode_native(data)
-
-
-def _prepare(data: PoseData, flavor: str | None) -> tuple[str, PoseData]:
-    """The flavor to write (default: the source's), and ``data`` as that flavor's writer takes it."""
-    flavor = flavor or flavor_of(data)
-    if flavor not in FLAVORS:
-        raise ValueError(f"unknown AI Challenger flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
-    require_layout(data, NAME, "AI Challenger")
-    if flavor == "native":
-        return flavor, data
-    if not data.categories and data.meta.get("categories") != ABSENT:
-        # as mmpose's converter writes it: the names as the authors spell them
-        sk = layout()
-        category = {**coco.default_category(sk), "keypoints": list(sk.meta["names_in_distributed_json"])}
-        data = dataclasses.replace(data, categories=[category])
-    return flavor, coco_style(data, derived_keys=True)
+    return COCO.encode(data) if COCO.flavor(data, flavor) == "coco" else _encode_native(data)
 
 
 def _encode_native(data: PoseData) -> list[dict[str, Any]]:

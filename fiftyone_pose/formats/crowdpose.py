@@ -1,7 +1,7 @@
 """CrowdPose (14 points): the authors' ``crowdpose_{train,val,trainval,test}.json`` and mmpose's copies.
 
-COCO-like, read with ``coco.decode`` and the ``crowdpose`` layout (the category's names, point 12
-``"head"``, and its COCO skeleton are kept verbatim but never decide the layout). Specifics:
+COCO-like, with the ``crowdpose`` layout (the category's names, point 12 ``"head"``, and its COCO
+skeleton are kept verbatim but never decide the layout). Specifics:
 
 - ``images[].crowdIndex`` (the image's crowding, in [0, 1]) is kept: a sample field in FiftyOne,
   and ``fiftyone_pose.fo.views.crowd_index`` selects the benchmark's easy / medium / hard images;
@@ -17,48 +17,23 @@ COCO-like, read with ``coco.decode`` and the ``crowdpose`` layout (the category'
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 from ..core import skeleton as skeletons
-from ..core.model import PoseData
-from . import coco
-from ._native import coco_like_score, decode_coco_style, encode_coco_style, require_layout, write_coco_style
+from .cocolike import CocoLike
 
-NAME = "crowdpose"
-FLAVORS = {
-    "coco": "crowdpose_{train,val,trainval,test}.json (authors) and mmpose_crowdpose_*.json: COCO-like, "
-    "14 points, per-image crowdIndex, no area/segmentation",
-}
+FORMAT = CocoLike(
+    name="crowdpose",
+    title="CrowdPose",
+    flavors={
+        "coco": "crowdpose_{train,val,trainval,test}.json (authors) and mmpose_crowdpose_*.json: COCO-like, "
+        "14 points, per-image crowdIndex, no area/segmentation",
+    },
+    layout="crowdpose",
+    keys=("crowdIndex",),
+    names=(skeletons.load("crowdpose").keypoints, skeletons.load("crowdpose").meta["names_in_distributed_json"]),
+    derived_keys=True,
+)
 
-
-def layout():
-    return skeletons.load(NAME)
-
-
-def detect(path: str | os.PathLike) -> float:
-    """A COCO-like file with ``crowdIndex`` images or a category listing the 14 CrowdPose names."""
-    sk = layout()
-    return coco_like_score(path, ["crowdIndex"], sk.keypoints, sk.meta.get("names_in_distributed_json", ()))
-
-
-def read(path: str | os.PathLike) -> PoseData:
-    """Read a CrowdPose file."""
-    return coco.read_document(path, lambda doc: decode(doc, path=path, consume=True))
-
-
-def write(data: PoseData, path: str | os.PathLike) -> None:
-    """Write ``data`` (14-point ``crowdpose`` layout) as a CrowdPose file (atomically, streamed)."""
-    require_layout(data, NAME, "CrowdPose")
-    write_coco_style(data, path, derived_keys=True)
-
-
-def decode(doc: Any, *, path: str | os.PathLike | None = None, consume: bool = False) -> PoseData:
-    """A parsed CrowdPose document as ``PoseData`` (pure: no disk access)."""
-    return decode_coco_style(doc, path=path, layout=NAME, format_name=NAME, derived_keys=True, consume=consume)
-
-
-def encode(data: PoseData) -> dict[str, Any]:
-    """``data`` as a CrowdPose document (pure: no disk access)."""
-    require_layout(data, NAME, "CrowdPose")
-    return encode_coco_style(data, derived_keys=True)
+NAME, FLAVORS, ORIGIN, STREAMING = FORMAT.name, FORMAT.flavors, FORMAT.origin, FORMAT.streaming
+READ_OPTIONS, WRITE_OPTIONS = FORMAT.read_options, FORMAT.write_options
+detect, read, write, decode, encode = FORMAT.detect, FORMAT.read, FORMAT.write, FORMAT.decode, FORMAT.encode
+read_stream, write_stream = FORMAT.read_stream, FORMAT.write_stream

@@ -42,27 +42,31 @@ import io
 import math
 import operator
 import os
-import tempfile
+import re
+import struct
 import zipfile
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..core import skeleton as skeletons
-from ..core.errors import PoseFormatError
+from ..core.errors import PoseFormatError, PoseUsageError
+from ..core.layouts import require_layout
 from ..core.model import ABSENT, Images, Persons, PoseData
-from . import coco
-from ._native import (
-    Reader,
-    decode_coco_style,
-    head_and_tail,
-    names_match,
-    native_flags,
-    require_layout,
-    sizes_from_headers,
-)
+from ..core.numbers import uniform_mask
+from ..core.stream import PoseStream
+from .cocolike import PERSON_KEYS, CocoLike
+from .context import ReadContext
+from .h36m_cameras import Cameras as Cameras
+from .h36m_cameras import convert_camera_pickle as convert_camera_pickle
+from .h36m_cameras import decode_cameras as decode_cameras
+from .h36m_cameras import encode_cameras as encode_cameras
+from .h36m_cameras import read_cameras as read_cameras
+from .h36m_cameras import write_cameras as write_cameras
+from .jsonio import atomic_file
+from .native import native_flags, sizes_from_headers
+from .protocol import IMAGES_DIR, Confidence, OptionSpec, Peek
 
 NAME = "h36m"
 FLAVORS = {
@@ -98,11 +102,9 @@ _MAX_FILE_LEVEL = 10_000
 _NPY_HEADER = 1 << 16
 _ITER_ROWS = 4096
 _PARSE_ROWS = 1 << 16
-_NOTE_FLAGS = "points whose flag is not 1 (read as unlabeled if <= 0, else present; raw value kept)"
-_NOTE_NAMES = (
-    "frame names that do not parse as <subject>_<action>.<camera>_<frame>.jpg (no subject/action/camera/frame)"
-)
-_NOTE_CAMERA = "frames of a camera that is not one of the four Human3.6M cameras (size read from the image header)"
+NOTE_FLAGS = "points whose flag is not 1 (read as unlabeled if <= 0, else present; raw value kept)"
+NOTE_NAMES = "frame names that do not parse as <subject>_<action>.<camera>_<frame>.jpg (no subject/action/camera/frame)"
+NOTE_CAMERA = "frames of a camera that is not one of the four Human3.6M cameras (size read from the image header)"
 _REFUSED = (
     "this is a VideoPose3D file (data_2d_h36m_gt.npz / data_3d_h36m.npz): its arrays are pickled Python objects, "
     "and loading a pickle can run arbitrary code, so it is not read (it has no frames either); import mmpose's "
@@ -172,28 +174,27 @@ class RowDicts(Sequence):
 # -------------------------------------------------------------------------------------- sniffing
 
 
-def detect(path: str | os.PathLike) -> float:
+def detect(peek: Peek) -> Confidence:
     """npz: a zip holding ``imgname.npy`` and ``part.npy`` (VideoPose3D's ``positions_*``: refused
-    on reading, with the reason); COCO: a COCO file with ``keypoints_3d`` or the 17 names."""
-    try:
-        if not os.path.isfile(path):
-            return 0.0
-        with open(path, "rb") as f:
-            head = f.read(4)
-        if head.startswith(b"PK"):
-            with zipfile.ZipFile(path) as zf:
-                members = {n[:-4] for n in zf.namelist() if n.endswith(".npy")}
-            if {"imgname", "part"} <= members:
-                return 0.95
-            return 0.9 if members & _VIDEOPOSE3D else 0.0
-    except Exception:  # noqa: BLE001 - sniffing never raises: a damaged file is "not this format"
-        return 0.0
-    if coco.detect(path) < 0.5:
-        return 0.0
-    text = head_and_tail(path)
-    if names_match(text, layout().keypoints, MMPOSE_COCO_NAMES):
-        return 0.9
-    return 0.85 if b'"keypoints_3d"' in text or f'"{META_KEY}"'.encode() in text else 0.0
+    on reading, with the reason), told from the zip's directory at the end of the file; COCO: a
+    COCO file with ``keypoints_3d`` or the 17 names."""
+    if peek.head.startswith(b"PK"):
+        members = {name[:-4] for name in zip_names(peek.tail) if name.endswith(".npy")}
+        return Confidence.CERTAIN if {"imgname", "part"} <= members or members & _VIDEOPOSE3D else Confidence.NO
+    return COCO.detect(peek)
+
+
+def zip_names(tail: bytes) -> list[str]:
+    """The member names in the central directory of a zip file whose last bytes are ``tail``
+    (for sniffing: entries that start before ``tail`` are not seen). Never raises."""
+    names = []
+    for m in re.finditer(rb"PK\x01\x02", tail):
+        at = m.start()
+        if at + 46 > len(tail):
+            break
+        (length,) = struct.unpack_from("<H", tail, at + 28)
+        names.append(tail[at + 46 : at + 46 + length].decode("utf-8", "replace"))
+    return names
 
 
 # --------------------------------------------------------------------------------------- files
@@ -292,41 +293,40 @@ def save_npz(doc: NpzDocument, path: str | os.PathLike) -> None:
 
     The zip entries have a fixed timestamp, so the same arrays always give the same bytes.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", allowZip64=True) as zf:
-            for key, arr in doc.arrays.items():
-                info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED if doc.compressed.get(key) else zipfile.ZIP_STORED
-                info.external_attr = 0o600 << 16
-                with zf.open(info, "w", force_zip64=True) as out:
-                    np.lib.format.write_array(out, arr, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f, zipfile.ZipFile(f, "w", allowZip64=True) as zf:
+        for key, arr in doc.arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED if doc.compressed.get(key) else zipfile.ZIP_STORED
+            info.external_attr = 0o600 << 16
+            with zf.open(info, "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, arr, allow_pickle=False)
 
 
 def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None) -> PoseData:
     """Read an mmpose npz or ``h36m_coco.json``. ``images_dir``: read the image sizes the file
     does not give (frames of unknown cameras) from the image headers there."""
-    if is_npz(path):
-        data = decode(load_npz(path), path=path)
-    else:
-        data = coco.read_document(path, lambda doc: decode(doc, path=path, consume=True))
-    return sizes_from_headers(data, images_dir, path)
+    return read_stream(path, images_dir=images_dir).collect()
+
+
+def read_stream(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None) -> PoseStream:
+    """Either flavor as a stream (an npz comes as one chunk: its arrays are read whole)."""
+    stream = PoseStream.of(decode(load_npz(path), path=path)) if is_npz(path) else COCO.read_stream(path)
+    stream.header = sizes_from_headers(stream.header, images_dir, path)
+    return stream
 
 
 def write(data: PoseData, path: str | os.PathLike, *, flavor: str | None = None) -> None:
     """Write ``data`` (17-point ``h36m`` layout) in ``flavor`` (default: the one it was read from;
     data from elsewhere is written as the COCO-style file). Atomic: no partial file."""
-    flavor = _check_flavor(flavor or flavor_of(data))
-    if flavor == "npz":
-        save_npz(encode(data, flavor="npz"), path)
+    write_stream(PoseStream.of(data), path, flavor=flavor)
+
+
+def write_stream(stream: PoseStream, path: str | os.PathLike, *, flavor: str | None = None) -> None:
+    """The coco flavor as the persons come; npz: collected, then written whole."""
+    if _check_flavor(flavor or flavor_of(stream.header)) == "npz":
+        save_npz(encode(stream.collect(), flavor="npz"), path)
     else:
-        coco.write(_coco_ready(data), path)
+        COCO.write_stream(stream, path)
 
 
 def flavor_of(data: PoseData) -> str:
@@ -338,27 +338,27 @@ def flavor_of(data: PoseData) -> str:
 
 def _check_flavor(flavor: str) -> str:
     if flavor == "videopose3d":
-        raise ValueError("VideoPose3D files are not written (they are pickles); write flavor 'npz' or 'coco'")
+        raise PoseUsageError("VideoPose3D files are not written (they are pickles); write flavor 'npz' or 'coco'")
     if flavor not in FLAVORS:
-        raise ValueError(f"unknown Human3.6M flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
+        raise PoseUsageError(f"unknown Human3.6M flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
     return flavor
 
 
 # --------------------------------------------------------------------------------------- reading
 
 
-def decode(doc: Any, *, path: str | os.PathLike | None = None, consume: bool = False) -> PoseData:
+def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     """An npz (``NpzDocument``, or a dict of arrays) or a parsed COCO-style document as
     ``PoseData`` (pure: no disk access)."""
     if isinstance(doc, dict) and doc and all(isinstance(v, np.ndarray) for v in doc.values()):
         doc = NpzDocument(dict(doc))
     if isinstance(doc, NpzDocument):
         return _decode_npz(doc, path)
-    return _decode_coco(doc, path, consume)
+    return COCO.decode(doc, path=path)
 
 
 def _decode_npz(doc: NpzDocument, path: str | os.PathLike | None) -> PoseData:
-    r = Reader(path)
+    r = ReadContext(path)
     arrays = doc.arrays
     if _VIDEOPOSE3D & arrays.keys():
         raise r.error(_REFUSED)
@@ -404,7 +404,7 @@ def _decode_npz(doc: NpzDocument, path: str | os.PathLike | None) -> PoseData:
     extras, widths, heights = _frame_fields(image_names, r)
     images = Images(np.arange(1, m + 1, dtype=np.int64), file_names, widths, heights, extras)
 
-    r.note(_NOTE_FLAGS, int((raw != 1).sum()))
+    r.note(NOTE_FLAGS, int((raw != 1).sum()))
     is_int = part.dtype.kind in "iu"
     person_columns: dict[str, np.ndarray] = {}
     spec = []
@@ -446,8 +446,8 @@ def _decode_npz(doc: NpzDocument, path: str | os.PathLike | None) -> PoseData:
         # x, y as the array's type; the flag as an int (a COCO export writes visibility 2, not 2.0)
         int_mask={
             "keypoints": np.broadcast_to(np.array([is_int, is_int, True]), (n, k, 3)),
-            "bbox": False,
-            "area": False,
+            "bbox": uniform_mask(False, (n, 4)),
+            "area": uniform_mask(False, (n,)),
         },
         absent={"segmentation": np.ones(n, bool)},
     )
@@ -457,7 +457,7 @@ def _decode_npz(doc: NpzDocument, path: str | os.PathLike | None) -> PoseData:
 def _extra_key(name: str, arrays: dict[str, np.ndarray]) -> str:
     """The person-extra key of array ``name``: its name, unless COCO uses it for a person key."""
     key = name
-    while key in coco.PERSON_KEYS or key != name and key in arrays:
+    while key in PERSON_KEYS or key != name and key in arrays:
         key = f"npz_{key}"
     return key
 
@@ -503,45 +503,21 @@ def _tight(text: np.ndarray) -> np.ndarray:
     return text.astype(f"<U{max(width, 1)}")
 
 
-def _frame_fields(names: np.ndarray, r: Reader) -> tuple[RowDicts, np.ndarray, np.ndarray]:
+def _frame_fields(names: np.ndarray, r: ReadContext) -> tuple[RowDicts, np.ndarray, np.ndarray]:
     """The parsed name fields of each image (as row dicts) and its size from the camera (0: unknown)."""
     fields, ok = parse_frame_names(names)
-    r.note(_NOTE_NAMES, int((~ok).sum()))
-    widths, heights = _camera_sizes(fields["camera"], ok)
-    r.note(_NOTE_CAMERA, int((widths == 0).sum()))
+    r.note(NOTE_NAMES, int((~ok).sum()))
+    widths, heights = camera_sizes(fields["camera"], ok)
+    r.note(NOTE_CAMERA, int((widths == 0).sum()))
     return RowDicts(len(names), fields, None if ok.all() else ok), widths, heights
 
 
-def _camera_sizes(cameras: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def camera_sizes(cameras: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     uniq, inverse = np.unique(cameras, return_inverse=True)
     sizes = np.array([CAMERA_SIZES.get(c, (0, 0)) for c in uniq.tolist()], dtype=np.int64).reshape(-1, 2)
     wh = sizes[inverse.reshape(-1)] if len(cameras) else np.zeros((0, 2), np.int64)
     wh[~ok] = 0
     return np.ascontiguousarray(wh[:, 0]), np.ascontiguousarray(wh[:, 1])
-
-
-def _decode_coco(doc: Any, path: str | os.PathLike | None, consume: bool) -> PoseData:
-    data = decode_coco_style(doc, path=path, layout=NAME, format_name=NAME, consume=consume)
-    notes = dict(data.notes)
-    p = data.persons
-    raw = p.raw_visibility()
-    visibility = np.where(raw > 0, 2, 0).astype(np.int8)
-    odd = int((raw != 1).sum())
-    if odd:
-        notes[_NOTE_FLAGS] = notes.get(_NOTE_FLAGS, 0) + odd
-    persons = dataclasses.replace(p, visibility=visibility, visibility_raw=raw.copy() if len(p) else None)
-    images, meta = data.images, dict(data.meta)
-    if any(e.keys() & set(FRAME_KEYS) for e in images.extras):
-        meta[OWN_KEYS_MARK] = True  # the file's own keys win; the names are not parsed
-    elif len(images):
-        r = Reader(path)
-        parsed, widths, heights = _frame_fields(np.array(images.file_names, dtype=str), r)
-        r.notes.pop(_NOTE_CAMERA, None)  # the file gives the sizes
-        for reason, count in r.notes.items():
-            notes[reason] = notes.get(reason, 0) + count
-        extras = [{**e, **f} if f else e for e, f in zip(images.extras, parsed)]
-        images = dataclasses.replace(images, extras=extras)
-    return dataclasses.replace(data, images=images, persons=persons, meta=meta, notes=notes)
 
 
 # --------------------------------------------------------------------------------------- writing
@@ -551,7 +527,7 @@ def encode(data: PoseData, *, flavor: str | None = None) -> Any:
     """``data`` as an npz (``NpzDocument``) or a COCO-style document (pure: no disk access)."""
     flavor = _check_flavor(flavor or flavor_of(data))
     if flavor == "coco":
-        return coco.encode(_coco_ready(data))
+        return COCO.encode(data)
     require_layout(data, NAME, "Human3.6M")
     spec = _npz_spec(data)
     p = data.persons
@@ -618,7 +594,7 @@ def _npz_spec(data: PoseData) -> list[dict[str, Any]]:
     except Exception:  # noqa: BLE001 - any malformed record of the layout
         valid = False
     if not valid:
-        raise ValueError(f"the data's '{META_KEY}' record (the npz layout) is not valid: {recorded!r:.200}")
+        raise PoseUsageError(f"the data's '{META_KEY}' record (the npz layout) is not valid: {recorded!r:.200}")
     return spec
 
 
@@ -693,41 +669,12 @@ def _person_column(
             )
         except (ValueError, TypeError, OverflowError) as e:
             j = int(np.flatnonzero(given)[0])
-            raise ValueError(
+            raise PoseUsageError(
                 f"person {j}: extra '{key}' cannot be written as the npz's {dtype} array of "
                 f"{row_shape or 'scalars'}: {e}"
             ) from None
     _note(data, f"persons without '{key}' (written as {fill!r})", int((~given).sum()))
     return out.reshape(n, *row_shape)
-
-
-def _coco_ready(data: PoseData) -> PoseData:
-    """``data`` as ``coco.encode``/``coco.write`` take it for an ``h36m_coco.json``-style file:
-    the flags as written in the file (1 = present), the parsed name fields out of the image
-    records, and for data not read from a COCO file the converter's top level (no info,
-    licenses) and a category with the layout's names and a 0-based skeleton."""
-    require_layout(data, NAME, "Human3.6M")
-    p = data.persons
-    n, k = len(p), NUM_POINTS
-    flags, fmask = native_flags(p, _read_flags, {2: 1, 1: 1, 0: 0}, native_source=data.format == NAME)
-    mask = np.broadcast_to(np.asarray(p.mask("keypoints"), dtype=bool), (n, k, 3)).copy()
-    mask[..., 2] = fmask
-    persons = dataclasses.replace(
-        p,
-        visibility=np.where(flags <= 0, 0, np.where(flags == 1, 1, 2)).astype(np.int8),
-        visibility_raw=flags,
-        int_mask={**p.int_mask, "keypoints": mask},
-    )
-    images, meta, categories = data.images, dict(data.meta), data.categories
-    if not meta.pop(OWN_KEYS_MARK, False):
-        images = dataclasses.replace(images, extras=_without_frame_fields(images))
-    from_coco = bool(categories) or "categories" in meta or "info" in meta
-    if not from_coco:
-        meta = {"info": ABSENT, **meta}
-        sk = layout()
-        categories = [{"supercategory": "person", "id": 1, "name": "person", "keypoints": list(sk.keypoints),
-                       "skeleton": [list(e) for e in sk.edges]}]  # fmt: skip
-    return dataclasses.replace(data, images=images, persons=persons, meta=meta, categories=categories)
 
 
 def _without_frame_fields(images: Images) -> list[dict[str, Any]]:
@@ -743,3 +690,75 @@ def _without_frame_fields(images: Images) -> list[dict[str, Any]]:
             e = {key: v for key, v in e.items() if key not in f or type(v) is not type(f[key]) or v != f[key]}
         out.append(e)
     return out
+
+
+# ---------------------------------------------------------------------------------- COCO-style
+
+
+class H36mCoco(CocoLike):
+    """mmpose's ``h36m_coco.json`` on the COCO-like base."""
+
+    def read_header(self, header: PoseData, ctx: ReadContext) -> PoseData:
+        """The frame-name fields of each image, unless the file's image records have such keys."""
+        images, meta = header.images, dict(header.meta)
+        if any(e.keys() & set(FRAME_KEYS) for e in images.extras):
+            meta[OWN_KEYS_MARK] = True  # the file's own keys win; the names are not parsed
+        elif len(images):
+            names = ReadContext(ctx.path)
+            parsed, _, _ = _frame_fields(np.array(images.file_names, dtype=str), names)
+            names.notes.pop(NOTE_CAMERA, None)  # the file gives the sizes
+            for reason, count in names.notes.items():
+                ctx.note(reason, count)
+            extras = [{**e, **f} if f else e for e, f in zip(images.extras, parsed)]
+            images = dataclasses.replace(images, extras=extras)
+        return dataclasses.replace(header, images=images, meta=meta)
+
+    def read_persons(self, persons: Persons, records: Sequence[dict[str, Any]], ctx: ReadContext) -> Persons:
+        """Every point exists: the file's flag 1 (any positive value) is visibility 2, raw kept."""
+        raw = persons.raw_visibility()
+        ctx.note(NOTE_FLAGS, int((raw != 1).sum()))
+        visibility = np.where(raw > 0, 2, 0).astype(np.int8)
+        return dataclasses.replace(persons, visibility=visibility, visibility_raw=raw.copy() if len(persons) else None)
+
+    def write_header(self, header: PoseData) -> PoseData:
+        """The parsed name fields out of the image records, and for data not read from a COCO file
+        the converter's top level (no info, licenses) and a category with the layout's names and
+        a 0-based skeleton."""
+        header = super().write_header(header)
+        images, meta, categories = header.images, dict(header.meta), header.categories
+        if not meta.pop(OWN_KEYS_MARK, False):
+            images = dataclasses.replace(images, extras=_without_frame_fields(images))
+        if not (categories or "categories" in meta or "info" in meta):
+            meta = {"info": ABSENT, **meta}
+            sk = header.skeleton
+            categories = [{"supercategory": "person", "id": 1, "name": "person", "keypoints": list(sk.keypoints),
+                           "skeleton": [list(e) for e in sk.edges]}]  # fmt: skip
+        return dataclasses.replace(header, images=images, meta=meta, categories=categories)
+
+    def write_persons(self, persons: Persons, header: PoseData) -> Persons:
+        """The flags as written in the file (1 = present), the file's own where still meaningful."""
+        p = persons
+        flags, fmask = native_flags(p, _read_flags, {2: 1, 1: 1, 0: 0}, native_source=header.format == NAME)
+        mask = p.mask("keypoints").copy()
+        mask[..., 2] = fmask
+        return dataclasses.replace(
+            p,
+            visibility=np.where(flags <= 0, 0, np.where(flags == 1, 1, 2)).astype(np.int8),
+            visibility_raw=flags,
+            int_mask={**p.int_mask, "keypoints": mask},
+        )
+
+
+#: the COCO-style flavor
+COCO = H36mCoco(
+    name="h36m",
+    title="Human3.6M",
+    flavors=FLAVORS,
+    layout="h36m",
+    keys=("keypoints_3d", META_KEY),
+    names=(skeletons.load("h36m").keypoints, MMPOSE_COCO_NAMES),
+)
+ORIGIN = COCO.origin
+READ_OPTIONS = (IMAGES_DIR,)
+WRITE_OPTIONS = (OptionSpec("flavor", "npz or coco (default: the flavor read)", ("npz", "coco")),)
+STREAMING = "coco flavor streams; npz is read and written whole (its arrays are one zip of .npy members)"

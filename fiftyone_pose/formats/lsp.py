@@ -47,8 +47,8 @@ wrongly:
 Reading is strict: one variable ``joints`` (a file with other variables is refused, as their
 meaning is unknown), a real numeric array of one of the shapes above, finite coordinates and flags
 0 or 1 only; anything else is a ``PoseFormatError`` naming the file, the image and the value. Files
-are read with the project's strict MATLAB v5 reader (``_mat5``; v7.3/HDF5 files are not supported)
-and written by ``_mat5_write`` (uncompressed v5, deterministic bytes).
+are read with the project's strict MATLAB v5 reader (``mat5``; v7.3/HDF5 files are not supported)
+and written by ``mat5.write_mat`` (scipy's writer, uncompressed v5, deterministic bytes).
 """
 
 from __future__ import annotations
@@ -61,12 +61,15 @@ from typing import Any
 import numpy as np
 
 from ..core import skeleton as skeletons
-from ..core.errors import PoseFormatError
+from ..core.errors import PoseFormatError, PoseUsageError
+from ..core.layouts import require_layout
 from ..core.model import Persons, PoseData
-from ._jsonio import write_atomic
-from ._mat5 import MatError, read_mat
-from ._mat5_write import class_dtype, class_name, write_mat
-from ._native import Reader, new_images, require_layout, sizes_from_headers
+from ..core.numbers import uniform_mask
+from .context import ReadContext
+from .jsonio import write_atomic
+from .mat5 import MatError, class_dtype, class_name, read_mat, variable_headers, write_mat
+from .native import new_images, sizes_from_headers
+from .protocol import IMAGES_DIR, Confidence, OptionSpec, Peek
 
 NAME = "lsp"
 FLAVORS = {
@@ -82,9 +85,16 @@ _HIDDEN = {"lsp": 1.0, "lspet": 0.0}
 _DIGITS = {"lsp": 4, "lspet": 5}
 _COMPONENTS = ("x", "y", "flag")
 _IMAGE_NAME = re.compile(r"im(\d+)\.jpg")
-_NOTE_UNLABELED = "unlabeled points written as not visible (joints.mat has no unlabeled state)"
-_NOTE_CLASS = "joints written as double (the edited values do not fit the file's MATLAB class)"
-_NOTE_EXTRAS = "records with keys joints.mat has no place for (not written)"
+NOTE_UNLABELED = "unlabeled points written as not visible (joints.mat has no unlabeled state)"
+NOTE_CLASS = "joints written as double (the edited values do not fit the file's MATLAB class)"
+NOTE_EXTRAS = "records with keys joints.mat has no place for (not written)"
+ORIGIN = 0  # the pixel base is undocumented: coordinates are kept as the file has them
+READ_OPTIONS = (IMAGES_DIR,)
+WRITE_OPTIONS = (
+    OptionSpec("flavor", "lsp or lspet (default: the flavor read)", tuple(FLAVORS)),
+    OptionSpec("unlabeled", "error (default) or occluded: how to write unlabeled points", ("error", "occluded")),
+)
+STREAMING = "read and written whole: joints.mat is one MATLAB array"
 
 
 def layout() -> skeletons.Skeleton:
@@ -100,28 +110,18 @@ def _joints_file(path: str | os.PathLike) -> Path:
     return p / FILE_NAME if p.is_dir() else p
 
 
-def detect(path: str | os.PathLike) -> float:
+def detect(peek: Peek) -> Confidence:
     """A MATLAB file (or a folder with ``joints.mat``) whose ``joints`` variable is 3 x 14 x N or
-    14 x 3 x N. A file called ``joints.mat`` that cannot be read as such still scores 0.92 (above
-    MHP's 0.9 for any MATLAB file), so the LSP reader explains what is wrong with it."""
-    try:
-        file = _joints_file(path)
-        if not file.is_file():
-            return 0.0
-        with open(file, "rb") as f:
-            if not f.read(128).startswith(b"MATLAB "):
-                return 0.0
-        named = file.name == FILE_NAME
-        try:
-            variables = read_mat(file.read_bytes())
-        except MatError:
-            return 0.92 if named else 0.0
-        joints = variables.get(VARIABLE)
-        if joints is not None and _flavor_of_shape(joints.shape) is not None:
-            return 0.95
-        return 0.92 if named else 0.0
-    except (OSError, ValueError):
-        return 0.0
+    14 x 3 x N (told from the variable's header). A file called ``joints.mat`` whose header says
+    otherwise is still ``LIKELY`` (above MHP's ``WEAK`` for any MATLAB file), so the LSP reader
+    explains what is wrong with it."""
+    file = peek.child(FILE_NAME) if peek.is_dir else peek
+    if not file.head.startswith(b"MATLAB "):
+        return Confidence.NO
+    shape = dict(variable_headers(file.head)).get(VARIABLE)
+    if shape is not None and _flavor_of_shape(shape) is not None:
+        return Confidence.CERTAIN
+    return Confidence.LIKELY if file.name == FILE_NAME else Confidence.NO
 
 
 def _flavor_of_shape(shape: tuple[int, ...]) -> str | None:
@@ -144,7 +144,7 @@ def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None
     """
     folder = Path(path).is_dir()
     file = _joints_file(path)
-    r = Reader(file)
+    r = ReadContext(file)
     if folder and not file.is_file():
         raise PoseFormatError(f"no {FILE_NAME} in this folder", path=path)
     try:
@@ -167,7 +167,7 @@ def decode(
 
     ``image_prefix``: the folder part of the image names (``images/`` beside ``joints.mat``).
     """
-    r = Reader(path)
+    r = ReadContext(path)
     for name in variables:
         if name != VARIABLE:
             raise r.error(f"unknown variable: an LSP/LSPet {FILE_NAME} holds only '{VARIABLE}'", name)
@@ -209,9 +209,8 @@ def decode(
 
     visible = flags == _VISIBLE[flavor]
     ints = joints.dtype.kind in "iu"
-    kp_mask = np.empty((n, NUM_POINTS, 3), bool)
-    kp_mask[..., :2] = ints
-    kp_mask[..., 2] = True  # the flags are whole numbers: a COCO export writes 0/1/2 as ints
+    # x, y as the array's class; the flags are whole numbers: a COCO export writes 0/1/2 as ints
+    kp_mask = np.broadcast_to(np.array([ints, ints, True]), (n, NUM_POINTS, 3))
     persons = Persons(
         image_index=np.arange(n, dtype=np.int64),
         ids=np.arange(1, n + 1, dtype=np.int64),
@@ -225,7 +224,7 @@ def decode(
         segmentations=[None] * n,
         extras=[{} for _ in range(n)],
         visibility_raw=flags.copy(),
-        int_mask={"keypoints": True if ints else kp_mask, "bbox": False, "area": False},
+        int_mask={"keypoints": kp_mask, "bbox": uniform_mask(False, (n, 4)), "area": uniform_mask(False, (n,))},
         absent={"segmentation": np.ones(n, bool)},
     )
     images = new_images(range(1, n + 1), names, [0] * n, [0] * n, [{} for _ in range(n)])
@@ -270,9 +269,9 @@ def encode(data: PoseData, *, flavor: str | None = None, unlabeled: str = "error
     """``data`` as the variables of a ``joints.mat`` (``{"joints": array}``; pure: no disk access)."""
     flavor = flavor or flavor_of(data)
     if flavor not in FLAVORS:
-        raise ValueError(f"unknown LSP flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
+        raise PoseUsageError(f"unknown LSP flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
     if unlabeled not in ("error", "occluded"):
-        raise ValueError(f"unlabeled must be 'error' or 'occluded', not {unlabeled!r}")
+        raise PoseUsageError(f"unlabeled must be 'error' or 'occluded', not {unlabeled!r}")
     require_layout(data, NAME, "LSP")
     order = _slots(data)
     p = data.persons
@@ -281,20 +280,20 @@ def encode(data: PoseData, *, flavor: str | None = None, unlabeled: str = "error
     wrong = np.flatnonzero(per_image != 1)
     if len(wrong):
         i = int(wrong[0])
-        raise ValueError(
+        raise PoseUsageError(
             f"joints.mat holds exactly one person per image; {_image(data, i)} has {per_image[i]} "
             f"({len(wrong)} image(s) have not exactly one): export to COCO instead, or keep one person per image"
         )
     if p.crowd.any():
         i = int(p.image_index[np.flatnonzero(p.crowd)[0]])
-        raise ValueError(f"joints.mat has no crowd regions; {_image(data, i)} has one")
+        raise PoseUsageError(f"joints.mat has no crowd regions; {_image(data, i)} has one")
     row_of_image = np.empty(m, np.int64)
     row_of_image[p.image_index] = np.arange(len(p))
     rows = row_of_image[order]  # the person of slot 0, 1, ...
 
     visibility = p.visibility[rows]
     if not np.isin(visibility, (0, 1, 2)).all():
-        raise ValueError("visibility values other than 0, 1, 2 cannot be written")
+        raise PoseUsageError("visibility values other than 0, 1, 2 cannot be written")
     raw = p.raw_visibility()[rows]
     native = np.where(visibility == 2, _VISIBLE[flavor], _HIDDEN[flavor])
     read_back = np.select([raw == _VISIBLE[flavor], raw == _HIDDEN[flavor]], [2, 1], 0)
@@ -303,17 +302,17 @@ def encode(data: PoseData, *, flavor: str | None = None, unlabeled: str = "error
     if hidden.any():
         if unlabeled == "error":
             slot, j = (int(v) for v in np.argwhere(hidden)[0])
-            raise ValueError(
+            raise PoseUsageError(
                 f"joints.mat has no 'unlabeled' state, and {int(hidden.sum())} point(s) are unlabeled (v = 0), "
                 f"e.g. {data.skeleton.keypoints[j]} in {_image(data, int(order[slot]))}: pass unlabeled='occluded' "
                 "to write them as not visible (at the coordinates the data holds for them), or export to COCO"
             )
         flags = np.where(hidden, _HIDDEN[flavor], flags)
-        _note(data, _NOTE_UNLABELED, int(hidden.sum()))
+        _note(data, NOTE_UNLABELED, int(hidden.sum()))
     triplets = np.concatenate([p.keypoints[rows], flags[..., None]], axis=2)  # (M, 14, 3)
     if not np.isfinite(triplets).all():
         slot, j = (int(v) for v in np.argwhere(~np.isfinite(triplets).all(axis=2))[0])
-        raise ValueError(
+        raise PoseUsageError(
             f"joints.mat holds finite coordinates only; {data.skeleton.keypoints[j]} in "
             f"{_image(data, int(order[slot]))} is at {p.keypoints[rows[slot], j].tolist()}"
         )
@@ -328,12 +327,12 @@ def encode(data: PoseData, *, flavor: str | None = None, unlabeled: str = "error
     # the source's class where it holds every value exactly (sign of zero included), else double
     if not ((values.astype(np.float64) == triplets) & (np.signbit(values) == np.signbit(triplets))).all():
         values = triplets
-        _note(data, _NOTE_CLASS, 1)
+        _note(data, NOTE_CLASS, 1)
     joints = values.transpose(2, 1, 0) if flavor == "lsp" else values.transpose(1, 2, 0)
     if m == 1 and recorded.get("ndim") == 2:  # as MATLAB saves one image: no trailing singleton axis
         joints = joints[..., 0]
     extras = sum(1 for e in p.extras if e) + sum(1 for e in data.images.extras if e)
-    _note(data, _NOTE_EXTRAS, extras)
+    _note(data, NOTE_EXTRAS, extras)
     return {VARIABLE: np.ascontiguousarray(joints)}
 
 
@@ -346,7 +345,7 @@ def _slots(data: PoseData) -> np.ndarray:
         match = _IMAGE_NAME.fullmatch(PurePosixPath(name).name)
         number = int(match.group(1)) if match else 0
         if not 1 <= number <= m:
-            raise ValueError(
+            raise PoseUsageError(
                 f"joints.mat gives image n the n-th slot, so the {m} image(s) must be named im1.jpg .. im{m}.jpg "
                 f"(im0001.jpg, im00001.jpg: any zero padding); {_image(data, i)} does not fit "
                 "(images are known by position only: other names, or a subset of the images, cannot be written "
@@ -360,7 +359,9 @@ def _slots(data: PoseData) -> np.ndarray:
     if not taken.all():  # a number twice (so another one missing)
         counts = np.bincount(slot_of, minlength=m)
         i = int(np.flatnonzero(counts[slot_of] > 1)[1])
-        raise ValueError(f"two images have the same number, e.g. {_image(data, i)}: joints.mat has one slot per image")
+        raise PoseUsageError(
+            f"two images have the same number, e.g. {_image(data, i)}: joints.mat has one slot per image"
+        )
     return order
 
 

@@ -25,12 +25,11 @@ anything else is an error naming the file and the variable:
 
 Not supported: writing ``.mat`` files, the test split (no pose files known), MATLAB v7.3 (HDF5)
 and v4 files, and any other variable layout. The files are read by a strict MAT v5 reader of
-numeric arrays (``_mat5``), not scipy, whose reader can crash the interpreter on damaged files.
+numeric arrays (``mat5``), not scipy, whose reader can crash the interpreter on damaged files.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from pathlib import Path
@@ -39,23 +38,16 @@ from typing import Any
 import numpy as np
 
 from ..core import skeleton as skeletons
-from ..core.errors import PoseFormatError
-from ..core.model import ABSENT, Persons, PoseData
-from . import coco
-from ._mat5 import MatError, read_mat
-from ._native import (
-    Reader,
-    corners_to_boxes,
-    decode_coco_style,
-    head_and_tail,
-    names_match,
-    new_images,
-    require_layout,
-    sizes_from_headers,
-)
-from ._numbers import to_lists
+from ..core.errors import PoseFormatError, PoseUsageError
+from ..core.model import Persons, PoseData
+from ..core.numbers import to_lists, uniform_mask
+from ..core.stream import PoseStream
+from .cocolike import CocoLike
+from .context import ReadContext
+from .mat5 import MatError, read_mat
+from .native import corners_to_boxes, new_images, sizes_from_headers
+from .protocol import IMAGES_DIR, Confidence, OptionSpec, Peek
 
-NAME = "mhp"
 FLAVORS = {
     "coco": "mmpose mhp_{train,val}.json: COCO-style, 16 MPII-order points, face_box per person",
     "mat": "LV-MHP v2.0 pose_annos/<id>.mat, one file or the folder (read only; layout as a public "
@@ -64,28 +56,36 @@ FLAVORS = {
 NUM_POINTS = 16
 _MAT_ROWS = 20
 _PERSON_VAR = re.compile(r"person_(\d+)")
-_NOTE_LABELED = "MHP .mat joints read as labeled (flag 0 and x, y > 0: a converter's rule, not the authors')"
-_NOTE_UNLABELED = "MHP .mat joints read as unlabeled (another flag, or x or y <= 0)"
+NOTE_LABELED = "MHP .mat joints read as labeled (flag 0 and x, y > 0: a converter's rule, not the authors')"
+NOTE_UNLABELED = "MHP .mat joints read as unlabeled (another flag, or x or y <= 0)"
+
+#: the mmpose flavor, on the COCO-like base
+COCO = CocoLike(
+    name="mhp",
+    title="MHP",
+    flavors=FLAVORS,
+    layout="mhp",
+    names=(skeletons.load("mhp").keypoints, skeletons.load("mhp").meta["names_in_distributed_json"]),
+    spelled_names=True,
+)
+NAME, ORIGIN = COCO.name, COCO.origin
+READ_OPTIONS = (IMAGES_DIR,)
+WRITE_OPTIONS = (OptionSpec("flavor", "coco (the .mat files are read only)", ("coco",)),)
+STREAMING = "coco flavor streams; .mat files are read whole (one MATLAB file per image)"
 
 
-def layout():
+def layout() -> skeletons.Skeleton:
     return skeletons.load(NAME)
 
 
-def detect(path: str | os.PathLike) -> float:
-    """A ``.mat`` file (or a folder of them), or a COCO file whose category lists the 16 MHP names."""
-    if os.path.isdir(path):
-        try:
-            return 0.9 if any(e.name.endswith(".mat") and e.is_file() for e in os.scandir(path)) else 0.0
-        except OSError:
-            return 0.0
-    text = head_and_tail(path)
-    if text.startswith(b"MATLAB ") and b"MAT-file" in text[:128]:
-        return 0.9
-    if coco.detect(path) < 0.5:
-        return 0.0
-    sk = layout()
-    return 0.9 if names_match(text, sk.keypoints, sk.meta.get("names_in_distributed_json", ())) else 0.0
+def detect(peek: Peek) -> Confidence:
+    """A ``.mat`` file (or a folder of them): any MATLAB file is ``WEAK`` (the LSP and MPII
+    ``.mat`` readers recognise theirs); a COCO file whose category lists the 16 MHP names."""
+    if peek.is_dir:
+        return Confidence.WEAK if any(name.endswith(".mat") for name in peek.entries) else Confidence.NO
+    if peek.head.startswith(b"MATLAB ") and b"MAT-file" in peek.head[:128]:
+        return Confidence.WEAK
+    return COCO.detect(peek)
 
 
 def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None) -> PoseData:
@@ -93,42 +93,49 @@ def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None
 
     ``images_dir`` (``.mat`` only): read the image sizes from the image headers there.
     """
-    if os.path.isdir(path) or head_and_tail(path).startswith(b"MATLAB "):
-        data = decode_mat(path)
-        return sizes_from_headers(data, images_dir, path)
-    return coco.read_document(path, lambda doc: decode(doc, path=path, consume=True))
+    return read_stream(path, images_dir=images_dir).collect()
+
+
+def read_stream(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None) -> PoseStream:
+    """Either flavor as a stream (``.mat`` files come as one chunk)."""
+    if _is_mat(path):
+        return PoseStream.of(sizes_from_headers(decode_mat(path), images_dir, path))
+    return COCO.read_stream(path)
+
+
+def _is_mat(path: str | os.PathLike) -> bool:
+    return Path(path).is_dir() or Peek(path).head.startswith(b"MATLAB ")
 
 
 def write(data: PoseData, path: str | os.PathLike, *, flavor: str = "coco") -> None:
     """Write ``data`` (16-point ``mhp`` layout) as an mmpose-style MHP COCO file (atomically, streamed)."""
-    coco.write(_as_coco(data, flavor), path)
+    write_stream(PoseStream.of(data), path, flavor=flavor)
+
+
+def write_stream(stream: PoseStream, path: str | os.PathLike, *, flavor: str = "coco") -> None:
+    _check_flavor(flavor)
+    COCO.write_stream(stream, path)
+
+
+def _check_flavor(flavor: str) -> None:
+    if flavor == "mat":
+        raise PoseUsageError("MHP .mat files are read only: their layout is not documented by the authors")
+    if flavor != "coco":
+        raise PoseUsageError(f"unknown MHP flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
 
 
 # ---------------------------------------------------------------------------------- COCO-style
 
 
-def decode(doc: Any, *, path: str | os.PathLike | None = None, consume: bool = False) -> PoseData:
+def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     """A parsed COCO-style MHP document as ``PoseData`` (pure: no disk access)."""
-    return decode_coco_style(doc, path=path, layout=NAME, format_name=NAME, consume=consume)
+    return COCO.decode(doc, path=path)
 
 
 def encode(data: PoseData, *, flavor: str = "coco") -> dict[str, Any]:
     """``data`` as an MHP COCO-style document (pure: no disk access)."""
-    return coco.encode(_as_coco(data, flavor))
-
-
-def _as_coco(data: PoseData, flavor: str) -> PoseData:
-    """``data`` as the COCO writer takes it for an MHP COCO-style file (``flavor`` must be "coco")."""
-    if flavor == "mat":
-        raise ValueError("MHP .mat files are read only: their layout is not documented by the authors")
-    if flavor != "coco":
-        raise ValueError(f"unknown MHP flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
-    require_layout(data, NAME, "MHP")
-    if not data.categories and data.meta.get("categories") != ABSENT:
-        sk = layout()
-        category = {**coco.default_category(sk), "keypoints": list(sk.meta["names_in_distributed_json"])}
-        data = dataclasses.replace(data, categories=[category])
-    return data
+    _check_flavor(flavor)
+    return COCO.encode(data)
 
 
 # ------------------------------------------------------------------------------------- .mat files
@@ -150,7 +157,7 @@ def decode_mat(path: str | os.PathLike) -> PoseData:
     rows_of, image_of, var_names = [], [], []
     int_rows = True
     for i, file in enumerate(files):
-        r = Reader(file)
+        r = ReadContext(file)
         try:
             variables = list(read_mat(file.read_bytes()).items())
         except OSError as e:
@@ -189,12 +196,12 @@ def decode_mat(path: str | os.PathLike) -> PoseData:
     joints = arr[:, :NUM_POINTS]
     raw = joints[..., 2].copy()
     labeled = (raw == 0) & (joints[..., 0] > 0) & (joints[..., 1] > 0)
-    notes[_NOTE_LABELED] = int(labeled.sum())
-    notes[_NOTE_UNLABELED] = int((~labeled).sum())
-    face, face_mask, _ = corners_to_boxes(arr[:, 16:18, :2].reshape(n, 4), int_rows)
-    boxes, box_mask, _ = corners_to_boxes(arr[:, 18:20, :2].reshape(n, 4), int_rows)
+    notes[NOTE_LABELED] = int(labeled.sum())
+    notes[NOTE_UNLABELED] = int((~labeled).sum())
+    face, face_mask, _ = corners_to_boxes(arr[:, 16:18, :2].reshape(n, 4), uniform_mask(int_rows, (n, 4)))
+    boxes, box_mask, _ = corners_to_boxes(arr[:, 18:20, :2].reshape(n, 4), uniform_mask(int_rows, (n, 4)))
     face_lists = to_lists(face, face_mask)
-    flag_lists = to_lists(arr[:, 16:20, 2], int_rows)
+    flag_lists = to_lists(arr[:, 16:20, 2], uniform_mask(int_rows, (n, 4)))
     persons = Persons(
         image_index=np.asarray(image_of, dtype=np.int64),
         ids=np.arange(1, n + 1, dtype=np.int64),
@@ -210,7 +217,11 @@ def decode_mat(path: str | os.PathLike) -> PoseData:
             {"face_box": face_lists[j], "box_flags": flag_lists[j], "mat_variable": var_names[j]} for j in range(n)
         ],
         visibility_raw=raw,
-        int_mask={"keypoints": int_rows, "bbox": box_mask, "area": False},
+        int_mask={
+            "keypoints": uniform_mask(int_rows, (n, NUM_POINTS, 3)),
+            "bbox": box_mask,
+            "area": uniform_mask(False, (n,)),
+        },
         absent={"segmentation": np.ones(n, bool)},
     )
     return PoseData(images, persons, layout(), [], {}, NAME, notes)

@@ -2,7 +2,7 @@
 (read and written back identical).
 
 **``mat``** (``mpii_human_pose_v1_u12_1.mat``, read only): the MATLAB struct ``RELEASE``, read by the
-project's strict MAT v5 reader (``_mat5.read_mat_values``: structs, cells and chars, every length
+project's strict MAT v5 reader (``mat5.read_mat_values``: structs, cells and chars, every length
 checked; never ``scipy.io.loadmat``, which can crash the interpreter on damaged files). Nothing is
 squeezed, so a one-element struct array and a struct are the same thing, and empty values
 (``[]``, ``''``, a struct array of 0 elements) all read as "none". In ``PoseData``:
@@ -64,16 +64,22 @@ from typing import Any
 import numpy as np
 
 from ..core import skeleton as skeletons
+from ..core.errors import PoseUsageError
+from ..core.layouts import require_layout
 from ..core.model import ABSENT, Persons, PoseData, keypoint_boxes, with_origin
-from . import coco
-from ._jsonio import _read_bytes, dump_json, load_json
-from ._mat5 import MatError, MatStruct, read_mat_values, variable_names
-from ._native import Reader, new_images, require_layout, sizes_from_headers
-from ._numbers import NumberTypeError, to_array, to_lists
+from ..core.numbers import NumberTypeError, to_array, to_lists, uniform_mask
+from .context import ReadContext
+from .jsonio import dump_json, load_json, read_bytes
+from .mat5 import MatError, MatStruct, read_mat_values, variable_names
+from .native import new_images, sizes_from_headers
+from .protocol import IMAGES_DIR, Confidence, OptionSpec, Peek
 
 NAME = "mpii"
 #: MPII's files count pixels from 1 (MATLAB); ``formats.write`` hands ``write`` data with origin 1
 ORIGIN = 1
+READ_OPTIONS = (IMAGES_DIR,)
+WRITE_OPTIONS = (OptionSpec("flavor", "hrnet (the .mat is read only)", ("hrnet",)),)
+STREAMING = "read and written whole: the .mat is one MATLAB struct, the json a list of person records"
 FLAVORS = {
     "mat": "authors' mpii_human_pose_v1_u12_1.mat (struct RELEASE; read only)",
     "hrnet": "HRNet / mmpose json list (train.json, valid.json, test.json, mpii_{train,val,trainval,test}.json): "
@@ -85,42 +91,38 @@ MAX_MAT_BYTES = 1 << 30
 _JOINT_KEYS = ("joints", "joints_vis")
 _MISSING = object()
 
-_NOTE_NAMES = "images numbered 1..M in file order (an image name is not a number, or two names give the same number)"
-_NOTE_NO_JOINTS = "persons without joint labels (kept, every point unlabeled)"
-_NOTE_VIS_MISSING = (
+NOTE_NAMES = "images numbered 1..M in file order (an image name is not a number, or two names give the same number)"
+NOTE_NO_JOINTS = "persons without joint labels (kept, every point unlabeled)"
+NOTE_VIS_MISSING = (
     "MPII .mat joints without is_visible (read as labeled, occlusion unknown; raw kept in is_visible_raw)"
 )
-_NOTE_VIS_TEXT = (
-    "MPII .mat joints whose is_visible is the text '0'/'1' (read as the number; raw kept in is_visible_raw)"
-)
-_NOTE_POINT_FIELDS = "MPII .mat point fields other than x, y, id, is_visible (not kept)"
-_NOTE_ANNOPOINTS_FIELDS = "MPII .mat annopoints fields other than point (not kept)"
-_NOTE_VIDX = "MPII .mat vidx outside video_list (no video_id)"
-_NOTE_VIDEOS = "MPII .mat video_list entries no image refers to (not kept)"
+NOTE_VIS_TEXT = "MPII .mat joints whose is_visible is the text '0'/'1' (read as the number; raw kept in is_visible_raw)"
+NOTE_POINT_FIELDS = "MPII .mat point fields other than x, y, id, is_visible (not kept)"
+NOTE_ANNOPOINTS_FIELDS = "MPII .mat annopoints fields other than point (not kept)"
+NOTE_VIDX = "MPII .mat vidx outside video_list (no video_id)"
+NOTE_VIDEOS = "MPII .mat video_list entries no image refers to (not kept)"
 
 
 def layout() -> skeletons.Skeleton:
     return skeletons.load(NAME)
 
 
-def detect(path: str | os.PathLike) -> float:
+def detect(peek: Peek) -> Confidence:
     """The ``.mat``: a MATLAB v5 header and a ``RELEASE`` variable; the json: a list of records
     with ``joints_vis`` (or, for a test file, ``image``, ``center`` and ``scale``), and none of the
     keys of other per-record lists (pytorch-pose's ``joint_self``/``img_paths``, AI Challenger's)."""
-    if not os.path.isfile(path):
-        return 0.0
-    head = coco._head(path)
+    head = peek.head
     if head.startswith(b"MATLAB "):
-        return 0.95 if "RELEASE" in variable_names(head) else 0.0
+        return Confidence.CERTAIN if "RELEASE" in variable_names(head) else Confidence.NO
     if not head.lstrip().startswith(b"["):
-        return 0.0
+        return Confidence.NO
     if any(key in head for key in (b'"joint_self"', b'"img_paths"', b'"human_annotations"', b'"keypoint_annotations"')):
-        return 0.0
+        return Confidence.NO
     if b'"image"' not in head:
-        return 0.0
+        return Confidence.NO
     if b'"joints_vis"' in head and b'"joints"' in head:
-        return 0.9
-    return 0.8 if b'"center"' in head and b'"scale"' in head else 0.0
+        return Confidence.CERTAIN
+    return Confidence.LIKELY if b'"center"' in head and b'"scale"' in head else Confidence.NO
 
 
 def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None) -> PoseData:
@@ -128,8 +130,8 @@ def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None
 
     ``images_dir``: read the image sizes (not in any MPII file) from the image headers there
     (otherwise 0 = unknown; a FiftyOne import reads them)."""
-    if coco._head(path, 8).startswith(b"MATLAB ") or os.fspath(path).lower().endswith(".mat"):
-        data = decode_mat(_read_bytes(path), path=path)
+    if Peek(path).head.startswith(b"MATLAB ") or os.fspath(path).lower().endswith(".mat"):
+        data = decode_mat(read_bytes(path), path=path)
     else:
         data = decode(load_json(path), path=path)
     return sizes_from_headers(data, images_dir, path)
@@ -145,7 +147,7 @@ def write(data: PoseData, path: str | os.PathLike, *, flavor: str = "hrnet") -> 
 
 def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     """A parsed HRNet / mmpose MPII json list as ``PoseData`` (pure: no disk access)."""
-    r = Reader(path)
+    r = ReadContext(path)
     if not isinstance(doc, list):
         raise r.error(f"expected a JSON list of person records (HRNet / mmpose MPII json), found {type(doc).__name__}")
     k = NUM_POINTS
@@ -213,12 +215,12 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
         raise r.error("expected finite coordinates", records[j], "joints")
     visibility = np.where(raw == 1, 2, 0).astype(np.int8)
     absent = np.isnan(raw)
-    r.note(_NOTE_NO_JOINTS, int(absent.all(axis=1).sum()))
+    r.note(NOTE_NO_JOINTS, int(absent.all(axis=1).sum()))
+    mask = mask.reshape(n, k, 3)
     if absent.any():  # records without joints: 0, 0 and a flag that is no value (NaN), all whole numbers
-        full = np.broadcast_to(_mask(mask, n), (n, k, 3)).copy()
-        full[absent] = True
-        mask = bool(full.all()) if full.all() or not full.any() else full
-    persons = _persons(image_of, triplets[..., :2], visibility, raw.copy(), _mask(mask, n), extras)
+        mask = mask.copy()
+        mask[absent] = True
+    persons = _persons(image_of, triplets[..., :2], visibility, raw.copy(), mask, extras)
     return PoseData(images, persons, layout(), [], {}, NAME, r.notes, origin=ORIGIN)
 
 
@@ -234,11 +236,7 @@ def _number_message(v: Any, e: NumberTypeError) -> str:
     return str(e) if type(v) in (int, float) else f"expected numbers, found {v!r:.60}"
 
 
-def _mask(mask: Any, n: int) -> Any:
-    return mask if isinstance(mask, bool) else mask.reshape(n, NUM_POINTS, 3)
-
-
-def _image_ids(names: list[str], r: Reader) -> list[int]:
+def _image_ids(names: list[str], r: ReadContext) -> list[int]:
     """The number of each image's file name (``015601864.jpg`` -> 15601864), or 1..M in order
     when a name is not a number or two names give the same number (noted)."""
     stems = [PurePosixPath(name).stem for name in names]
@@ -246,7 +244,7 @@ def _image_ids(names: list[str], r: Reader) -> list[int]:
         ids = [int(s) for s in stems]
         if len(set(ids)) == len(ids):
             return ids
-    r.note(_NOTE_NAMES, len(names))
+    r.note(NOTE_NAMES, len(names))
     return list(range(1, len(names) + 1))
 
 
@@ -255,7 +253,7 @@ def _persons(
     keypoints: np.ndarray,
     visibility: np.ndarray,
     raw: np.ndarray,
-    kp_mask: Any,
+    kp_mask: np.ndarray,
     extras: list[dict[str, Any]],
 ) -> Persons:
     """MPII persons: ids 1..N in file order, one category, no box, area, crowd flag or mask."""
@@ -273,7 +271,7 @@ def _persons(
         segmentations=[None] * n,
         extras=extras,
         visibility_raw=raw if (raw != visibility).any() else None,
-        int_mask={"keypoints": kp_mask, "bbox": False, "area": False},
+        int_mask={"keypoints": kp_mask, "bbox": uniform_mask(False, (n, 4)), "area": uniform_mask(False, (n,))},
         absent={"segmentation": np.ones(n, bool)},
     )
 
@@ -281,13 +279,13 @@ def _persons(
 def encode(data: PoseData, *, flavor: str = "hrnet") -> list[dict[str, Any]]:
     """``data`` as an HRNet / mmpose MPII json list (pure: no disk access; see the module doc)."""
     if flavor == "mat":
-        raise ValueError("MPII .mat files are read only: write flavor='hrnet' (the json list) or format='coco'")
+        raise PoseUsageError("MPII .mat files are read only: write flavor='hrnet' (the json list) or format='coco'")
     if flavor != "hrnet":
-        raise ValueError(f"unknown MPII flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
+        raise PoseUsageError(f"unknown MPII flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
     require_layout(data, NAME, "MPII")
     data = with_origin(data, ORIGIN)
     p, images = data.persons, data.images
-    n, k = len(p), NUM_POINTS
+    n = len(p)
     notes: dict[str, int] = {}
     if n == 0:
         _note_unwritten(data, notes, p.image_index)
@@ -296,8 +294,7 @@ def encode(data: PoseData, *, flavor: str = "hrnet") -> list[dict[str, Any]]:
     raw, vis = p.raw_visibility(), p.visibility
     no_value = np.isnan(raw) & (vis == 0)
     placeholder = no_value | ((vis == 0) & (not ours))
-    m = p.mask("keypoints")
-    kp_mask = np.broadcast_to(np.asarray(m, dtype=bool), (n, k, 3))
+    kp_mask = p.mask("keypoints")
     xy = np.where(placeholder[..., None], -1.0, p.keypoints)
     joints = to_lists(xy, kp_mask[..., :2] & ~placeholder[..., None])
     keep = ours & (((raw == 1) & (vis > 0)) | ((raw == 0) & (vis == 0)))
@@ -323,7 +320,7 @@ def encode(data: PoseData, *, flavor: str = "hrnet") -> list[dict[str, Any]]:
             elif centers is not None and centers[j] is not None:
                 center = centers[j][0]
                 extra.setdefault("scale", centers[j][1])
-                notes[_NOTE_DERIVED] = notes.get(_NOTE_DERIVED, 0) + 1
+                notes[NOTE_DERIVED] = notes.get(NOTE_DERIVED, 0) + 1
         if center is not _MISSING and center is not None:  # None: an empty .mat field, as if absent
             rec["center"] = center
         scale = extra.pop("scale", None)
@@ -338,7 +335,7 @@ def encode(data: PoseData, *, flavor: str = "hrnet") -> list[dict[str, Any]]:
     return out
 
 
-_NOTE_DERIVED = "persons given center and scale from their box or points (box centre, height / 200)"
+NOTE_DERIVED = "persons given center and scale from their box or points (box centre, height / 200)"
 
 
 def _derived_centers(p: Persons) -> list[tuple[list[float], float] | None]:
@@ -375,7 +372,7 @@ def _note_unwritten(data: PoseData, notes: dict[str, int], image_index: np.ndarr
 
 def decode_mat(raw: bytes, *, path: str | os.PathLike | None = None) -> PoseData:
     """The authors' ``.mat`` file (its bytes) as ``PoseData`` (see the module doc)."""
-    r = Reader(path)
+    r = ReadContext(path)
     try:
         variables = read_mat_values(raw, MAX_MAT_BYTES)
     except MatError as e:
@@ -417,7 +414,7 @@ def decode_mat(raw: bytes, *, path: str | os.PathLike | None = None) -> PoseData
                     extra["video_id"] = videos[vidx - 1]
                     used_videos.add(vidx)
                 elif vidx is not None:
-                    r.note(_NOTE_VIDX, 1)
+                    r.note(NOTE_VIDX, 1)
         image_extras.append(extra)
         rects = _elements(entry.get("annorect", _MISSING), where, "annorect", "a struct array of persons", r)
         for ri, rect in enumerate(rects):
@@ -430,7 +427,7 @@ def decode_mat(raw: bytes, *, path: str | os.PathLike | None = None) -> PoseData
             kp_ints.append(ints)
             person_extras.append({"annorect_index": ri + 1, **person})
     if videos is not None:
-        r.note(_NOTE_VIDEOS, len(videos) - len(used_videos))
+        r.note(NOTE_VIDEOS, len(videos) - len(used_videos))
 
     images = new_images(_image_ids(names, r), names, [0] * m, [0] * m, image_extras)
     meta = {key: _plain(value) for key, value in fields.items() if key not in ("annolist", *_RELEASE_COLUMNS)}
@@ -439,16 +436,8 @@ def decode_mat(raw: bytes, *, path: str | os.PathLike | None = None) -> PoseData
         return PoseData(images, Persons.empty(k), layout(), [], meta, NAME, r.notes, origin=ORIGIN)
     vis = np.stack(visibility)
     raw_arr = np.stack(raw_vis)
-    r.note(_NOTE_NO_JOINTS, int((vis == 0).all(axis=1).sum()))
-    mask = np.stack(kp_ints)
-    persons = _persons(
-        image_of,
-        np.stack(keypoints),
-        vis,
-        raw_arr,
-        bool(mask.all()) if mask.all() or not mask.any() else mask,
-        person_extras,
-    )
+    r.note(NOTE_NO_JOINTS, int((vis == 0).all(axis=1).sum()))
+    persons = _persons(image_of, np.stack(keypoints), vis, raw_arr, np.stack(kp_ints), person_extras)
     return PoseData(images, persons, layout(), [], meta, NAME, r.notes, origin=ORIGIN)
 
 
@@ -456,7 +445,7 @@ def decode_mat(raw: bytes, *, path: str | os.PathLike | None = None) -> PoseData
 _RELEASE_COLUMNS = ("img_train", "single_person", "act", "video_list")
 
 
-def _release_columns(fields: dict[str, Any], m: int, r: Reader) -> dict[str, list[Any]]:
+def _release_columns(fields: dict[str, Any], m: int, r: ReadContext) -> dict[str, list[Any]]:
     """The per-image RELEASE fields the file has, as per-image values (and ``video_list``)."""
     out: dict[str, list[Any]] = {}
     if "img_train" in fields:
@@ -508,7 +497,7 @@ def _release_columns(fields: dict[str, Any], m: int, r: Reader) -> dict[str, lis
     return out
 
 
-def _image_name(entry: dict[str, Any], where: str, r: Reader) -> str:
+def _image_name(entry: dict[str, Any], where: str, r: ReadContext) -> str:
     image = entry.get("image", _MISSING)
     if image is _MISSING:
         raise r.error("required field is missing", where, "image")
@@ -521,7 +510,7 @@ def _image_name(entry: dict[str, Any], where: str, r: Reader) -> str:
 
 
 def _person(
-    rect: dict[str, Any], where: str, joint_names: tuple[str, ...], r: Reader
+    rect: dict[str, Any], where: str, joint_names: tuple[str, ...], r: ReadContext
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     """One ``annorect`` entry: keypoints (16, 2), visibility, raw visibility, int mask (16, 3), extras."""
     k = NUM_POINTS
@@ -537,12 +526,12 @@ def _person(
     points: list[dict[str, Any]] = []
     if annopoints:
         holder = annopoints[0]
-        r.note(_NOTE_ANNOPOINTS_FIELDS, sum(1 for key in holder if key != "point"))
+        r.note(NOTE_ANNOPOINTS_FIELDS, sum(1 for key in holder if key != "point"))
         points = _elements(holder.get("point", _MISSING), f"{where}.annopoints", "point", "a struct array of joints", r)
     seen: set[int] = set()
     for j, point in enumerate(points):
         pwhere = f"{where}.annopoints.point({j + 1})" if len(points) > 1 else f"{where}.annopoints.point"
-        r.note(_NOTE_POINT_FIELDS, sum(1 for key in point if key not in ("x", "y", "id", "is_visible")))
+        r.note(NOTE_POINT_FIELDS, sum(1 for key in point if key not in ("x", "y", "id", "is_visible")))
         joint = _whole(_scalar(point.get("id", _MISSING), pwhere, "id", r))
         if type(joint) is not int or not 0 <= joint < k:
             raise r.error(f"expected a joint id 0..{k - 1}, found {_describe(point.get('id', _MISSING))}", pwhere, "id")
@@ -564,7 +553,7 @@ def _person(
     return kp, vis, raw, ints, extras
 
 
-def _rect_field(key: str, value: Any, where: str, r: Reader) -> Any:
+def _rect_field(key: str, value: Any, where: str, r: ReadContext) -> Any:
     """A rectangle field as a person extra: the documented numbers checked (finite, or empty ->
     None; ``objpos`` as ``{"x", "y"}``), any other field verbatim."""
     if key in ("x1", "y1", "x2", "y2", "scale"):
@@ -577,25 +566,25 @@ def _rect_field(key: str, value: Any, where: str, r: Reader) -> Any:
     return {f: _finite(_scalar(xy[f], f"{where}.objpos", f, r), f"{where}.objpos", f, r) for f in value.fields}
 
 
-def _finite(value: float | int | None, where: str, field: str, r: Reader) -> float | int | None:
+def _finite(value: float | int | None, where: str, field: str, r: ReadContext) -> float | int | None:
     if value is not None and not math.isfinite(value):
         raise r.error(f"expected a finite number, found {value!r}", where, field)
     return value
 
 
-def _is_visible(point: dict[str, Any], where: str, r: Reader) -> tuple[int | None, Any]:
+def _is_visible(point: dict[str, Any], where: str, r: ReadContext) -> tuple[int | None, Any]:
     """(0 / 1, or None for "not stated", and the raw value where it is not a plain number)."""
     if "is_visible" not in point:
-        r.note(_NOTE_VIS_MISSING, 1)
+        r.note(NOTE_VIS_MISSING, 1)
         return None, None
     value = point["is_visible"]
     if _is_number(value) and value in (0, 1):
         return int(value), _MISSING
     if isinstance(value, str) and value in ("0", "1"):
-        r.note(_NOTE_VIS_TEXT, 1)
+        r.note(NOTE_VIS_TEXT, 1)
         return int(value), value
     if _is_empty(value):
-        r.note(_NOTE_VIS_MISSING, 1)
+        r.note(NOTE_VIS_MISSING, 1)
         return None, "" if isinstance(value, str) else []
     raise r.error(
         f"expected 0 or 1 (a number or the text '0'/'1') or nothing, found {_describe(value)}", where, "is_visible"
@@ -605,7 +594,7 @@ def _is_visible(point: dict[str, Any], where: str, r: Reader) -> tuple[int | Non
 # ------------------------------------------------------------------------- MATLAB values, checked
 
 
-def _elements(value: Any, where: str, field: str, what: str, r: Reader) -> list[dict[str, Any]]:
+def _elements(value: Any, where: str, field: str, what: str, r: ReadContext) -> list[dict[str, Any]]:
     """The elements of a struct array field; none for a missing or empty field."""
     if value is _MISSING or _is_empty(value):
         return []
@@ -614,7 +603,7 @@ def _elements(value: Any, where: str, field: str, what: str, r: Reader) -> list[
     raise r.error(f"expected {what}, found {_describe(value)}", where, field)
 
 
-def _scalar(value: Any, where: str, field: str, r: Reader) -> float | int | None:
+def _scalar(value: Any, where: str, field: str, r: ReadContext) -> float | int | None:
     """A 1 x 1 number; None for a missing or empty field."""
     if value is _MISSING or _is_empty(value):
         return None

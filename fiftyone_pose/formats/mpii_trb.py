@@ -26,126 +26,111 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..core import skeleton as skeletons
-from ..core.model import ABSENT, PoseData
-from . import coco
-from ._native import coco_like_score, decode_coco_style, encode_coco_style, require_layout, write_coco_style
+from ..core.model import ABSENT, Persons, PoseData
+from ..core.numbers import INT64_MAX, is_number
+from .cocolike import CocoLike
+from .context import ReadContext, record_name
 
-NAME = "mpii_trb"
-FLAVORS = {
-    "coco": "mmpose mpii_trb_{train,val}.json: COCO-like, 40 points (1-based), num_joints/center/scale "
-    "(+ headbox in val), no bbox/area/segmentation",
-}
-#: the files count pixels from 1 (MPII coordinates)
-ORIGIN = 1
 NUM_POINTS = 40
-_NOTE_COUNT = "MPII-TRB num_joints different from the number of labeled points (kept)"
-_NOTE_FIELDS = (
-    "MPII-TRB records whose center/scale/headbox are not [x, y] / a number / [x1, y1, x2, y2] (kept as given)"
-)
+NOTE_COUNT = "MPII-TRB num_joints different from the number of labeled points (kept)"
+NOTE_FIELDS = "MPII-TRB records whose center/scale/headbox are not [x, y] / a number / [x1, y1, x2, y2] (kept as given)"
 
 
-def layout():
-    return skeletons.load(NAME)
+class MpiiTrb(CocoLike):
+    def read_persons(self, persons: Persons, records: Sequence[dict[str, Any]], ctx: ReadContext) -> Persons:
+        """``num_joints`` checked and taken as the stated count; ``num_keypoints`` beside it kept."""
+        p = super().read_persons(persons, records, ctx)
+        n = len(p)
+        if n == 0:
+            return p
+        had_nk = ~p.absent.get("num_keypoints", np.zeros(n, bool))
+        counts = p.num_keypoints.copy()
+        extras = list(p.extras)
+        for i, e in enumerate(p.extras):
+            if "num_joints" not in e:
+                raise ctx.error("required key is missing", record_name("annotations", records, i), "num_joints")
+            v = e["num_joints"]
+            if not (is_number(v) and math.isfinite(v) and 0 <= v <= INT64_MAX and int(v) == v):
+                raise ctx.error(
+                    f"expected a non-negative count, found {v!r:.60}",
+                    record_name("annotations", records, i),
+                    "num_joints",
+                )
+            counts[i] = int(v)
+            if had_nk[i] and "num_keypoints" not in e:  # a COCO key beside num_joints: kept as the file has it
+                extras[i] = {**e, "num_keypoints": int(p.num_keypoints[i])}
+        ctx.note(NOTE_COUNT, int((counts != (p.visibility > 0).sum(axis=1)).sum()))
+        ctx.note(NOTE_FIELDS, sum(not _fields_ok(e) for e in p.extras))
+        absent = {k: m for k, m in p.absent.items() if k not in ("bbox", "num_keypoints")}  # derived by a COCO export
+        return dataclasses.replace(p, num_keypoints=counts, extras=extras, absent=absent)
 
+    def write_header(self, header: PoseData) -> PoseData:
+        """Without categories: one as mmpose's files have it (the names, no skeleton)."""
+        header = super().write_header(header)
+        if not header.categories and header.meta.get("categories") != ABSENT:
+            category = {
+                "supercategory": "person",
+                "id": 1,
+                "name": "person",
+                "keypoints": list(header.skeleton.keypoints),
+            }
+            header = dataclasses.replace(header, categories=[category])
+        return header
 
-def detect(path: str | os.PathLike) -> float:
-    """A COCO-like file whose annotations have ``num_joints``, or whose category lists the 40 names."""
-    return coco_like_score(path, ["num_joints"], layout().keypoints)
-
-
-def read(path: str | os.PathLike) -> PoseData:
-    """Read an MPII-TRB file."""
-    return coco.read_document(path, lambda doc: decode(doc, path=path, consume=True))
-
-
-def write(data: PoseData, path: str | os.PathLike) -> None:
-    """Write ``data`` (40-point ``mpii_trb`` layout, 1-based) as an MPII-TRB file (atomically, streamed)."""
-    write_coco_style(_prepared(data), path, derived_keys=True)
-
-
-# --------------------------------------------------------------------------------------- reading
-
-
-def decode(doc: Any, *, path: str | os.PathLike | None = None, consume: bool = False) -> PoseData:
-    """A parsed MPII-TRB document as ``PoseData`` (pure: no disk access)."""
-    data = decode_coco_style(doc, path=path, layout=NAME, format_name=NAME, derived_keys=True, consume=consume)
-    data = dataclasses.replace(data, origin=ORIGIN)
-    p = data.persons
-    n = len(p)
-    if n == 0:
-        return data
-    ctx = coco._Context(path)
-    ctx.notes = data.notes
-    had_nk = ~p.absent.get("num_keypoints", np.zeros(n, bool))
-    counts = p.num_keypoints.copy()
-    extras = list(p.extras)
-    for i, e in enumerate(p.extras):
-        record = f"annotations[{i}]" + ("" if p.absent.get("id", np.zeros(n, bool))[i] else f" (id {p.ids[i]})")
-        if "num_joints" not in e:
-            raise ctx.error("required key is missing", record, "num_joints")
-        v = e["num_joints"]
-        if not (coco._is_number(v) and math.isfinite(v) and 0 <= v <= coco._INT64_MAX and int(v) == v):
-            raise ctx.error(f"expected a non-negative count, found {v!r:.60}", record, "num_joints")
-        counts[i] = int(v)
-        if had_nk[i] and "num_keypoints" not in e:  # a COCO key beside num_joints: kept as the file has it
-            extras[i] = {**e, "num_keypoints": int(p.num_keypoints[i])}
-    ctx.note(_NOTE_COUNT, int((counts != (p.visibility > 0).sum(axis=1)).sum()))
-    ctx.note(_NOTE_FIELDS, sum(not _fields_ok(e) for e in p.extras))
-    absent = {k: m for k, m in p.absent.items() if k not in ("bbox", "num_keypoints")}  # derived by a COCO export
-    persons = dataclasses.replace(p, num_keypoints=counts, extras=extras, absent=absent)
-    return dataclasses.replace(data, persons=persons, notes=ctx.notes)
+    def write_persons(self, persons: Persons, header: PoseData) -> Persons:
+        """``num_joints`` is the file's value while the person's count is unchanged, else the number
+        of labeled points (persons edited in FiftyOne or from another file); no ``num_keypoints``,
+        and no ``bbox``/``area``/``iscrowd`` where the source had none."""
+        p = persons
+        n = len(p)
+        if n:
+            counts = np.where(p.num_keypoints >= 0, p.num_keypoints, (p.visibility > 0).sum(axis=1)).tolist()
+            extras = []
+            for i, e in enumerate(p.extras):
+                v = e.get("num_joints")
+                kept = p.num_keypoints[i] >= 0 and is_number(v) and v == p.num_keypoints[i]
+                extras.append(e if kept else {**e, "num_joints": counts[i]})
+            absent = dict(p.absent)
+            absent["num_keypoints"] = np.ones(n, bool)  # an extra "num_keypoints" (both keys in the source) is kept
+            absent["bbox"] = np.isnan(p.boxes).any(axis=1) | absent.get("bbox", np.zeros(n, bool))
+            p = dataclasses.replace(p, extras=extras, absent=absent)
+        return super().write_persons(p, header)
 
 
 def _fields_ok(e: dict[str, Any]) -> bool:
     """Whether the person's ``center``/``scale``/``headbox`` (where present) have mmpose's shapes."""
 
     def numbers(v: Any, n: int) -> bool:
-        return isinstance(v, list) and len(v) == n and all(map(coco._is_number, v))
+        return isinstance(v, list) and len(v) == n and all(map(is_number, v))
 
     return (
         numbers(e.get("center", [0, 0]), 2)
-        and coco._is_number(e.get("scale", 0))
+        and is_number(e.get("scale", 0))
         and numbers(e.get("headbox", [0, 0, 0, 0]), 4)
     )
 
 
-# --------------------------------------------------------------------------------------- writing
+FORMAT = MpiiTrb(
+    name="mpii_trb",
+    title="MPII-TRB",
+    flavors={
+        "coco": "mmpose mpii_trb_{train,val}.json: COCO-like, 40 points (1-based), num_joints/center/scale "
+        "(+ headbox in val), no bbox/area/segmentation",
+    },
+    layout="mpii_trb",
+    keys=("num_joints",),
+    names=(skeletons.load("mpii_trb").keypoints,),
+    derived_keys=True,
+    origin=1,  # the files count pixels from 1 (MPII coordinates)
+)
 
-
-def encode(data: PoseData) -> dict[str, Any]:
-    """``data`` as an MPII-TRB document (pure: no disk access)."""
-    return encode_coco_style(_prepared(data), derived_keys=True)
-
-
-def _prepared(data: PoseData) -> PoseData:
-    """``data`` as the COCO-style writer takes it for an MPII-TRB file.
-
-    ``num_joints`` is the file's value while the person's count is unchanged, else the number of
-    labeled points (persons edited in FiftyOne or from another file); no ``num_keypoints``, and no
-    ``bbox``/``area``/``iscrowd`` where the source had none.
-    """
-    require_layout(data, NAME, "MPII-TRB")
-    p = data.persons
-    n = len(p)
-    if n:
-        counts = np.where(p.num_keypoints >= 0, p.num_keypoints, (p.visibility > 0).sum(axis=1)).tolist()
-        extras = []
-        for i, e in enumerate(p.extras):
-            v = e.get("num_joints")
-            kept = p.num_keypoints[i] >= 0 and coco._is_number(v) and v == p.num_keypoints[i]
-            extras.append(e if kept else {**e, "num_joints": counts[i]})
-        absent = dict(p.absent)
-        absent["num_keypoints"] = np.ones(n, bool)  # an extra "num_keypoints" (both keys in the source) is kept
-        absent["bbox"] = np.isnan(p.boxes).any(axis=1) | absent.get("bbox", np.zeros(n, bool))
-        data = dataclasses.replace(data, persons=dataclasses.replace(p, extras=extras, absent=absent))
-    if not data.categories and data.meta.get("categories") != ABSENT:
-        # as mmpose's files have it: the names, no skeleton
-        category = {"supercategory": "person", "id": 1, "name": "person", "keypoints": list(layout().keypoints)}
-        data = dataclasses.replace(data, categories=[category])
-    return data
+NAME, FLAVORS, ORIGIN, STREAMING = FORMAT.name, FORMAT.flavors, FORMAT.origin, FORMAT.streaming
+READ_OPTIONS, WRITE_OPTIONS = FORMAT.read_options, FORMAT.write_options
+detect, read, write, decode, encode = FORMAT.detect, FORMAT.read, FORMAT.write, FORMAT.decode, FORMAT.encode
+read_stream, write_stream = FORMAT.read_stream, FORMAT.write_stream

@@ -44,25 +44,23 @@ import numpy as np
 
 from ..core import skeleton as skeletons
 from ..core.model import ABSENT, Persons, PoseData
-from . import coco
-from ._jsonio import dump_json
-from ._native import (
-    Reader,
+from ..core.numbers import to_lists
+from ..core.stream import PoseStream
+from .cocolike import CocoLike, coco_structure, load_document, native_or_coco, whole
+from .context import ReadContext
+from .jsonio import dump_json
+from .native import (
     box_persons,
     corners_from_lists,
-    decode_coco_style,
     group_by_image,
-    head_and_tail,
     is_size,
     native_flags,
     new_images,
     person_corners,
-    require_layout,
     triplet_lists,
 )
-from ._numbers import to_lists
+from .protocol import Confidence, OptionSpec, Peek
 
-NAME = "ochuman"
 FLAVORS = {
     "native": "ochuman.json: images with per-person bbox (x1,y1,x2,y2), 19 named keypoints (flags 0 missing / "
     "1 visible / 2 self-occluded / 3 occluded by others) or null, segms or null, max_iou",
@@ -79,59 +77,87 @@ LEGEND = {"missing": 0, "vis": 1, "self_occluded": 2, "others_occluded": 3}
 #: native flag -> COCO visibility (the authors' converter)
 VISIBILITY = {0: 0, 1: 2, 2: 2, 3: 1}
 _TO_NATIVE = {0: 0, 1: 3, 2: 1}
-_NOTE_FLAGS = "visibility flags other than 0/1/2/3 (read as 0 if <= 0, else labeled; raw value kept)"
-_NOTE_ORDER = "keypoint_names in another order than the OCHumanApi drawing code assumes (read by name)"
-_NOTE_MAX_IOU = "max_iou computed from the boxes (not in the source)"
+NOTE_FLAGS = "visibility flags other than 0/1/2/3 (read as 0 if <= 0, else labeled; raw value kept)"
+NOTE_ORDER = "keypoint_names in another order than the OCHumanApi drawing code assumes (read by name)"
+NOTE_MAX_IOU = "max_iou computed from the boxes (not in the source)"
 _OWN_PERSON_KEYS = ("extra_keypoints", "bbox_corners")
 _IMAGE_KEYS = ("image_id", "file_name", "width", "height", "annotations")
 
 
-def layout():
+class OchumanCoco(CocoLike):
+    def detect(self, peek: Peek) -> Confidence:
+        """A COCO file named ``ochuman*`` (its content is plain COCO's)."""
+        return Confidence.LIKELY if coco_structure(peek) and "ochuman" in peek.name.lower() else Confidence.NO
+
+    def write_header(self, header: PoseData) -> PoseData:
+        """Native data: the COCO-style files hold only images, annotations and categories."""
+        header = super().write_header(header)
+        if not header.categories and header.meta.get("categories") != ABSENT:
+            meta = {k: v for k, v in header.meta.items() if k not in ("keypoint_names", "keypoint_visible")}
+            header = dataclasses.replace(header, meta=meta)
+        return header
+
+
+#: the COCO-style flavor, on the COCO-like base
+COCO = OchumanCoco(name="ochuman", title="OCHuman", flavors=FLAVORS, layout="ochuman")
+NAME, ORIGIN = COCO.name, COCO.origin
+READ_OPTIONS = ()
+WRITE_OPTIONS = (OptionSpec("flavor", "native or coco (default: the flavor read)", tuple(FLAVORS)),)
+STREAMING = "coco flavor streams; native is read and written whole (persons nested in their images)"
+
+
+def layout() -> skeletons.Skeleton:
     return skeletons.load(NAME)
 
 
-def detect(path: str | os.PathLike) -> float:
-    """Native: an object with ``keypoint_names``/``keypoint_visible`` (or persons with ``max_iou`` and
-    ``segms``); COCO-style: a COCO file with the 17 COCO names named ``ochuman*``."""
-    text = head_and_tail(path)
+def detect(peek: Peek) -> Confidence:
+    """Native: an object with ``keypoint_names``/``keypoint_visible`` (or persons with ``max_iou``
+    and ``segms``); COCO-style: a COCO file named ``ochuman*``."""
+    text = peek.text
     if not text.lstrip().startswith(b"{"):
-        return 0.0
-    if b'"keypoint_visible"' in text or b'"keypoint_names"' in text:
-        return 0.95
-    if b'"max_iou"' in text and b'"segms"' in text:
-        return 0.9
-    if coco.detect(path) >= 0.5 and "ochuman" in os.path.basename(path).lower():
-        return 0.8
-    return 0.0
+        return Confidence.NO
+    if b'"keypoint_visible"' in text or b'"keypoint_names"' in text or b'"max_iou"' in text and b'"segms"' in text:
+        return Confidence.CERTAIN
+    return COCO.detect(peek)
 
 
 def read(path: str | os.PathLike) -> PoseData:
     """Read either flavor."""
-    return coco.read_document(path, lambda doc: decode(doc, path=path, consume=True))
+    return read_stream(path).collect()
+
+
+def read_stream(path: str | os.PathLike) -> PoseStream:
+    """Either flavor as a stream (the native file comes as one chunk)."""
+    doc = load_document(path)
+    if isinstance(doc, dict) and "annotations" not in doc:  # native, or a COCO image list
+        doc = whole(doc)
+        if _is_native(doc):
+            return PoseStream.of(_decode_native(doc, path))
+    return COCO.decode_stream(doc, path=path)
 
 
 def write(data: PoseData, path: str | os.PathLike, *, flavor: str | None = None) -> None:
     """Write ``data`` (17-point layout) as OCHuman, in ``flavor`` (default: the source's), atomically."""
-    flavor, data = _prepare(data, flavor)
-    if flavor == "coco":
-        coco.write(data, path)  # streamed
-    else:
-        dump_json(_encode_native(data), path)
+    write_stream(PoseStream.of(data), path, flavor=flavor)
 
 
-def flavor_of(data: PoseData) -> str:
-    """The flavor ``data`` was read from: native data has no COCO categories."""
-    return "native" if not data.categories and "categories" not in data.meta else "coco"
+def write_stream(stream: PoseStream, path: str | os.PathLike, *, flavor: str | None = None) -> None:
+    """The coco flavor as the persons come; native: collected, then written whole."""
+    COCO.write_flavor(stream, path, flavor, lambda data, p: dump_json(_encode_native(data), p))
+
+
+#: the flavor data was read from: native data has no COCO categories
+flavor_of = native_or_coco
 
 
 # --------------------------------------------------------------------------------------- reading
 
 
-def decode(doc: Any, *, path: str | os.PathLike | None = None, consume: bool = False) -> PoseData:
+def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     """A parsed OCHuman document (either flavor) as ``PoseData`` (pure: no disk access)."""
     if isinstance(doc, dict) and _is_native(doc):
         return _decode_native(doc, path)
-    return decode_coco_style(doc, path=path, layout=NAME, format_name=NAME, consume=consume)
+    return COCO.decode(doc, path=path)
 
 
 def _is_native(doc: dict) -> bool:
@@ -147,7 +173,7 @@ def _is_native(doc: dict) -> bool:
 
 
 def _decode_native(doc: dict, path: str | os.PathLike | None) -> PoseData:
-    r = Reader(path)
+    r = ReadContext(path)
     sk = layout()
     k = sk.num_keypoints
     names = doc.get("keypoint_names")
@@ -226,7 +252,7 @@ def _decode_native(doc: dict, path: str | os.PathLike | None) -> PoseData:
     if with_kp and missing:
         raise r.error(f"has no point named {', '.join(missing)}", "top level", "keypoint_names")
     if names and tuple(names) != API_ORDER:
-        r.note(_NOTE_ORDER, 1)
+        r.note(NOTE_ORDER, 1)
     kn = len(names)
     for j in with_kp:
         v = kps[j]
@@ -239,10 +265,10 @@ def _decode_native(doc: dict, path: str | os.PathLike | None) -> PoseData:
     kp_mask = np.ones((n, k, 3), bool)
     if with_kp:
         arr, mask = r.numbers(
-            list(chain.from_iterable(kps[j] for j in with_kp)), [kp_records[j] for j in with_kp], 3 * kn
+            list(chain.from_iterable(kps[j] for j in with_kp)), [kp_records[j] for j in with_kp].__getitem__, 3 * kn
         )
         arr = arr.reshape(len(with_kp), kn, 3)
-        mask = np.broadcast_to(mask, arr.shape) if isinstance(mask, bool) else mask.reshape(arr.shape)
+        mask = mask.reshape(arr.shape)
         take = [names.index(x) for x in sk.keypoints]
         keypoints[with_kp] = arr[:, take, :2]
         raw[with_kp] = arr[:, take, 2]
@@ -255,7 +281,7 @@ def _decode_native(doc: dict, path: str | os.PathLike | None) -> PoseData:
         if v is None:
             person_extras[j] = {"extra_keypoints": None, **person_extras[j]}
     visibility = np.select([raw <= 0, raw == 3, raw == 1, raw == 2], [0, 1, 2, 2], 2).astype(np.int8)
-    r.note(_NOTE_FLAGS, int((~np.isin(raw[with_kp], (0, 1, 2, 3))).sum()))
+    r.note(NOTE_FLAGS, int((~np.isin(raw[with_kp], (0, 1, 2, 3))).sum()))
     xywh, box_mask, exact = corners_from_lists(boxes, r, box_records)
     for j in np.flatnonzero(~exact).tolist():
         person_extras[j]["bbox_corners"] = boxes[j]
@@ -272,21 +298,7 @@ def _read_map(raw: np.ndarray) -> np.ndarray:
 
 def encode(data: PoseData, *, flavor: str | None = None) -> dict[str, Any]:
     """``data`` as an OCHuman document (pure: no disk access)."""
-    flavor, data = _prepare(data, flavor)
-    return coco.encode(data) if flavor == "coco" else _encode_native(data)
-
-
-def _prepare(data: PoseData, flavor: str | None) -> tuple[str, PoseData]:
-    """The flavor to write (default: the source's), and ``data`` as that flavor's writer takes it."""
-    flavor = flavor or flavor_of(data)
-    if flavor not in FLAVORS:
-        raise ValueError(f"unknown OCHuman flavor {flavor!r}; flavors: {', '.join(FLAVORS)}")
-    require_layout(data, NAME, "OCHuman")
-    if flavor == "coco" and not data.categories and data.meta.get("categories") != ABSENT:
-        # native data: the COCO-style files hold only images, annotations and categories
-        meta = {key: v for key, v in data.meta.items() if key not in ("keypoint_names", "keypoint_visible")}
-        data = dataclasses.replace(data, meta=meta)
-    return flavor, data
+    return COCO.encode(data) if COCO.flavor(data, flavor) == "coco" else _encode_native(data)
 
 
 def _encode_native(data: PoseData) -> dict[str, Any]:
@@ -330,7 +342,7 @@ def _encode_native(data: PoseData) -> dict[str, Any]:
                 computed += 1
         people.append(person)
     if computed:
-        data.notes[_NOTE_MAX_IOU] = data.notes.get(_NOTE_MAX_IOU, 0) + computed
+        data.notes[NOTE_MAX_IOU] = data.notes.get(NOTE_MAX_IOU, 0) + computed
 
     out_images = []
     for i, rows in enumerate(group_by_image(p, len(images))):

@@ -52,11 +52,13 @@ import numpy as np
 import orjson
 
 from ..core import skeleton as skeletons
+from ..core.errors import Option, PoseUsageError
 from ..core.model import Persons, PoseData
-from . import coco
-from ._jsonio import dump_json, load_json
-from ._native import Reader, box_persons, head_and_tail, new_images, sizes_from_headers
-from ._numbers import to_lists
+from ..core.numbers import INT64_MAX, is_number, to_lists, uniform_mask
+from .context import ReadContext
+from .jsonio import dump_json, load_json
+from .native import box_persons, new_images, sizes_from_headers
+from .protocol import IMAGES_DIR, Confidence, OptionSpec, Peek
 
 NAME = "pytorch_pose"
 FLAVORS = {
@@ -68,6 +70,11 @@ FLAVORS = {
 }
 #: the files count pixels from 1
 ORIGIN = 1
+READ_OPTIONS = (IMAGES_DIR,)
+WRITE_OPTIONS = (
+    OptionSpec("flavor", "the dataset of records that have none (default: the data's own)", ("MPI", "LEEDS", "coco")),
+)
+STREAMING = "read and written whole: a JSON list of person records"
 #: ``dataset`` value -> layout
 LAYOUTS = {"MPI": "mpii", "LEEDS": "mpii", "coco": "coco"}
 #: record keys in the files' order (the writer's order; other keys follow)
@@ -83,22 +90,20 @@ _COCO_2014 = re.compile(r"^COCO_(train|val)(\d{4})_")
 _MISSING = object()
 
 NOTE_SYNTHESISED = "LEEDS pelvis/thorax points synthesised by the converter (mean of hips / shoulders), not annotated"
-_NOTE_FLAGS = "pytorch-pose vis values other than 0/1 (read as labeled if > 0, else unlabeled; raw value kept)"
-_NOTE_COCO_FLAGS = "pytorch-pose COCO v values other than 0/1/2 (read as 0 if <= 0, else labeled; raw value kept)"
+NOTE_FLAGS = "pytorch-pose vis values other than 0/1 (read as labeled if > 0, else unlabeled; raw value kept)"
+NOTE_COCO_FLAGS = "pytorch-pose COCO v values other than 0/1/2 (read as 0 if <= 0, else labeled; raw value kept)"
 #: the documented vis values per layout
 _FLAGS = {"mpii": (0, 1), "coco": (0, 1, 2)}
-_NOTE_OTHERS = (
+NOTE_OTHERS = (
     "pytorch-pose records whose joint_others/objpos_other/scale_provided_other do not match numOtherPeople "
     "(kept as given)"
 )
-_NOTE_FIELDS = (
+NOTE_FIELDS = (
     "pytorch-pose records with objpos not [x, y], scale_provided not a number or isValidation not 0/1 (kept as given)"
 )
-_NOTE_PAIRS = "pytorch-pose records repeating another record's (annolist_index, people_index) (kept)"
-_NOTE_SIZES = (
-    "pytorch-pose images whose records disagree on img_width/img_height (kept per record; size from the image)"
-)
-_NOTE_NO_SPLIT = (
+NOTE_PAIRS = "pytorch-pose records repeating another record's (annolist_index, people_index) (kept)"
+NOTE_SIZES = "pytorch-pose images whose records disagree on img_width/img_height (kept per record; size from the image)"
+NOTE_NO_SPLIT = (
     "pytorch-pose COCO records whose split folder cannot be told (isValidation not 0/1; file_name = img_paths)"
 )
 
@@ -107,12 +112,12 @@ def layout(dataset: str = "MPI") -> skeletons.Skeleton:
     return skeletons.load(LAYOUTS[dataset])
 
 
-def detect(path: str | os.PathLike) -> float:
+def detect(peek: Peek) -> Confidence:
     """A JSON list whose first record has ``img_paths`` and ``joint_self``."""
-    head = head_and_tail(path)[: 1 << 16]
+    head = peek.head
     if not head.lstrip().startswith(b"["):
-        return 0.0
-    return 0.95 if b'"joint_self"' in head and b'"img_paths"' in head else 0.0
+        return Confidence.NO
+    return Confidence.CERTAIN if b'"joint_self"' in head and b'"img_paths"' in head else Confidence.NO
 
 
 def read(path: str | os.PathLike, *, images_dir: str | os.PathLike | None = None) -> PoseData:
@@ -158,7 +163,7 @@ def _json(v: Any) -> bytes | None:
 
 def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
     """A parsed pytorch-pose document as ``PoseData`` (pure: no disk access)."""
-    r = Reader(path)
+    r = ReadContext(path)
     if not isinstance(doc, list):
         raise r.error(f"expected a JSON list of person records, found {type(doc).__name__}")
     flavor, first = None, 0
@@ -223,19 +228,19 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
             v = rec.get(key)
             if key in rec and not _is_size(v):
                 raise r.error(f"expected a non-negative whole number, found {v!r:.60}", name, key)
-    r.note(_NOTE_NO_SPLIT, no_split)
+    r.note(NOTE_NO_SPLIT, no_split)
 
     n = len(doc)
-    values, mask = r.numbers(list(chain.from_iterable(chain.from_iterable(rows))), row_records, 3 * k)
+    values, mask = r.numbers(list(chain.from_iterable(chain.from_iterable(rows))), row_records.__getitem__, 3 * k)
     bad = ~np.isfinite(values)
     if bad.any():
         j = int(np.flatnonzero(bad)[0]) // (3 * k)
         raise r.error("expected finite numbers", *row_records[j])
     triplets = values.reshape(n, k, 3)
-    kp_mask = mask if isinstance(mask, bool) else mask.reshape(n, k, 3)
+    kp_mask = mask.reshape(n, k, 3)
     raw = triplets[..., 2].copy()
     visibility = read_visibility(sk.name, triplets[..., :2], raw)
-    r.note(_NOTE_FLAGS if sk.name == "mpii" else _NOTE_COCO_FLAGS, int((~np.isin(raw, _FLAGS[sk.name])).sum()))
+    r.note(NOTE_FLAGS if sk.name == "mpii" else NOTE_COCO_FLAGS, int((~np.isin(raw, _FLAGS[sk.name])).sum()))
     if flavor == "LEEDS":
         r.note(NOTE_SYNTHESISED, int((visibility[:, [sk.index("pelvis"), sk.index("thorax")]] > 0).sum()))
 
@@ -257,14 +262,16 @@ def decode(doc: Any, *, path: str | os.PathLike | None = None) -> PoseData:
         widths[m], heights[m] = int(extra.get("img_width", 0)), int(extra.get("img_height", 0))
         odd_sizes += any(key in person_extras[i] for i in group for key in ("img_width", "img_height"))
         image_extras.append(extra)
-    r.note(_NOTE_SIZES, odd_sizes)
+    r.note(NOTE_SIZES, odd_sizes)
     _note_others(doc, k, r)
     _note_fields(doc, r)
     _note_pairs(doc, r)
 
     images = new_images(range(1, len(names) + 1), names, widths, heights, image_extras)
     boxes = np.full((n, 4), np.nan)
-    persons = box_persons(image_of, triplets[..., :2], visibility, raw, kp_mask, boxes, False, person_extras)
+    persons = box_persons(
+        image_of, triplets[..., :2], visibility, raw, kp_mask, boxes, uniform_mask(False, (n, 4)), person_extras
+    )
     if (raw == visibility).all():
         persons = dataclasses.replace(persons, visibility_raw=None)
     return PoseData(images, persons, sk, [], {}, NAME, r.notes, ORIGIN)
@@ -298,7 +305,7 @@ def _shape(v: Any) -> str:
 
 
 def _is_size(v: Any) -> bool:
-    return coco._is_number(v) and math.isfinite(v) and 0 <= v <= coco._INT64_MAX and int(v) == v
+    return is_number(v) and math.isfinite(v) and 0 <= v <= INT64_MAX and int(v) == v
 
 
 def read_visibility(layout_name: str, xy: np.ndarray, raw: np.ndarray) -> np.ndarray:
@@ -325,16 +332,12 @@ def _others_ok(n: Any, value: Any, one: Any) -> bool:
     return isinstance(value, list) and len(value) == n and all(one(x) for x in value)
 
 
-def _number(x: Any) -> bool:
-    return coco._is_number(x)
-
-
 def _pair(x: Any) -> bool:
-    return isinstance(x, list) and len(x) == 2 and all(map(_number, x))
+    return isinstance(x, list) and len(x) == 2 and all(map(is_number, x))
 
 
-def _note_others(doc: list, k: int, r: Reader) -> None:
-    number, pair = _number, _pair
+def _note_others(doc: list, k: int, r: ReadContext) -> None:
+    number, pair = is_number, _pair
 
     def rows(x: Any) -> bool:
         return (
@@ -348,38 +351,38 @@ def _note_others(doc: list, k: int, r: Reader) -> None:
         n = rec.get("numOtherPeople", _MISSING)
         if n is _MISSING:
             continue
-        if not (coco._is_number(n) and math.isfinite(n) and n >= 0 and int(n) == n):
+        if not (is_number(n) and math.isfinite(n) and n >= 0 and int(n) == n):
             odd += 1
             continue
         checks = (("joint_others", rows), ("objpos_other", pair), ("scale_provided_other", number))
         odd += not all(_others_ok(int(n), rec.get(key, _MISSING), one) for key, one in checks)
-    r.note(_NOTE_OTHERS, odd)
+    r.note(NOTE_OTHERS, odd)
 
 
-def _note_fields(doc: list, r: Reader) -> None:
+def _note_fields(doc: list, r: ReadContext) -> None:
     """Count records whose fields pytorch-pose's loaders read have another shape (kept, not interpreted here)."""
     odd = 0
     for rec in doc:
         v = rec.get("isValidation", 0)
         odd += not (
             _pair(rec.get("objpos", [0, 0]))
-            and _number(rec.get("scale_provided", 0))
+            and is_number(rec.get("scale_provided", 0))
             and type(v) in (int, float)
             and v in (0, 1)
         )
-    r.note(_NOTE_FIELDS, odd)
+    r.note(NOTE_FIELDS, odd)
 
 
-def _note_pairs(doc: list, r: Reader) -> None:
+def _note_pairs(doc: list, r: ReadContext) -> None:
     seen: set[tuple[float, float]] = set()
     repeated = 0
     for rec in doc:
         a, b = rec.get("annolist_index"), rec.get("people_index")
-        if coco._is_number(a) and coco._is_number(b):
+        if is_number(a) and is_number(b):
             key = (float(a), float(b))
             repeated += key in seen
             seen.add(key)
-    r.note(_NOTE_PAIRS, repeated)
+    r.note(NOTE_PAIRS, repeated)
 
 
 # --------------------------------------------------------------------------------------- writing
@@ -395,12 +398,16 @@ def encode(data: PoseData, *, flavor: str | None = None) -> list[dict[str, Any]]
     """
     name = data.skeleton.name
     if name not in _PLACEHOLDER or tuple(data.skeleton.keypoints) != skeletons.load(name).keypoints:
-        raise ValueError(
+        raise PoseUsageError(
             f"pytorch-pose JSON holds the 'mpii' (MPI, LEEDS) or 'coco' layout; this data has '{name}' "
-            f"({data.skeleton.num_keypoints} points): pass layout='mpii' or layout='coco' to convert by name"
+            f"({data.skeleton.num_keypoints} points): ",
+            Option("layout", "mpii"),
+            " or ",
+            Option("layout", "coco"),
+            " to convert it",
         )
     if flavor is not None and LAYOUTS.get(flavor) != name:
-        raise ValueError(f"flavor {flavor!r} does not hold the '{name}' layout; flavors: {', '.join(LAYOUTS)}")
+        raise PoseUsageError(f"flavor {flavor!r} does not hold the '{name}' layout; flavors: {', '.join(LAYOUTS)}")
     default = flavor or flavor_of(data)
     native = data.format == NAME
     p, images = data.persons, data.images
@@ -460,9 +467,8 @@ def _joint_rows(p: Persons, layout_name: str, native: bool) -> list[list[list[An
     if n == 0:
         return []
     raw = p.raw_visibility()
-    m = p.mask("keypoints")
     # the file's int/float types; data from elsewhere is written as the format writes numbers: floats
-    mask = np.broadcast_to(np.asarray(m, dtype=bool) & native, (n, k, 3)).copy()
+    mask = p.mask("keypoints") & native
     keep = (read_visibility(layout_name, p.keypoints, raw) == p.visibility) & native
     if layout_name == "coco":
         fallback = p.visibility.astype(np.float64)

@@ -4,7 +4,14 @@
 - ``export_pose_view``: the dataset, current view or selection to a pose file (format picker);
 - ``curate_poses``: one of the curation views of ``fiftyone_pose.fo.views`` from a form, set as the
   App's view (chained onto the current view, or on the whole dataset);
-- ``pose_statistics``: the pose summary and per-joint visibility table of the current view.
+- ``pose_statistics``: the pose summary and per-joint visibility table of the current view;
+- ``import_pose_predictions``: a COCO results list (model predictions) into a field of the dataset;
+- ``evaluate_poses``: predictions against ground truth (the reference tools' numbers), stored as an
+  evaluation run for the Model Evaluation panel, optionally showing one of its views.
+
+A user error (``PoseError``) shows in the App as the line the CLI prints, with the options it
+suggests named as the form's fields; the import, which streams its progress, sends the error in
+its stream, so the dialog shows it instead of waiting.
 
 ``fiftyone-pose plugin install`` writes a small plugin folder into the FiftyOne plugins directory
 whose ``__init__.py`` imports ``register`` from here (see ``install``). Imports are absolute so
@@ -17,64 +24,26 @@ import os
 import shutil
 import threading
 import time
+import traceback
 from importlib import resources
 from pathlib import Path
 
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
+from fiftyone.operators.executor import ExecutionResult
+from fiftyone.operators.message import GeneratedMessage, MessageType
 
 from fiftyone_pose import formats
-from fiftyone_pose.core import skeleton
+from fiftyone_pose.core import mappings, skeleton
+from fiftyone_pose.core.errors import CHOOSE, Option, PoseError, PoseUsageError, Spelling
 from fiftyone_pose.fo import views as pose_views
-from fiftyone_pose.fo.adapter import pose_fields
+from fiftyone_pose.fo.adapter import INFO_KEY, pose_fields
+from fiftyone_pose.formats import yolo
 
 PLUGIN_NAME = "@fiftyone-pose/pose"
 PLUGIN_FOLDER = "fiftyone-pose"
 OPERATORS = ("import_pose_dataset", "export_pose_view", "curate_poses", "pose_statistics")
-
-# the curation form: label and parameters (name, kind, default, label) of each view
-_FILTERS = {
-    "persons_with_visible": (
-        "Persons with N visible points (v=2)",
-        [("min_count", "int", 8, "at least"), ("max_count", "int", None, "at most")],
-    ),
-    "persons_with_labeled": (
-        "Persons with N labelled points (v>0)",
-        [("min_count", "int", 1, "at least"), ("max_count", "int", None, "at most")],
-    ),
-    "persons_with_joint": (
-        "Persons with a named joint ...",
-        [
-            ("names", "joint", None, "joint"),
-            ("state", ["visible", "labeled", "occluded", "unlabeled"], "visible", "state"),
-        ],
-    ),
-    "crowd": (
-        "Crowd regions / individual persons",
-        [("is_crowd", "bool", False, "crowd regions (off: individual persons)")],
-    ),
-    "persons_by_area": (
-        "Persons by COCO box area",
-        [("size", ["small", "medium", "large"], "medium", "size (small < 32², large >= 96²)")],
-    ),
-    "images_by_person_count": (
-        "Images by number of persons",
-        [
-            ("min_count", "int", 2, "at least"),
-            ("max_count", "int", None, "at most"),
-            ("include_crowd", "bool", False, "count crowd regions"),
-        ],
-    ),
-    "truncated": ("Truncated persons (points on the image border)", [("margin", "float", 1.0, "margin (pixels)")]),
-    "outside_image": ("Points outside the image (errors)", [("tolerance", "float", 0.0, "tolerance (pixels)")]),
-    "outside_box": ("Points outside the person's box (errors)", [("tolerance", "float", 1.0, "tolerance (pixels)")]),
-    "duplicates": ("Duplicate persons (OKS above threshold)", [("threshold", "float", 0.9, "OKS threshold")]),
-    "swaps": ("Suspected left/right swaps", [("ratio", "float", 0.9, "crossed / labelled limb length below")]),
-    "images_without_persons": (
-        "Images without labelled persons",
-        [("labeled_only", "bool", True, "persons without labelled points do not count")],
-    ),
-}
+OPERATORS = OPERATORS + ("import_pose_predictions", "evaluate_poses")
 
 
 def _field_input(ctx, inputs) -> str | None:
@@ -84,11 +53,55 @@ def _field_input(ctx, inputs) -> str | None:
     return ctx.params.get("label_field") or (fields[0] if fields else None)
 
 
-def _formats(writable: bool) -> list[str]:
-    return sorted(n for n, m in formats.REGISTRY.items() if not writable or hasattr(m, "write"))
+def _layouts(ctx, field: str | None) -> list[str]:
+    """The layouts the field's skeleton converts to (every layout when the field has no recorded skeleton)."""
+    recorded = ctx.dataset.info.get(INFO_KEY, {}).get(field, {}).get("skeleton") if ctx.dataset and field else None
+    return mappings.targets(skeleton.Skeleton.from_dict(recorded)) if recorded else skeleton.available()
 
 
-class ImportPoseDataset(foo.Operator):
+def _formats(importing: bool) -> list[str]:
+    """The formats an import reads (not model predictions, which are added to a dataset) or an export writes."""
+    return sorted(n for n in formats.REGISTRY if not (importing and formats.is_predictions(n)))
+
+
+class OperatorError(Exception):
+    """A user error as the App shows it: the CLI's line, options named as the form's fields."""
+
+
+def form_spelling(inputs: types.Object) -> Spelling:
+    """Names an option as the form field the user fills in (the CLI names its flag)."""
+
+    def spell(option: Option) -> str | None:
+        field = inputs.properties.get(option.name)
+        if field is None:
+            return None
+        label = field.view.label or option.name
+        if option.value is CHOOSE:
+            return f"choose '{label}'"
+        return f"tick '{label}'" if option.value is True else f"set '{label}' to {option.value}"
+
+    return spell
+
+
+class _PoseOperator(foo.Operator):
+    def error_line(self, ctx, error: PoseError) -> str:
+        """``error`` as the CLI prints it, its options named as this operator's form fields."""
+        return error.render(form_spelling(self.resolve_input(ctx).type))
+
+
+class _Failure(GeneratedMessage):
+    """A generator operator's failure, sent in its stream as FiftyOne sends an operator's failure
+    before streaming (an ``ExecutionResult`` with ``error``): the App's dialog shows ``error``.
+    An exception instead would end the stream, and the dialog would wait forever."""
+
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(MessageType.ERROR, ExecutionResult, ExecutionResult(error=error, error_message=message))
+
+    def to_json(self) -> dict:
+        return self.body.to_json()
+
+
+class ImportPoseDataset(_PoseOperator):
     @property
     def config(self):
         return foo.OperatorConfig(
@@ -104,7 +117,9 @@ class ImportPoseDataset(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         inputs.str("path", label="Annotation file", description="path on the App server's machine", required=True)
-        inputs.enum("format", ["auto"] + _formats(False), default="auto", label="Format", view=types.DropdownView())
+        inputs.enum(
+            "format", ["auto"] + _formats(importing=True), default="auto", label="Format", view=types.DropdownView()
+        )
         inputs.str("images_dir", label="Images folder", description="default: the file's folder")
         inputs.str("name", label="Dataset name", required=True)
         inputs.str("label_field", label="Keypoints field", default="ground_truth")
@@ -127,19 +142,31 @@ class ImportPoseDataset(foo.Operator):
             except Exception as e:  # reported to the App below
                 state["error"] = e
 
-        if ctx.delegated:
+        if ctx.delegated:  # the orchestrator records a failure from the exception
             work()
+            if state["error"] is not None:
+                raise state["error"]
         else:
             thread = threading.Thread(target=work, daemon=True)
             thread.start()
             while thread.is_alive():
                 yield ctx.ops.set_progress(progress=state["progress"], label=state["label"])
                 thread.join(0.25)
-        if state["error"] is not None:
-            raise state["error"]
+        error = state["error"]
+        if error is not None:
+            if isinstance(error, PoseError):
+                line = details = self.error_line(ctx, error)
+            else:  # a bug: its traceback, so it gets reported
+                line, details = str(error) or type(error).__name__, "".join(traceback.format_exception(error))
+            yield ctx.ops.set_progress(progress=state["progress"], label=line)  # the dialog's line
+            yield ctx.ops.notify(line, variant="error")
+            yield _Failure(details, line)
+            return
         ds = state["dataset"]
         yield ctx.ops.set_progress(progress=1.0, label=f"imported {len(ds)} images into '{ds.name}'")
         if p.get("open", True) and not ctx.delegated:
+            if ctx.current_sample:  # the modal shows a sample of the dataset being left
+                yield ctx.ops.close_sample()
             yield ctx.ops.open_dataset(ds.name)
 
 
@@ -159,7 +186,7 @@ def import_dataset(params: dict, progress=None):
     )
 
 
-class ExportPoseView(foo.Operator):
+class ExportPoseView(_PoseOperator):
     @property
     def config(self):
         return foo.OperatorConfig(
@@ -172,33 +199,67 @@ class ExportPoseView(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         inputs.view_target(ctx)
-        inputs.str("path", label="Output file", description="path on the App server's machine", required=True)
+        folder = ctx.params.get("format") == yolo.NAME  # a YOLO dataset is a folder of images and labels
+        label = "Output folder" if folder else "Output file"
+        inputs.str("path", label=label, description="path on the App server's machine", required=True)
         inputs.enum(
             "format",
-            _formats(True),
+            _formats(importing=False),
             label="Format",
             description="default: the format the dataset was imported from (COCO with a layout)",
             view=types.DropdownView(),
         )
+        field = _field_input(ctx, inputs)
         inputs.enum(
             "layout",
-            skeleton.available(),
+            _layouts(ctx, field),
             label="Keypoint layout",
             description=(
-                "convert the persons to this layout by keypoint name first, e.g. coco: 17 points from COCO-WholeBody"
+                "convert the persons to this layout first, as its mapping says (e.g. MPII onto COCO or Halpe-26); "
+                "the list holds the layouts this field's skeleton converts to"
             ),
             view=types.DropdownView(),
         )
-        _field_input(ctx, inputs)
+        if ctx.params.get("format") == yolo.NAME:
+            inputs.enum(
+                "export_media",
+                list(yolo.MEDIA_MODES),
+                default=yolo.DEFAULT_MEDIA,
+                label="Images",
+                description="how the images get into <path>/images/<split>/ (symlink: trains as is, copies nothing)",
+                view=types.DropdownView(),
+            )
+            inputs.str(
+                "split_tags",
+                label="Split tags",
+                description="comma-separated sample tags that name splits (default: train,val,test); "
+                "untagged: one split 'train'",
+            )
+        inputs.bool("overwrite", default=False, label="Replace an existing file")
         return types.Property(inputs, view=types.View(label="Export pose view"))
 
     def execute(self, ctx):
         from fiftyone_pose.fo.api import export
 
         p = ctx.params
-        data = export(
-            ctx.target_view(), p["path"], p.get("format"), p.get("label_field"), progress=False, layout=p.get("layout")
-        )
+        options = {}
+        if p.get("format") == yolo.NAME:
+            options["export_media"] = p.get("export_media") or yolo.DEFAULT_MEDIA
+            if p.get("split_tags"):
+                options["split_tags"] = [t.strip() for t in p["split_tags"].split(",") if t.strip()]
+        try:
+            data = export(
+                ctx.target_view(),
+                p["path"],
+                p.get("format"),
+                p.get("label_field"),
+                progress=False,
+                overwrite=bool(p.get("overwrite")),
+                layout=p.get("layout"),
+                **options,
+            )
+        except PoseError as e:
+            raise OperatorError(self.error_line(ctx, e)) from None
         return {"path": os.fspath(ctx.params["path"]), "images": len(data.images), "persons": len(data.persons)}
 
     def resolve_output(self, ctx):
@@ -209,52 +270,41 @@ class ExportPoseView(foo.Operator):
         return types.Property(outputs)
 
 
-class CuratePoses(foo.Operator):
+class CuratePoses(_PoseOperator):
     @property
     def config(self):
         return foo.OperatorConfig(
             name="curate_poses",
             label="Curate poses",
             description=(
-                "Filter persons by visibility, joints, crowd, size, border, annotation errors, duplicates, swaps"
+                "Filter persons by visibility, joints, crowd, size, border, annotation errors, duplicates, swaps, "
+                "body parts, crowd index, occlusion, scene"
             ),
             dynamic=True,
         )
 
     def resolve_input(self, ctx):
+        """The form: a view of ``fiftyone_pose.fo.views`` and its options, as its signature and
+        docstring declare them (``view_parameters``)."""
         inputs = types.Object()
         choices = types.Dropdown(label="Filter")
-        for name in pose_views.CURATION_VIEWS:  # a view without a form entry gets no parameters
-            choices.add_choice(name, label=_FILTERS.get(name, (name, []))[0])
+        for name in pose_views.CURATION_VIEWS:
+            choices.add_choice(name, label=pose_views.view_summary(name))
         inputs.enum("filter", choices.values(), default="persons_with_visible", label="Filter", view=choices)
         field = _field_input(ctx, inputs)
         name = ctx.params.get("filter") or "persons_with_visible"
-        for param, kind, default, label in _FILTERS.get(name, ("", []))[1]:
-            if kind == "int":
-                inputs.int(param, default=default, label=label)
-            elif kind == "float":
-                inputs.float(param, default=default, label=label)
-            elif kind == "bool":
-                inputs.bool(param, default=default, label=label)
-            elif kind == "joint":
-                skeleton = ctx.dataset.get_skeleton(field) if ctx.dataset is not None and field else None
-                joints = list(skeleton.labels) if skeleton is not None else []
-                inputs.enum(
-                    param,
-                    joints,
-                    default=joints[0] if joints else None,
-                    required=True,
-                    label=label,
-                    view=types.DropdownView(),
-                )
-            else:
-                inputs.enum(param, kind, default=default, label=label, view=types.DropdownView())
+        if name in pose_views.CURATION_VIEWS:
+            for param in pose_views.view_parameters(name):
+                _option_input(inputs, param, ctx.dataset, field)
         inputs.bool("chain", default=True, label="Apply to the current view (off: to the whole dataset)")
         return types.Property(inputs, view=types.View(label="Curate poses"))
 
     def execute(self, ctx):
         base = ctx.view if ctx.params.get("chain", True) else ctx.dataset
-        view = curate(base, ctx.params)
+        try:
+            view = curate(base, ctx.params)
+        except PoseError as e:
+            raise OperatorError(self.error_line(ctx, e)) from None
         ctx.ops.set_view(view)
         field = ctx.params.get("label_field") or pose_fields(base)[0]
         return {"images": len(view), "persons": view.count(f"{field}.keypoints")}
@@ -266,20 +316,42 @@ class CuratePoses(foo.Operator):
         return types.Property(outputs)
 
 
+def _option_input(inputs: types.Object, param: pose_views.ViewParameter, dataset, field: str | None) -> None:
+    """The form field of one view option: a dropdown for choices (one or several), a checkbox for
+    a flag (a true / false dropdown when it may be left unset), a number, or a list."""
+    kwargs = {"label": param.name.replace("_", " "), "description": param.help, "required": param.required}
+    if param.choices is not None or param.source is not None:
+        values = pose_views.parameter_choices(dataset, param, field) if dataset is not None and field else []
+        if param.many:
+            view = types.AutocompleteView(choices=[types.Choice(v) for v in values], allow_user_input=False)
+            inputs.list(param.name, types.String(), default=param.default, view=view, **kwargs)
+        else:
+            inputs.enum(param.name, values, default=param.default, view=types.DropdownView(), **kwargs)
+    elif param.type is bool:
+        if param.default is None:
+            inputs.enum(param.name, ["true", "false"], view=types.DropdownView(), **kwargs)
+        else:
+            inputs.bool(param.name, default=param.default, **kwargs)
+    elif param.many:
+        inputs.list(param.name, types.Number() if param.type is not str else types.String(), **kwargs)
+    elif param.type is int:
+        inputs.int(param.name, default=param.default, **kwargs)
+    elif param.type is float:
+        inputs.float(param.name, default=param.default, **kwargs)
+    else:
+        inputs.str(param.name, default=param.default, **kwargs)
+
+
 def curate(collection, params: dict):
     """The curation operator's work: the view named ``params["filter"]`` with the form's values."""
     name = params.get("filter") or "persons_with_visible"
     if name not in pose_views.CURATION_VIEWS:
-        raise ValueError(f"unknown filter {name!r}; one of: {', '.join(pose_views.CURATION_VIEWS)}")
-    kwargs = {}
-    for param, _, default, _ in _FILTERS.get(name, ("", []))[1]:
-        value = params.get(param, default)
-        if value is not None:
-            kwargs[param] = value
-    return pose_views.CURATION_VIEWS[name](collection, label_field=params.get("label_field"), **kwargs)
+        raise PoseUsageError(f"unknown filter {name!r}; one of: {', '.join(pose_views.CURATION_VIEWS)}")
+    values = {p.name: params.get(p.name) for p in pose_views.view_parameters(name)}
+    return pose_views.apply_view(collection, name, params.get("label_field"), **values)
 
 
-class PoseStatistics(foo.Operator):
+class PoseStatistics(_PoseOperator):
     @property
     def config(self):
         return foo.OperatorConfig(
@@ -297,8 +369,11 @@ class PoseStatistics(foo.Operator):
         from fiftyone_pose.fo.stats import joint_table
         from fiftyone_pose.fo.summary import pose_summary
 
-        summary = pose_summary(ctx.view, ctx.params.get("label_field"))
-        table = joint_table(ctx.view, ctx.params.get("label_field"))
+        try:
+            summary = pose_summary(ctx.view, ctx.params.get("label_field"))
+            table = joint_table(ctx.view, ctx.params.get("label_field"))
+        except PoseError as e:
+            raise OperatorError(self.error_line(ctx, e)) from None
         joints = [
             {"joint": j, **{k: int(v) for k, v in row.items() if k in ("visible", "occluded", "unlabeled")}}
             for j, row in table.iterrows()
@@ -315,8 +390,133 @@ class PoseStatistics(foo.Operator):
         return types.Property(outputs)
 
 
+class ImportPosePredictions(foo.Operator):
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="import_pose_predictions",
+            label="Import pose predictions",
+            description="Add a COCO results list (model predictions) to the dataset, matched by image id",
+            dynamic=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        inputs.str("path", label="Results file", description="path on the App server's machine", required=True)
+        inputs.str("label_field", label="Predictions field", default="predictions")
+        fields = pose_fields(ctx.dataset) if ctx.dataset is not None else []
+        if len(fields) > 1:
+            inputs.enum("gt_field", fields, default=fields[0], label="Layout of field", view=types.DropdownView())
+        inputs.bool("overwrite", default=False, label="Replace a field of that name")
+        return types.Property(inputs, view=types.View(label="Import pose predictions"))
+
+    def execute(self, ctx):
+        summary = import_predictions(ctx.dataset, ctx.params)
+        ctx.ops.reload_dataset()
+        return {k: v for k, v in summary.items() if not isinstance(v, dict)} | {"left_out": _left_out(summary)}
+
+    def resolve_output(self, ctx):
+        outputs = types.Object()
+        for key, label in (("field", "Field"), ("layout", "Layout"), ("left_out", "Left out")):
+            outputs.str(key, label=label)
+        outputs.int("predictions", label="Predictions")
+        outputs.int("images", label="Images")
+        return types.Property(outputs)
+
+
+def import_predictions(dataset, params: dict) -> dict:
+    """The predictions operator's work: ``load_predictions`` with the form's values."""
+    from fiftyone_pose.fo.predictions import load_predictions
+
+    return load_predictions(
+        dataset,
+        params["path"],
+        label_field=params.get("label_field") or "predictions",
+        gt_field=params.get("gt_field") or None,
+        overwrite=bool(params.get("overwrite")),
+        progress=False,
+    )
+
+
+def _left_out(summary: dict) -> str:
+    return "; ".join(f"{n} {reason}" for reason, n in (summary.get("notes") or {}).items()) or "nothing"
+
+
+class EvaluatePoses(foo.Operator):
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="evaluate_poses",
+            label="Evaluate poses",
+            description="Predictions against ground truth: COCO/CrowdPose/whole-body OKS AP, PCKh or PCK, per person",
+            dynamic=True,
+        )
+
+    def resolve_input(self, ctx):
+        from fiftyone_pose.fo.evaluation_views import EVALUATION_VIEWS
+
+        inputs = types.Object()
+        fields = pose_fields(ctx.dataset) if ctx.dataset is not None else []
+        inputs.enum("gt_field", fields, default=fields[0] if fields else None, label="Ground truth",
+                    view=types.DropdownView(), required=True)  # fmt: skip
+        inputs.enum("pred_field", fields, default=fields[1] if len(fields) > 1 else None, label="Predictions",
+                    view=types.DropdownView(), required=True)  # fmt: skip
+        inputs.str("eval_key", label="Evaluation key", default="eval", required=True)
+        inputs.enum("method", ["auto", "oks", "pckh", "pck"], default="auto", label="Metric", view=types.DropdownView())
+        inputs.enum("show", ["nothing", *EVALUATION_VIEWS], default="worst_images", label="Then show",
+                    view=types.DropdownView())  # fmt: skip
+        inputs.bool("chain", default=False, label="Evaluate the current view (off: the whole dataset)")
+        return types.Property(inputs, view=types.View(label="Evaluate poses"))
+
+    def execute(self, ctx):
+        base = ctx.view if ctx.params.get("chain") else ctx.dataset
+        results, view = evaluate_collection(base, ctx.params)
+        if view is not None:
+            ctx.ops.set_view(view)
+        return {"report": "\n".join(results.lines), "notes": _left_out({"notes": results.notes})}
+
+    def resolve_output(self, ctx):
+        outputs = types.Object()
+        outputs.str("report", label="Summary", view=types.CodeView(language="text"))
+        outputs.str("notes", label="Left out")
+        return types.Property(outputs)
+
+
+def evaluate_collection(collection, params: dict):
+    """The evaluation operator's work: ``fiftyone_pose.evaluate`` with the form's values, and the
+    evaluation view chosen to show (None for "nothing")."""
+    from fiftyone_pose.fo.evaluation import evaluate
+    from fiftyone_pose.fo.evaluation_views import EVALUATION_VIEWS
+
+    method = params.get("method") or "auto"
+    eval_key = params.get("eval_key") or "eval"
+    results = evaluate(
+        collection,
+        params["pred_field"],
+        params.get("gt_field"),
+        eval_key=eval_key,
+        metric=None if method == "auto" else method,
+        progress=False,
+    )
+    show = params.get("show") or "nothing"
+    if show == "nothing":
+        return results, None
+    if show not in EVALUATION_VIEWS:
+        raise PoseUsageError(f"unknown view {show!r}; one of: nothing, {', '.join(EVALUATION_VIEWS)}")
+    if show == "persons_with_worst_joint":  # the joint given, else the one most often the worst
+        counts = collection.count_values(f"{params['pred_field']}.keypoints.{eval_key}_worst")
+        counts.pop(None, None)
+        joint = params.get("joint") or (max(counts, key=counts.get) if counts else None)
+        if joint is None:
+            return results, None
+        return results, EVALUATION_VIEWS[show](collection, eval_key, joint)
+    return results, EVALUATION_VIEWS[show](collection, eval_key)
+
+
 def register(p):
     for cls in (ImportPoseDataset, ExportPoseView, CuratePoses, PoseStatistics):
+        p.register(cls)
+    for cls in (ImportPosePredictions, EvaluatePoses):
         p.register(cls)
 
 
@@ -337,8 +537,27 @@ def plugins_dir() -> Path:
 
     directory = os.environ.get("FIFTYONE_PLUGINS_DIR") or fo.config.plugins_dir
     if not directory:
-        raise ValueError("FiftyOne has no plugins directory; set FIFTYONE_PLUGINS_DIR or pass --dir")
+        raise PoseUsageError("FiftyOne has no plugins directory; set FIFTYONE_PLUGINS_DIR or ", Option("directory"))
     return Path(directory).expanduser()
+
+
+def installed(directory: str | os.PathLike | None = None) -> Path | None:
+    """The plugin folder this package installed in ``directory`` (default: the FiftyOne plugins
+    directory), or None."""
+    target = (Path(directory).expanduser() if directory else plugins_dir()) / PLUGIN_FOLDER
+    yml = target / "fiftyone.yml"
+    return target if yml.is_file() and f'name: "{PLUGIN_NAME}"' in yml.read_text() else None
+
+
+def uninstall(directory: str | os.PathLike | None = None) -> Path:
+    """Remove the plugin folder from ``directory`` (default: the FiftyOne plugins directory);
+    only a folder that holds this plugin is removed. Returns the folder removed."""
+    target = installed(directory)
+    if target is None:
+        where = Path(directory).expanduser() if directory else plugins_dir()
+        raise PoseUsageError(f"the plugin {PLUGIN_NAME} is not installed in {where}")
+    shutil.rmtree(target)
+    return target
 
 
 def install(directory: str | os.PathLike | None = None) -> Path:

@@ -4,8 +4,9 @@ Every image is drawn here (stick figures on simple backgrounds), so the dataset
 contains no third-party images and the annotated keypoints are exactly the
 points where the figures' joints are drawn.
 
-Run ``python -m fiftyone_pose.demo.generate`` (or this file directly) to
-rewrite ``person_keypoints_demo.json`` and ``images/`` next to this file.
+Run ``python tools/generate_demo.py`` from the repository to rewrite
+``fiftyone_pose/demo/person_keypoints_demo.json`` and ``fiftyone_pose/demo/images/`` (the
+generated data ships in the package; this generator does not).
 
 Design notes
 ------------
@@ -949,5 +950,5 @@ def generate(out_dir: pathlib.Path) -> pathlib.Path:
 
 
 if __name__ == "__main__":
-    path = generate(pathlib.Path(__file__).resolve().parent)
+    path = generate(pathlib.Path(__file__).resolve().parents[1] / "fiftyone_pose" / "demo")
     print(path)

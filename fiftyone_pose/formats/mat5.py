@@ -1,6 +1,7 @@
-"""A small, strict reader of MATLAB v5 ``.mat`` files.
+"""A small, strict reader of MATLAB v5 ``.mat`` files, and ``write_mat`` (scipy's writer with a
+fixed header, for deterministic bytes).
 
-Two entry points:
+Two reading entry points:
 
 - ``read_mat``: plain numeric arrays only (what MHP's and LSP's pose files hold): real, non-sparse
   numeric matrices (any MATLAB numeric class, stored in any numeric type, plain or
@@ -11,6 +12,12 @@ Two entry points:
   Python ``float`` (floating classes) or ``int`` (integer classes, logicals): MATLAB has no scalars
   apart from 1 x 1 arrays, and millions of tiny numpy arrays would cost seconds and hundreds of MB.
 
+``write_mat`` writes plain numeric arrays with ``scipy.io.savemat`` (uncompressed v5, each array in
+its own MATLAB class) and puts a fixed text in the 116-byte header where scipy writes the time of
+writing, so the same arrays always give the same bytes. This is byte for byte what the project's
+former hand-written writer produced, for every numeric class and both LSP orientations (a test
+pins it).
+
 Not read by either: complex or sparse arrays, objects, function handles, v4 and v7.3/HDF5 files.
 Every length and count is checked against the bytes there are before it is used, and nesting is
 bounded, so a damaged file is a ``MatError`` naming the variable (with the path inside it, e.g.
@@ -20,6 +27,7 @@ endless loop (``scipy.io.loadmat`` can crash the interpreter on damaged files).
 
 from __future__ import annotations
 
+import io
 import math
 import struct
 import zlib
@@ -101,9 +109,15 @@ def read_mat_values(raw: bytes, max_bytes: int = MAX_VARIABLE_BYTES) -> dict[str
 def variable_names(head: bytes) -> list[str]:
     """The names of the variables that start within ``head`` (the first bytes of a file), for
     sniffing: compressed variables are inflated only as far as their names. Never raises."""
+    return [name for name, _ in variable_headers(head)]
+
+
+def variable_headers(head: bytes) -> list[tuple[str, tuple[int, ...]]]:
+    """The names and dimensions of the variables that start within ``head`` (the first bytes of a
+    file), for sniffing: compressed variables are inflated only as far as their names. Never raises."""
     try:
         endian = _endian(head)
-        names = []
+        found = []
         pos = _HEADER
         while pos + 8 <= len(head):
             outer, nbytes, data_at, small = _tag(head, pos, endian)
@@ -117,16 +131,63 @@ def variable_names(head: bytes) -> list[str]:
             if mi != _MI_MATRIX:
                 break
             parser = _Parser(body, endian, pos)
-            for what in ("array flags", "dimensions"):
-                _, _, _, at = parser.tag(at, len(body), what, None)
+            _, _, _, at = parser.tag(at, len(body), "array flags", None)
+            mi, n, dims_at, at = parser.tag(at, len(body), "dimensions", None)
+            dims = tuple(struct.unpack_from(f"{endian}{n // 4}i", body, dims_at)) if mi == _MI_INT32 else ()
             mi, n, name_at, _ = parser.tag(at, len(body), "name", None)
             if mi != _MI_INT8:
                 break
-            names.append(body[name_at : name_at + n].decode("ascii"))
+            found.append((body[name_at : name_at + n].decode("ascii"), dims))
             pos = data_at + (nbytes if outer == _MI_COMPRESSED or small else _padded(nbytes))
-        return names
+        return found
     except (MatError, zlib.error, UnicodeDecodeError, struct.error):
         return []
+
+
+# ------------------------------------------------------------------------------------ writing
+
+#: the 116 bytes of descriptive text that open a written file (padded with spaces)
+HEADER_TEXT = b"MATLAB 5.0 MAT-file, Platform: any, Created by: fiftyone-pose"
+#: MATLAB numeric class name -> numpy type
+CLASSES = {
+    "double": np.dtype("f8"),
+    "single": np.dtype("f4"),
+    "int8": np.dtype("i1"),
+    "uint8": np.dtype("u1"),
+    "int16": np.dtype("i2"),
+    "uint16": np.dtype("u2"),
+    "int32": np.dtype("i4"),
+    "uint32": np.dtype("u4"),
+    "int64": np.dtype("i8"),
+    "uint64": np.dtype("u8"),
+}
+
+
+def class_name(dtype: np.dtype) -> str:
+    """The MATLAB class of arrays of ``dtype`` (``"double"``, ``"uint8"``, ...); ValueError for others."""
+    dtype = np.dtype(dtype)
+    for name, numpy_type in CLASSES.items():
+        if dtype.kind == numpy_type.kind and dtype.itemsize == numpy_type.itemsize:
+            return name
+    raise ValueError(f"no MATLAB numeric class holds {dtype} values")
+
+
+def class_dtype(name: str) -> np.dtype:
+    """The numpy type of MATLAB class ``name``; ValueError for a name that is not a numeric class."""
+    try:
+        return CLASSES[name]
+    except KeyError:
+        raise ValueError(f"unknown MATLAB numeric class {name!r}; classes: {', '.join(CLASSES)}") from None
+
+
+def write_mat(variables: dict[str, np.ndarray]) -> bytes:
+    """The bytes of a MAT-file holding ``variables`` (name -> numeric array of 2 or more
+    dimensions, in its own class), in order: ``scipy.io.savemat`` with ``HEADER_TEXT``."""
+    from scipy.io import savemat  # (imported when a file is written: most runs never do)
+
+    buf = io.BytesIO()
+    savemat(buf, variables, do_compression=False)
+    return HEADER_TEXT.ljust(116, b" ") + buf.getvalue()[116:]
 
 
 # ------------------------------------------------------------------------------------ file level
