@@ -33,6 +33,7 @@ from . import (
     mpii,
     mpii_trb,
     ochuman,
+    posetrack,
     pytorch_pose,
 )
 from .protocol import Confidence, Option, Peek, StreamingFormat
@@ -49,6 +50,7 @@ REGISTRY: dict[str, ModuleType] = {
         crowdpose,
         ochuman,
         humanart,
+        posetrack,
         lsp,
         mpii_trb,
         pytorch_pose,
