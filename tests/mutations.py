@@ -220,6 +220,16 @@ def _humanart_samples() -> list[Sample]:
     ]
 
 
+@sample_hook("posetrack")
+def _posetrack_samples() -> list[Sample]:
+    from posetrack_docs import merged_doc, video_doc
+
+    return [
+        Sample({"000342_mpii_test.json": video_doc()}, "000342_mpii_test.json", lossless=True, label="video"),
+        Sample({"posetrack18_val.json": merged_doc()}, "posetrack18_val.json", lossless=True, label="merged"),
+    ]
+
+
 @sample_hook("h36m")
 def _h36m_samples() -> list[Sample]:
     from h36m_docs import h36m_coco_doc, h36m_npz_arrays, npz_bytes

@@ -16,11 +16,12 @@ from dataset_docs import (
     write_json,
 )
 from helpers import coco_doc
+from posetrack_docs import merged_doc, video_doc
 
 from fiftyone_pose import formats
 from fiftyone_pose.formats.protocol import Confidence, Peek
 
-DATASETS = ("aic", "mhp", "crowdpose", "ochuman", "humanart")
+DATASETS = ("aic", "mhp", "crowdpose", "ochuman", "humanart", "posetrack")
 FIXTURES = {
     "keypoint_validation_annotations_20170911.json": ("aic", aic_native_doc),
     "aic_val.json": ("aic", aic_coco_doc),
@@ -29,6 +30,8 @@ FIXTURES = {
     "ochuman.json": ("ochuman", ochuman_native_doc),
     "ochuman_coco_format_val_range_0.00_1.00.json": ("ochuman", ochuman_coco_doc),
     "validation_humanart.json": ("humanart", humanart_doc),
+    "000342_mpii_test.json": ("posetrack", video_doc),
+    "posetrack18_val.json": ("posetrack", merged_doc),
     "person_keypoints_val2017.json": ("coco", coco_doc),
 }
 

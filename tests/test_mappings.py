@@ -40,11 +40,11 @@ MMPOSE_SOURCES = {
     "HalpeDataset": ("halpe", None),
     "OCHumanDataset": ("ochuman", None),
     "HumanArt21Dataset": ("humanart", "keypoints_21"),
+    "PoseTrack18Dataset": ("posetrack", None),
 }
 #: datasets RTMPose maps whose files this package does not read (no layout to map from)
 NO_READER = {
     "JhmdbDataset",
-    "PoseTrack18Dataset",
     "WFLWDataset",
     "Face300WDataset",
     "COFWDataset",
@@ -171,7 +171,7 @@ def test_every_rtmpose_table_is_what_to_layout_does(converters):
         target = TARGETS[c.num_keypoints]
         assert probe(source, target, field) == as_table(c.table), f"{c.config}: {c.table_name}"
         checked.add(c.table_name)
-    assert len(checked) == 16  # 5 Body8-COCO, 6 Body8-Halpe26 and 5 Cocktail14 tables of datasets read here
+    assert len(checked) == 19  # 6 Body8-COCO, 7 Body8-Halpe26 and 6 Cocktail14 tables of datasets read here
 
 
 @pytest.mark.parametrize("mapping", [m for m in SHIPPED if m.reference], ids=lambda m: f"{m.source}->{m.target}")

@@ -49,11 +49,12 @@ def test_every_format_has_the_protocol(name, module):
 def test_the_coco_like_formats_stream_and_the_others_say_why_not():
     streaming = {n for n, m in MODULES if isinstance(m, StreamingFormat)}
     assert streaming == {
-        "aic", "coco", "coco_wholebody", "crowdpose", "h36m", "halpe", "humanart", "mhp", "mpii_trb", "ochuman"
+        "aic", "coco", "coco_wholebody", "crowdpose", "h36m", "halpe", "humanart", "mhp", "mpii_trb", "ochuman",
+        "posetrack",
     }  # fmt: skip
     for name, module in MODULES:
         assert ("whole" in module.STREAMING) == (name not in {"coco", "coco_wholebody", "crowdpose", "halpe",
-                                                                "humanart", "mpii_trb"}), name  # fmt: skip
+                                                                "humanart", "mpii_trb", "posetrack"}), name  # fmt: skip
 
 
 def test_the_optional_protocols_are_declared_not_probed():

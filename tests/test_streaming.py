@@ -17,6 +17,7 @@ from h36m_docs import h36m_coco_doc
 from helpers import coco_doc
 from helpers_wholebody import halpe_doc, wholebody_doc
 from mpii_trb_docs import mpii_trb_doc
+from posetrack_docs import merged_doc
 
 from fiftyone_pose import formats
 from fiftyone_pose.core.compare import first_difference
@@ -37,6 +38,7 @@ COCO_LIKE = {
     "mhp": mhp_coco_doc,
     "ochuman": ochuman_coco_doc,
     "h36m": h36m_coco_doc,
+    "posetrack": merged_doc,
 }
 
 

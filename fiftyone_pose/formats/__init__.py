@@ -39,6 +39,7 @@ from . import (
     mpii,
     mpii_trb,
     ochuman,
+    posetrack,
     pytorch_pose,
     yolo,
 )
@@ -56,6 +57,7 @@ REGISTRY: dict[str, ModuleType] = {
         crowdpose,
         ochuman,
         humanart,
+        posetrack,
         lsp,
         mpii_trb,
         pytorch_pose,

@@ -32,7 +32,9 @@ values, never changing what it was given:
 - ``person_keys(persons, header)`` -> ``[(key, values)]``: the dataset's own keys of a chunk's
   records (``MISSING`` where a record has none), written after COCO's keys, before the extras.
 
-A format module then binds the verbs of its ``CocoLike`` (see ``crowdpose.py``, the shortest).
+Data written in another format than it was read from gets ``num_keypoints`` (the count of labeled
+points) where a record had none, as COCO evaluation needs; written back in its own format it stays
+absent. A format module then binds the verbs of its ``CocoLike`` (see ``crowdpose.py``, the shortest).
 """
 
 from __future__ import annotations
@@ -290,9 +292,11 @@ class CocoLike:
 
     def _records(self, chunks: Iterable[Persons], header: PoseData) -> Iterator[list[dict[str, Any]]]:
         points = None if self.keypoints_layout is None else points_of(self.keypoints_layout, header.skeleton)
+        converted = header.format != self.name
         for chunk in chunks:
             for lo in range(0, len(chunk), WRITE_CHUNK):
-                part = self.write_persons(chunk.take(np.arange(lo, min(lo + WRITE_CHUNK, len(chunk)))), header)
+                part = chunk.take(np.arange(lo, min(lo + WRITE_CHUNK, len(chunk))))
+                part = self.write_persons(counted_where_absent(part) if converted else part, header)
                 yield encode_persons(part, header.images.ids, points, self.person_keys(part, header))
                 del part
             del chunk  # (not kept while the next chunk is read)
@@ -758,6 +762,15 @@ def to_derived_keys(p: Persons) -> Persons:
     stated = np.fromiter(("iscrowd" in e for e in p.extras), dtype=bool, count=len(p))
     absent["iscrowd"] = ~stated & ~p.crowd
     return dataclasses.replace(p, absent=absent)
+
+
+def counted_where_absent(p: Persons) -> Persons:
+    """Persons whose record had no ``num_keypoints`` given the count of their labeled points by the
+    writer: for data written in another format than it was read from (pycocotools' COCOeval needs
+    the count; a file written back in its own format keeps it absent)."""
+    if "num_keypoints" not in p.absent:
+        return p
+    return dataclasses.replace(p, absent={k: m for k, m in p.absent.items() if k != "num_keypoints"})
 
 
 def counted(p: Persons, points: np.ndarray) -> Persons:
