@@ -335,3 +335,28 @@ def test_data_counting_pixels_from_1_is_normalised_from_1_and_exported_exactly(f
         )
         is None
     )
+
+
+def test_empty_categories_and_marker_like_values_survive_fiftyone(fo_db, tmp_path):
+    """``"categories": []`` stays empty, and values spelled like an internal marker stay values."""
+    doc = coco_doc()
+    doc["categories"] = []
+    for ann in doc["annotations"]:
+        ann.pop("category_id")
+    doc["info"] = "__absent__"
+    doc["extra_key"] = "__absent__"
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(doc))
+    ds = fop.load(path, format="coco", images_dir=tmp_path)
+    assert first_difference(export_doc(ds, tmp_path), doc) is None
+
+
+def test_a_missing_info_survives_fiftyone(fo_db, tmp_path):
+    """A file without ``info``/``licenses`` gets none written back after FiftyOne either."""
+    doc = coco_doc()
+    del doc["info"]
+    doc.pop("licenses", None)
+    path = tmp_path / "no_info.json"
+    path.write_text(json.dumps(doc))
+    ds = fop.load(path, format="coco", images_dir=tmp_path)
+    assert first_difference(export_doc(ds, tmp_path), doc) is None

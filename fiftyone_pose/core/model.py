@@ -12,6 +12,7 @@ exactly; ``int_mask`` remembers which of them were JSON integers so writers repr
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,9 +22,17 @@ import orjson
 from .numbers import concat_masks, take_mask, uniform_mask
 from .skeleton import Skeleton
 
+
+class Marker(enum.Enum):
+    """Markers in ``PoseData.meta``: objects no file can hold (a string such as ``"__absent__"``
+    is a value a file may have). Enum members stay themselves through copies and pickles."""
+
+    ABSENT = "absent"
+
+
 #: ``PoseData.meta`` value marking a top-level key the source file did not have (e.g. ``info``),
-#: so a writer neither invents it on a round trip nor loses it when converting
-ABSENT = "__absent__"
+#: so a writer neither invents it on a round trip nor loses it when converting (test it with ``is``)
+ABSENT = Marker.ABSENT
 
 #: Standard per-person keys a source record may lack; ``Persons.absent`` says which, per person.
 OPTIONAL_PERSON_KEYS = ("id", "category_id", "bbox", "area", "iscrowd", "num_keypoints", "segmentation")
@@ -204,7 +213,9 @@ class PoseData:
     skeleton: Skeleton
     #: categories as the file lists them (COCO ``categories``), verbatim
     categories: list[dict[str, Any]] = field(default_factory=list)
-    #: other top-level content (``info``, ``licenses``, unknown keys), verbatim and in order
+    #: other top-level content (``info``, ``licenses``, unknown keys), verbatim and in order;
+    #: ``ABSENT`` for a key the format knows that the file lacked, ``"categories": []`` where the
+    #: file's categories are an empty list (written back empty, not as a made-up category)
     meta: dict[str, Any] = field(default_factory=dict)
     #: registry name of the format this came from ("coco", ...)
     format: str | None = None

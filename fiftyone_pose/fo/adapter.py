@@ -45,7 +45,7 @@ from bson.raw_bson import RawBSONDocument
 from ..core import skeleton as skeletons
 from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError
-from ..core.model import OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, compact_json, plain_json
+from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, compact_json, plain_json
 from ..core.numbers import take_mask, to_array, to_lists
 from . import bsoncolumns, rawbson
 
@@ -664,12 +664,33 @@ def _record_info(dataset: fo.Dataset, data: PoseData, label_field: str, image_fi
         "origin": data.origin,
         "skeleton": layout.to_dict(),
         "categories": data.categories,
-        "meta": data.meta,
+        **stored_meta(data.meta),
         "image_fields": sorted(image_fields),
     }
     info[INFO_KEY] = pose
     dataset.info = info
     dataset.save()
+
+
+#: how ``ABSENT`` was stored in ``dataset.info`` by earlier versions (a string a file can hold too)
+_LEGACY_ABSENT = "__absent__"
+
+
+def stored_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """``PoseData.meta`` as a field's entry in ``dataset.info`` keeps it: ``meta``, the file's own
+    values, and ``absent_keys``, the keys marked ``ABSENT``; no value a file holds is a marker."""
+    return {
+        "meta": {key: value for key, value in meta.items() if value is not ABSENT},
+        "absent_keys": [key for key, value in meta.items() if value is ABSENT],
+    }
+
+
+def meta_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """The ``PoseData.meta`` of a field's entry in ``dataset.info`` (see ``stored_meta``)."""
+    meta = dict(entry.get("meta") or {})
+    if "absent_keys" not in entry:  # stored before ``absent_keys``: the marker was a string
+        return {key: ABSENT if value == _LEGACY_ABSENT else value for key, value in meta.items()}
+    return {**meta, **dict.fromkeys(entry["absent_keys"], ABSENT)}
 
 
 # ---------------------------------------------------------------------------------------- export
@@ -760,7 +781,7 @@ def to_pose_data(
         persons=persons,
         skeleton=layout,
         categories=info.get("categories") or [],
-        meta=dict(info.get("meta") or {}),
+        meta=meta_of(info),
         format=info.get("format"),
         notes=notes,
         origin=origin,

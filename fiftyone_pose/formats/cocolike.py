@@ -192,6 +192,8 @@ class CocoLike:
         for key in ("info", "annotations", "categories"):  # e.g. test-set image lists, Human3.6M's converted file
             if key not in doc:
                 meta[key] = ABSENT
+        if doc.get("categories") == []:  # stays empty: no category is made up for it
+            meta["categories"] = []
         header = PoseData(
             images, Persons.empty(layout.num_keypoints), layout, categories, meta, self.name, ctx.notes, self.origin
         )
@@ -267,15 +269,15 @@ class CocoLike:
         """The document's top-level (key, value, chunked) in order; chunked values yield record lists."""
         header = self.write_header(stream.header)
         meta = dict(header.meta)
-        has_annotations = meta.pop("annotations", None) != ABSENT
-        has_categories = meta.pop("categories", None) != ABSENT
+        has_annotations = meta.pop("annotations", None) is not ABSENT
+        categories = meta.pop("categories", None)  # ABSENT, [] (the file's own, empty) or None
         if "info" not in meta:
             # data not read from a COCO-like file (converted, or made in FiftyOne): pycocotools
             # 2.0.9/2.0.10 loadRes raise KeyError without ``info``
             yield "info", {"description": "written by fiftyone-pose"}, False
             yield "licenses", [], False
         for key, value in meta.items():
-            if value != ABSENT:
+            if value is not ABSENT:
                 yield key, value, False
         yield "images", image_chunks(header.images), True
         chunks = iter(stream)
@@ -285,8 +287,9 @@ class CocoLike:
             has_annotations = first is not None
         if has_annotations:
             yield "annotations", self._records(chunks, header), True
-        if has_categories:
-            yield "categories", header.categories or self.default_categories(header.skeleton), False
+        if categories is not ABSENT:
+            written = header.categories or ([] if categories == [] else self.default_categories(header.skeleton))
+            yield "categories", written, False
 
     def _records(self, chunks: Iterable[Persons], header: PoseData) -> Iterator[list[dict[str, Any]]]:
         points = None if self.keypoints_layout is None else points_of(self.keypoints_layout, header.skeleton)

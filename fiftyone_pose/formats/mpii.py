@@ -360,7 +360,7 @@ def _note_unwritten(data: PoseData, notes: dict[str, int], image_index: np.ndarr
     with_fields = sum(1 for e in data.images.extras if e)
     if with_fields:
         notes["images whose fields are not written (the json has no image records)"] = with_fields
-    meta = [key for key, value in data.meta.items() if value != ABSENT]
+    meta = [key for key, value in data.meta.items() if value is not ABSENT]
     if meta:
         notes[f"file-level fields not written ({', '.join(meta)})"] = len(meta)
     for reason, count in notes.items():

@@ -92,7 +92,7 @@ class OchumanCoco(CocoLike):
     def write_header(self, header: PoseData) -> PoseData:
         """Native data: the COCO-style files hold only images, annotations and categories."""
         header = super().write_header(header)
-        if not header.categories and header.meta.get("categories") != ABSENT:
+        if not header.categories and header.meta.get("categories") is not ABSENT:
             meta = {k: v for k, v in header.meta.items() if k not in ("keypoint_names", "keypoint_visible")}
             header = dataclasses.replace(header, meta=meta)
         return header
@@ -362,9 +362,9 @@ def _encode_native(data: PoseData) -> dict[str, Any]:
     doc.update(
         (key, v) for key, v in data.meta.items() if not (converting and key in ("info", "licenses", "categories"))
     )
-    if doc["keypoint_names"] == ABSENT and any(v is not None for v in (q["keypoints"] for q in people)):
+    if doc["keypoint_names"] is ABSENT and any(v is not None for v in (q["keypoints"] for q in people)):
         doc["keypoint_names"] = names  # the file had none, but now there are keypoints to name
-    doc = {key: v for key, v in doc.items() if v != ABSENT}
+    doc = {key: v for key, v in doc.items() if v is not ABSENT}
     doc["images"] = out_images
     return doc
 
