@@ -100,12 +100,6 @@ def _main(argv: Sequence[str] | None) -> int:
     except PoseError as e:
         print(f"fiftyone-pose: error: {e.render(_flag_spelling(args.flags))}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except BrokenPipeError:
-        raise
-    except (PoseFormatError, ValueError, OSError, KeyError) as e:
-        message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"fiftyone-pose: error: {message}", file=sys.stderr)
-        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("fiftyone-pose: interrupted; nothing was left half-done", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -403,7 +397,7 @@ def _export(args: argparse.Namespace) -> None:
     from .fo.api import export
 
     dataset = _dataset(args.name)
-    collection = dataset.load_saved_view(args.view) if args.view else dataset
+    collection = _saved_view(dataset, args.view)
     replaced = args.overwrite and os.path.lexists(args.dst)
     data = export(
         collection,
@@ -466,7 +460,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     from .fo.evaluation import evaluate
 
     dataset = _dataset(args.name)
-    collection = dataset.load_saved_view(args.view) if args.view else dataset
+    collection = _saved_view(dataset, args.view)
     results = evaluate(
         collection, args.pred_field, args.gt_field, eval_key=args.eval_key, metric=args.method, iou=args.iou
     )
@@ -490,6 +484,16 @@ def _dataset(name: str):
     if not fo.dataset_exists(name):
         raise PoseUsageError(f"no dataset named '{name}' (fiftyone-pose datasets lists them)")
     return fo.load_dataset(name)
+
+
+def _saved_view(dataset, name: str | None):
+    """The dataset's saved view ``name`` (None: the dataset)."""
+    if name is None:
+        return dataset
+    if not dataset.has_saved_view(name):
+        saved = ", ".join(dataset.list_saved_views()) or "none"
+        raise PoseUsageError(f"dataset '{dataset.name}' has no saved view '{name}'; saved views: {saved}")
+    return dataset.load_saved_view(name)
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -547,7 +551,7 @@ def _curate(args: argparse.Namespace) -> None:
     args.flags = view_parser.flags
     from_view, label_field = options.pop("from_view"), options.pop("label_field")
     save_as, overwrite = options.pop("save_view"), options.pop("overwrite")
-    base = dataset.load_saved_view(from_view) if from_view else dataset
+    base = _saved_view(dataset, from_view)
     if save_as and dataset.has_saved_view(save_as) and not overwrite:
         raise PoseUsageError(f"the dataset has a saved view '{save_as}'; ", Option("overwrite", True), " to replace it")
     view = views.apply_view(base, args.view, label_field, **options)

@@ -755,3 +755,55 @@ def test_datasets_lists_pose_datasets_with_format_skeleton_and_counts(fo_db, dat
         f"{c['persons']} persons, {c['crowd_regions']} crowd regions"
     ) in out
     assert out[-1].endswith("other datasets have no keypoints field)")
+
+
+@pytest.mark.parametrize("error", [ValueError("bad math"), KeyError("a key"), OSError(5, "I/O error in a library")])
+def test_an_internal_value_key_or_os_error_is_a_bug(tmp_path, capsys, monkeypatch, error):
+    """``ValueError``, ``KeyError`` and ``OSError`` raised inside the tool are bugs: they pass through
+    ``main`` (the console script prints the traceback, exit 1), never a one-line user error."""
+    from fiftyone_pose import formats
+
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(formats, "convert", broken)
+    src = _write(tmp_path / "in.json", coco_doc())
+    with pytest.raises(type(error)):
+        cli.main(["convert", str(src), str(tmp_path / "out.json"), "--from", "coco"])
+
+
+def test_the_console_script_shows_a_bug_with_its_traceback_and_exit_1(tmp_path):
+    src = _write(tmp_path / "in.json", coco_doc())
+    inject = (
+        "import sys; from fiftyone_pose import cli, formats\n"
+        "def broken(*a, **k): raise KeyError('internal')\n"
+        "formats.convert = broken\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", inject, "convert", str(src), str(tmp_path / "out.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr and "KeyError: 'internal'" in done.stderr
+
+
+def test_bad_input_and_bad_paths_are_one_line_user_errors(tmp_path, capsys):
+    """What the user gave: a missing file, a folder for a file, a folder as the output, an unknown
+    layout or part: exit 2, one line naming it, no traceback."""
+    src = _write(tmp_path / "in.json", coco_doc())
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    cases = [
+        (("convert", tmp_path / "missing.json", tmp_path / "o.json", "--from", "coco"), "missing.json"),
+        (("convert", folder, tmp_path / "o.json", "--from", "coco"), "Is a directory"),
+        (("convert", src, folder), f"{folder}: cannot write file (Is a directory)"),
+        (("convert", src, tmp_path / "o.json", "--layout", "nonsense"), "unknown layout 'nonsense'"),
+    ]
+    for argv, expected in cases:
+        code, _, err = _run(capsys, *argv)
+        assert code == 2, argv
+        assert expected in _one_error_line(err), (argv, err)
+    assert os.listdir(folder) == []  # no temporary file left beside the refused destination

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from .errors import PoseUsageError
+
 _SKELETON_PACKAGE = "fiftyone_pose.skeletons"
 _LAYOUT_KEYS = ("name", "keypoints", "edges", "flip_pairs", "sigmas", "joint_weights")
 
@@ -30,11 +32,11 @@ class Skeleton:
         return len(self.keypoints)
 
     def index(self, name: str) -> int:
-        """Index of the keypoint called ``name`` (ValueError naming the layout otherwise)."""
+        """Index of the keypoint called ``name`` (a ``PoseUsageError`` naming the layout otherwise)."""
         try:
             return self.keypoints.index(name)
         except ValueError:
-            raise ValueError(
+            raise PoseUsageError(
                 f"skeleton '{self.name}' has no keypoint named {name!r}; it has: {', '.join(self.keypoints)}"
             ) from None
 
@@ -82,7 +84,7 @@ def load(name: str) -> Skeleton:
     """The shipped layout called ``name`` (e.g. ``"coco"``, ``"halpe"``)."""
     path = resources.files(_SKELETON_PACKAGE) / f"{name}.json"
     if not path.is_file():
-        raise KeyError(f"no skeleton named {name!r}; available: {', '.join(available())}")
+        raise PoseUsageError(f"unknown layout {name!r}; layouts: {', '.join(available())}")
     return Skeleton.from_dict(json.loads(path.read_text()))
 
 

@@ -44,7 +44,7 @@ from bson.raw_bson import RawBSONDocument
 
 from ..core import skeleton as skeletons
 from ..core.bulk import paused_gc
-from ..core.errors import PoseFormatError
+from ..core.errors import PoseFormatError, PoseUsageError
 from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, compact_json, plain_json
 from ..core.numbers import take_mask, to_array, to_lists
 from . import bsoncolumns, rawbson
@@ -707,10 +707,12 @@ def resolve_label_field(collection: fo.core.collections.SampleCollection, label_
     fields = pose_fields(collection)
     if label_field is None:
         if not fields:
-            raise ValueError("the collection has no keypoints field to export")
+            raise PoseUsageError("the collection has no keypoints field")
         return fields[0]
     if label_field not in fields:
-        raise ValueError(f"'{label_field}' is not a keypoints field; keypoints fields: {', '.join(fields) or 'none'}")
+        raise PoseUsageError(
+            f"'{label_field}' is not a keypoints field; keypoints fields: {', '.join(fields) or 'none'}"
+        )
     return label_field
 
 
@@ -807,7 +809,7 @@ def _layout(collection: Any, label_field: str, info: dict[str, Any]):
     sk = collection.get_skeleton(label_field)
     if sk is not None and sk.labels:
         return skeletons.Skeleton.custom(sk.labels, [e for e in sk.edges if len(e) == 2])
-    raise ValueError(f"field '{label_field}' has no skeleton; set dataset.skeletons['{label_field}'] first")
+    raise PoseUsageError(f"field '{label_field}' has no skeleton; set dataset.skeletons['{label_field}'] first")
 
 
 def _fill_ids(ids: np.ndarray, known: np.ndarray) -> None:
@@ -906,7 +908,9 @@ class _BatchReader:
             extras.append(_plain(extra) if extra else extra)
         if (widths <= 0).any() or (heights <= 0).any():
             bad = int(np.flatnonzero((widths <= 0) | (heights <= 0))[0])
-            raise ValueError(f"sample {docs[bad]['filepath']} has no image size; run dataset.compute_metadata() first")
+            raise PoseUsageError(
+                f"sample {docs[bad]['filepath']} has no image size; run dataset.compute_metadata() first"
+            )
         return Images(ids, names, widths, heights, extras), has_id
 
     def _linked(self, b: bsoncolumns.Batch, els: bsoncolumns.Elements, n: int) -> _Linked:
@@ -920,7 +924,7 @@ class _BatchReader:
             keep = inst[1] & box.of_kind(bsoncolumns.ARRAY)
             values, _, lengths, bad = b.number_rows(box.value[keep], 4, period=4)
             if ((lengths != 4) | bad).any():
-                raise ValueError(f"a detection of '{f}' has a bounding box that is not 4 numbers")
+                raise PoseUsageError(f"a detection of '{f}' has a bounding box that is not 4 numbers")
             instances.append(inst[0][keep])
             boxes.append(values)
             if f == parts_field(self.label_field):
@@ -1123,7 +1127,7 @@ def _items(
     arrays = np.flatnonzero(lists.of_kind(bsoncolumns.ARRAY))
     items = b.elements(lists.value[arrays], array=True)
     if (items.kind != bsoncolumns.DOCUMENT).any():
-        raise ValueError(f"'{field}.{key}' holds something other than labels")
+        raise PoseUsageError(f"'{field}.{key}' holds something other than labels")
     rows = items.by_document()
     return items.value[rows], docs[arrays[items.owner[rows]]]
 
