@@ -21,7 +21,7 @@ from typing import Any
 
 from ..core.bulk import paused_gc
 from ..core.errors import Option, PoseFormatError, PoseUsageError
-from ..core.layouts import to_layout
+from ..core.layouts import parts_of, to_layout
 from ..core.model import PoseData, with_origin
 from ..core.skeleton import Skeleton
 from ..core.stream import PoseStream, add_notes
@@ -70,6 +70,9 @@ SUPPORT_MODULES = ("cocolike", "context", "h36m_cameras", "jsonio", "mat5", "med
 
 #: ``layout``, the write option of every format
 LAYOUT = OptionSpec("layout", "convert to this keypoint layout first, as the mapping files say (e.g. coco)")
+
+#: parts whose points make a layout whole-body (COCO-WholeBody, Halpe): see ``write_layout``
+_WHOLE_BODY_PARTS = frozenset({"face", "lefthand", "righthand"})
 
 
 def get(name: str) -> ModuleType:
@@ -130,9 +133,10 @@ def write(
     count what the conversion changed and what the writer left out or adjusted (YOLO's report).
     """
     module = _checked(format, "write", options)
+    chosen = write_layout(data, format, layout)
     with paused_gc():
-        if layout is not None:
-            data = to_layout(data, layout)
+        if chosen is not None:
+            data = _converted(data, chosen, noted=layout is None)
         data = with_origin(data, module.ORIGIN)
         try:
             report = module.write(data, path, **options)
@@ -158,8 +162,9 @@ def write_stream(
     written (after the conversion), and its notes, shared with ``stream``'s header, hold those of
     reading, converting and writing."""
     module = _checked(format, "write", options)
-    if layout is not None:
-        stream = stream.map(lambda d: to_layout(d, layout))
+    chosen = write_layout(stream.header, format, layout)
+    if chosen is not None:
+        stream = stream.map(lambda d: _converted(d, chosen, noted=layout is None))
     stream = stream.map(lambda d: with_origin(d, module.ORIGIN))
     with paused_gc():
         try:
@@ -185,6 +190,32 @@ def convert(
     (see ``write_stream``): ``summary()`` counts what was written, with the notes of reading,
     converting and writing."""
     return write_stream(read_stream(src, src_format), dst, dst_format, layout=layout, **options)
+
+
+def write_layout(data: PoseData, format: str, layout: Skeleton | str | None) -> Skeleton | str | None:
+    """The layout ``write`` converts ``data`` to: ``layout``, else for whole-body data (points of
+    the face or hands: COCO-WholeBody, Halpe) written as ``coco`` from another format, COCO's 17
+    body points. A COCO user expects a person keypoints file that COCO tools read as it is
+    (pycocotools' COCOeval, a 17-point model); ``layout=`` the whole-body layout keeps every point,
+    under a category that names them all. The summary says so (``notes``)."""
+    if layout is not None or format != coco.NAME or data.format == coco.NAME:
+        return layout
+    whole_body = _WHOLE_BODY_PARTS & set(parts_of(data.skeleton))
+    return coco.NAME if whole_body else None
+
+
+def _converted(data: PoseData, layout: Skeleton | str, noted: bool) -> PoseData:
+    """``to_layout(data, layout)``; ``noted``: the layout is ``write_layout``'s choice, and the
+    notes count the persons it gave COCO's body only."""
+    source = data.skeleton
+    out = to_layout(data, layout)
+    if noted and len(out.persons):
+        reason = (
+            f"persons of layout '{source.name}' written with COCO's 17 body points "
+            f"(layout '{source.name}' keeps all {source.num_keypoints})"
+        )
+        out = dataclasses.replace(out, notes={**out.notes, reason: len(out.persons)})
+    return out
 
 
 def images_dir(path: str | os.PathLike, format: str) -> str:

@@ -289,6 +289,8 @@ class CocoLike:
             yield "annotations", self._records(chunks, header), True
         if categories is not ABSENT:
             written = header.categories or ([] if categories == [] else self.default_categories(header.skeleton))
+            if header.format != self.name and self.keypoints_layout is None:  # converted: name what is written
+                written = [naming(c, header.skeleton) for c in written]
             yield "categories", written, False
 
     def _records(self, chunks: Iterable[Persons], header: PoseData) -> Iterator[list[dict[str, Any]]]:
@@ -804,6 +806,27 @@ def default_category(layout: Skeleton) -> dict[str, Any]:
         "supercategory": "person",
         "keypoints": list(layout.keypoints),
         "skeleton": [[a + 1, b + 1] for a, b in layout.edges],
+    }
+
+
+def naming(category: dict[str, Any], layout: Skeleton) -> dict[str, Any]:
+    """``category`` naming the points of ``layout`` where it names another number of points (a
+    COCO-WholeBody category names the 17 body points, Halpe's none), with the layout's 1-based
+    edges where its ``skeleton`` is not pairs of those points (CrowdPose's files keep COCO's,
+    mmpose's Human3.6M file 0-based ones): a file written from another format has a category
+    that COCO tools, and this package, read as the points its persons hold."""
+    k = layout.num_keypoints
+    names, edges = category.get("keypoints"), category.get("skeleton", [])
+    named = isinstance(names, list) and len(names) == k
+    linked = isinstance(edges, list) and all(
+        type(e) is list and len(e) == 2 and all(is_int(v) and 1 <= v <= k for v in e) for e in edges
+    )
+    if named and linked:
+        return category
+    return {
+        **category,
+        "keypoints": names if named else list(layout.keypoints),
+        "skeleton": edges if named and linked else [[a + 1, b + 1] for a, b in layout.edges],
     }
 
 
