@@ -807,3 +807,34 @@ def test_bad_input_and_bad_paths_are_one_line_user_errors(tmp_path, capsys):
         assert code == 2, argv
         assert expected in _one_error_line(err), (argv, err)
     assert os.listdir(folder) == []  # no temporary file left beside the refused destination
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        json.dumps(coco_doc())[:300],  # cut before anything sets a format apart
+        json.dumps(coco_doc())[:-40],  # cut near the end
+        '{"images": [1, 2,}',  # invalid
+        "[1, 2",  # a cut list
+    ],
+)
+def test_auto_detection_reports_a_broken_json_file_as_broken(tmp_path, capsys, content):
+    """``--format auto`` (the default) says what ``--format coco`` says of a broken file: its line
+    and column, not "cannot tell the format"."""
+    path = tmp_path / "broken.json"
+    path.write_text(content)
+    auto = _one_error_line(_run(capsys, "convert", path, tmp_path / "o.json")[2])
+    named = _one_error_line(_run(capsys, "convert", path, tmp_path / "o.json", "--from", "coco")[2])
+    assert auto == named and "invalid JSON" in auto and "cannot tell" not in auto
+
+
+def test_a_folder_of_no_known_format_is_called_a_directory(tmp_path, capsys):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(b"")
+    code, _, err = _run(capsys, "convert", folder, tmp_path / "o.json")
+    assert code == 2
+    assert _one_error_line(err) == (
+        f"fiftyone-pose: error: {folder}: is a directory, and not a dataset folder of a known format; "
+        "give the annotation file, or pass --from FORMAT for a dataset folder"
+    )

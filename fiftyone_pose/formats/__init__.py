@@ -42,6 +42,7 @@ from . import (
     pytorch_pose,
     yolo,
 )
+from .jsonio import load_json
 from .protocol import Confidence, FolderFormat, OptionSpec, Peek, PredictionsFormat, StreamingFormat
 
 #: every format, by name; a test checks that each module in this package is registered or support
@@ -96,6 +97,15 @@ def detect(path: str | os.PathLike) -> str:
     best, name = scores[0]
     runner_up = scores[1][0] if len(scores) > 1 else Confidence.NO
     if best < Confidence.WEAK or best == runner_up:
+        if best < Confidence.WEAK and peek.is_dir:
+            raise PoseFormatError(
+                "is a directory, and not a dataset folder of a known format; give the annotation file, or ",
+                Option("format"),
+                " for a dataset folder",
+                path=path,
+            )
+        if best < Confidence.WEAK and peek.head.lstrip()[:1] in (b"{", b"["):
+            load_json(path)  # a broken file is said to be broken: its line and column, as its reader says
         raise PoseFormatError(
             "cannot tell the format from the content; ",
             Option("format"),
