@@ -50,16 +50,31 @@ def test_every_format_written_as_coco_loads_in_pycocotools_and_scores_ap_1(name,
     formats.convert(main, out, name, "coco", **sample.read_options)
     doc = json.loads(out.read_text())
     counts = {len(a["keypoints"]) // 3 for a in doc.get("annotations", [])}
-    for category in doc.get("categories", []):  # the category names what is written
-        assert {len(category["keypoints"])} >= counts, category
     if not counts:
         return
     (k,) = counts
-    written = formats.read(out, "coco")
+    written = formats.read(out)  # this package reads what it wrote, as a user would (sniffed)
     assert written.skeleton.num_keypoints == k
+    if name in ("coco_wholebody", "halpe"):  # whole-body data: COCO's 17 body points, named
+        assert k == 17 and [c["keypoints"] for c in doc["categories"]] == [list(written.skeleton.keypoints)]
     sigmas = None if k == 17 else np.asarray(written.skeleton.sigmas or [0.05] * k)
     ap = self_evaluation(out, sigmas)
     if any(a.get("num_keypoints", 0) > 0 and not a.get("iscrowd") for a in doc["annotations"]):
         assert ap == pytest.approx(1.0, abs=1e-12), (name, sample.label, ap)  # (a mean of ones: 1 - 2e-16)
     else:
         assert np.isnan(ap)
+
+
+@pytest.mark.parametrize("name", ["coco_wholebody", "halpe"])
+def test_whole_body_data_keeps_every_point_in_coco_when_its_layout_is_given(name, tmp_path):
+    """``layout=`` the whole-body layout: every point, under a category that names them all."""
+    sample = samples_of(name)[0]
+    materialize(sample, None, tmp_path / "in")
+    out = tmp_path / "all_points.json"
+    written = formats.convert(tmp_path / "in" / sample.main, out, name, "coco", layout=name)
+    layout = written.header.skeleton
+    doc = json.loads(out.read_text())
+    assert {len(a["keypoints"]) for a in doc["annotations"]} == {3 * layout.num_keypoints}
+    assert [c["keypoints"] for c in doc["categories"]] == [list(layout.keypoints)]
+    assert formats.read(out).skeleton.keypoints == layout.keypoints
+    assert self_evaluation(out, np.asarray(layout.sigmas)) == pytest.approx(1.0, abs=1e-12)

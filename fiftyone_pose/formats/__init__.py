@@ -21,7 +21,7 @@ from typing import Any
 
 from ..core.bulk import paused_gc
 from ..core.errors import Option, PoseFormatError, PoseUsageError
-from ..core.layouts import parts_of, to_layout
+from ..core.layouts import to_layout
 from ..core.model import PoseData, with_origin
 from ..core.skeleton import Skeleton
 from ..core.stream import PoseStream, add_notes
@@ -42,6 +42,7 @@ from . import (
     pytorch_pose,
     yolo,
 )
+from .cocolike import whole_body
 from .jsonio import load_json
 from .protocol import Confidence, FolderFormat, OptionSpec, Peek, PredictionsFormat, StreamingFormat
 
@@ -71,9 +72,6 @@ SUPPORT_MODULES = ("cocolike", "context", "h36m_cameras", "jsonio", "mat5", "med
 
 #: ``layout``, the write option of every format
 LAYOUT = OptionSpec("layout", "convert to this keypoint layout first, as the mapping files say (e.g. coco)")
-
-#: parts whose points make a layout whole-body (COCO-WholeBody, Halpe): see ``write_layout``
-_WHOLE_BODY_PARTS = frozenset({"face", "lefthand", "righthand"})
 
 
 def get(name: str) -> ModuleType:
@@ -210,8 +208,7 @@ def write_layout(data: PoseData, format: str, layout: Skeleton | str | None) -> 
     under a category that names them all. The summary says so (``notes``)."""
     if layout is not None or format != coco.NAME or data.format == coco.NAME:
         return layout
-    whole_body = _WHOLE_BODY_PARTS & set(parts_of(data.skeleton))
-    return coco.NAME if whole_body else None
+    return coco.NAME if whole_body(data.skeleton) else None
 
 
 def _converted(data: PoseData, layout: Skeleton | str, noted: bool) -> PoseData:
