@@ -598,3 +598,19 @@ def test_generated_hrnet_files_survive_fiftyone(fo_db, tmp_path, doc):
         assert first_difference(json.loads(out.read_text()), doc) is None
     finally:
         ds.delete()
+
+
+def test_a_coco_file_written_from_mpii_is_detected_by_its_names_and_converts_back(tmp_path):
+    """Its category names MPII's 16 points: it is a COCO file of the 'mpii' layout (not MHP's, whose
+    files spell the names 'Right-ankle'), and goes back to MPII with no layout to give."""
+    src = write_json(tmp_path / "valid.json", mpii_hrnet_doc())
+    formats.convert(src, tmp_path / "mpii_coco.json", "mpii", "coco")
+    assert formats.detect(tmp_path / "mpii_coco.json") == "coco"
+    data = formats.read(tmp_path / "mpii_coco.json")
+    assert data.skeleton.name == "mpii"
+    written = formats.convert(tmp_path / "mpii_coco.json", tmp_path / "back.json", "auto", "mpii")
+    assert written.summary()["persons"] == len(formats.read(src).persons)
+    back, source = formats.read(tmp_path / "back.json"), formats.read(src)
+    labelled = source.persons.visibility > 0
+    assert (back.persons.visibility == source.persons.visibility).all()
+    assert np.array_equal(back.persons.keypoints[labelled], source.persons.keypoints[labelled])

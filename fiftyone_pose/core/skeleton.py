@@ -88,14 +88,21 @@ def load(name: str) -> Skeleton:
     return Skeleton.from_dict(json.loads(path.read_text()))
 
 
+#: layouts other datasets reuse point for point (OCHuman and Human-Art COCO's names, MHP MPII's):
+#: names that several layouts share are the base layout's
+BASE_LAYOUTS = ("coco", "mpii")
+
+
 def match(names: Sequence[str], num_keypoints: int, prefer: str | None = None) -> Skeleton | None:
     """The shipped layout with these keypoint names, else the only one with this many points.
 
-    ``prefer`` breaks ties (several layouts share COCO's 17 names).
+    ``prefer``, then ``BASE_LAYOUTS``, break ties (several layouts share COCO's 17 names, MHP
+    has MPII's 16).
     """
-    layouts = [load(n) for n in available()]
-    if prefer is not None:
-        layouts.sort(key=lambda s: s.name != prefer)
+    order = [prefer, *BASE_LAYOUTS]
+    layouts = sorted(
+        (load(n) for n in available()), key=lambda s: order.index(s.name) if s.name in order else len(order)
+    )
     if names:
         return next((s for s in layouts if list(s.keypoints) == list(names)), None)
     same_k = [s for s in layouts if s.num_keypoints == num_keypoints]
