@@ -47,6 +47,7 @@ from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError, PoseUsageError
 from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, compact_json, plain_json
 from ..core.numbers import take_mask, to_array, to_lists
+from ..formats.native import sizes_from_headers
 from . import bsoncolumns, rawbson
 
 INFO_KEY = "fiftyone_pose"
@@ -158,7 +159,8 @@ def add_pose_data(
     images ``lo:hi`` (sizes in pixels), declared by the caller, e.g. a grouped dataset's ``group``.
     """
     images_dir = os.path.abspath(os.fspath(images_dir))
-    widths, heights = _image_sizes(data, images_dir)
+    sized = sizes_from_headers(data, images_dir).images  # where the file gives none (its notes go to data's)
+    widths, heights = sized.widths, sized.heights
     image_fields = _declare_schema(dataset, data, label_field)
     _record_info(dataset, data, label_field, image_fields)
 
@@ -243,33 +245,6 @@ def object_id_bytes(n: int) -> np.ndarray:
     raw[:, :9] = prefix
     raw[:, 9:] = counters[:, 1:]
     return raw
-
-
-def _image_sizes(data: PoseData, images_dir: str) -> tuple[np.ndarray, np.ndarray]:
-    """Width and height of every image; read from the image header where the file has none."""
-    widths, heights = data.images.widths.copy(), data.images.heights.copy()
-    unknown = np.flatnonzero((widths <= 0) | (heights <= 0))
-    if len(unknown):
-        from PIL import Image
-
-        for i in unknown.tolist():
-            path = os.path.join(images_dir, data.images.file_names[i])
-            try:
-                with Image.open(path) as im:  # reads the header only, not the pixels
-                    size, why = im.size, f"its header says {im.size[0]}x{im.size[1]}"
-            except (OSError, Image.DecompressionBombError) as e:  # a bomb: a header of > 178 Mpx
-                size, why = (0, 0), str(e)
-            if min(size) <= 0:
-                raise PoseFormatError(
-                    f"the file gives no image size and the image cannot be read to find it ({why})",
-                    record=f"images[{i}] (id {data.images.ids[i]}, {path})",
-                    field="width",
-                ) from None
-            # only the unknown side: a width or height the file gives is kept (the points are in its frame)
-            widths[i] = widths[i] if widths[i] > 0 else size[0]
-            heights[i] = heights[i] if heights[i] > 0 else size[1]
-        data.notes["image sizes read from image headers"] = len(unknown)
-    return widths, heights
 
 
 def _category_names(data: PoseData) -> dict[int, str]:
