@@ -838,3 +838,37 @@ def test_a_folder_of_no_known_format_is_called_a_directory(tmp_path, capsys):
         f"fiftyone-pose: error: {folder}: is a directory, and not a dataset folder of a known format; "
         "give the annotation file, or pass --from FORMAT for a dataset folder"
     )
+
+
+@pytest.mark.parametrize(
+    ("to", "options"),
+    [
+        ("mpii", {"layout": "mpii"}),
+        ("pytorch_pose", {"layout": "mpii"}),
+        ("aic", {"layout": "aic", "flavor": "native"}),
+        ("ochuman", {"flavor": "native"}),
+        ("coco", {"layout": "crowdpose"}),
+    ],
+)
+def test_the_convert_summary_describes_what_was_written(tmp_path, capsys, to, options):
+    """Images, persons, crowd regions and points as the written file holds them (not as the
+    input had them), and what was left out counted in the notes."""
+    from fiftyone_pose import formats
+
+    src = _write(tmp_path / "in.json", coco_doc())  # a crowd region, an image without persons
+    out = tmp_path / "out.json"
+    written = formats.convert(src, out, "coco", to, **options).summary()
+    back = formats.read(out, to).summary()
+    for key in ("images", "persons", "crowd_regions", "persons_without_keypoints", "keypoints_labeled"):
+        assert written[key] == back[key], key
+    assert written["layout"].split(" (")[1] == back["layout"].split(" (")[1]  # (OCHuman's is COCO's, by name)
+    source = formats.read(src).summary()
+    left_out = source["crowd_regions"] - back["crowd_regions"]
+    if left_out:
+        assert any(r.startswith("crowd regions not written") and n == left_out for r, n in written["notes"].items())
+    if source["images"] != back["images"]:
+        assert any(r.startswith("images without persons not written") for r in written["notes"])
+    if "layout" in options:
+        assert written["layout"].startswith(f"{options['layout']} (")
+        code, lines, _ = _run(capsys, "convert", src, tmp_path / "cli.json", "--to", to, "--layout", options["layout"])
+        assert code == 0 and f"  persons: {back['persons']}" in lines and f"  images: {back['images']}" in lines

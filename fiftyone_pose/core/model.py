@@ -240,15 +240,31 @@ def person_counts(p: Persons) -> np.ndarray:
     return np.array([len(vis), int(p.crowd.sum()), unlabeled, *hist.tolist()], np.int64)
 
 
+#: how a writer's notes of what it left out begin, by what they take from the summary's counts:
+#: the summary of data as written (``formats.write``) counts what the file holds
+LEFT_OUT = {
+    "images": ("images without persons not written",),
+    "crowd_regions": ("crowd regions not written", "crowd regions left out"),
+    "persons": ("persons left out",),
+    "persons_without_keypoints": ("persons left out: no labelled point",),
+}
+
+
 def summary(data: PoseData, counts: np.ndarray) -> dict[str, Any]:
     """The summary of ``data`` (its images, layout and notes) with ``person_counts`` of its persons
-    (summed over chunks when the persons streamed past)."""
+    (summed over chunks when the persons streamed past), less what the notes say a writer left
+    out (``LEFT_OUT``)."""
     persons, crowd, unlabeled, v0, v1, v2 = counts.tolist()
+    left = {
+        what: sum(n for reason, n in data.notes.items() if reason.startswith(starts))
+        for what, starts in LEFT_OUT.items()
+    }
+    v0 -= left["persons_without_keypoints"] * data.skeleton.num_keypoints  # (their points are all unlabelled)
     return {
-        "images": len(data.images),
-        "persons": persons,
-        "crowd_regions": crowd,
-        "persons_without_keypoints": unlabeled,
+        "images": len(data.images) - left["images"],
+        "persons": persons - left["persons"],
+        "crowd_regions": crowd - left["crowd_regions"],
+        "persons_without_keypoints": unlabeled - left["persons_without_keypoints"],
         "keypoints_labeled": v1 + v2,
         "visibility": {"0": v0, "1": v1, "2": v2},
         "layout": f"{data.skeleton.name} ({data.skeleton.num_keypoints} points)",
