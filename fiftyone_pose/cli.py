@@ -356,7 +356,7 @@ def _import(args: argparse.Namespace) -> None:
     src_format = _resolve_format(args.src, args.format)
     if formats.is_predictions(src_format):  # said before FiftyOne starts
         raise formats.get(src_format).not_a_dataset(args.src)
-    import fiftyone as fo
+    fo = _fiftyone()
 
     from .fo.api import create_dataset
 
@@ -419,6 +419,7 @@ def _merge(args: argparse.Namespace) -> None:
     from .fo.adapter import INFO_KEY
     from .fo.merge import merge
 
+    _fiftyone()
     dataset = merge(
         args.sources,
         args.name,
@@ -478,8 +479,24 @@ def _info(args: argparse.Namespace) -> None:
     _print_summary(pose_summary(dataset, args.label_field))
 
 
-def _dataset(name: str):
+def _fiftyone():
+    """FiftyOne, connected to its database: a server that cannot be reached (a wrong
+    ``FIFTYONE_DATABASE_URI``, a stopped ``mongod``) is said in one line, not as a bug."""
     import fiftyone as fo
+    import pymongo
+
+    try:
+        fo.core.odm.get_db_conn().command("ping")
+    except (ConnectionError, pymongo.errors.ServerSelectionTimeoutError) as e:
+        reason = str(e).split(" (configured timeouts")[0]
+        raise PoseUsageError(
+            f"cannot reach FiftyOne's database server (mongod): {reason}; check FIFTYONE_DATABASE_URI"
+        ) from None
+    return fo
+
+
+def _dataset(name: str):
+    fo = _fiftyone()
 
     if not fo.dataset_exists(name):
         raise PoseUsageError(f"no dataset named '{name}' (fiftyone-pose datasets lists them)")
@@ -501,6 +518,7 @@ def _demo(args: argparse.Namespace) -> None:
 
     if (args.port is not None or args.remote) and not args.app:
         raise PoseUsageError("--port and --remote apply to the App: add --app")
+    _fiftyone()
     run_demo(out_dir=args.out, launch_app=args.app, port=args.port, remote=args.remote)
 
 
@@ -587,7 +605,7 @@ def _view_parser(dataset: str, name: str) -> _Parser:
 
 
 def _datasets(args: argparse.Namespace) -> None:
-    import fiftyone as fo
+    fo = _fiftyone()
 
     from .fo.adapter import pose_fields
     from .fo.api import TEMP_PREFIX
@@ -611,7 +629,7 @@ def _datasets(args: argparse.Namespace) -> None:
 
 
 def _cleanup(args: argparse.Namespace) -> None:
-    import fiftyone as fo
+    fo = _fiftyone()
 
     from .fo.api import leftover_datasets
 

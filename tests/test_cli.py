@@ -447,7 +447,7 @@ def test_import_malformed_file_leaves_nothing(
     assert line.startswith(f"fiftyone-pose: error: {src}: {located}")
     if built:
         assert line.endswith(
-            "field 'width': the file gives no image size and the image cannot be read to find it "
+            "field 'width': the file gives no image size, and the image header cannot be read "
             f"([Errno 2] No such file or directory: '{tmp_path / 'empty.jpg'}')"
         )
         assert len(seen_during_build) == 1  # the temporary dataset existed while it was built

@@ -193,7 +193,7 @@ def sizes_from_headers(
             size = header_size(file)
         except PoseFormatError as e:
             raise PoseFormatError(
-                f"the file gives no image size and the image cannot be read to find it ({e.message})",
+                f"the file gives no image size, and {e.message}",
                 path=path,
                 record=f"images[{i}] (id {images.ids[i]}, {file})",
                 field="width",
@@ -223,7 +223,7 @@ def header_size(file: str | os.PathLike, exif_turn: bool = False) -> tuple[int, 
             except Exception:  # a damaged EXIF block: Ultralytics ignores it too
                 turned = False
     except (OSError, Image.DecompressionBombError) as e:
-        raise PoseFormatError(f"cannot read the image header ({e})", path=file) from None
+        raise PoseFormatError(f"the image header cannot be read ({e})", path=file) from None
     if min(w, h) <= 0:
         raise PoseFormatError(f"the image header gives the size {w}x{h}", path=file)
     return (h, w) if turned else (w, h)
