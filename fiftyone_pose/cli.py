@@ -100,12 +100,6 @@ def _main(argv: Sequence[str] | None) -> int:
     except PoseError as e:
         print(f"fiftyone-pose: error: {e.render(_flag_spelling(args.flags))}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except BrokenPipeError:
-        raise
-    except (PoseFormatError, ValueError, OSError, KeyError) as e:
-        message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"fiftyone-pose: error: {message}", file=sys.stderr)
-        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("fiftyone-pose: interrupted; nothing was left half-done", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -362,7 +356,7 @@ def _import(args: argparse.Namespace) -> None:
     src_format = _resolve_format(args.src, args.format)
     if formats.is_predictions(src_format):  # said before FiftyOne starts
         raise formats.get(src_format).not_a_dataset(args.src)
-    import fiftyone as fo
+    fo = _fiftyone()
 
     from .fo.api import create_dataset
 
@@ -403,7 +397,7 @@ def _export(args: argparse.Namespace) -> None:
     from .fo.api import export
 
     dataset = _dataset(args.name)
-    collection = dataset.load_saved_view(args.view) if args.view else dataset
+    collection = _saved_view(dataset, args.view)
     replaced = args.overwrite and os.path.lexists(args.dst)
     data = export(
         collection,
@@ -425,6 +419,7 @@ def _merge(args: argparse.Namespace) -> None:
     from .fo.adapter import INFO_KEY
     from .fo.merge import merge
 
+    _fiftyone()
     dataset = merge(
         args.sources,
         args.name,
@@ -466,7 +461,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     from .fo.evaluation import evaluate
 
     dataset = _dataset(args.name)
-    collection = dataset.load_saved_view(args.view) if args.view else dataset
+    collection = _saved_view(dataset, args.view)
     results = evaluate(
         collection, args.pred_field, args.gt_field, eval_key=args.eval_key, metric=args.method, iou=args.iou
     )
@@ -484,12 +479,38 @@ def _info(args: argparse.Namespace) -> None:
     _print_summary(pose_summary(dataset, args.label_field))
 
 
-def _dataset(name: str):
+def _fiftyone():
+    """FiftyOne, connected to its database: a server that cannot be reached (a wrong
+    ``FIFTYONE_DATABASE_URI``, a stopped ``mongod``) is said in one line, not as a bug."""
     import fiftyone as fo
+    import pymongo
+
+    try:
+        fo.core.odm.get_db_conn().command("ping")
+    except (ConnectionError, pymongo.errors.ServerSelectionTimeoutError) as e:
+        reason = str(e).split(" (configured timeouts")[0]
+        raise PoseUsageError(
+            f"cannot reach FiftyOne's database server (mongod): {reason}; check FIFTYONE_DATABASE_URI"
+        ) from None
+    return fo
+
+
+def _dataset(name: str):
+    fo = _fiftyone()
 
     if not fo.dataset_exists(name):
         raise PoseUsageError(f"no dataset named '{name}' (fiftyone-pose datasets lists them)")
     return fo.load_dataset(name)
+
+
+def _saved_view(dataset, name: str | None):
+    """The dataset's saved view ``name`` (None: the dataset)."""
+    if name is None:
+        return dataset
+    if not dataset.has_saved_view(name):
+        saved = ", ".join(dataset.list_saved_views()) or "none"
+        raise PoseUsageError(f"dataset '{dataset.name}' has no saved view '{name}'; saved views: {saved}")
+    return dataset.load_saved_view(name)
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -497,6 +518,7 @@ def _demo(args: argparse.Namespace) -> None:
 
     if (args.port is not None or args.remote) and not args.app:
         raise PoseUsageError("--port and --remote apply to the App: add --app")
+    _fiftyone()
     run_demo(out_dir=args.out, launch_app=args.app, port=args.port, remote=args.remote)
 
 
@@ -547,7 +569,7 @@ def _curate(args: argparse.Namespace) -> None:
     args.flags = view_parser.flags
     from_view, label_field = options.pop("from_view"), options.pop("label_field")
     save_as, overwrite = options.pop("save_view"), options.pop("overwrite")
-    base = dataset.load_saved_view(from_view) if from_view else dataset
+    base = _saved_view(dataset, from_view)
     if save_as and dataset.has_saved_view(save_as) and not overwrite:
         raise PoseUsageError(f"the dataset has a saved view '{save_as}'; ", Option("overwrite", True), " to replace it")
     view = views.apply_view(base, args.view, label_field, **options)
@@ -583,7 +605,7 @@ def _view_parser(dataset: str, name: str) -> _Parser:
 
 
 def _datasets(args: argparse.Namespace) -> None:
-    import fiftyone as fo
+    fo = _fiftyone()
 
     from .fo.adapter import pose_fields
     from .fo.api import TEMP_PREFIX
@@ -607,7 +629,7 @@ def _datasets(args: argparse.Namespace) -> None:
 
 
 def _cleanup(args: argparse.Namespace) -> None:
-    import fiftyone as fo
+    fo = _fiftyone()
 
     from .fo.api import leftover_datasets
 

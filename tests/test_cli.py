@@ -447,7 +447,7 @@ def test_import_malformed_file_leaves_nothing(
     assert line.startswith(f"fiftyone-pose: error: {src}: {located}")
     if built:
         assert line.endswith(
-            "field 'width': the file gives no image size and the image cannot be read to find it "
+            "field 'width': the file gives no image size, and the image header cannot be read "
             f"([Errno 2] No such file or directory: '{tmp_path / 'empty.jpg'}')"
         )
         assert len(seen_during_build) == 1  # the temporary dataset existed while it was built
@@ -755,3 +755,120 @@ def test_datasets_lists_pose_datasets_with_format_skeleton_and_counts(fo_db, dat
         f"{c['persons']} persons, {c['crowd_regions']} crowd regions"
     ) in out
     assert out[-1].endswith("other datasets have no keypoints field)")
+
+
+@pytest.mark.parametrize("error", [ValueError("bad math"), KeyError("a key"), OSError(5, "I/O error in a library")])
+def test_an_internal_value_key_or_os_error_is_a_bug(tmp_path, capsys, monkeypatch, error):
+    """``ValueError``, ``KeyError`` and ``OSError`` raised inside the tool are bugs: they pass through
+    ``main`` (the console script prints the traceback, exit 1), never a one-line user error."""
+    from fiftyone_pose import formats
+
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(formats, "convert", broken)
+    src = _write(tmp_path / "in.json", coco_doc())
+    with pytest.raises(type(error)):
+        cli.main(["convert", str(src), str(tmp_path / "out.json"), "--from", "coco"])
+
+
+def test_the_console_script_shows_a_bug_with_its_traceback_and_exit_1(tmp_path):
+    src = _write(tmp_path / "in.json", coco_doc())
+    inject = (
+        "import sys; from fiftyone_pose import cli, formats\n"
+        "def broken(*a, **k): raise KeyError('internal')\n"
+        "formats.convert = broken\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", inject, "convert", str(src), str(tmp_path / "out.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "Traceback" in done.stderr and "KeyError: 'internal'" in done.stderr
+
+
+def test_bad_input_and_bad_paths_are_one_line_user_errors(tmp_path, capsys):
+    """What the user gave: a missing file, a folder for a file, a folder as the output, an unknown
+    layout or part: exit 2, one line naming it, no traceback."""
+    src = _write(tmp_path / "in.json", coco_doc())
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    cases = [
+        (("convert", tmp_path / "missing.json", tmp_path / "o.json", "--from", "coco"), "missing.json"),
+        (("convert", folder, tmp_path / "o.json", "--from", "coco"), "Is a directory"),
+        (("convert", src, folder), f"{folder}: cannot write file (Is a directory)"),
+        (("convert", src, tmp_path / "o.json", "--layout", "nonsense"), "unknown layout 'nonsense'"),
+    ]
+    for argv, expected in cases:
+        code, _, err = _run(capsys, *argv)
+        assert code == 2, argv
+        assert expected in _one_error_line(err), (argv, err)
+    assert os.listdir(folder) == []  # no temporary file left beside the refused destination
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        json.dumps(coco_doc())[:300],  # cut before anything sets a format apart
+        json.dumps(coco_doc())[:-40],  # cut near the end
+        '{"images": [1, 2,}',  # invalid
+        "[1, 2",  # a cut list
+    ],
+)
+def test_auto_detection_reports_a_broken_json_file_as_broken(tmp_path, capsys, content):
+    """``--format auto`` (the default) says what ``--format coco`` says of a broken file: its line
+    and column, not "cannot tell the format"."""
+    path = tmp_path / "broken.json"
+    path.write_text(content)
+    auto = _one_error_line(_run(capsys, "convert", path, tmp_path / "o.json")[2])
+    named = _one_error_line(_run(capsys, "convert", path, tmp_path / "o.json", "--from", "coco")[2])
+    assert auto == named and "invalid JSON" in auto and "cannot tell" not in auto
+
+
+def test_a_folder_of_no_known_format_is_called_a_directory(tmp_path, capsys):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(b"")
+    code, _, err = _run(capsys, "convert", folder, tmp_path / "o.json")
+    assert code == 2
+    assert _one_error_line(err) == (
+        f"fiftyone-pose: error: {folder}: is a directory, and not a dataset folder of a known format; "
+        "give the annotation file, or pass --from FORMAT for a dataset folder"
+    )
+
+
+@pytest.mark.parametrize(
+    ("to", "options"),
+    [
+        ("mpii", {"layout": "mpii"}),
+        ("pytorch_pose", {"layout": "mpii"}),
+        ("aic", {"layout": "aic", "flavor": "native"}),
+        ("ochuman", {"flavor": "native"}),
+        ("coco", {"layout": "crowdpose"}),
+    ],
+)
+def test_the_convert_summary_describes_what_was_written(tmp_path, capsys, to, options):
+    """Images, persons, crowd regions and points as the written file holds them (not as the
+    input had them), and what was left out counted in the notes."""
+    from fiftyone_pose import formats
+
+    src = _write(tmp_path / "in.json", coco_doc())  # a crowd region, an image without persons
+    out = tmp_path / "out.json"
+    written = formats.convert(src, out, "coco", to, **options).summary()
+    back = formats.read(out, to).summary()
+    for key in ("images", "persons", "crowd_regions", "persons_without_keypoints", "keypoints_labeled"):
+        assert written[key] == back[key], key
+    assert written["layout"].split(" (")[1] == back["layout"].split(" (")[1]  # (OCHuman's is COCO's, by name)
+    source = formats.read(src).summary()
+    left_out = source["crowd_regions"] - back["crowd_regions"]
+    if left_out:
+        assert any(r.startswith("crowd regions not written") and n == left_out for r, n in written["notes"].items())
+    if source["images"] != back["images"]:
+        assert any(r.startswith("images without persons not written") for r in written["notes"])
+    if "layout" in options:
+        assert written["layout"].startswith(f"{options['layout']} (")
+        code, lines, _ = _run(capsys, "convert", src, tmp_path / "cli.json", "--to", to, "--layout", options["layout"])
+        assert code == 0 and f"  persons: {back['persons']}" in lines and f"  images: {back['images']}" in lines

@@ -163,3 +163,45 @@ def test_data_counting_pixels_from_1_is_written_to_coco_from_0(tmp_path):
     np.testing.assert_array_equal(q.boxes[:, 2:], p.boxes[:, 2:])
     formats.write(one_based, tmp_path / "out.json", "coco")
     assert first_difference(json.loads((tmp_path / "out.json").read_text()), coco_doc()) is None
+
+
+def test_empty_categories_stay_empty(tmp_path):
+    """``"categories": []`` is written back as it is, not as a made-up ``person`` category."""
+    doc = coco_doc()
+    doc["categories"] = []
+    for ann in doc["annotations"]:
+        ann.pop("category_id")
+    assert first_difference(coco.encode(coco.decode(doc)), doc) is None
+    path = tmp_path / "empty_categories.json"
+    path.write_text(json.dumps(doc))
+    formats.convert(path, tmp_path / "out.json", "coco", "coco")
+    assert first_difference(json.loads((tmp_path / "out.json").read_text()), doc) is None
+
+
+def test_values_spelled_like_an_internal_marker_are_kept():
+    """No value a file can hold is taken for the model's marker of a missing key."""
+    doc = coco_doc()
+    doc["info"] = "__absent__"
+    doc["licenses"] = "__absent__"
+    doc["extra_key"] = "__absent__"
+    doc["images"][0]["note"] = "__absent__"
+    doc["annotations"][0]["note"] = "__absent__"
+    assert first_difference(coco.encode(coco.decode(doc)), doc) is None
+
+
+@pytest.mark.parametrize("k", [5, 14])
+def test_a_category_without_names_reads_as_a_generic_k_point_layout_and_writes_back(k):
+    """Real files: an empty ``keypoints`` name list with K-point persons (K of no shipped layout, or
+    of several) reads with a generic K-point skeleton and is written back exactly."""
+    doc = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
+        "annotations": [
+            {"id": 7, "image_id": 1, "category_id": 1, "keypoints": [1.5, 2, 2] * (k - 1) + [0, 0, 0],
+             "num_keypoints": k - 1, "bbox": [1, 2, 3, 4], "area": 12, "iscrowd": 0},
+        ],
+        "categories": [{"id": 1, "name": "person", "keypoints": [], "skeleton": []}],
+    }  # fmt: skip
+    data = coco.decode(doc)
+    assert data.skeleton.name == "custom" and data.skeleton.num_keypoints == k
+    assert data.skeleton.keypoints[0] == "keypoint_0"
+    assert first_difference(coco.encode(data), doc) is None

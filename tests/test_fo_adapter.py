@@ -360,3 +360,28 @@ def test_dataset_types_refuse_what_they_cannot_do_as_usage_errors(fo_db, coco_fi
         PoseDatasetImporter(labels_path=str(coco_file), max_samples=2)
     with pytest.raises(PoseUsageError, match="labels_path"):
         PoseDatasetExporter()
+
+
+def test_empty_categories_and_marker_like_values_survive_fiftyone(fo_db, tmp_path):
+    """``"categories": []`` stays empty, and values spelled like an internal marker stay values."""
+    doc = coco_doc()
+    doc["categories"] = []
+    for ann in doc["annotations"]:
+        ann.pop("category_id")
+    doc["info"] = "__absent__"
+    doc["extra_key"] = "__absent__"
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(doc))
+    ds = fop.load(path, format="coco", images_dir=tmp_path)
+    assert first_difference(export_doc(ds, tmp_path), doc) is None
+
+
+def test_a_missing_info_survives_fiftyone(fo_db, tmp_path):
+    """A file without ``info``/``licenses`` gets none written back after FiftyOne either."""
+    doc = coco_doc()
+    del doc["info"]
+    doc.pop("licenses", None)
+    path = tmp_path / "no_info.json"
+    path.write_text(json.dumps(doc))
+    ds = fop.load(path, format="coco", images_dir=tmp_path)
+    assert first_difference(export_doc(ds, tmp_path), doc) is None

@@ -598,3 +598,46 @@ def test_generated_hrnet_files_survive_fiftyone(fo_db, tmp_path, doc):
         assert first_difference(json.loads(out.read_text()), doc) is None
     finally:
         ds.delete()
+
+
+def test_a_coco_file_written_from_mpii_is_detected_by_its_names_and_converts_back(tmp_path):
+    """Its category names MPII's 16 points: it is a COCO file of the 'mpii' layout (not MHP's, whose
+    files spell the names 'Right-ankle'), and goes back to MPII with no layout to give."""
+    src = write_json(tmp_path / "valid.json", mpii_hrnet_doc())
+    formats.convert(src, tmp_path / "mpii_coco.json", "mpii", "coco")
+    assert formats.detect(tmp_path / "mpii_coco.json") == "coco"
+    data = formats.read(tmp_path / "mpii_coco.json")
+    assert data.skeleton.name == "mpii"
+    written = formats.convert(tmp_path / "mpii_coco.json", tmp_path / "back.json", "auto", "mpii")
+    assert written.summary()["persons"] == len(formats.read(src).persons)
+    back, source = formats.read(tmp_path / "back.json"), formats.read(src)
+    labelled = source.persons.visibility > 0
+    assert (back.persons.visibility == source.persons.visibility).all()
+    assert np.array_equal(back.persons.keypoints[labelled], source.persons.keypoints[labelled])
+
+
+def _as_python_lists(value):
+    """``value`` with every struct array as a list of dicts, as Python tools build MPII-style files
+    (``scipy.io.savemat`` then writes each as a cell array of structs)."""
+    if isinstance(value, dict):
+        return {key: _as_python_lists(v) for key, v in value.items()}
+    if isinstance(value, np.ndarray) and value.dtype.names:
+        return [{f: _as_python_lists(row[f]) for f in value.dtype.names} for row in value.ravel(order="F")]
+    return value
+
+
+def test_a_mat_file_of_cell_arrays_of_structs_reads_as_the_struct_arrays(tmp_path):
+    """``annolist``, ``annorect``, ``point`` and ``act`` as cell arrays of structs (Python lists of
+    dicts through ``scipy.io.savemat``, e.g. Datumaro's MPII test assets) read as their struct arrays."""
+    import scipy.io
+
+    structs, cells = tmp_path / "structs.mat", tmp_path / "cells.mat"
+    scipy.io.savemat(structs, mpii_release())
+    scipy.io.savemat(cells, _as_python_lists(mpii_release()))
+    expected, got = mpii.read(structs), mpii.read(cells)
+    assert got.images.file_names == expected.images.file_names
+    assert got.images.extras == expected.images.extras
+    assert np.array_equal(got.persons.keypoints, expected.persons.keypoints)
+    assert np.array_equal(got.persons.visibility, expected.persons.visibility)
+    assert got.persons.extras == expected.persons.extras
+    assert got.notes == expected.notes

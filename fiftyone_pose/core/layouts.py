@@ -49,12 +49,12 @@ def part_indices(layout: Skeleton | str | Sequence[str], part: str) -> np.ndarra
     """Indices (ascending) of the points of ``part`` in ``layout`` (a Skeleton, name or name list).
 
     ``part`` is one of ``PARTS`` ("body", "foot", "face", "lefthand", "righthand"); "body" means
-    the COCO 17 plus Halpe's head, neck and hip. An unknown part is a ValueError.
+    the COCO 17 plus Halpe's head, neck and hip. An unknown part is a ``PoseUsageError``.
     """
     try:
         rule = PART_RULES[part]
     except KeyError:
-        raise ValueError(f"unknown part {part!r}; parts: {', '.join(PARTS)}") from None
+        raise PoseUsageError(f"unknown part {part!r}; parts: {', '.join(PARTS)}") from None
     return np.array([i for i, n in enumerate(_layout(layout)) if rule.match(n)], dtype=np.int64)
 
 
@@ -67,12 +67,12 @@ def parts_of(layout: Skeleton | str | Sequence[str]) -> dict[str, np.ndarray]:
 def coco_body_indices(layout: Skeleton | str | Sequence[str]) -> np.ndarray:
     """Indices of the 17 COCO body points in ``layout``, in COCO order (``num_keypoints`` counts them).
 
-    A ValueError when the layout lacks one of them.
+    A ``PoseUsageError`` when the layout lacks one of them.
     """
     names = _layout(layout)
     missing = [n for n in skeletons.load("coco").keypoints if n not in names]
     if missing:
-        raise ValueError(f"the layout has no COCO body point(s) {', '.join(missing)}")
+        raise PoseUsageError(f"the layout has no COCO body point(s) {', '.join(missing)}")
     return np.array([names.index(n) for n in skeletons.load("coco").keypoints], dtype=np.int64)
 
 
@@ -196,12 +196,7 @@ def to_layout(data: PoseData, layout: Skeleton | str) -> PoseData:
 
 
 def _target(layout: Skeleton | str) -> Skeleton:
-    if isinstance(layout, Skeleton):
-        return layout
-    try:
-        return skeletons.load(layout)
-    except KeyError:
-        raise PoseUsageError(f"unknown layout {layout!r}; layouts: {', '.join(skeletons.available())}") from None
+    return layout if isinstance(layout, Skeleton) else skeletons.load(layout)
 
 
 def _from_field(

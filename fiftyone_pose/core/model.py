@@ -12,6 +12,7 @@ exactly; ``int_mask`` remembers which of them were JSON integers so writers repr
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,9 +22,17 @@ import orjson
 from .numbers import concat_masks, take_mask, uniform_mask
 from .skeleton import Skeleton
 
+
+class Marker(enum.Enum):
+    """Markers in ``PoseData.meta``: objects no file can hold (a string such as ``"__absent__"``
+    is a value a file may have). Enum members stay themselves through copies and pickles."""
+
+    ABSENT = "absent"
+
+
 #: ``PoseData.meta`` value marking a top-level key the source file did not have (e.g. ``info``),
-#: so a writer neither invents it on a round trip nor loses it when converting
-ABSENT = "__absent__"
+#: so a writer neither invents it on a round trip nor loses it when converting (test it with ``is``)
+ABSENT = Marker.ABSENT
 
 #: Standard per-person keys a source record may lack; ``Persons.absent`` says which, per person.
 OPTIONAL_PERSON_KEYS = ("id", "category_id", "bbox", "area", "iscrowd", "num_keypoints", "segmentation")
@@ -204,7 +213,9 @@ class PoseData:
     skeleton: Skeleton
     #: categories as the file lists them (COCO ``categories``), verbatim
     categories: list[dict[str, Any]] = field(default_factory=list)
-    #: other top-level content (``info``, ``licenses``, unknown keys), verbatim and in order
+    #: other top-level content (``info``, ``licenses``, unknown keys), verbatim and in order;
+    #: ``ABSENT`` for a key the format knows that the file lacked, ``"categories": []`` where the
+    #: file's categories are an empty list (written back empty, not as a made-up category)
     meta: dict[str, Any] = field(default_factory=dict)
     #: registry name of the format this came from ("coco", ...)
     format: str | None = None
@@ -229,15 +240,31 @@ def person_counts(p: Persons) -> np.ndarray:
     return np.array([len(vis), int(p.crowd.sum()), unlabeled, *hist.tolist()], np.int64)
 
 
+#: how a writer's notes of what it left out begin, by what they take from the summary's counts:
+#: the summary of data as written (``formats.write``) counts what the file holds
+LEFT_OUT = {
+    "images": ("images without persons not written",),
+    "crowd_regions": ("crowd regions not written", "crowd regions left out"),
+    "persons": ("persons left out",),
+    "persons_without_keypoints": ("persons left out: no labelled point",),
+}
+
+
 def summary(data: PoseData, counts: np.ndarray) -> dict[str, Any]:
     """The summary of ``data`` (its images, layout and notes) with ``person_counts`` of its persons
-    (summed over chunks when the persons streamed past)."""
+    (summed over chunks when the persons streamed past), less what the notes say a writer left
+    out (``LEFT_OUT``)."""
     persons, crowd, unlabeled, v0, v1, v2 = counts.tolist()
+    left = {
+        what: sum(n for reason, n in data.notes.items() if reason.startswith(starts))
+        for what, starts in LEFT_OUT.items()
+    }
+    v0 -= left["persons_without_keypoints"] * data.skeleton.num_keypoints  # (their points are all unlabelled)
     return {
-        "images": len(data.images),
-        "persons": persons,
-        "crowd_regions": crowd,
-        "persons_without_keypoints": unlabeled,
+        "images": len(data.images) - left["images"],
+        "persons": persons - left["persons"],
+        "crowd_regions": crowd - left["crowd_regions"],
+        "persons_without_keypoints": unlabeled - left["persons_without_keypoints"],
         "keypoints_labeled": v1 + v2,
         "visibility": {"0": v0, "1": v1, "2": v2},
         "layout": f"{data.skeleton.name} ({data.skeleton.num_keypoints} points)",

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from .errors import PoseUsageError
+
 _SKELETON_PACKAGE = "fiftyone_pose.skeletons"
 _LAYOUT_KEYS = ("name", "keypoints", "edges", "flip_pairs", "sigmas", "joint_weights")
 
@@ -30,11 +32,11 @@ class Skeleton:
         return len(self.keypoints)
 
     def index(self, name: str) -> int:
-        """Index of the keypoint called ``name`` (ValueError naming the layout otherwise)."""
+        """Index of the keypoint called ``name`` (a ``PoseUsageError`` naming the layout otherwise)."""
         try:
             return self.keypoints.index(name)
         except ValueError:
-            raise ValueError(
+            raise PoseUsageError(
                 f"skeleton '{self.name}' has no keypoint named {name!r}; it has: {', '.join(self.keypoints)}"
             ) from None
 
@@ -82,18 +84,25 @@ def load(name: str) -> Skeleton:
     """The shipped layout called ``name`` (e.g. ``"coco"``, ``"halpe"``)."""
     path = resources.files(_SKELETON_PACKAGE) / f"{name}.json"
     if not path.is_file():
-        raise KeyError(f"no skeleton named {name!r}; available: {', '.join(available())}")
+        raise PoseUsageError(f"unknown layout {name!r}; layouts: {', '.join(available())}")
     return Skeleton.from_dict(json.loads(path.read_text()))
+
+
+#: layouts other datasets reuse point for point (OCHuman and Human-Art COCO's names, MHP MPII's):
+#: names that several layouts share are the base layout's
+BASE_LAYOUTS = ("coco", "mpii")
 
 
 def match(names: Sequence[str], num_keypoints: int, prefer: str | None = None) -> Skeleton | None:
     """The shipped layout with these keypoint names, else the only one with this many points.
 
-    ``prefer`` breaks ties (several layouts share COCO's 17 names).
+    ``prefer``, then ``BASE_LAYOUTS``, break ties (several layouts share COCO's 17 names, MHP
+    has MPII's 16).
     """
-    layouts = [load(n) for n in available()]
-    if prefer is not None:
-        layouts.sort(key=lambda s: s.name != prefer)
+    order = [prefer, *BASE_LAYOUTS]
+    layouts = sorted(
+        (load(n) for n in available()), key=lambda s: order.index(s.name) if s.name in order else len(order)
+    )
     if names:
         return next((s for s in layouts if list(s.keypoints) == list(names)), None)
     same_k = [s for s in layouts if s.num_keypoints == num_keypoints]

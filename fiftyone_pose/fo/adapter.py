@@ -42,6 +42,7 @@ from bson.raw_bson import RawBSONDocument
 from ..core.bulk import paused_gc
 from ..core.errors import PoseFormatError
 from ..core.model import Images, Persons, PoseData
+from ..formats.native import sizes_from_headers
 from . import documents
 from .encoder import SampleElements, SampleEncoder
 from .fields import (
@@ -52,12 +53,14 @@ from .fields import (
     declare_extra_json,
     declare_schema,
     image_keys_without_field,
+    meta_of,
     parts_field,
     pose_fields,
     pose_info,
     record_info,
     resolve_label_field,
     skeleton_of,
+    stored_meta,
     too_deep,
 )
 from .reader import BatchReader, export_projection
@@ -72,6 +75,7 @@ __all__ = [
     "parts_field",
     "pose_fields",
     "resolve_label_field",
+    "stored_meta",
     "to_pose_data",
 ]
 
@@ -114,7 +118,8 @@ def _add_pose_data(
     sample_elements: SampleElements | None,
 ) -> list[str]:
     images_dir = os.path.abspath(os.fspath(images_dir))
-    sizes = _image_sizes(data, images_dir)
+    sized = sizes_from_headers(data, images_dir).images  # where the file gives none (its notes go to data's)
+    sizes = (sized.widths, sized.heights)
     image_fields = declare_schema(dataset, data, label_field)
     record_info(dataset, data, label_field, image_fields)
     reserved = image_keys_without_field(data, label_field, image_fields)
@@ -193,36 +198,6 @@ def _wait_quietly(future: Future) -> None:
         pass
 
 
-def _image_sizes(data: PoseData, images_dir: str) -> tuple[np.ndarray, np.ndarray]:
-    """Width and height of every image; read from the image header where the file has none."""
-    widths, heights = data.images.widths.copy(), data.images.heights.copy()
-    unknown = np.flatnonzero((widths <= 0) | (heights <= 0))
-    if len(unknown):
-        from PIL import Image
-
-        for i in unknown.tolist():
-            path = os.path.join(images_dir, data.images.file_names[i])
-            try:
-                with Image.open(path) as im:  # reads the header only, not the pixels
-                    size, why = im.size, f"its header says {im.size[0]}x{im.size[1]}"
-            except (OSError, Image.DecompressionBombError) as e:  # a bomb: a header of > 178 Mpx
-                size, why = (0, 0), str(e)
-            if min(size) <= 0:
-                raise PoseFormatError(
-                    f"the file gives no image size and the image cannot be read to find it ({why})",
-                    record=f"images[{i}] (id {data.images.ids[i]}, {path})",
-                    field="width",
-                ) from None
-            # only the unknown side: a width or height the file gives is kept (the points are in its frame)
-            widths[i] = widths[i] if widths[i] > 0 else size[0]
-            heights[i] = heights[i] if heights[i] > 0 else size[1]
-        data.notes["image sizes read from image headers"] = len(unknown)
-    return widths, heights
-
-
-# ---------------------------------------------------------------------------------------- export
-
-
 def to_pose_data(
     collection: fo.core.collections.SampleCollection,
     label_field: str | None = None,
@@ -282,7 +257,7 @@ def _to_pose_data(
         persons=persons,
         skeleton=layout,
         categories=info.get("categories") or [],
-        meta=dict(info.get("meta") or {}),
+        meta=meta_of(info),
         format=info.get("format"),
         notes=notes,
         origin=origin,

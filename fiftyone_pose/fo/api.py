@@ -180,7 +180,7 @@ def sample_files(collection: fo.core.collections.SampleCollection, data: PoseDat
     names = values[2] if len(values) > 2 else [None] * len(paths)
     expected = [name or os.path.basename(path) for name, path in zip(names, paths)]
     if expected != data.images.file_names:
-        raise RuntimeError("the view's samples changed while it was exported; export again")
+        raise PoseUsageError("the view's samples changed while it was exported; export again")
     return {"sources": paths, "tags": tags}
 
 

@@ -18,7 +18,7 @@ import fiftyone as fo
 import orjson
 
 from ..core.errors import PoseUsageError
-from ..core.model import PoseData
+from ..core.model import ABSENT, PoseData
 from ..core.skeleton import Skeleton
 from . import documents
 
@@ -196,7 +196,7 @@ def record_info(dataset: fo.Dataset, data: PoseData, label_field: str, image_fie
         "origin": data.origin,
         "skeleton": layout.to_dict(),
         "categories": data.categories,
-        "meta": data.meta,
+        **stored_meta(data.meta),
         "image_fields": sorted(image_fields),
     }
     info[INFO_KEY] = pose
@@ -239,3 +239,24 @@ def skeleton_of(collection: fo.core.collections.SampleCollection, label_field: s
     if sk is not None and sk.labels:
         return Skeleton.custom(sk.labels, [e for e in sk.edges if len(e) == 2])
     raise PoseUsageError(f"field '{label_field}' has no skeleton; set dataset.skeletons['{label_field}'] first")
+
+
+#: how ``ABSENT`` was stored in ``dataset.info`` by earlier versions (a string a file can hold too)
+_LEGACY_ABSENT = "__absent__"
+
+
+def stored_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """``PoseData.meta`` as a field's entry in ``dataset.info`` keeps it: ``meta``, the file's own
+    values, and ``absent_keys``, the keys marked ``ABSENT``; no value a file holds is a marker."""
+    return {
+        "meta": {key: value for key, value in meta.items() if value is not ABSENT},
+        "absent_keys": [key for key, value in meta.items() if value is ABSENT],
+    }
+
+
+def meta_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """The ``PoseData.meta`` of a field's entry in ``dataset.info`` (see ``stored_meta``)."""
+    meta = dict(entry.get("meta") or {})
+    if "absent_keys" not in entry:  # stored before ``absent_keys``: the marker was a string
+        return {key: ABSENT if value == _LEGACY_ABSENT else value for key, value in meta.items()}
+    return {**meta, **dict.fromkeys(entry["absent_keys"], ABSENT)}

@@ -39,7 +39,15 @@ from ..core.layouts import to_layout
 from ..core.model import PoseData, with_origin
 from ..core.skeleton import Skeleton
 from ..formats.cocolike import default_category
-from .adapter import INFO_KEY, add_pose_data, boxes_field, parts_field, resolve_label_field, to_pose_data
+from .adapter import (
+    INFO_KEY,
+    add_pose_data,
+    boxes_field,
+    parts_field,
+    resolve_label_field,
+    stored_meta,
+    to_pose_data,
+)
 from .api import building
 
 #: the sample field naming each merged sample's source dataset
@@ -127,10 +135,12 @@ def merge(
         pose[field] = {
             **pose[field],
             "image_fields": sorted(image_fields),
-            "meta": {
-                "info": {"description": f"{names} in layout '{target.name}' (fiftyone-pose merge)"},
-                "licenses": licenses,
-            },
+            **stored_meta(
+                {
+                    "info": {"description": f"{names} in layout '{target.name}' (fiftyone-pose merge)"},
+                    "licenses": licenses,
+                }
+            ),
             "merged_from": report,
             "images_root": root,
         }

@@ -37,7 +37,7 @@ from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData
 from ..core.numbers import INT64_MAX, INT64_MIN, to_array, to_lists
 from ..core.skeleton import Skeleton
 from ..formats import coco_results
-from .adapter import INFO_KEY, resolve_label_field
+from .adapter import INFO_KEY, resolve_label_field, stored_meta
 
 NOTE_UNKNOWN = "predictions for image ids the dataset lacks (left out)"
 #: attributes of a predicted keypoint this module writes, FiftyOne's own and the adapter's: a
@@ -255,7 +255,7 @@ def _record(dataset: fo.Dataset, label_field: str, data: PoseData | None) -> Non
             "origin": data.origin,
             "skeleton": data.skeleton.to_dict(),
             "categories": data.categories,
-            "meta": data.meta,
+            **stored_meta(data.meta),
             "image_fields": [],
         }
     info[INFO_KEY] = pose

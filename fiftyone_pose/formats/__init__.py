@@ -43,6 +43,8 @@ from . import (
     pytorch_pose,
     yolo,
 )
+from .cocolike import whole_body
+from .jsonio import load_json
 from .protocol import Confidence, FolderFormat, OptionSpec, Peek, PredictionsFormat, StreamingFormat
 
 #: every format, by name; a test checks that each module in this package is registered or support
@@ -95,6 +97,15 @@ def detect(path: str | os.PathLike) -> str:
     best, name = scores[0]
     runner_up = scores[1][0] if len(scores) > 1 else Confidence.NO
     if best < Confidence.WEAK or best == runner_up:
+        if best < Confidence.WEAK and peek.is_dir:
+            raise PoseFormatError(
+                "is a directory, and not a dataset folder of a known format; give the annotation file, or ",
+                Option("format"),
+                " for a dataset folder",
+                path=path,
+            )
+        if best < Confidence.WEAK and peek.head.lstrip()[:1] in (b"{", b"["):
+            load_json(path)  # a broken file is said to be broken: its line and column, as its reader says
         raise PoseFormatError(
             "cannot tell the format from the content; ",
             Option("format"),
@@ -132,9 +143,10 @@ def write(
     count what the conversion changed and what the writer left out or adjusted (YOLO's report).
     """
     module = _checked(format, "write", options)
+    chosen = write_layout(data, format, layout)
     with paused_gc():
-        if layout is not None:
-            data = to_layout(data, layout)
+        if chosen is not None:
+            data = _converted(data, chosen, noted=layout is None)
         data = with_origin(data, module.ORIGIN)
         try:
             report = module.write(data, path, **options)
@@ -160,8 +172,9 @@ def write_stream(
     written (after the conversion), and its notes, shared with ``stream``'s header, hold those of
     reading, converting and writing."""
     module = _checked(format, "write", options)
-    if layout is not None:
-        stream = stream.map(lambda d: to_layout(d, layout))
+    chosen = write_layout(stream.header, format, layout)
+    if chosen is not None:
+        stream = stream.map(lambda d: _converted(d, chosen, noted=layout is None))
     stream = stream.map(lambda d: with_origin(d, module.ORIGIN))
     with paused_gc():
         try:
@@ -187,6 +200,31 @@ def convert(
     (see ``write_stream``): ``summary()`` counts what was written, with the notes of reading,
     converting and writing."""
     return write_stream(read_stream(src, src_format), dst, dst_format, layout=layout, **options)
+
+
+def write_layout(data: PoseData, format: str, layout: Skeleton | str | None) -> Skeleton | str | None:
+    """The layout ``write`` converts ``data`` to: ``layout``, else for whole-body data (points of
+    the face or hands: COCO-WholeBody, Halpe) written as ``coco`` from another format, COCO's 17
+    body points. A COCO user expects a person keypoints file that COCO tools read as it is
+    (pycocotools' COCOeval, a 17-point model); ``layout=`` the whole-body layout keeps every point,
+    under a category that names them all. The summary says so (``notes``)."""
+    if layout is not None or format != coco.NAME or data.format == coco.NAME:
+        return layout
+    return coco.NAME if whole_body(data.skeleton) else None
+
+
+def _converted(data: PoseData, layout: Skeleton | str, noted: bool) -> PoseData:
+    """``to_layout(data, layout)``; ``noted``: the layout is ``write_layout``'s choice, and the
+    notes count the persons it gave COCO's body only."""
+    source = data.skeleton
+    out = to_layout(data, layout)
+    if noted and len(out.persons):
+        reason = (
+            f"persons of layout '{source.name}' written with COCO's 17 body points "
+            f"(layout '{source.name}' keeps all {source.num_keypoints})"
+        )
+        out = dataclasses.replace(out, notes={**out.notes, reason: len(out.persons)})
+    return out
 
 
 def images_dir(path: str | os.PathLike, format: str) -> str:

@@ -52,7 +52,7 @@ import orjson
 
 from ..core import skeleton as skeletons
 from ..core.errors import PoseUsageError
-from ..core.layouts import require_layout
+from ..core.layouts import PART_RULES, require_layout
 from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, keypoint_boxes
 from ..core.numbers import INT64_MAX, INT64_MIN, is_int, is_number, mask_value, to_lists, uniform_mask
 from ..core.skeleton import Skeleton
@@ -75,6 +75,8 @@ SKELETON = OptionSpec("skeleton", "force the keypoint layout (a skeleton name), 
 #: what a COCO-like format says about streaming
 STREAMS = "streams: reads and writes a chunk of persons at a time (memory bounded by a chunk)"
 
+#: the parts whose points make a layout whole-body (see ``whole_body``)
+WHOLE_BODY_RULES = tuple(PART_RULES[part] for part in ("face", "lefthand", "righthand"))
 _NOTE_VISIBILITY = "visibility values other than 0/1/2 (read as 0 if <= 0, else labeled; raw value kept)"
 _NOTE_ID_0 = "annotations with id 0 (COCOeval treats id 0 as unmatched)"
 
@@ -92,6 +94,9 @@ class CocoLike:
     counts: str | None = None
     keys: tuple[str, ...] = ()
     names: tuple[Sequence[str], ...] = ()
+    #: ``names`` are its files' spelling only (MHP's "Right-ankle"): the same names in another
+    #: spelling are another dataset's (MPII's, in a COCO file written from MPII data)
+    exact_names: bool = False
     derived_keys: bool = False
     own_keys: tuple[str, ...] = ()
     #: a category written for data that has none spells the names as the dataset's files do
@@ -145,7 +150,7 @@ class CocoLike:
             return Confidence.NO
         if any(f'"{key}"'.encode() in peek.text for key in self.keys):
             return Confidence.CERTAIN
-        if self.names and names_match(peek.text, *self.names):
+        if self.names and names_match(peek.text, *self.names, exact=self.exact_names):
             return Confidence.LIKELY
         return Confidence.NO if self.keys or self.names else Confidence.WEAK
 
@@ -194,6 +199,8 @@ class CocoLike:
         for key in ("info", "annotations", "categories"):  # e.g. test-set image lists, Human3.6M's converted file
             if key not in doc:
                 meta[key] = ABSENT
+        if doc.get("categories") == []:  # stays empty: no category is made up for it
+            meta["categories"] = []
         header = PoseData(
             images, Persons.empty(layout.num_keypoints), layout, categories, meta, self.name, ctx.notes, self.origin
         )
@@ -269,15 +276,15 @@ class CocoLike:
         """The document's top-level (key, value, chunked) in order; chunked values yield record lists."""
         header = self.write_header(stream.header)
         meta = dict(header.meta)
-        has_annotations = meta.pop("annotations", None) != ABSENT
-        has_categories = meta.pop("categories", None) != ABSENT
+        has_annotations = meta.pop("annotations", None) is not ABSENT
+        categories = meta.pop("categories", None)  # ABSENT, [] (the file's own, empty) or None
         if "info" not in meta:
             # data not read from a COCO-like file (converted, or made in FiftyOne): pycocotools
             # 2.0.9/2.0.10 loadRes raise KeyError without ``info``
             yield "info", {"description": "written by fiftyone-pose"}, False
             yield "licenses", [], False
         for key, value in meta.items():
-            if value != ABSENT:
+            if value is not ABSENT:
                 yield key, value, False
         yield "images", image_chunks(header.images), True
         chunks = iter(stream)
@@ -287,8 +294,11 @@ class CocoLike:
             has_annotations = first is not None
         if has_annotations:
             yield "annotations", self._records(chunks, header), True
-        if has_categories:
-            yield "categories", header.categories or self.default_categories(header.skeleton), False
+        if categories is not ABSENT:
+            written = header.categories or ([] if categories == [] else self.default_categories(header.skeleton))
+            if header.format != self.name and self.keypoints_layout is None and whole_body(header.skeleton):
+                written = [naming(c, header.skeleton) for c in written]  # converted: name every point written
+            yield "categories", written, False
 
     def _records(self, chunks: Iterable[Persons], header: PoseData) -> Iterator[list[dict[str, Any]]]:
         points = None if self.keypoints_layout is None else points_of(self.keypoints_layout, header.skeleton)
@@ -333,22 +343,25 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
-def category_names(text: bytes) -> list[tuple[str, ...]]:
-    """The keypoint-name lists of the categories visible in ``text``, normalised."""
+def category_names(text: bytes, exact: bool = False) -> list[tuple[str, ...]]:
+    """The keypoint-name lists of the categories visible in ``text``, normalised (``exact``: as spelled)."""
     out = []
+    spelled = (lambda n: n) if exact else normalise_name
     for m in _NAME_LIST.finditer(text):
         try:
             names = orjson.loads(b"[" + m.group(1) + b"]")
         except orjson.JSONDecodeError:
             continue
-        out.append(tuple(normalise_name(n) for n in names))
+        out.append(tuple(spelled(n) for n in names))
     return out
 
 
-def names_match(text: bytes, *layouts: Sequence[str]) -> bool:
-    """Whether a category in ``text`` lists exactly one of the name lists ``layouts``."""
-    wanted = {tuple(normalise_name(n) for n in names) for names in layouts}
-    return any(found in wanted for found in category_names(text))
+def names_match(text: bytes, *layouts: Sequence[str], exact: bool = False) -> bool:
+    """Whether a category in ``text`` lists exactly one of the name lists ``layouts`` (``exact``:
+    spelled as they are, else in any spelling ``normalise_name`` reads as the same)."""
+    spelled = (lambda n: n) if exact else normalise_name
+    wanted = {tuple(spelled(n) for n in names) for names in layouts}
+    return any(found in wanted for found in category_names(text, exact))
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -815,6 +828,23 @@ def default_category(layout: Skeleton) -> dict[str, Any]:
         "keypoints": list(layout.keypoints),
         "skeleton": [[a + 1, b + 1] for a, b in layout.edges],
     }
+
+
+def whole_body(layout: Skeleton) -> bool:
+    """Whether ``layout`` has points of the face or hands (COCO-WholeBody, Halpe): its files'
+    category cannot name the points a COCO file of it holds (WholeBody's names the 17 body
+    points, Halpe's none)."""
+    return any(rule.match(n) for n in layout.keypoints for rule in WHOLE_BODY_RULES)
+
+
+def naming(category: dict[str, Any], layout: Skeleton) -> dict[str, Any]:
+    """``category`` naming the points of ``layout``, with its 1-based edges, where it names
+    another number of points: a COCO file written from whole-body data names every point its
+    persons hold, as COCO tools (and this package) read it."""
+    names = category.get("keypoints")
+    if isinstance(names, list) and len(names) == layout.num_keypoints:
+        return category
+    return {**category, "keypoints": list(layout.keypoints), "skeleton": [[a + 1, b + 1] for a, b in layout.edges]}
 
 
 def encode_images(images: Images, rows: slice = slice(None)) -> list[dict[str, Any]]:

@@ -392,18 +392,24 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
     mode, so an export on a shared server is as readable as any other file there.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        mode = None
-    fd, tmp = _temporary_beside(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except FileNotFoundError:
+            mode = None
+        fd, tmp = _temporary_beside(path)
+    except OSError as e:  # the user's destination: a folder that cannot be made or written to
+        raise PoseFormatError(f"cannot write file ({e.strerror})", path=path) from None
     try:
         if mode is not None:
             os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
             yield f
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as e:  # e.g. the destination is a folder
+            raise PoseFormatError(f"cannot write file ({e.strerror})", path=path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

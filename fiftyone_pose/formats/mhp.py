@@ -65,7 +65,8 @@ COCO = CocoLike(
     title="MHP",
     flavors=FLAVORS,
     layout="mhp",
-    names=(skeletons.load("mhp").keypoints, skeletons.load("mhp").meta["names_in_distributed_json"]),
+    names=(skeletons.load("mhp").meta["names_in_distributed_json"],),
+    exact_names=True,
     spelled_names=True,
 )
 NAME, ORIGIN = COCO.name, COCO.origin

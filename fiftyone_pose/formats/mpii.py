@@ -360,7 +360,7 @@ def _note_unwritten(data: PoseData, notes: dict[str, int], image_index: np.ndarr
     with_fields = sum(1 for e in data.images.extras if e)
     if with_fields:
         notes["images whose fields are not written (the json has no image records)"] = with_fields
-    meta = [key for key, value in data.meta.items() if value != ABSENT]
+    meta = [key for key, value in data.meta.items() if value is not ABSENT]
     if meta:
         notes[f"file-level fields not written ({', '.join(meta)})"] = len(meta)
     for reason, count in notes.items():
@@ -476,12 +476,13 @@ def _release_columns(fields: dict[str, Any], m: int, r: ReadContext) -> dict[str
         out["single_person"] = column
     if "act" in fields:
         act = fields["act"]
-        if not isinstance(act, MatStruct) or len(act) != m:
+        elements = _struct_elements(act)
+        if elements is None or len(elements) != m:
             raise r.error(
                 f"expected a struct array of {m} activities (one per image), found {_describe(act)}", "RELEASE", "act"
             )
         out["act"] = [
-            {key: _whole(_plain(v)) if key == "act_id" else _plain(v) for key, v in e.items()} for e in act.elements
+            {key: _whole(_plain(v)) if key == "act_id" else _plain(v) for key, v in e.items()} for e in elements
         ]
     if "video_list" in fields:
         cells = fields["video_list"]
@@ -598,9 +599,23 @@ def _elements(value: Any, where: str, field: str, what: str, r: ReadContext) -> 
     """The elements of a struct array field; none for a missing or empty field."""
     if value is _MISSING or _is_empty(value):
         return []
+    elements = _struct_elements(value)
+    if elements is None:
+        raise r.error(f"expected {what}, found {_describe(value)}", where, field)
+    return elements
+
+
+def _struct_elements(value: Any) -> list[dict[str, Any]] | None:
+    """The elements of a struct array, or of a cell array of single structs (what
+    ``scipy.io.savemat`` writes for a Python list of dicts, e.g. MPII-style files made in Python:
+    the same elements, in column-major order); None for anything else."""
     if isinstance(value, MatStruct):
         return value.elements
-    raise r.error(f"expected {what}, found {_describe(value)}", where, field)
+    if isinstance(value, np.ndarray) and value.dtype == object and value.size:
+        cells = value.ravel(order="F").tolist()
+        if all(isinstance(c, MatStruct) and len(c) == 1 for c in cells):
+            return [c.elements[0] for c in cells]
+    return None
 
 
 def _scalar(value: Any, where: str, field: str, r: ReadContext) -> float | int | None:

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..core import skeleton as skeletons
-from ..core.model import ABSENT, Persons, PoseData
+from ..core.model import Persons, PoseData
 from ..core.numbers import INT64_MAX, is_number
 from .cocolike import CocoLike
 from .context import ReadContext, record_name
@@ -73,7 +73,7 @@ class MpiiTrb(CocoLike):
     def write_header(self, header: PoseData) -> PoseData:
         """Without categories: one as mmpose's files have it (the names, no skeleton)."""
         header = super().write_header(header)
-        if not header.categories and header.meta.get("categories") != ABSENT:
+        if not header.categories and "categories" not in header.meta:  # (ABSENT, or the file's [])
             category = {
                 "supercategory": "person",
                 "id": 1,

@@ -10,7 +10,6 @@ import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from itertools import chain
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -185,25 +184,49 @@ def sizes_from_headers(
     """
     if images_dir is None:
         return data
-    from PIL import Image
-
     images = data.images
     widths, heights = images.widths.copy(), images.heights.copy()
     unknown = np.flatnonzero((widths <= 0) | (heights <= 0))
     for i in unknown.tolist():
-        file = Path(images_dir) / images.file_names[i]
+        file = os.path.join(images_dir, images.file_names[i])
         try:
-            with Image.open(file) as im:
-                widths[i], heights[i] = im.size
-        except OSError as e:
+            size = header_size(file)
+        except PoseFormatError as e:
             raise PoseFormatError(
-                f"the file gives no image size and the image cannot be read to find it ({e})",
+                f"the file gives no image size, and {e.message}",
                 path=path,
                 record=f"images[{i}] (id {images.ids[i]}, {file})",
                 field="width",
             ) from None
+        # only the unknown side: a width or height the file gives is kept (the points are in its frame)
+        widths[i] = widths[i] if widths[i] > 0 else size[0]
+        heights[i] = heights[i] if heights[i] > 0 else size[1]
     ReadContext(path, data.notes).note(NOTE_SIZES, len(unknown))
     return dataclasses.replace(data, images=dataclasses.replace(images, widths=widths, heights=heights))
+
+
+def header_size(file: str | os.PathLike, exif_turn: bool = False) -> tuple[int, int]:
+    """An image's (width, height) from its header, without reading the pixels; ``exif_turn``:
+    as displayed, swapped for EXIF orientations 5-8 (as Ultralytics' ``exif_size``).
+
+    The one reader of image headers (readers' ``images_dir``, the FiftyOne import, YOLO): a
+    missing, damaged or unsupported file, a size of 0, or a decompression bomb (a header of more
+    than Pillow's 178 Mpx) is a ``PoseFormatError`` naming the image.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(file) as im:
+            w, h = im.size
+            try:
+                turned = exif_turn and im.getexif().get(274) in (5, 6, 7, 8)
+            except Exception:  # a damaged EXIF block: Ultralytics ignores it too
+                turned = False
+    except (OSError, Image.DecompressionBombError) as e:
+        raise PoseFormatError(f"the image header cannot be read ({e})", path=file) from None
+    if min(w, h) <= 0:
+        raise PoseFormatError(f"the image header gives the size {w}x{h}", path=file)
+    return (h, w) if turned else (w, h)
 
 
 def new_images(

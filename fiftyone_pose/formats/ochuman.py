@@ -79,6 +79,7 @@ VISIBILITY = {0: 0, 1: 2, 2: 2, 3: 1}
 _TO_NATIVE = {0: 0, 1: 3, 2: 1}
 NOTE_FLAGS = "visibility flags other than 0/1/2/3 (read as 0 if <= 0, else labeled; raw value kept)"
 NOTE_ORDER = "keypoint_names in another order than the OCHumanApi drawing code assumes (read by name)"
+NOTE_CROWD = "crowd regions not written (OCHuman's native file has none)"
 NOTE_MAX_IOU = "max_iou computed from the boxes (not in the source)"
 _OWN_PERSON_KEYS = ("extra_keypoints", "bbox_corners")
 _IMAGE_KEYS = ("image_id", "file_name", "width", "height", "annotations")
@@ -92,7 +93,7 @@ class OchumanCoco(CocoLike):
     def write_header(self, header: PoseData) -> PoseData:
         """Native data: the COCO-style files hold only images, annotations and categories."""
         header = super().write_header(header)
-        if not header.categories and header.meta.get("categories") != ABSENT:
+        if not header.categories and header.meta.get("categories") is not ABSENT:
             meta = {k: v for k, v in header.meta.items() if k not in ("keypoint_names", "keypoint_visible")}
             header = dataclasses.replace(header, meta=meta)
         return header
@@ -343,6 +344,8 @@ def _encode_native(data: PoseData) -> dict[str, Any]:
         people.append(person)
     if computed:
         data.notes[NOTE_MAX_IOU] = data.notes.get(NOTE_MAX_IOU, 0) + computed
+    if p.crowd.any():
+        data.notes[NOTE_CROWD] = data.notes.get(NOTE_CROWD, 0) + int(p.crowd.sum())
 
     out_images = []
     for i, rows in enumerate(group_by_image(p, len(images))):
@@ -362,9 +365,9 @@ def _encode_native(data: PoseData) -> dict[str, Any]:
     doc.update(
         (key, v) for key, v in data.meta.items() if not (converting and key in ("info", "licenses", "categories"))
     )
-    if doc["keypoint_names"] == ABSENT and any(v is not None for v in (q["keypoints"] for q in people)):
+    if doc["keypoint_names"] is ABSENT and any(v is not None for v in (q["keypoints"] for q in people)):
         doc["keypoint_names"] = names  # the file had none, but now there are keypoints to name
-    doc = {key: v for key, v in doc.items() if v != ABSENT}
+    doc = {key: v for key, v in doc.items() if v is not ABSENT}
     doc["images"] = out_images
     return doc
 

@@ -47,7 +47,7 @@ from . import media
 from .cocolike import default_category
 from .context import ReadContext
 from .jsonio import write_atomic
-from .native import NOTE_SIZES
+from .native import NOTE_SIZES, header_size
 from .protocol import Confidence, OptionSpec, Peek
 
 NAME = "yolo"
@@ -378,18 +378,10 @@ def _read_label(label: str) -> str | None:
 
 def _image_size(image: str, i: int) -> tuple[int, int]:
     """(width, height) from the header, turned as Ultralytics' ``exif_size`` does for EXIF orientations 5-8."""
-    from PIL import Image
-
     try:
-        with Image.open(image) as im:
-            w, h = im.size
-            try:
-                turned = im.getexif().get(274) in (5, 6, 7, 8)
-            except Exception:  # a damaged EXIF block: Ultralytics ignores it too
-                turned = False
-    except (OSError, Image.DecompressionBombError) as e:
-        raise PoseFormatError(f"cannot read the image header ({e})", path=image, record=f"images[{i}]") from None
-    return (h, w) if turned else (w, h)
+        return header_size(image, exif_turn=True)
+    except PoseFormatError as e:
+        raise PoseFormatError(e.message, path=image, record=f"images[{i}]") from None
 
 
 def _split_folders(splits: dict[str, _Split], listed: list[tuple[str, str, str]], root: Path) -> dict[str, list[str]]:
