@@ -268,3 +268,26 @@ def test_a_grouped_human36m_import_stores_what_add_samples_stores(fo_db, tmp_pat
         assert len({d["group"]["_id"] for d in views}) == 1
     finally:
         theirs.delete()
+
+
+def test_only_documents_reaches_into_private_names():
+    """Outside ``fo/documents.py``, no code of ``fo/`` reads a private name (``x._name``) of anything
+    but its own object (``self``, ``cls``) or, in an override of a FiftyOne hook, ``super()``: a
+    FiftyOne release that renames a private API is then handled in one module."""
+    import ast
+
+    import fiftyone_pose.fo as fo_package
+
+    root = Path(fo_package.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "documents.py" and path.parent == root:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Attribute) or not node.attr.startswith("_") or node.attr.startswith("__"):
+                continue
+            own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+            parent = isinstance(node.value, ast.Call) and getattr(node.value.func, "id", None) == "super"
+            if not (own or parent):
+                found.append(f"{path.relative_to(root)}:{node.lineno} .{node.attr}")
+    assert not found, found
