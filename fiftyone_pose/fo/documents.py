@@ -6,9 +6,14 @@ objects, so it must write what ``Dataset.add_samples`` would: a sample holds ``_
 ``filepath``, ``tags``, ``metadata`` (``_cls: "ImageMetadata"``, width, height), ``created_at``,
 ``last_modified_at``, ``_media_type``, ``_rand`` and ``_dataset_id`` besides its fields; a label
 holds ``_id``, ``_cls`` and the defaults FiftyOne gives a new label (``tags``, ``attributes``,
-...). ``tests/test_documents.py`` writes the same samples through ``add_samples`` and through
-this module and compares every stored field, so a FiftyOne release that changes the layout fails
-there, in one named test.
+...). A sample of a group holds its group element (``_id``, ``_cls: "Group"``, ``name``: the
+slice); a ``3d`` sample (a scene) has no metadata. ``tests/test_documents.py`` writes the same
+samples through ``add_samples`` and through this module and compares every stored field, so a
+FiftyOne release that changes the layout fails there, in one named test.
+
+Everything else in ``fo/`` uses FiftyOne's public API; the private names it needs (the sample
+collection, schema merging, the root and backing datasets of a view, the view's pipeline) are
+called here only, which tests/test_documents.py checks.
 """
 
 from __future__ import annotations
