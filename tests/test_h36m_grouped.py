@@ -1,20 +1,19 @@
 """Human3.6M grouped: a generated npz whose 2D points are the projection of its 3D points through
 known cameras (benchmarks/generate.py, the authors' ProjectPointRadial) imported as one group per
 frame: slices and counts, the projection and reprojection errors, the 3d slice (scene files as
-FiftyOne writes them, documents as FiftyOne stores them), sequences, exports back bit for bit,
-the COCO-style file, errors that leave nothing behind, and the command line."""
+FiftyOne writes them; the stored documents are pinned against ``add_samples`` in
+test_documents.py), sequences, exports back bit for bit, the COCO-style file, errors that leave
+nothing behind, and the command line."""
 
 from __future__ import annotations
 
 import copy
-import datetime
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from bson import ObjectId
 
 from fiftyone_pose import cli, formats
 from fiftyone_pose.core.errors import PoseFormatError, PoseUsageError
@@ -215,39 +214,6 @@ def test_extrinsics_that_do_not_match_the_points_are_noted(fo_db, generated, tmp
     assert ds.info["h36m"]["notes"][note] == ROWS // 8  # S11's frames seen by that camera
 
 
-def _shape(value):
-    """A stored document with ids, times and random numbers replaced by their types."""
-    if isinstance(value, dict):
-        return {k: _shape(v) for k, v in sorted(value.items()) if k != "_rand"}
-    if isinstance(value, list):
-        return [_shape(v) for v in value]
-    if isinstance(value, (ObjectId, datetime.datetime)):
-        return type(value).__name__
-    return value
-
-
-def test_3d_documents_are_stored_as_fiftyone_stores_them(grouped, fo_db, dataset_name):
-    ds, _, _ = grouped
-    ours = ds._sample_collection.find_one({"_media_type": "3d"})
-    group = ds._sample_collection.find_one({"group._id": ours["group"]["_id"], "group.name": "cam_54138969"})
-    sample = ds.select_group_slices("3d").match({"_id": ours["_id"]}).first()
-    reference = fo_db.Dataset(dataset_name)
-    reference.add_group_field("group", default="cam_54138969")
-    g = fo_db.Group()
-    lines = [fo_db.Polyline(label=p.label, points3d=p.points3d, closed=False, filled=False)
-             for p in sample.skeleton_3d.polylines]  # fmt: skip
-    reference.add_samples([
-        fo_db.Sample(filepath=group["filepath"], group=g.element("cam_54138969")),
-        fo_db.Sample(filepath=sample.filepath, group=g.element("3d"), subject=sample.subject, action=sample.action,
-                     frame=sample.frame, coordinate_frame=sample.coordinate_frame,
-                     skeleton_3d=fo_db.Polylines(polylines=lines)),
-    ])  # fmt: skip
-    theirs = reference._sample_collection.find_one({"_media_type": "3d"})
-    assert _shape(ours) == _shape(theirs)
-    theirs_image = reference._sample_collection.find_one({"_media_type": "image"})
-    assert _shape(group["group"]) == _shape(theirs_image["group"])
-
-
 def test_without_cameras_the_3d_slice_is_in_the_first_cameras_frame(fo_db, generated, tmp_path, dataset_name):
     import fiftyone as fo
 
@@ -353,6 +319,7 @@ def _nothing_left(fo_db, name: str, tmp: Path) -> None:
 def test_bad_requests_and_files_leave_nothing(fo_db, generated, tmp_path, dataset_name, monkeypatch):
     import fiftyone_pose as fop
     from fiftyone_pose.fo import h36m as fo_h36m
+    from fiftyone_pose.fo.h36m import scenes
 
     arrays, cameras = copy.deepcopy(generated)
     arrays["imgname"][5] = "S9/not_a_frame_name.jpg"
@@ -368,7 +335,7 @@ def test_bad_requests_and_files_leave_nothing(fo_db, generated, tmp_path, datase
     _nothing_left(fo_db, dataset_name, tmp_path)
     # a failure half-way (here: the database refusing the 3d samples) deletes the dataset and the scenes
     src, _ = write(tmp_path, generated[0])
-    monkeypatch.setattr(fo_h36m._Scenes, "insert", lambda *a: (_ for _ in ()).throw(RuntimeError("insert failed")))
+    monkeypatch.setattr(scenes.Scenes, "insert", lambda *a: (_ for _ in ()).throw(RuntimeError("insert failed")))
     with pytest.raises(RuntimeError, match="insert failed"):
         fop.load(src, name=dataset_name, grouped=True, scenes_dir=tmp_path / "scenes")
     _nothing_left(fo_db, dataset_name, tmp_path)

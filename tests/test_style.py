@@ -24,3 +24,13 @@ def _ruff() -> list[str]:
 def test_ruff(command):
     result = subprocess.run(_ruff() + command, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_fiftyone_module_over_about_400_lines():
+    """Each module of ``fo/`` keeps to one job: none grows past about 400 lines (split it by job)."""
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in sorted((ROOT / "fiftyone_pose" / "fo").rglob("*.py"))
+        if (n := len(path.read_text().splitlines())) > 420
+    }
+    assert not long, long

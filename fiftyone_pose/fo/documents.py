@@ -6,9 +6,14 @@ objects, so it must write what ``Dataset.add_samples`` would: a sample holds ``_
 ``filepath``, ``tags``, ``metadata`` (``_cls: "ImageMetadata"``, width, height), ``created_at``,
 ``last_modified_at``, ``_media_type``, ``_rand`` and ``_dataset_id`` besides its fields; a label
 holds ``_id``, ``_cls`` and the defaults FiftyOne gives a new label (``tags``, ``attributes``,
-...). ``tests/test_documents.py`` writes the same samples through ``add_samples`` and through
-this module and compares every stored field, so a FiftyOne release that changes the layout fails
-there, in one named test.
+...). A sample of a group holds its group element (``_id``, ``_cls: "Group"``, ``name``: the
+slice); a ``3d`` sample (a scene) has no metadata. ``tests/test_documents.py`` writes the same
+samples through ``add_samples`` and through this module and compares every stored field, so a
+FiftyOne release that changes the layout fails there, in one named test.
+
+Everything else in ``fo/`` uses FiftyOne's public API; the private names it needs (the sample
+collection, schema merging, the root and backing datasets of a view, the view's pipeline) are
+called here only, which tests/test_documents.py checks.
 """
 
 from __future__ import annotations
@@ -62,6 +67,18 @@ def label_defaults(cls: type, written: tuple[str, ...]) -> bytes:
     return bson.encode(defaults)[4:-1]
 
 
+def label_document(cls: type, **values: Any) -> dict[str, Any]:
+    """A new label (or label list) of class ``cls`` as FiftyOne stores it, as a dict for pymongo:
+    a new ``_id`` where the class has one, the defaults FiftyOne gives it and ``values``."""
+    doc = bson.decode(rb.wrap(label_defaults(cls, tuple(values))))
+    return {ID: ObjectId(), **doc, **values} if _has_id(cls) else {**doc, **values}
+
+
+@functools.cache
+def _has_id(cls: type) -> bool:
+    return ID in cls().to_mongo()
+
+
 def label_list(cls: type, key: str, items: bytes) -> bytes:
     """A label-list document (``fo.Keypoints``, ``fo.Detections``) holding array items ``items``."""
     return rb.wrap(_list_head(cls, key) + rb.wrap(items))
@@ -79,21 +96,44 @@ def instance(ids: np.ndarray) -> rb.Block:
 
 
 def sample_elements(
-    ids: np.ndarray, dataset_id: ObjectId, tags: list[str], widths: np.ndarray, heights: np.ndarray
+    ids: np.ndarray,
+    dataset_id: ObjectId,
+    tags: list[str],
+    widths: np.ndarray | None = None,
+    heights: np.ndarray | None = None,
+    media_type: str = "image",
 ) -> rb.Block:
     """The elements FiftyOne keeps in each sample: ``_id`` (bytes (n, 12)), ``tags``, ``_media_type``,
-    ``_dataset_id``, the timestamps, ``metadata`` (an image's width and height) and ``_rand``."""
+    ``_dataset_id``, the timestamps, ``_rand`` and, given the images' ``widths`` and ``heights``,
+    ``metadata`` (FiftyOne stores none for a sample without metadata, e.g. a ``3d`` scene)."""
     n = len(ids)
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-    fixed = {"tags": list(tags), "_media_type": "image", "_dataset_id": dataset_id, "created_at": now}
-    size = rb.integers(["width", "height"], np.stack([widths, heights], axis=1))
-    return rb.concat([
-        rb.object_ids(ID, ids),
-        rb.const(n, bson.encode({**fixed, "last_modified_at": now})[4:-1]),
-        rb.document(rb.DOCUMENT, "metadata", rb.concat([rb.const(n, _cls("ImageMetadata")), size])),
-        # FiftyOne's own rule for the random sort key (fiftyone.core.odm.sample)
-        rb.numbers(["_rand"], _RNG.random((n, 1)) * 0.001 + 0.999, False),
+    fixed = {"tags": list(tags), "_media_type": media_type, "_dataset_id": dataset_id, "created_at": now}
+    blocks = [rb.object_ids(ID, ids), rb.const(n, bson.encode({**fixed, "last_modified_at": now})[4:-1])]
+    if widths is not None and heights is not None:
+        size = rb.integers(["width", "height"], np.stack([widths, heights], axis=1))
+        blocks.append(rb.document(rb.DOCUMENT, "metadata", rb.concat([rb.const(n, _cls("ImageMetadata")), size])))
+    # FiftyOne's own rule for the random sort key (fiftyone.core.odm.sample)
+    blocks.append(rb.numbers(["_rand"], _RNG.random((n, 1)) * 0.001 + 0.999, False))
+    return rb.concat(blocks)
+
+
+def group_element(key: str, ids: np.ndarray, slices: list[str], slice_of: np.ndarray) -> rb.Block:
+    """The ``fo.Group`` element ``key`` of samples: their group's id (bytes (n, 12)) and their slice
+    ``slices[slice_of[i]]``."""
+    n = len(ids)
+    names = rb.concat([
+        rb.const(n, rb.string("name", name), present=slice_of == s) for s, name in enumerate(slices)
     ])  # fmt: skip
+    return rb.document(rb.DOCUMENT, key, rb.concat([rb.object_ids(ID, ids), rb.const(n, _cls("Group")), names]))
+
+
+def label_template(label: fo.Label) -> tuple[bytes, int]:
+    """``label`` as FiftyOne stores it (BSON), and where its 12-byte id is in it: a fixed layout
+    whose id and values the caller replaces per row."""
+    raw, oid = bson.encode(label.to_mongo()), ObjectId(label.id).binary
+    assert raw.count(oid) == 1
+    return raw, raw.find(oid)
 
 
 def dataset_id(dataset: fo.Dataset) -> ObjectId:
@@ -112,6 +152,24 @@ def merge_schema(dataset: fo.Dataset, fields: dict[str, fo.Field]) -> None:
 def root_dataset(collection: fo.core.collections.SampleCollection) -> fo.Dataset:
     """The dataset a view (or a dataset) belongs to."""
     return collection._root_dataset
+
+
+def dataset_of(collection: fo.core.collections.SampleCollection) -> fo.Dataset:
+    """The dataset whose samples a view shows (of a generated view, such as patches, the generated
+    dataset; ``root_dataset`` is then the one it came from)."""
+    return collection._dataset
+
+
+def update_samples(collection: fo.core.collections.SampleCollection, ops: list[pymongo.UpdateOne]) -> int:
+    """Send updates of stored sample documents in one unordered bulk write; returns how many samples
+    the filters matched."""
+    return dataset_of(collection)._sample_collection.bulk_write(ops, ordered=False).matched_count
+
+
+def drop_empty_sidebar_group(collection: fo.core.collections.SampleCollection, name: str) -> None:
+    """Remove the App's sidebar group ``name`` if no field is left in it (what FiftyOne's own
+    evaluation runs do on cleanup)."""
+    collection._delete_empty_sidebar_group(name)
 
 
 def raw_batches(collection: fo.core.collections.SampleCollection, project: dict[str, Any], batch_size: int) -> Any:

@@ -17,7 +17,8 @@ both fields:
 
 and on every sample ``<eval_key>_tp``, ``_fp``, ``_fn`` and its own score ``<eval_key>_ap`` (the
 image's AP; ``_pck`` for PCK). The results print the reference's summary (``print_report``),
-and give the per-joint error table and plot. Writing back is one database update per sample.
+and give the per-joint error table and plot (``evaluation_results``). Writing back is one database update per
+sample.
 """
 
 from __future__ import annotations
@@ -29,14 +30,16 @@ import fiftyone as fo
 import fiftyone.core.fields as fof
 import fiftyone.core.utils as fou
 import numpy as np
-from fiftyone.utils.eval.detection import DetectionEvaluation, DetectionEvaluationConfig, DetectionResults
+from fiftyone.utils.eval.detection import DetectionEvaluation, DetectionEvaluationConfig
 from pymongo import UpdateOne
 
 from ..core.errors import PoseUsageError
-from ..eval import METHODS, Block, JointErrors, default_method, summary_lines
+from ..eval import METHODS, default_method
 from ..eval import evaluate as evaluate_pose
-from .adapter import pose_fields, resolve_label_field, to_pose_data
-from .predictions import layout_of
+from . import documents
+from .adapter import to_pose_data
+from .evaluation_results import PoseEvaluationResults
+from .fields import pose_fields, resolve_label_field, skeleton_of
 
 #: samples per bulk write of the per-person results
 _WRITE_BATCH = 1000
@@ -67,7 +70,7 @@ def evaluate(
         )
     if metric is not None and metric not in METHODS:
         raise PoseUsageError(f"unknown metric {metric!r}; one of: {', '.join(METHODS)}")
-    metric = metric or default_method(layout_of(collection, gt_field))
+    metric = metric or default_method(skeleton_of(collection, gt_field))
     config = PoseEvaluationConfig(
         pred_field, gt_field, iou=iou, classwise=True, metric=metric, flavor=flavor, pck_threshold=pck_threshold
     )
@@ -117,12 +120,12 @@ class PoseEvaluation(DetectionEvaluation):
     def register_samples(self, samples, eval_key, dynamic=True):
         self.gt_field, self.pred_field = self.config.gt_field, self.config.pred_field
         if self.config.metric is None:  # the layout's benchmark metric, known before any field is declared
-            self.config.metric = default_method(layout_of(samples, self.config.gt_field))
+            self.config.metric = default_method(skeleton_of(samples, self.config.gt_field))
             if eval_key is not None:  # registered before this was known (evaluate_detections' order)
                 self.update_run_config(samples, eval_key, self.config)
         if eval_key is None:
             return
-        dataset = samples._dataset
+        dataset = documents.dataset_of(samples)
         top = {f"{eval_key}_{n}": fof.IntField() for n in ("tp", "fp", "fn")}
         top[self._sample_score(eval_key)] = fof.FloatField()
         similarity = f"{eval_key}_{self.config.similarity}"
@@ -133,10 +136,8 @@ class PoseEvaluation(DetectionEvaluation):
             for field in (self.config.gt_field, self.config.pred_field)
             for name, kind in kinds.items()
         }
-        for schema in (top, embedded):  # one schema update each (declaring field by field reloads the dataset)
-            new = {k: v for k, v in schema.items() if not dataset.has_field(k)}
-            if new:
-                dataset._merge_sample_field_schema(new)
+        # one schema update per level (declaring field by field reloads the dataset)
+        documents.merge_schema(dataset, {k: v for k, v in {**top, **embedded}.items() if not dataset.has_field(k)})
 
     def _sample_score(self, eval_key: str) -> str:
         return f"{eval_key}_ap" if self.config.similarity == "oks" else f"{eval_key}_pck"
@@ -174,11 +175,11 @@ class PoseEvaluation(DetectionEvaluation):
         return fields
 
     def cleanup(self, samples, eval_key):
-        dataset = samples._dataset
+        dataset = documents.dataset_of(samples)
         present = [f for f in self.get_fields(dataset, eval_key) if dataset.has_field(f)]
         if present:
             dataset.delete_sample_fields(present, error_level=1)
-        samples._delete_empty_sidebar_group(eval_key)
+        documents.drop_empty_sidebar_group(samples, eval_key)
 
 
 def label_attributes(eval_key: str, similarity: str) -> list[str]:
@@ -189,7 +190,7 @@ def label_attributes(eval_key: str, similarity: str) -> list[str]:
 def evaluation_attributes(collection, label_field: str) -> list[str]:
     """The label attributes evaluation runs of the dataset wrote on ``label_field`` (this package's
     and FiftyOne's own ``evaluate_detections``): results, not part of the persons."""
-    dataset = collection._root_dataset
+    dataset = documents.root_dataset(collection)
     names = []
     for key in dataset.list_evaluations():
         config = dataset.get_evaluation_info(key).config
@@ -226,7 +227,7 @@ class _Persons:
 def _persons(collection, field: str) -> _Persons:
     """The persons of ``field`` in ``to_pose_data``'s order: samples in view order, persons in list
     order, then stably by the position in the source file (persons drawn in FiftyOne last)."""
-    ids, sources = collection.values([f"{field}.keypoints._id", f"{field}.keypoints.source_index"])
+    ids, sources = collection.values([f"{field}.keypoints.{documents.ID}", f"{field}.keypoints.source_index"])
     flat = [(i, row, j) for row, per in enumerate(ids) for j, i in enumerate(per or ())]
     src = np.array([np.iinfo(np.int64).max if s is None else s for per in sources for s in per or ()], np.int64)
     order = np.lexsort((np.arange(len(src)), src)).tolist()
@@ -236,9 +237,9 @@ def _persons(collection, field: str) -> _Persons:
 def _write_back(collection, config, eval_key, result, names, gt_persons, pred_persons, progress) -> None:
     """Per person and per sample results: one update per sample, persons addressed by their
     position in the stored list (guarded by their ids: a sample changed meanwhile is an error)."""
-    sample_ids = collection.values("_id")
+    sample_ids = collection.values(documents.ID)
     sets: list[dict[str, Any]] = [{} for _ in sample_ids]
-    guards: list[dict[str, Any]] = [{"_id": sid} for sid in sample_ids]
+    guards: list[dict[str, Any]] = [{documents.ID: sid} for sid in sample_ids]
     similarity = f"{eval_key}_{config.similarity}"
     # both fields were read from the same view: their image tables are its samples, in order
     for field, side, persons, other in (
@@ -247,8 +248,9 @@ def _write_back(collection, config, eval_key, result, names, gt_persons, pred_pe
     ):
         positions = persons.positions
         if not isinstance(collection, fo.Dataset):  # a view may hide persons: find them in the stored lists
-            stored = collection._root_dataset.select(sample_ids, ordered=True)
-            where = {i: j for labels in stored.values(f"{field}.keypoints._id") for j, i in enumerate(labels or ())}
+            stored = documents.root_dataset(collection).select(sample_ids, ordered=True)
+            kp_ids = stored.values(f"{field}.keypoints.{documents.ID}")
+            where = {i: j for labels in kp_ids for j, i in enumerate(labels or ())}
             positions = [where[i] for i in persons.ids]
         matched = [str(i) for i in other.ids]
         columns = zip(
@@ -267,7 +269,7 @@ def _write_back(collection, config, eval_key, result, names, gt_persons, pred_pe
             out[prefix + eval_key + "_id"] = matched[match] if match >= 0 else None
             out[prefix + similarity] = sim
             out[prefix + eval_key + "_worst"] = names[worst] if worst >= 0 else None
-            guards[row][prefix + "_id"] = label_id
+            guards[row][prefix + documents.ID] = label_id
     score = f"{eval_key}_ap" if config.similarity == "oks" else f"{eval_key}_pck"
     counts = zip(
         result.image_tp.tolist(),
@@ -277,152 +279,15 @@ def _write_back(collection, config, eval_key, result, names, gt_persons, pred_pe
     )
     for row, (tp, fp, fn, image_score) in enumerate(counts):
         sets[row].update({f"{eval_key}_tp": tp, f"{eval_key}_fp": fp, f"{eval_key}_fn": fn, score: image_score})
-    coll = collection._dataset._sample_collection
     matched = 0
     with fou.ProgressBar(total=len(sample_ids), progress=progress) as pb:
         for lo in range(0, len(sample_ids), _WRITE_BATCH):
             hi = min(lo + _WRITE_BATCH, len(sample_ids))
-            done = coll.bulk_write([UpdateOne(guards[r], {"$set": sets[r]}) for r in range(lo, hi)], ordered=False)
-            matched += done.matched_count
+            matched += documents.update_samples(
+                collection, [UpdateOne(guards[r], {"$set": sets[r]}) for r in range(lo, hi)]
+            )
             pb.update(hi - lo)
     if matched != len(sample_ids):
         raise PoseUsageError(
             f"{len(sample_ids) - matched} samples changed while they were evaluated; run the evaluation again"
-        )
-
-
-class PoseEvaluationResults(DetectionResults):
-    """The results of a keypoint evaluation run: FiftyOne's detection results (matches, confusion,
-    report, mAP / mAR for the App) plus the reference's summary, its blocks and the per-joint errors."""
-
-    def __init__(
-        self,
-        samples,
-        config,
-        eval_key,
-        matches,
-        blocks: list[dict[str, Any]] | None = None,
-        joint_errors: dict[str, Any] | None = None,
-        notes: dict[str, int] | None = None,
-        classes=None,
-        missing=None,
-        custom_metrics=None,
-        backend=None,
-    ):
-        super().__init__(
-            samples, config, eval_key, matches, classes=classes, missing=missing, custom_metrics=custom_metrics,
-            backend=backend,
-        )  # fmt: skip
-        self.blocks = blocks or []
-        self.joint_errors = joint_errors or {}
-        self.notes = notes or {}
-
-    @classmethod
-    def from_evaluation(
-        cls, samples, config, eval_key, result, gt, pred, gt_ids, pred_ids, backend=None
-    ) -> PoseEvaluationResults:
-        labels = {c.get("id"): str(c.get("name", "person")) for c in gt.categories if isinstance(c, dict)}
-        gt_label = [labels.get(int(c), "person") for c in gt.persons.category_ids]
-        pred_label = [labels.get(int(c), "person") for c in pred.persons.category_ids]
-        scores = [e.get("score") for e in pred.persons.extras]
-        matches = []
-        for i in np.flatnonzero(result.pred.status != None).tolist():  # noqa: E711 - object array
-            if result.pred.status[i] == "tp":
-                g = int(result.pred.match[i])
-                sim = float(result.pred.similarity[i])
-                matches.append((gt_label[g], pred_label[i], sim, scores[i], str(gt_ids[g]), str(pred_ids[i])))
-            else:
-                matches.append((None, pred_label[i], None, scores[i], None, str(pred_ids[i])))
-        for g in np.flatnonzero(result.gt.status == "fn").tolist():
-            matches.append((gt_label[g], None, None, None, str(gt_ids[g]), None))
-        blocks = [
-            {"title": b.title, "names": b.names, "stats": b.stats.tolist(), "lines": b.lines} for b in result.blocks
-        ]
-        joints = result.joints
-        table = {
-            "names": joints.names,
-            "normaliser": joints.normaliser,
-            "thresholds": list(joints.thresholds),
-            "distances": [d.tolist() for d in joints.distances],
-            "similarities": None if joints.similarities is None else [s.tolist() for s in joints.similarities],
-        }
-        return cls(samples, config, eval_key, matches, blocks, table, result.notes, backend=backend)
-
-    def _blocks(self) -> list[Block]:
-        return [Block(b["title"], list(b["names"]), np.array(b["stats"]), list(b["lines"])) for b in self.blocks]
-
-    @property
-    def lines(self) -> list[str]:
-        """The summary as the reference tool prints it (a title line before each block when there are several)."""
-        return summary_lines(self._blocks())
-
-    @property
-    def stats(self) -> np.ndarray:
-        """The numbers of the last block (COCOeval's ``stats``; whole body for the whole-body layouts)."""
-        return np.array(self.blocks[-1]["stats"]) if self.blocks else np.zeros(0)
-
-    def block(self, title: str) -> Block:
-        """The block ``title`` ("keypoints", "crowdpose", a part, "wholebody", "PCKh@0.5", ...)."""
-        for b in self._blocks():
-            if b.title == title:
-                return b
-        raise PoseUsageError(f"no block {title!r}; blocks: {', '.join(b['title'] for b in self.blocks)}")
-
-    def print_report(self, classes=None, digits=2) -> None:
-        """Print the reference's summary (COCOeval's ten lines, the crowd or per-part blocks, or the PCK table)."""
-        print("\n".join(self.lines))
-
-    def mAP(self, classes=None) -> float:
-        """AP @[OKS .50:.95] (the reference's first number); OKS evaluations only."""
-        return self._stat("AP")
-
-    def mAR(self, classes=None) -> float:
-        """AR @[OKS .50:.95]; OKS evaluations only."""
-        return self._stat("AR")
-
-    def _stat(self, name: str) -> float:
-        if not self.blocks or name not in self.blocks[-1]["names"]:
-            raise PoseUsageError(f"this evaluation ({self.config.metric}) has no {name}")
-        return float(self.blocks[-1]["stats"][self.blocks[-1]["names"].index(name)])
-
-    def joint_table(self):
-        """Per joint: the matched persons' normalised distance (mean, median, share below thresholds)
-        and, for OKS, the mean per-joint similarity (a pandas table)."""
-        t = self.joint_errors
-        return JointErrors(
-            names=t["names"],
-            normaliser=t["normaliser"],
-            distances=[np.array(d, dtype=np.float64) for d in t["distances"]],
-            similarities=None if t["similarities"] is None else [np.array(s) for s in t["similarities"]],
-            thresholds=tuple(t["thresholds"]),
-        ).table()
-
-    def plot_joint_errors(self):
-        """A plotly bar chart per joint: the mean normalised distance, and the share within each threshold."""
-        import plotly.graph_objects as go
-
-        table = self.joint_table()
-        fig = go.Figure()
-        fig.add_bar(x=table.index, y=table["mean_distance"], name="mean distance", marker_color="#FF6D04")
-        for col in [c for c in table.columns if c.startswith("within_")]:
-            fig.add_scatter(x=table.index, y=table[col], name=col.replace("_", " "), mode="lines+markers", yaxis="y2")
-        fig.update_layout(
-            title=f"Per-joint error of the matched persons (distance / {self.joint_errors['normaliser']})",
-            yaxis={"title": "mean normalised distance"},
-            yaxis2={"title": "share of joints", "overlaying": "y", "side": "right", "range": [0, 1]},
-            template="plotly_white",
-        )
-        return fig
-
-    @classmethod
-    def _from_dict(cls, d, samples, config, eval_key, **kwargs):
-        return super()._from_dict(
-            d,
-            samples,
-            config,
-            eval_key,
-            blocks=d.get("blocks"),
-            joint_errors=d.get("joint_errors"),
-            notes=d.get("notes"),
-            **kwargs,
         )

@@ -100,6 +100,25 @@ def too_deep(value: Any, limit: int = _MAX_DEPTH, depth: int = 1) -> bool:
     return any(too_deep(x, limit, depth + 1) for x in items if type(x) in (list, dict))
 
 
+def keypoints_schema(label_field: str, attributes: Iterable[str]) -> dict[str, fo.Field]:
+    """The declaration of the keypoints field ``label_field`` and of these attributes of its
+    keypoints (of those this package writes), with types the App can filter on."""
+    kp = f"{label_field}.keypoints"
+    types = {
+        "instance": fo.EmbeddedDocumentField(fo.Instance),
+        "visibility": fo.ListField(fo.IntField()),
+        "raw_keypoints": fo.ListField(fo.FloatField()),
+        "person_id": fo.IntField(),
+        "category_id": fo.IntField(),
+        "iscrowd": fo.IntField(),
+        "bbox": fo.ListField(fo.FloatField()),
+        "area": fo.FloatField(),
+        "num_keypoints": fo.IntField(),
+        "source_index": fo.IntField(),
+    }
+    return {label_field: fo.EmbeddedDocumentField(fo.Keypoints), **{f"{kp}.{a}": types[a] for a in attributes}}
+
+
 def declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> frozenset[str]:
     """Declare the fields the bulk insert writes, with types the App can filter on; returns the
     image keys that have a sample field."""
@@ -107,21 +126,13 @@ def declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> fro
         dataset.media_type = "image"
     kp = f"{label_field}.keypoints"
     det = f"{boxes_field(label_field)}.detections"
+    columns = ("instance", "visibility", "raw_keypoints", "person_id", "category_id", "iscrowd", "bbox", "area",
+               "num_keypoints", "source_index")  # fmt: skip
     schema = {
         "image_id": fo.IntField(),
         "file_name": fo.StringField(),
-        label_field: fo.EmbeddedDocumentField(fo.Keypoints),
+        **keypoints_schema(label_field, columns),
         boxes_field(label_field): fo.EmbeddedDocumentField(fo.Detections),
-        f"{kp}.instance": fo.EmbeddedDocumentField(fo.Instance),
-        f"{kp}.visibility": fo.ListField(fo.IntField()),
-        f"{kp}.raw_keypoints": fo.ListField(fo.FloatField()),
-        f"{kp}.person_id": fo.IntField(),
-        f"{kp}.category_id": fo.IntField(),
-        f"{kp}.iscrowd": fo.IntField(),
-        f"{kp}.bbox": fo.ListField(fo.FloatField()),
-        f"{kp}.area": fo.FloatField(),
-        f"{kp}.num_keypoints": fo.IntField(),
-        f"{kp}.source_index": fo.IntField(),
         f"{det}.instance": fo.EmbeddedDocumentField(fo.Instance),
         f"{det}.iscrowd": fo.IntField(),
     }
@@ -189,9 +200,7 @@ def record_info(dataset: fo.Dataset, data: PoseData, label_field: str, image_fie
     )
     if dataset.default_skeleton is None:
         dataset.default_skeleton = dataset.skeletons[label_field]
-    info = dict(dataset.info)
-    pose = dict(info.get(INFO_KEY, {}))
-    pose[label_field] = {
+    entry = {
         "format": data.format,
         "origin": data.origin,
         "skeleton": layout.to_dict(),
@@ -199,6 +208,19 @@ def record_info(dataset: fo.Dataset, data: PoseData, label_field: str, image_fie
         **stored_meta(data.meta),
         "image_fields": sorted(image_fields),
     }
+    set_pose_info(dataset, label_field, entry)
+
+
+def set_pose_info(dataset: fo.Dataset, label_field: str, entry: dict[str, Any] | None) -> None:
+    """Record ``entry`` about ``label_field`` in ``dataset.info`` (None: forget the field, its
+    skeleton too) and save the dataset."""
+    info = dict(dataset.info)
+    pose = dict(info.get(INFO_KEY, {}))
+    if entry is None:
+        pose.pop(label_field, None)
+        dataset.skeletons.pop(label_field, None)
+    else:
+        pose[label_field] = entry
     info[INFO_KEY] = pose
     dataset.info = info
     dataset.save()

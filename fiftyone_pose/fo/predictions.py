@@ -21,38 +21,38 @@ The field is written in one update per sample; if anything fails, the field is r
 from __future__ import annotations
 
 import os
-import re
 from typing import Any
 
-import bson
 import fiftyone as fo
 import fiftyone.core.utils as fou
 import numpy as np
 import orjson
-from bson import ObjectId
 from pymongo import UpdateOne
 
 from ..core.errors import PoseUsageError
 from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData
-from ..core.numbers import INT64_MAX, INT64_MIN, to_array, to_lists
-from ..core.skeleton import Skeleton
+from ..core.numbers import to_array, to_lists
 from ..formats import coco_results
-from .adapter import INFO_KEY, resolve_label_field, stored_meta
+from . import documents
+from .fields import (
+    KEYPOINT_RESERVED,
+    keypoints_schema,
+    pose_info,
+    record_info,
+    resolve_label_field,
+    set_pose_info,
+    skeleton_of,
+    split_extras,
+)
 
 NOTE_UNKNOWN = "predictions for image ids the dataset lacks (left out)"
-#: attributes of a predicted keypoint this module writes, FiftyOne's own and the adapter's: a
-#: record key among them is kept in ``extra_json``
-_KEYPOINT_RESERVED = frozenset(
-    {"_id", "_cls", "id", "tags", "label", "points", "confidence", "index", "attributes", "instance",
-     "visibility", "raw_keypoints", "person_id", "category_id", "bbox", "area", "iscrowd", "num_keypoints",
-     "segmentation", "absent", "extra_json", "source_index", "part_boxes"}
-)  # fmt: skip
+#: keypoint attributes the App filters on (besides a numeric instance ``score``)
+_KEYPOINT_ATTRIBUTES = ("visibility", "raw_keypoints", "bbox", "person_id", "category_id", "source_index")
 #: ``fo.Detection`` attributes the detector import owns
 _DETECTION_RESERVED = frozenset(
     {"_id", "_cls", "id", "tags", "label", "bounding_box", "mask", "mask_path", "confidence", "index", "instance",
      "attributes", "bbox", "score", "category_id", "person_id", "source_index", "extra_json"}
 )  # fmt: skip
-_ATTRIBUTE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: samples per bulk write
 _WRITE_BATCH = 1000
 
@@ -80,9 +80,9 @@ def load_predictions(
     if label_field == gt_field:
         raise PoseUsageError(f"'{label_field}' is the ground-truth field; give the predictions another field")
     detections = coco_results.sniff_flavor(path) == "detections"
-    data = coco_results.read(path, skeleton=None if detections else layout_of(dataset, gt_field))
+    data = coco_results.read(path, skeleton=None if detections else skeleton_of(dataset, gt_field))
     data, known = _on_samples(dataset, data)
-    data.categories = dataset.info.get(INFO_KEY, {}).get(gt_field, {}).get("categories") or []
+    data.categories = pose_info(dataset, gt_field).get("categories") or []
     if dataset.has_field(label_field):
         dataset.delete_sample_field(label_field)
     try:
@@ -93,7 +93,7 @@ def load_predictions(
     except BaseException:
         if dataset.has_field(label_field):
             dataset.delete_sample_field(label_field)
-        _record(dataset, label_field, None)
+        set_pose_info(dataset, label_field, None)
         raise
     summary: dict[str, Any] = {
         "field": label_field,
@@ -104,17 +104,6 @@ def load_predictions(
     if not known.all():
         summary["notes"] = {NOTE_UNKNOWN: int((~known).sum())}
     return summary
-
-
-def layout_of(dataset, field: str) -> Skeleton:
-    """The keypoint layout of a field: as imported (``dataset.info``), else from ``dataset.skeletons``."""
-    recorded = dataset._root_dataset.info.get(INFO_KEY, {}).get(field, {}).get("skeleton")
-    if recorded:
-        return Skeleton.from_dict(recorded)
-    sk = dataset.get_skeleton(field)
-    if sk is None or not sk.labels:
-        raise PoseUsageError(f"field '{field}' has no skeleton; the predictions' layout cannot be checked")
-    return Skeleton.custom(sk.labels, [e for e in sk.edges if len(e) == 2])
 
 
 def _on_samples(dataset: fo.Dataset, data: PoseData) -> tuple[PoseData, np.ndarray]:
@@ -152,12 +141,11 @@ def _set_keypoints(dataset: fo.Dataset, data: PoseData, label_field: str, progre
     if len(p) and (wh <= 0).any():
         raise PoseUsageError("some images have no size; run dataset.compute_metadata() first")
     _declare(dataset, label_field, p)
-    _record(dataset, label_field, data)
+    record_info(dataset, data, label_field, frozenset())
     names = {c.get("id"): str(c.get("name", "person")) for c in data.categories if isinstance(c, dict)}
     order = np.argsort(p.image_index, kind="stable")  # by sample, in file order within one
     bounds = np.searchsorted(p.image_index[order], np.arange(len(data.images) + 1))
-    sample_ids = dataset.values("_id")
-    coll = dataset._sample_collection
+    sample_ids = dataset.values(documents.ID)
     with fou.ProgressBar(total=len(sample_ids), progress=progress) as pb:
         for lo in range(0, len(sample_ids), _WRITE_BATCH):
             hi = min(lo + _WRITE_BATCH, len(sample_ids))
@@ -165,10 +153,13 @@ def _set_keypoints(dataset: fo.Dataset, data: PoseData, label_field: str, progre
             docs = _keypoint_docs(p.take(rows), rows, wh[rows], data.origin, names)
             at = (bounds[lo : hi + 1] - bounds[lo]).tolist()  # each sample's slice of the batch's documents
             ops = [
-                UpdateOne({"_id": sample_ids[j]}, {"$set": {label_field: {"_cls": "Keypoints", "keypoints": d}}})
+                UpdateOne(
+                    {documents.ID: sample_ids[j]},
+                    {"$set": {label_field: documents.label_document(fo.Keypoints, keypoints=d)}},
+                )
                 for j, d in zip(range(lo, hi), (docs[a:b] for a, b in zip(at[:-1], at[1:])))
             ]
-            coll.bulk_write(ops, ordered=False)
+            documents.update_samples(dataset, ops)
             pb.update(hi - lo)
 
 
@@ -191,25 +182,23 @@ def _keypoint_docs(
     ids, cats, sources = p.ids.tolist(), p.category_ids.tolist(), rows.tolist()
     docs = []
     for i in range(n):
-        doc = {
-            "_id": ObjectId(),
-            "_cls": "Keypoint",
-            "tags": [],
-            "label": names.get(cats[i], "person"),
-            "points": points_lists[i],
-            "confidence": scores[i],
-            "visibility": vis_lists[i],
-            "raw_keypoints": raw_lists[i],
-            "person_id": ids[i],
-            "category_id": cats[i],
-            "source_index": sources[i],
-        }
+        doc = documents.label_document(
+            fo.Keypoint,
+            label=names.get(cats[i], "person"),
+            points=points_lists[i],
+            confidence=scores[i],
+            visibility=vis_lists[i],
+            raw_keypoints=raw_lists[i],
+            person_id=ids[i],
+            category_id=cats[i],
+            source_index=sources[i],
+        )
         if has_box[i]:
             doc["bbox"] = boxes[i]
         missing = [key for key, m in absent.items() if m[i]]
         if missing:
             doc["absent"] = missing
-        attrs, other = _attributes(p.extras[i], _KEYPOINT_RESERVED)
+        attrs, other = split_extras(p.extras[i], KEYPOINT_RESERVED)
         doc.update(attrs)
         if other:
             doc["extra_json"] = other
@@ -220,47 +209,11 @@ def _keypoint_docs(
 def _declare(dataset: fo.Dataset, label_field: str, p: Persons) -> None:
     """The field and the attributes the App filters on, with their types (one schema update per
     level: declaring field by field reloads the dataset each time)."""
-    kp = f"{label_field}.keypoints"
-    embedded = {
-        f"{kp}.visibility": fo.ListField(fo.IntField()),
-        f"{kp}.raw_keypoints": fo.ListField(fo.FloatField()),
-        f"{kp}.bbox": fo.ListField(fo.FloatField()),
-        f"{kp}.person_id": fo.IntField(),
-        f"{kp}.category_id": fo.IntField(),
-        f"{kp}.source_index": fo.IntField(),
-    }
+    schema = keypoints_schema(label_field, _KEYPOINT_ATTRIBUTES)
     scores = {type(e.get("score")) for e in p.extras}
     if scores and scores <= {int, float}:
-        embedded[f"{kp}.score"] = fo.FloatField()
-    dataset._merge_sample_field_schema({label_field: fo.EmbeddedDocumentField(fo.Keypoints)})
-    dataset._merge_sample_field_schema(embedded)
-
-
-def _record(dataset: fo.Dataset, label_field: str, data: PoseData | None) -> None:
-    """The field's layout on ``dataset.skeletons`` and its file-level facts in ``dataset.info``, as
-    ``to_pose_data`` reads them (None: forget the field)."""
-    info = dict(dataset.info)
-    pose = dict(info.get(INFO_KEY, {}))
-    if data is None:
-        pose.pop(label_field, None)
-        dataset.skeletons.pop(label_field, None)
-    elif data.persons.num_points == 0:
-        pose[label_field] = {"format": coco_results.NAME, "detections": True}
-    else:
-        dataset.skeletons[label_field] = fo.KeypointSkeleton(
-            labels=list(data.skeleton.keypoints), edges=[list(e) for e in data.skeleton.edges]
-        )
-        pose[label_field] = {
-            "format": coco_results.NAME,
-            "origin": data.origin,
-            "skeleton": data.skeleton.to_dict(),
-            "categories": data.categories,
-            **stored_meta(data.meta),
-            "image_fields": [],
-        }
-    info[INFO_KEY] = pose
-    dataset.info = info
-    dataset.save()
+        schema[f"{label_field}.keypoints.score"] = fo.FloatField()
+    documents.merge_schema(dataset, schema)
 
 
 def _set_detections(dataset: fo.Dataset, data: PoseData, label_field: str) -> None:
@@ -278,7 +231,7 @@ def _set_detections(dataset: fo.Dataset, data: PoseData, label_field: str) -> No
     for i in range(len(p)):
         extra = dict(p.extras[i])
         score = extra.pop("score")
-        attrs, other = _attributes(extra, _DETECTION_RESERVED)
+        attrs, other = split_extras(extra, _DETECTION_RESERVED)
         if not no_category[i]:
             attrs["category_id"] = int(p.category_ids[i])
         if not no_id[i]:
@@ -296,7 +249,7 @@ def _set_detections(dataset: fo.Dataset, data: PoseData, label_field: str) -> No
                 **attrs,
             )
         )
-    _record(dataset, label_field, data)
+    set_pose_info(dataset, label_field, {"format": coco_results.NAME, "detections": True})
     dataset.set_values(label_field, [fo.Detections(detections=d) for d in per_sample])
 
 
@@ -305,34 +258,12 @@ def _exact_box(p: Persons, i: int) -> list[Any]:
     return [int(v) if ints[j] else float(v) for j, v in enumerate(p.boxes[i].tolist())]
 
 
-def _attributes(extra: dict[str, Any], reserved: frozenset[str]) -> tuple[dict[str, Any], str | None]:
-    """A record's other keys as label attributes, and the JSON text of those that cannot be one
-    (reserved or odd names, values MongoDB cannot store as they are)."""
-    ok = {k: v for k, v in extra.items() if _ATTRIBUTE.match(k) and k not in reserved and _storable(v)}
-    rest = {k: v for k, v in extra.items() if k not in ok}
-    return ok, orjson.dumps(rest).decode() if rest else None
-
-
-def _storable(value: Any) -> bool:
-    """Whether MongoDB stores ``value`` and gives it back unchanged (no 64-bit overflow, no
-    operator-like ``$`` keys, no NUL in keys)."""
-    if type(value) in (float, str, bool) or value is None:
-        return True
-    if type(value) is int:
-        return INT64_MIN <= value <= INT64_MAX
-    try:
-        bson.encode({"v": value})
-    except (bson.errors.InvalidDocument, OverflowError):
-        return False
-    return b'"$' not in orjson.dumps(value)
-
-
 def is_detections(collection, label_field: str | None) -> bool:
     """Whether ``label_field`` holds person-detector predictions (a ``fo.Detections`` field)."""
     return (
         label_field is not None
         and collection.has_field(label_field)
-        and issubclass(collection._get_label_field_type(label_field), fo.Detections)
+        and issubclass(getattr(collection.get_field(label_field), "document_type", type(None)), fo.Detections)
     )
 
 

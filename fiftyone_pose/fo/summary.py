@@ -6,14 +6,14 @@ from typing import Any
 
 import fiftyone as fo
 
-from .adapter import INFO_KEY, resolve_label_field
+from .fields import pose_info, resolve_label_field
 
 
 def pose_summary(collection: fo.core.collections.SampleCollection, label_field: str | None = None) -> dict[str, Any]:
     """Skeleton, images, persons, crowd regions, labeled keypoints and the persons' visibility histogram."""
     field = resolve_label_field(collection, label_field)
     kp = f"{field}.keypoints"
-    info = collection._root_dataset.info.get(INFO_KEY, {}).get(field, {})
+    info = pose_info(collection, field)
     skeleton = collection.get_skeleton(field)
     n_images, n_labels, crowd = collection.aggregate([fo.Count(), fo.Count(kp), fo.CountValues(f"{kp}.iscrowd")])
     persons = collection.filter_labels(field, fo.ViewField("iscrowd") != 1, only_matches=False)
