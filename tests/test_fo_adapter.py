@@ -9,6 +9,7 @@ import pytest
 from helpers import coco_doc
 from hypothesis import HealthCheck, given, settings
 from strategies import coco_documents
+from test_documents import stored
 
 import fiftyone_pose as fop
 from fiftyone_pose.core.compare import first_difference
@@ -360,3 +361,62 @@ def test_dataset_types_refuse_what_they_cannot_do_as_usage_errors(fo_db, coco_fi
         PoseDatasetImporter(labels_path=str(coco_file), max_samples=2)
     with pytest.raises(PoseUsageError, match="labels_path"):
         PoseDatasetExporter()
+
+
+# ------------------------------------------------------------------------------ streaming import
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(doc=coco_documents(max_images=4, max_persons=6))
+def test_a_streamed_import_stores_what_the_whole_file_stores(fo_db, tmp_path, monkeypatch, doc):
+    """One record per chunk: persons of an image come in several chunks, extra keys' types differ
+    between chunks; the samples, the schema and the info are those of the whole file at once."""
+    from fiftyone_pose import formats
+    from fiftyone_pose.fo.api import create_dataset
+    from fiftyone_pose.formats import jsonio
+
+    path = tmp_path / "gen.json"
+    path.write_text(json.dumps(doc))
+    whole = create_dataset(formats.read(path, "coco"), tmp_path)
+    with monkeypatch.context() as m:
+        m.setattr(jsonio, "CHUNK_BYTES", 1)
+        streamed = fop.load(path, format="coco", images_dir=tmp_path)
+    try:
+        assert stored(streamed) == stored(whole)  # raw documents, ids and times set aside
+        assert streamed.get_field_schema(flat=True).keys() == whole.get_field_schema(flat=True).keys()
+        for key, field in whole.get_field_schema(flat=True).items():
+            assert type(streamed.get_field_schema(flat=True)[key]) is type(field), key
+        assert streamed.info == whole.info
+        assert first_difference(export_doc(streamed, tmp_path), doc) is None
+    finally:
+        streamed.delete()
+        whole.delete()
+
+
+def test_extra_key_types_are_merged_over_every_chunk(fo_db, tmp_path, monkeypatch):
+    from fiftyone_pose.formats import jsonio
+
+    doc = coco_doc()
+    doc["annotations"][0]["score"] = 1  # an int in the first chunk, a float in a later one: a float field
+    doc["annotations"][-1]["score"] = 0.5
+    doc["annotations"][-1]["late"] = "only in the last chunk"
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(doc))
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    ds = fop.load(path, images_dir=tmp_path)
+    schema = ds.get_field_schema(flat=True)
+    assert type(schema["ground_truth.keypoints.score"]) is fo_db.FloatField
+    assert type(schema["ground_truth.keypoints.late"]) is fo_db.StringField
+    assert first_difference(export_doc(ds, tmp_path), doc) is None
+
+
+def test_a_bad_record_in_a_late_chunk_leaves_no_dataset(fo_db, tmp_path, monkeypatch, dataset_name):
+    from fiftyone_pose.formats import jsonio
+
+    doc = coco_doc()
+    doc["annotations"][-1]["bbox"] = [1, 2, "x", 4]
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    n = len(doc["annotations"]) - 1
+    assert_import_fails_cleanly(fo_db, tmp_path, doc, dataset_name, rf"annotations\[{n}\] .*field 'bbox'")

@@ -14,6 +14,7 @@ from .. import formats
 from ..core.bulk import paused_gc
 from ..core.errors import Option, PoseFormatError, PoseUsageError
 from ..core.model import PoseData
+from ..core.stream import PoseStream
 from . import documents
 from .adapter import add_pose_data, resolve_label_field, to_pose_data
 
@@ -50,7 +51,10 @@ def load(
         format = formats.detect(path)
     if formats.is_predictions(format):
         raise formats.get(format).not_a_dataset(path)
-    data = formats.read(path, format, **read_options)
+    # a format that streams is imported a chunk of persons at a time (``add_pose_data``)
+    data = formats.read_stream(path, format, **read_options)
+    if not formats.streams(format) or grouped or cameras is not None:
+        data = data.collect()
     if images_dir is None:
         images_dir = formats.images_dir(path, format)
     try:
@@ -69,7 +73,7 @@ def load(
 
 
 def create_dataset(
-    data: PoseData,
+    data: PoseData | PoseStream,
     images_dir: str | os.PathLike,
     name: str | None = None,
     label_field: str = "ground_truth",
@@ -79,7 +83,7 @@ def create_dataset(
 ) -> fo.Dataset:
     """A new dataset holding ``data`` (all or nothing, see ``load``); a YOLO dataset's splits become tags."""
     with building(name, overwrite, persistent) as dataset:
-        data, tags = formats.sample_tags(data)
+        data, tags = formats.sample_tags(data) if isinstance(data, PoseData) else (data, None)
         ids = add_pose_data(dataset, data, images_dir, label_field, progress=progress)
         tag_samples(dataset, ids, tags)
     return dataset
