@@ -420,3 +420,34 @@ def test_a_bad_record_in_a_late_chunk_leaves_no_dataset(fo_db, tmp_path, monkeyp
     monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
     n = len(doc["annotations"]) - 1
     assert_import_fails_cleanly(fo_db, tmp_path, doc, dataset_name, rf"annotations\[{n}\] .*field 'bbox'")
+
+
+# ------------------------------------------------------------------------------ streaming export
+
+
+def test_a_streamed_export_in_small_chunks_keeps_the_file_order(fo_db, tmp_path, monkeypatch):
+    """Annotations in no image order, read 7 samples a batch and written 5 persons a chunk: the
+    file comes back as it was, and a person drawn in FiftyOne follows with a new id."""
+    from benchmarks.generate import write_coco
+    from fiftyone_pose import formats
+    from fiftyone_pose.fo import adapter
+
+    path = tmp_path / "gen.json"
+    write_coco(path, n_images=60, seed=7)
+    original = json.loads(path.read_text())
+    np.random.default_rng(0).shuffle(original["annotations"])  # persons of an image all over the file
+    path.write_text(json.dumps(original))
+    ds = fop.load(path, images_dir=tmp_path)
+    s = ds.first()
+    s.ground_truth.keypoints.append(fo_db.Keypoint(label="person", points=[[0.5, 0.5]] * 17))
+    s.save()
+    monkeypatch.setattr(adapter, "EXPORT_BATCH", 7)
+    monkeypatch.setattr(adapter, "EXPORT_CHUNK", 5)
+    written = fop.export(ds, tmp_path / "out.json")
+    small = json.loads((tmp_path / "out.json").read_text())
+    assert first_difference(small["annotations"][:-1], original["annotations"]) is None
+    assert first_difference(small["images"], original["images"]) is None
+    assert small["annotations"][-1]["id"] == max(a["id"] for a in original["annotations"]) + 1
+    assert written.summary()["persons"] + written.summary()["crowd_regions"] == len(original["annotations"]) + 1
+    formats.write(adapter.to_pose_data(ds), tmp_path / "whole.json")  # the whole read gives the same file
+    assert (tmp_path / "whole.json").read_bytes() == (tmp_path / "out.json").read_bytes()

@@ -23,14 +23,16 @@ images and yield one ``Persons`` chunk per cursor batch to ``formats.write_strea
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
+import orjson
 
-from .model import Persons, PoseData, person_counts, summary
+from .model import Images, Persons, PoseData, person_counts, summary
 
 
 class PoseStream:
@@ -93,6 +95,21 @@ class PoseStream:
 
         return PoseStream(header, chunks())
 
+    @property
+    def images(self) -> Images:
+        """The images table (the header's)."""
+        return self.header.images
+
+    @property
+    def notes(self) -> dict[str, int]:
+        """What reading, converting and writing left out or adjusted (the header's; complete once consumed)."""
+        return self.header.notes
+
+    @property
+    def format(self) -> str | None:
+        """The format read or written (the header's)."""
+        return self.header.format
+
     def summary(self) -> dict[str, object]:
         """``PoseData.summary`` of what has streamed past (complete once the stream is consumed)."""
         return summary(self.header, self._counts)
@@ -114,7 +131,7 @@ class SortedSpill:
     Use as a context manager: the file is deleted on leaving.
     """
 
-    def __init__(self, num_points: int, piece: int = 512) -> None:
+    def __init__(self, num_points: int, piece: int = 256) -> None:
         self.num_points, self.piece = num_points, piece
         self._file = tempfile.TemporaryFile(prefix="fiftyone_pose_")
         self._keys: list[np.ndarray] = []
@@ -137,7 +154,9 @@ class SortedSpill:
         for lo in range(0, len(persons), self.piece):
             index = np.arange(lo, min(lo + self.piece, len(persons)))
             offset = self._file.tell()
-            pickle.dump((persons.take(index), aux[index]), self._file, pickle.HIGHEST_PROTOCOL)
+            pickler = pickle.Pickler(self._file, pickle.HIGHEST_PROTOCOL)
+            pickler.dispatch_table = _DISPATCH
+            pickler.dump((persons.take(index), aux[index]))
             pieces.append((offset, self._file.tell() - offset))
         self._keys.append(keys)
         self._pieces.append(pieces)
@@ -159,6 +178,14 @@ class SortedSpill:
             back = np.argsort(np.argsort(batches, kind="stable"))
             yield persons.take(back), aux[back]
             del persons, taken
+
+
+def _reduce_fragment(fragment: orjson.Fragment) -> tuple:
+    """Pickle a segmentation kept as JSON text (``model.compact_json``) as that text."""
+    return orjson.Fragment, (orjson.dumps(fragment),)
+
+
+_DISPATCH = {**copyreg.dispatch_table, orjson.Fragment: _reduce_fragment}
 
 
 class _PieceReader:

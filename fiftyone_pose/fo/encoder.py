@@ -13,7 +13,6 @@ are this package's.
 from __future__ import annotations
 
 import functools
-import mmap
 import os
 import tempfile
 from collections.abc import Callable
@@ -65,15 +64,12 @@ class PersonStore:
         self.count = 0
         self._file = tempfile.TemporaryFile(prefix="fiftyone_pose_")
         self._size = 0
-        self._map: mmap.mmap | None = None
         self._lists = (_ItemList(), _ItemList(), _ItemList())  # keypoints, boxes, part boxes
 
     def __enter__(self) -> PersonStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._map is not None:
-            self._map.close()
         self._file.close()
 
     def add(self, persons: Persons) -> None:
@@ -91,17 +87,16 @@ class PersonStore:
     def seal(self) -> None:
         """After the last chunk: group the items by image, ready for ``items``."""
         self._file.flush()
-        if self._size:
-            self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
         for items in self._lists:
             items.seal(self.num_images)
 
     def items(self, lo: int, hi: int) -> tuple[list[bytes], list[bytes], list[bytes]]:
-        """Per image of ``lo:hi``, the array bodies of its keypoints, boxes and part boxes."""
-        out = tuple(items.joined(self._map, lo, hi) for items in self._lists)
-        if self._map is not None:  # the pages read are the file's, not this process's: let them go
-            self._map.madvise(mmap.MADV_DONTNEED)
-        return out
+        """Per image of ``lo:hi``, the array bodies of its keypoints, boxes and part boxes.
+
+        Each item is read on its own (``os.pread``): a batch's items are all over the file, and a
+        memory map would count every page read around them as this process's memory."""
+        keypoints, boxes, parts = (items.joined(self._file.fileno(), lo, hi) for items in self._lists)
+        return keypoints, boxes, parts
 
     def _encode(self, p: Persons, rows: np.ndarray) -> list[tuple[np.ndarray, list[bytes]]]:
         """(image of each item, items) of the persons ``rows`` of ``p``: keypoints, boxes, part boxes."""
@@ -204,13 +199,13 @@ class _ItemList:
         )
         self._added = []
         order = np.argsort(images, kind="stable")  # in file order within each image
-        self.offsets, self.ends = offsets[order], offsets[order] + lengths[order]
+        self.offsets, self.lengths = offsets[order], lengths[order]
         self.starts = np.searchsorted(images[order], np.arange(num_images + 1))
 
-    def joined(self, buf: mmap.mmap | None, lo: int, hi: int) -> list[bytes]:
-        """Per image of ``lo:hi``, its items with their array keys, joined."""
+    def joined(self, fd: int, lo: int, hi: int) -> list[bytes]:
+        """Per image of ``lo:hi``, its items with their array keys, joined (read from the file ``fd``)."""
         a, b = int(self.starts[lo]), int(self.starts[hi])
-        pieces = [buf[s:e] for s, e in zip(self.offsets[a:b].tolist(), self.ends[a:b].tolist())] if b > a else []
+        pieces = list(map(os.pread, repeat(fd), self.lengths[a:b].tolist(), self.offsets[a:b].tolist()))
         bounds = (self.starts[lo : hi + 1] - a).tolist()
         heads = _index_heads(max(np.diff(bounds), default=0))
         return [b"".join(chain.from_iterable(zip(heads, pieces[s:e]))) for s, e in zip(bounds, bounds[1:])]
