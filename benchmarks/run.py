@@ -207,7 +207,63 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
               "output vs input: exact = same values, number types and key order; equal = same values by Python == "
               "(key order may differ); equal up to list order = equal once images and annotations are sorted by id; "
               "differs = anything else."]  # fmt: skip
+    lines += rss_over_time(results)
     return "\n".join(lines) + "\n"
+
+
+#: the bars of a sparkline, low to high
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int = 60) -> str:
+    """``values`` as a line of ``width`` bars at most (each the maximum of its span), scaled from 0
+    to their maximum, so a flat line is memory that does not grow."""
+    if not values:
+        return ""
+    spans = [values[i * len(values) // width : (i + 1) * len(values) // width] for i in range(width)]
+    peaks = [max(s) for s in spans if s] if len(values) > width else values
+    top = max(peaks) or 1
+    return "".join(_BARS[min(int(v / top * len(_BARS)), len(_BARS) - 1)] for v in peaks)
+
+
+def rss_over_time(results: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Markdown lines: each step's resident size over its first run (sampled every 0.2 s), as a sparkline."""
+    rows = [(step, rs[0]["rss_series_mb"]) for step, rs in results.items() if rs and rs[0].get("rss_series_mb")]
+    if not rows:
+        return []
+    lines = ["", "Resident size over each step's first run (a sample every 0.2 s, from 0 MB to the step's peak):", "",
+             "| step | RSS over time | start → peak MB | samples |", "|---|---|---|---|"]  # fmt: skip
+    for step, series in rows:
+        lines.append(f"| {step} | `{sparkline(series)}` | {series[0]:,.0f} → {max(series):,.0f} | {len(series)} |")
+    return lines
+
+
+def plot_rss(results: dict[str, list[dict[str, Any]]], path: Path, title: str) -> bool:
+    """A PNG of each step's resident size over time (first run), with matplotlib (a FiftyOne
+    dependency); False where matplotlib cannot be imported."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    from benchmarks.steps import RSS_INTERVAL
+
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for step, rs in results.items():
+        series = rs[0].get("rss_series_mb") if rs else None
+        if series:
+            ax.plot([i * RSS_INTERVAL for i in range(len(series))], series, label=step)
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("resident size (MB)")
+    ax.set_title(title)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
 
 
 def _generated(work: Path, n_images: int, layout: str, seed: int) -> Path:
@@ -341,9 +397,12 @@ def main(argv: list[str] | None = None) -> None:
         if reference and ours and None not in reference + ours:
             same = all(o == reference[0] for o in ours) and all(r == reference[0] for r in reference)
             text += f"\n{step}: the ten numbers {'equal' if same else 'DIFFER from'} pycocotools' in every run.\n"
-    print(text)
     if args.out:
+        png = Path(args.out).with_suffix(".png")
+        if plot_rss(results, png, f"{args.layout}, {args.images:,} images: resident size per step"):
+            text += f"\nPlot of the resident size over time: {png.name} (matplotlib).\n"
         Path(args.out).write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ it), ``cpu_seconds`` (CPU time of this process's threads in the timed part) and 
 extras. The peak is ``VmHWM`` from ``/proc/self/status``: Linux carries
 ``ru_maxrss`` over from the parent across fork/exec, so ``getrusage`` would report the runner's
 size for any step smaller than it (``ru_maxrss`` is only the fallback without ``/proc``).
+``rss_series_mb`` is the resident size sampled every 0.2 s by a thread of the step process while
+the timed part runs.
 
 Export steps also compare their output with the input file (untimed): ``exact`` (same values,
 number types and key order), ``equal`` (same values by Python ``==``, e.g. ``229 == 229.0``; key
@@ -29,6 +31,7 @@ import os
 import resource
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -70,9 +73,27 @@ def _peak_rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+#: seconds between two samples of the resident size (``rss_series_mb``)
+RSS_INTERVAL = 0.2
+
+
+class _RssSampler(threading.Thread):
+    """The resident size of this process every ``RSS_INTERVAL`` seconds, while the timed block runs."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[float] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(RSS_INTERVAL):
+            self.samples.append(round(_rss_mb(), 1))
+
+
 @contextmanager
 def timed(result: dict[str, Any], floor: bool = False) -> Iterator[None]:
-    """Time the block into ``result`` and record memory before and after it.
+    """Time the block into ``result`` and record memory before and after it, and during it
+    (``rss_series_mb``: a sample every ``RSS_INTERVAL`` seconds, the base first and the peak last).
 
     ``floor=True`` (the plain-Python floors) turns the cyclic garbage collector off for the block,
     as fiftyone_pose's bulk paths do: otherwise its repeated full passes over millions of new
@@ -81,12 +102,19 @@ def timed(result: dict[str, Any], floor: bool = False) -> Iterator[None]:
     result["base_rss_mb"] = round(_rss_mb(), 1)
     if floor:
         gc.disable()
+    sampler = _RssSampler()
+    sampler.start()
     t0, c0 = time.perf_counter(), time.process_time()
-    yield
+    try:
+        yield
+    finally:
+        sampler.done.set()
     result["seconds"] = time.perf_counter() - t0
     result["cpu_seconds"] = time.process_time() - c0  # this process's threads: steadier than wall time under load
     gc.enable()
+    sampler.join()
     result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    result["rss_series_mb"] = [result["base_rss_mb"], *sampler.samples, result["peak_rss_mb"]]
 
 
 def _sorted_by_id(doc: dict[str, Any]) -> dict[str, Any]:

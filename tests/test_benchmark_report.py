@@ -64,3 +64,15 @@ def test_merge_rows_count_every_source_and_give_the_merge_ratio():
     assert "| ours_merge | 7.000 (6.000–8.000) | 571 | 100 | 60 |  |" in text  # 4 x 1000 samples
     assert "| ours_merge / ours_merged_export | 1.400 |" in text
     assert "ours_merge" not in report(results, 1000, ["# t"])  # without --merge: no rows
+
+
+def test_rss_over_time_is_a_sparkline_per_step_and_a_plot(tmp_path):
+    from benchmarks.run import plot_rss, sparkline
+
+    assert sparkline([0, 50, 100, 100]) == "▁▅██"
+    assert sparkline(list(range(1000)), width=10) == "▁▂▃▄▄▅▆▇██"  # each bar the peak of its span
+    results = _runs({"ours_import": [5.0]})
+    results["ours_import"][0]["rss_series_mb"] = [40.0, 80.0, 100.0, 100.0]
+    text = report(results, 1000, ["# t"])
+    assert "| ours_import | `▄▇██` | 40 → 100 | 4 |" in text
+    assert plot_rss(results, tmp_path / "rss.png", "t") and (tmp_path / "rss.png").read_bytes()[:4] == b"\x89PNG"

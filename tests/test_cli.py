@@ -646,8 +646,8 @@ def test_export_refuses_an_existing_file_before_any_work(fo_db, dataset_name, sr
     dst = tmp_path / "out.json"
     dst.write_text("precious")
     calls = []
-    real = api.to_pose_data
-    monkeypatch.setattr(api, "to_pose_data", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = api.to_pose_stream
+    monkeypatch.setattr(api, "to_pose_stream", lambda *a, **k: calls.append(1) or real(*a, **k))
     code, out, err = _run(capsys, "export", dataset_name, dst)
     assert code == 2 and out == []
     assert _one_error_line(err) == f"fiftyone-pose: error: {dst} already exists; pass --overwrite to replace it"

@@ -9,6 +9,7 @@ import pytest
 from helpers import coco_doc
 from hypothesis import HealthCheck, given, settings
 from strategies import coco_documents
+from test_documents import stored
 
 import fiftyone_pose as fop
 from fiftyone_pose.core.compare import first_difference
@@ -385,3 +386,93 @@ def test_a_missing_info_survives_fiftyone(fo_db, tmp_path):
     path.write_text(json.dumps(doc))
     ds = fop.load(path, format="coco", images_dir=tmp_path)
     assert first_difference(export_doc(ds, tmp_path), doc) is None
+
+
+# ------------------------------------------------------------------------------ streaming import
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(doc=coco_documents(max_images=4, max_persons=6))
+def test_a_streamed_import_stores_what_the_whole_file_stores(fo_db, tmp_path, monkeypatch, doc):
+    """One record per chunk: persons of an image come in several chunks, extra keys' types differ
+    between chunks; the samples, the schema and the info are those of the whole file at once."""
+    from fiftyone_pose import formats
+    from fiftyone_pose.fo.api import create_dataset
+    from fiftyone_pose.formats import jsonio
+
+    path = tmp_path / "gen.json"
+    path.write_text(json.dumps(doc))
+    whole = create_dataset(formats.read(path, "coco"), tmp_path)
+    with monkeypatch.context() as m:
+        m.setattr(jsonio, "CHUNK_BYTES", 1)
+        streamed = fop.load(path, format="coco", images_dir=tmp_path)
+    try:
+        assert stored(streamed) == stored(whole)  # raw documents, ids and times set aside
+        assert streamed.get_field_schema(flat=True).keys() == whole.get_field_schema(flat=True).keys()
+        for key, field in whole.get_field_schema(flat=True).items():
+            assert type(streamed.get_field_schema(flat=True)[key]) is type(field), key
+        assert streamed.info == whole.info
+        assert first_difference(export_doc(streamed, tmp_path), doc) is None
+    finally:
+        streamed.delete()
+        whole.delete()
+
+
+def test_extra_key_types_are_merged_over_every_chunk(fo_db, tmp_path, monkeypatch):
+    from fiftyone_pose.formats import jsonio
+
+    doc = coco_doc()
+    doc["annotations"][0]["score"] = 1  # an int in the first chunk, a float in a later one: a float field
+    doc["annotations"][-1]["score"] = 0.5
+    doc["annotations"][-1]["late"] = "only in the last chunk"
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(doc))
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    ds = fop.load(path, images_dir=tmp_path)
+    schema = ds.get_field_schema(flat=True)
+    assert type(schema["ground_truth.keypoints.score"]) is fo_db.FloatField
+    assert type(schema["ground_truth.keypoints.late"]) is fo_db.StringField
+    assert first_difference(export_doc(ds, tmp_path), doc) is None
+
+
+def test_a_bad_record_in_a_late_chunk_leaves_no_dataset(fo_db, tmp_path, monkeypatch, dataset_name):
+    from fiftyone_pose.formats import jsonio
+
+    doc = coco_doc()
+    doc["annotations"][-1]["bbox"] = [1, 2, "x", 4]
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    n = len(doc["annotations"]) - 1
+    assert_import_fails_cleanly(fo_db, tmp_path, doc, dataset_name, rf"annotations\[{n}\] .*field 'bbox'")
+
+
+# ------------------------------------------------------------------------------ streaming export
+
+
+def test_a_streamed_export_in_small_chunks_keeps_the_file_order(fo_db, tmp_path, monkeypatch):
+    """Annotations in no image order, read 7 samples a batch and written 5 persons a chunk: the
+    file comes back as it was, and a person drawn in FiftyOne follows with a new id."""
+    from benchmarks.generate import write_coco
+    from fiftyone_pose import formats
+    from fiftyone_pose.fo import adapter
+
+    path = tmp_path / "gen.json"
+    write_coco(path, n_images=60, seed=7)
+    original = json.loads(path.read_text())
+    np.random.default_rng(0).shuffle(original["annotations"])  # persons of an image all over the file
+    path.write_text(json.dumps(original))
+    ds = fop.load(path, images_dir=tmp_path)
+    s = ds.first()
+    s.ground_truth.keypoints.append(fo_db.Keypoint(label="person", points=[[0.5, 0.5]] * 17))
+    s.save()
+    monkeypatch.setattr(adapter, "EXPORT_BATCH", 7)
+    monkeypatch.setattr(adapter, "EXPORT_CHUNK", 5)
+    written = fop.export(ds, tmp_path / "out.json")
+    small = json.loads((tmp_path / "out.json").read_text())
+    assert first_difference(small["annotations"][:-1], original["annotations"]) is None
+    assert first_difference(small["images"], original["images"]) is None
+    assert small["annotations"][-1]["id"] == max(a["id"] for a in original["annotations"]) + 1
+    assert written.summary()["persons"] + written.summary()["crowd_regions"] == len(original["annotations"]) + 1
+    formats.write(adapter.to_pose_data(ds), tmp_path / "whole.json")  # the whole read gives the same file
+    assert (tmp_path / "whole.json").read_bytes() == (tmp_path / "out.json").read_bytes()

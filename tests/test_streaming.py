@@ -173,3 +173,26 @@ def test_convert_memory_does_not_grow_with_the_file(tmp_path):
         src.unlink()
         dst.unlink()
     assert deltas[1] < 2.5 * deltas[0], deltas
+
+
+def test_sorted_spill_gives_every_person_back_in_key_order():
+    from fiftyone_pose.core.model import Persons
+    from fiftyone_pose.core.stream import SortedSpill
+
+    data = coco.decode(coco_doc())
+    rng = np.random.default_rng(3)
+    batches = [data.persons.take(rng.integers(0, len(data.persons), n)) for n in (5, 0, 7, 3)]
+    keys = [rng.integers(0, 4, len(b)) for b in batches]  # ties: the order added
+    with SortedSpill(data.persons.num_points, piece=2) as spill:
+        for b, k in zip(batches, keys):
+            spill.add(b, k, np.arange(len(k)) + 100 * len(k))
+        got = list(spill.chunks(4))
+    assert [len(p) for p, _ in got] == [4, 4, 4, 3]
+    everything = Persons.concat(batches, data.persons.num_points)
+    order = np.argsort(np.concatenate(keys), kind="stable")
+    want = everything.take(order)
+    back = PoseStream(PoseStream.of(data).header, [p for p, _ in got]).collect().persons
+    assert back.ids.tolist() == want.ids.tolist() and back.segmentations == want.segmentations
+    assert np.array_equal(back.keypoints, want.keypoints) and back.extras == want.extras
+    aux = np.concatenate([np.arange(len(k)) + 100 * len(k) for k in keys])[order]
+    assert np.concatenate([a for _, a in got]).tolist() == aux.tolist()

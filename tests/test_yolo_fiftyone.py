@@ -93,7 +93,11 @@ def test_export_of_a_view_writes_the_persons_it_shows_in_the_tagged_splits(fo_db
     ds.match_tags("val", bool=False).tag_samples("train")
     data = fop.export(view, tmp_path / "out", format="yolo")
     rows = sum(len(_rows(p)) for p in (tmp_path / "out" / "labels").rglob("*.txt"))
-    assert rows == len(view.values("ground_truth.keypoints", unwind=True)) == len(data.persons)
+    assert (
+        rows
+        == len(view.values("ground_truth.keypoints", unwind=True))
+        == data.summary()["persons"] + data.summary()["crowd_regions"]
+    )
     assert len(list((tmp_path / "out" / "images" / "val").rglob("*.jpg"))) == len(view.match_tags("val"))
     assert len(list((tmp_path / "out" / "images" / "train").rglob("*.jpg"))) == len(view.match_tags("train"))
     assert data.format == "yolo"

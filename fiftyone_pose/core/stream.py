@@ -23,12 +23,16 @@ images and yield one ``Persons`` chunk per cursor batch to ``formats.write_strea
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
+import pickle
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
+import orjson
 
-from .model import Persons, PoseData, person_counts, summary
+from .model import Images, Persons, PoseData, person_counts, summary
 
 
 class PoseStream:
@@ -91,6 +95,21 @@ class PoseStream:
 
         return PoseStream(header, chunks())
 
+    @property
+    def images(self) -> Images:
+        """The images table (the header's)."""
+        return self.header.images
+
+    @property
+    def notes(self) -> dict[str, int]:
+        """What reading, converting and writing left out or adjusted (the header's; complete once consumed)."""
+        return self.header.notes
+
+    @property
+    def format(self) -> str | None:
+        """The format read or written (the header's)."""
+        return self.header.format
+
     def summary(self) -> dict[str, object]:
         """``PoseData.summary`` of what has streamed past (complete once the stream is consumed)."""
         return summary(self.header, self._counts)
@@ -100,3 +119,98 @@ def add_notes(notes: dict[str, int], more: dict[str, int]) -> None:
     """Add the counts of ``more`` to ``notes``."""
     for reason, count in more.items():
         notes[reason] = notes.get(reason, 0) + count
+
+
+class SortedSpill:
+    """Persons added a batch at a time, given back in the order of a key a chunk at a time: an
+    external merge sort through a temporary file, so what is in memory is a piece of each batch.
+
+    ``add`` sorts a batch by its key and writes it in pieces of ``piece`` persons; ``chunks``
+    merges the batches, reading each one's pieces in turn. Equal keys keep the order they were
+    added in. Each person carries an ``aux`` integer (e.g. a flag the caller needs per person).
+    Use as a context manager: the file is deleted on leaving.
+    """
+
+    def __init__(self, num_points: int, piece: int = 256) -> None:
+        self.num_points, self.piece = num_points, piece
+        self._file = tempfile.TemporaryFile(prefix="fiftyone_pose_")
+        self._keys: list[np.ndarray] = []
+        self._pieces: list[list[tuple[int, int]]] = []  # per batch: (offset, bytes) of each piece
+
+    def __enter__(self) -> SortedSpill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+
+    def __len__(self) -> int:
+        return sum(map(len, self._keys))
+
+    def add(self, persons: Persons, keys: np.ndarray, aux: np.ndarray) -> None:
+        """Add a batch of persons with their sort keys."""
+        order = np.argsort(keys, kind="stable")
+        persons, keys, aux = persons.take(order), keys[order], aux[order]
+        pieces = []
+        for lo in range(0, len(persons), self.piece):
+            index = np.arange(lo, min(lo + self.piece, len(persons)))
+            offset = self._file.tell()
+            pickler = pickle.Pickler(self._file, pickle.HIGHEST_PROTOCOL)
+            pickler.dispatch_table = _DISPATCH
+            pickler.dump((persons.take(index), aux[index]))
+            pieces.append((offset, self._file.tell() - offset))
+        self._keys.append(keys)
+        self._pieces.append(pieces)
+
+    def chunks(self, size: int) -> Iterator[tuple[Persons, np.ndarray]]:
+        """Every person added, in key order, ``size`` at a time, with its ``aux``."""
+        self._file.flush()
+        keys = np.concatenate(self._keys or [np.zeros(0, np.int64)])
+        batch_of = np.repeat(np.arange(len(self._keys)), [len(k) for k in self._keys])
+        order = np.argsort(keys, kind="stable")  # equal keys: batch order, then order within the batch
+        readers = [_PieceReader(self._file, pieces) for pieces in self._pieces]
+        for lo in range(0, len(order), size):
+            batches = batch_of[order[lo : lo + size]]
+            counts = np.bincount(batches, minlength=len(readers))
+            taken = [readers[b].take(int(counts[b]), self.num_points) for b in np.flatnonzero(counts).tolist()]
+            persons = Persons.concat([p for p, _ in taken], self.num_points)
+            aux = np.concatenate([a for _, a in taken])
+            # ``taken`` is grouped by batch; each batch's persons come in key order, as in ``batches``
+            back = np.argsort(np.argsort(batches, kind="stable"))
+            yield persons.take(back), aux[back]
+            del persons, taken
+
+
+def _reduce_fragment(fragment: orjson.Fragment) -> tuple:
+    """Pickle a segmentation kept as JSON text (``model.compact_json``) as that text."""
+    return orjson.Fragment, (orjson.dumps(fragment),)
+
+
+_DISPATCH = {**copyreg.dispatch_table, orjson.Fragment: _reduce_fragment}
+
+
+class _PieceReader:
+    """The persons of one batch of a ``SortedSpill``, read a piece at a time as they are taken."""
+
+    def __init__(self, file, pieces: list[tuple[int, int]]) -> None:
+        self.file, self.pieces = file, pieces
+        self.next_piece = 0
+        self.buffer: tuple[Persons, np.ndarray] | None = None
+        self.at = 0  # persons of ``buffer`` already taken
+
+    def take(self, count: int, num_points: int) -> tuple[Persons, np.ndarray]:
+        """The next ``count`` persons of the batch."""
+        parts = []
+        while count:
+            if self.buffer is None or self.at == len(self.buffer[1]):
+                offset, size = self.pieces[self.next_piece]
+                self.next_piece += 1
+                self.file.seek(offset)
+                self.buffer, self.at = pickle.loads(self.file.read(size)), 0
+            persons, aux = self.buffer
+            index = np.arange(self.at, min(self.at + count, len(aux)))
+            parts.append((persons.take(index), aux[index]))
+            self.at += len(index)
+            count -= len(index)
+        if self.buffer is not None and self.at == len(self.buffer[1]):
+            self.buffer = None  # let a finished piece go now
+        return Persons.concat([p for p, _ in parts], num_points), np.concatenate([a for _, a in parts])

@@ -14,8 +14,9 @@ from .. import formats
 from ..core.bulk import paused_gc
 from ..core.errors import Option, PoseFormatError, PoseUsageError
 from ..core.model import PoseData
+from ..core.stream import PoseStream
 from . import documents
-from .adapter import add_pose_data, resolve_label_field, to_pose_data
+from .adapter import add_pose_data, resolve_label_field, to_pose_stream
 
 #: datasets being built are named with this prefix and renamed when complete
 TEMP_PREFIX = "_fiftyone_pose_tmp_"
@@ -50,7 +51,10 @@ def load(
         format = formats.detect(path)
     if formats.is_predictions(format):
         raise formats.get(format).not_a_dataset(path)
-    data = formats.read(path, format, **read_options)
+    # a format that streams is imported a chunk of persons at a time (``add_pose_data``)
+    data = formats.read_stream(path, format, **read_options)
+    if not formats.streams(format) or grouped or cameras is not None:
+        data = data.collect()
     if images_dir is None:
         images_dir = formats.images_dir(path, format)
     try:
@@ -69,7 +73,7 @@ def load(
 
 
 def create_dataset(
-    data: PoseData,
+    data: PoseData | PoseStream,
     images_dir: str | os.PathLike,
     name: str | None = None,
     label_field: str = "ground_truth",
@@ -79,7 +83,7 @@ def create_dataset(
 ) -> fo.Dataset:
     """A new dataset holding ``data`` (all or nothing, see ``load``); a YOLO dataset's splits become tags."""
     with building(name, overwrite, persistent) as dataset:
-        data, tags = formats.sample_tags(data)
+        data, tags = formats.sample_tags(data) if isinstance(data, PoseData) else (data, None)
         ids = add_pose_data(dataset, data, images_dir, label_field, progress=progress)
         tag_samples(dataset, ids, tags)
     return dataset
@@ -134,14 +138,16 @@ def export(
     progress: bool | None = None,
     overwrite: bool = False,
     **write_options,
-) -> PoseData:
-    """Write the persons a dataset or view shows to ``path``; returns what was written.
+) -> PoseStream:
+    """Write the persons a dataset or view shows to ``path``; returns what was written, as a
+    consumed ``PoseStream`` (``summary()``, ``header.notes``, ``header.format``).
 
     ``format`` defaults to the format the field was imported from (so a COCO-WholeBody dataset
     is written back as COCO-WholeBody), else COCO; with a ``layout`` conversion it defaults to
-    COCO, the one format that holds any layout. A format that places images (YOLO) gets the
-    samples' files and tags (its splits). What the writer left out or adjusted is added to the
-    returned data's ``notes``.
+    COCO, the one format that holds any layout. A format that streams (the COCO-like ones) is
+    written a chunk of persons at a time (``to_pose_stream``); the others are collected first.
+    A format that places images (YOLO) gets the samples' files and tags (its splits). What the
+    writer left out or adjusted is added to the returned stream's notes.
     An existing file is replaced only with ``overwrite=True``, as an existing dataset is on
     import; that is checked before any work.
     """
@@ -153,25 +159,26 @@ def export(
     with paused_gc():
         if is_detections(collection, label_field):  # person-detector predictions
             skip = frozenset(evaluation_attributes(collection, label_field))
-            data = detections_pose_data(collection, label_field, skip)
+            stream = PoseStream.of(detections_pose_data(collection, label_field, skip))
         else:  # evaluation results on the persons are not part of them
             label_field = resolve_label_field(collection, label_field)
             view = without_evaluation_attributes(collection, [label_field])
-            data = to_pose_data(view, label_field, progress=progress)
+            stream = to_pose_stream(view, label_field, progress=progress)
+        header = stream.header
         if format is None:
-            native = data.format in formats.REGISTRY and write_options.get("layout") is None
-            format = data.format if native else "coco"
+            native = header.format in formats.REGISTRY and write_options.get("layout") is None
+            format = header.format if native else "coco"
         if formats.places_media(format):
-            write_options = {**sample_files(collection, data), **write_options}
-        written = formats.write(data, path, format, **write_options)
-    written.format = format
+            write_options = {**sample_files(collection, header), **write_options}
+        written = formats.write_stream(stream, path, format, **write_options)
+    written.header.format = format
     return written
 
 
 def sample_files(collection: fo.core.collections.SampleCollection, data: PoseData) -> dict[str, list]:
     """The image file (``sources``) and ``tags`` of each image of ``data``, read from ``collection``.
 
-    ``data`` is ``to_pose_data(collection)``: its images follow the view's order, as ``values``
+    ``data`` is ``to_pose_stream(collection).header``: its images follow the view's order, as ``values``
     does; the file names are compared to be sure.
     """
     fields = ["filepath", "tags", *(f for f in ("file_name",) if collection.has_field(f))]

@@ -1,16 +1,22 @@
-"""Sample documents of a ``PoseData``, built as BSON a batch of images at a time (the import's hot path).
+"""Sample documents of a dataset, built as BSON (the import's hot path): the persons a chunk at a
+time as they are read (``PersonStore``), then the samples a batch of images at a time
+(``SampleEncoder``).
 
 Numbers, ids and fixed keys of every person are laid out with numpy (``rawbson``); only what
 has no fixed shape (segmentations, extra keys, absent keys, part boxes) goes through
 ``bson.encode``, per person. Persons become items of their sample's arrays by joining flat
-lists of byte strings, so no Python object is made per value. What FiftyOne itself keeps in a
-sample or label comes from ``documents``; the pose attributes are this package's.
+lists of byte strings, so no Python object is made per value, and none is kept past its chunk.
+What FiftyOne itself keeps in a sample or label comes from ``documents``; the pose attributes
+are this package's.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import tempfile
 from collections.abc import Callable
+from itertools import chain, compress, repeat
 from typing import Any
 
 import bson
@@ -20,11 +26,11 @@ import orjson
 from bson import ObjectId
 from bson.raw_bson import RawBSONDocument
 
-from ..core.model import OPTIONAL_PERSON_KEYS, PoseData, plain_json
+from ..core.model import OPTIONAL_PERSON_KEYS, Persons, PoseData, plain_json
 from ..core.numbers import take_mask, to_lists
 from . import documents
 from . import rawbson as rb
-from .fields import KEYPOINT_RESERVED, boxes_field, parts_field, split_extras
+from .fields import KEYPOINT_RESERVED, boxes_field, parts_field, record_types, split_extras
 
 #: persons encoded at a time: bounds the byte matrices (a COCO-WholeBody person is ~10 kB)
 _ENCODE_ROWS = 2048
@@ -33,34 +39,214 @@ _ENCODE_ROWS = 2048
 SampleElements = Callable[[int, int, np.ndarray, np.ndarray], list[bytes]]
 
 
-class SampleEncoder:
-    """BSON sample documents of ``data``'s images, in batches (``batch``).
+class PersonStore:
+    """Every person of a dataset as the BSON items of its sample's label lists, encoded a chunk of
+    persons at a time (``add``) and kept in a temporary file until the samples are built.
 
-    ``sizes``: each image's width and height (where the file has none, from the image);
-    ``reserved``: sample keys an image key cannot take (see ``fields.image_keys_without_field``);
-    ``more``: elements the caller adds to each sample (e.g. a grouped dataset's ``group``).
+    The persons of one image can be anywhere in a file (COCO orders annotations by id), so a
+    sample can be built only once every chunk is read; what waits meanwhile is bytes on disk,
+    not arrays or Python objects in memory (a few numbers per item stay in memory). Items are
+    stored without their array keys ("0", "1", ...), which are known once a sample's items are
+    (``seal``, then ``items``). Use as a context manager: the file is deleted on leaving.
+    """
+
+    def __init__(self, header: PoseData, sizes: tuple[np.ndarray, np.ndarray]) -> None:
+        self.origin = header.origin
+        self.num_images = len(header.images)
+        self.widths, self.heights = sizes
+        self.names = {c["id"]: str(c.get("name", "person")) for c in header.categories}
+        self.corner = np.array([header.origin, header.origin, 0.0, 0.0])  # subtracted from [x, y, w, h] boxes
+        #: the types of the persons' extra keys so far (``fields.record_types``)
+        self.person_types: dict[str, set[type]] = {}
+        #: whether a person so far has part boxes (the dataset then has a parts field)
+        self.has_parts = False
+        #: persons added so far (the next one's ``source_index``)
+        self.count = 0
+        self._file = tempfile.TemporaryFile(prefix="fiftyone_pose_")
+        self._size = 0
+        self._lists = (_ItemList(), _ItemList(), _ItemList())  # keypoints, boxes, part boxes
+
+    def __enter__(self) -> PersonStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+
+    def add(self, persons: Persons) -> None:
+        """Encode the next chunk of persons (in file order)."""
+        record_types(persons.extras, self.person_types)
+        self.has_parts |= bool(persons.part_boxes)
+        for a in range(0, len(persons), _ENCODE_ROWS):
+            rows = np.arange(a, min(a + _ENCODE_ROWS, len(persons)))
+            for items, (images, encoded) in zip(self._lists, self._encode(persons, rows)):
+                lengths = np.fromiter(map(len, encoded), np.int64, count=len(encoded))
+                items.add(images, self._size + np.cumsum(lengths) - lengths, lengths)
+                self._size += self._file.write(b"".join(encoded))
+        self.count += len(persons)
+
+    def seal(self) -> None:
+        """After the last chunk: group the items by image, ready for ``items``."""
+        self._file.flush()
+        for items in self._lists:
+            items.seal(self.num_images)
+
+    def items(self, lo: int, hi: int) -> tuple[list[bytes], list[bytes], list[bytes]]:
+        """Per image of ``lo:hi``, the array bodies of its keypoints, boxes and part boxes.
+
+        Each item is read on its own (``os.pread``): a batch's items are all over the file, and a
+        memory map would count every page read around them as this process's memory."""
+        keypoints, boxes, parts = (items.joined(self._file.fileno(), lo, hi) for items in self._lists)
+        return keypoints, boxes, parts
+
+    def _encode(self, p: Persons, rows: np.ndarray) -> list[tuple[np.ndarray, list[bytes]]]:
+        """(image of each item, items) of the persons ``rows`` of ``p``: keypoints, boxes, part boxes."""
+        n, k = len(rows), p.num_points
+        img = p.image_index[rows]
+        wh = np.stack([self.widths[img], self.heights[img]], axis=1).astype(np.float64)
+        whwh = np.concatenate([wh, wh], axis=1)
+        kp = p.keypoints[rows]
+        vis = p.visibility[rows]
+        points = (kp - self.origin) / wh[:, None, :]
+        points[vis == 0] = np.nan
+        triplets = np.concatenate([kp, p.raw_visibility(rows)[..., None]], axis=2).reshape(n, 3 * k)
+        kp_mask = p.mask("keypoints")
+        boxes, areas = p.boxes[rows], p.areas[rows]
+        has_box = ~np.isnan(boxes).any(axis=1)
+        has_area = ~np.isnan(areas)
+        num_kp = p.num_keypoints[rows]
+        cats = p.category_ids[rows]
+        label = rb.concat([
+            rb.const(n, bson.encode({"label": self.names.get(c, "person")})[4:-1], present=cats == c)
+            for c in np.unique(cats).tolist()
+        ])  # fmt: skip
+        rest = _rest(p, rows)
+        oids = rb.new_object_ids(3 * n)
+        instance = documents.instance(oids[n : 2 * n])
+        keypoint = rb.document(
+            rb.DOCUMENT,
+            None,
+            rb.concat([
+                rb.object_ids(documents.ID, oids[:n]),
+                rb.const(n, documents.label_defaults(fo.Keypoint, ("label", "points"))),
+                label,
+                rb.pair_array("points", points),
+                instance,
+                rb.array("visibility", vis.astype(np.float64), True),
+                rb.array("raw_keypoints", triplets,
+                         take_mask(kp_mask, rows).reshape(n, 3 * k)),
+                rb.integers(["person_id", "category_id", "iscrowd", "source_index"],
+                            np.stack([p.ids[rows], cats, p.crowd[rows], self.count + rows], axis=1)),
+                rb.array("bbox", boxes, take_mask(p.mask("bbox"), rows), present=has_box),
+                rb.numbers(["area"], areas[:, None], np.reshape(take_mask(p.mask("area"), rows), (-1, 1)),
+                           present=has_area[:, None]),
+                rb.integers(["num_keypoints"], num_kp[:, None], present=(num_kp >= 0)[:, None]),
+            ]),
+            appended=np.fromiter(map(len, rest), np.int64, count=n),
+        ).rows()  # fmt: skip
+        # per person: the fixed elements, the rest, the closing NUL
+        keypoints = [b"".join(parts) for parts in zip(keypoint, rest, repeat(b"\x00"))]
+        detection = rb.document(
+            rb.DOCUMENT,
+            None,
+            rb.concat([
+                rb.object_ids(documents.ID, oids[2 * n :]),
+                rb.const(n, documents.label_defaults(fo.Detection, ("label", "bounding_box"))),
+                label,
+                rb.array("bounding_box", (boxes - self.corner) / whwh, False),
+                instance,
+                rb.integers(["iscrowd"], p.crowd[rows, None]),
+            ]),
+        ).rows()  # fmt: skip
+        part_names = list(p.part_boxes)
+        drawn = (
+            np.stack([_drawn(p.part_boxes[name][rows]) for name in part_names], axis=1)
+            if part_names
+            else np.zeros((n, 0), bool)
+        )
+        parts: list[bytes] = [b""] * (n * len(part_names))  # per person, per part in order
+        for t, name in enumerate(part_names):
+            parts[t :: len(part_names)] = rb.document(
+                rb.DOCUMENT,
+                None,
+                rb.concat([
+                    rb.object_ids(documents.ID, rb.new_object_ids(n)),
+                    rb.const(n, documents.label_defaults(fo.Detection, ("label", "bounding_box"))),
+                    rb.const(n, rb.string("label", name)),
+                    rb.array("bounding_box", (p.part_boxes[name][rows] - self.corner) / whwh, False),
+                    instance,
+                ]),
+            ).rows()  # fmt: skip
+        drawn_flat = drawn.reshape(-1)
+        return [
+            (img, keypoints),
+            (img[has_box], list(compress(detection, has_box))),
+            (np.repeat(img, len(part_names))[drawn_flat], list(compress(parts, drawn_flat))),
+        ]
+
+
+class _ItemList:
+    """Where the items of one label list are in a ``PersonStore``'s file, grouped by image once sealed."""
+
+    def __init__(self) -> None:
+        self._added: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, images: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> None:
+        self._added.append((images, offsets, lengths))
+
+    def seal(self, num_images: int) -> None:
+        images, offsets, lengths = (
+            np.concatenate([added[j] for added in self._added] or [np.zeros(0, np.int64)]) for j in range(3)
+        )
+        self._added = []
+        order = np.argsort(images, kind="stable")  # in file order within each image
+        self.offsets, self.lengths = offsets[order], lengths[order]
+        self.starts = np.searchsorted(images[order], np.arange(num_images + 1))
+
+    def joined(self, fd: int, lo: int, hi: int) -> list[bytes]:
+        """Per image of ``lo:hi``, its items with their array keys, joined (read from the file ``fd``)."""
+        a, b = int(self.starts[lo]), int(self.starts[hi])
+        pieces = list(map(os.pread, repeat(fd), self.lengths[a:b].tolist(), self.offsets[a:b].tolist()))
+        bounds = (self.starts[lo : hi + 1] - a).tolist()
+        heads = _index_heads(max(np.diff(bounds), default=0))
+        return [b"".join(chain.from_iterable(zip(heads, pieces[s:e]))) for s, e in zip(bounds, bounds[1:])]
+
+
+@functools.cache
+def _heads(count: int) -> list[bytes]:
+    return rb.index_heads(rb.DOCUMENT, np.arange(count)).rows()
+
+
+def _index_heads(count: int) -> list[bytes]:
+    """Heads of embedded-document array items "0" .. at least ``count - 1`` (cached by powers of two)."""
+    return _heads(1 << max(int(count) - 1, 0).bit_length())
+
+
+class SampleEncoder:
+    """BSON sample documents of a dataset's images, in batches (``batch``), with the persons of a
+    sealed ``PersonStore``.
+
+    ``header``: the images (and format facts) of the dataset; ``sizes``: each image's width and
+    height (where the file has none, from the image); ``reserved``: sample keys an image key cannot
+    take (see ``fields.image_keys_without_field``); ``more``: elements the caller adds to each sample
+    (e.g. a grouped dataset's ``group``).
     """
 
     def __init__(
         self,
-        data: PoseData,
+        header: PoseData,
+        persons: PersonStore,
         images_dir: str,
         label_field: str,
         dataset_id: ObjectId,
         tags: list[str] | None,
-        sizes: tuple[np.ndarray, np.ndarray],
         reserved: frozenset[str],
         more: SampleElements | None = None,
     ) -> None:
-        self.data, self.images_dir = data, images_dir
+        self.images, self.persons, self.images_dir = header.images, persons, images_dir
         self.dataset_id, self.tags = dataset_id, list(tags or [])
-        self.widths, self.heights = sizes
+        self.widths, self.heights = persons.widths, persons.heights
         self.reserved = reserved
         self.more = more
-        self.names = {c["id"]: str(c.get("name", "person")) for c in data.categories}
-        p = data.persons
-        self.order = np.argsort(p.image_index, kind="stable")
-        self.starts = np.searchsorted(p.image_index[self.order], np.arange(len(data.images) + 1))
         self.field_heads = (
             rb.element_head(rb.DOCUMENT, label_field),
             rb.element_head(rb.DOCUMENT, boxes_field(label_field)),
@@ -68,60 +254,30 @@ class SampleEncoder:
         )
         #: whether a batch put image keys in ``extra_json`` (the field must then be declared)
         self.has_extra_json = False
-        self.corner = np.array([data.origin, data.origin, 0.0, 0.0])  # subtracted from [x, y, w, h] boxes
 
     def batch(self, lo: int, hi: int) -> tuple[list[ObjectId], list[RawBSONDocument]]:
         """Ids and documents of the samples of images ``lo:hi``."""
-        p = self.data.persons
-        im = self.data.images
-        rows = self.order[self.starts[lo] : self.starts[hi]]
-        bounds = (self.starts[lo : hi + 1] - self.starts[lo]).tolist()
-        first = np.repeat(self.starts[lo:hi] - self.starts[lo], np.diff(self.starts[lo : hi + 1]))
-        n = len(rows)
-        has_box = ~np.isnan(p.boxes[rows]).any(axis=1)
-        drawn = (
-            np.stack([_drawn(p.part_boxes[name][rows]) for name in p.part_boxes], axis=1)
-            if p.part_boxes
-            else np.zeros((n, 0), bool)
-        )
-        ranks = (
-            np.arange(n) - first,
-            _ranks(has_box, first),
-            _ranks(drawn.reshape(-1), np.repeat(first, drawn.shape[1]) * drawn.shape[1]).reshape(drawn.shape),
-        )
-        keypoints: list[bytes] = []
-        boxes: list[bytes] = []
-        parts: list[bytes] = []
-        for a in range(0, n, _ENCODE_ROWS):
-            part = slice(a, a + _ENCODE_ROWS)
-            kp, det, pd = self._persons(
-                rows[part], ranks[0][part], ranks[1][part], ranks[2][part], has_box[part], drawn[part]
-            )
-            keypoints += kp
-            boxes += det
-            parts += pd
+        im = self.images
+        keypoints, boxes, parts = self.persons.items(lo, hi)
         oids = rb.new_object_ids(hi - lo)
         samples = rb.concat([
             documents.sample_elements(oids, self.dataset_id, self.tags, self.widths[lo:hi], self.heights[lo:hi]),
             rb.integers(["image_id"], im.ids[lo:hi, None]),
         ]).rows()  # fmt: skip
         paths = sample_paths(self.images_dir, im.file_names[lo:hi])
-        k_parts = drawn.shape[1]
         kp_head, box_head, parts_head = self.field_heads
         more = self.more(lo, hi, self.widths[lo:hi], self.heights[lo:hi]) if self.more else None
         docs = []
         for j, i in enumerate(range(lo, hi)):
-            a, b = bounds[j], bounds[j + 1]
             body = [
                 samples[j],
                 rb.string("filepath", paths[j]),
                 rb.string("file_name", im.file_names[i]),
-                kp_head, documents.label_list(fo.Keypoints, "keypoints", b"".join(keypoints[3 * a : 3 * b])),
-                box_head, documents.label_list(fo.Detections, "detections", b"".join(boxes[a:b])),
+                kp_head, documents.label_list(fo.Keypoints, "keypoints", keypoints[j]),
+                box_head, documents.label_list(fo.Detections, "detections", boxes[j]),
             ]  # fmt: skip
-            if k_parts:
-                items = b"".join(parts[k_parts * a : k_parts * b])
-                body += [parts_head, documents.label_list(fo.Detections, "detections", items)]
+            if self.persons.has_parts:
+                body += [parts_head, documents.label_list(fo.Detections, "detections", parts[j])]
             if more:
                 body.append(more[j])
             if im.extras[i]:
@@ -134,122 +290,34 @@ class SampleEncoder:
         buf = oids.tobytes()
         return [ObjectId(buf[i : i + 12]) for i in range(0, len(buf), 12)], docs
 
-    def _persons(
-        self,
-        rows: np.ndarray,
-        rank: np.ndarray,
-        box_rank: np.ndarray,
-        part_rank: np.ndarray,
-        has_box: np.ndarray,
-        drawn: np.ndarray,
-    ) -> tuple[list[bytes], list[bytes], list[bytes]]:
-        """Array items of the persons at ``rows``: keypoints (3 byte strings each: to join), boxes, part boxes."""
-        p = self.data.persons
-        n, k = len(rows), p.num_points
-        if n == 0:
-            return [], [], []
-        img = p.image_index[rows]
-        wh = np.stack([self.widths[img], self.heights[img]], axis=1).astype(np.float64)
-        whwh = np.concatenate([wh, wh], axis=1)
-        kp = p.keypoints[rows]
-        vis = p.visibility[rows]
-        points = (kp - self.data.origin) / wh[:, None, :]
-        points[vis == 0] = np.nan
-        triplets = np.concatenate([kp, p.raw_visibility(rows)[..., None]], axis=2).reshape(n, 3 * k)
-        kp_mask = p.mask("keypoints")
-        boxes, areas = p.boxes[rows], p.areas[rows]
-        has_area = ~np.isnan(areas)
-        num_kp = p.num_keypoints[rows]
-        cats = p.category_ids[rows]
-        label = rb.concat([
-            rb.const(n, bson.encode({"label": self.names.get(c, "person")})[4:-1], present=cats == c)
-            for c in np.unique(cats).tolist()
-        ])  # fmt: skip
-        rest = self._rest(rows)
-        oids = rb.new_object_ids(3 * n)
-        instance = documents.instance(oids[n : 2 * n])
-        keypoint = rb.document(
-            rb.DOCUMENT,
-            rb.index_heads(rb.DOCUMENT, rank),
-            rb.concat([
-                rb.object_ids(documents.ID, oids[:n]),
-                rb.const(n, documents.label_defaults(fo.Keypoint, ("label", "points"))),
-                label,
-                rb.pair_array("points", points),
-                instance,
-                rb.array("visibility", vis.astype(np.float64), True),
-                rb.array("raw_keypoints", triplets,
-                         take_mask(kp_mask, rows).reshape(n, 3 * k)),
-                rb.integers(["person_id", "category_id", "iscrowd", "source_index"],
-                            np.stack([p.ids[rows], cats, p.crowd[rows], rows], axis=1)),
-                rb.array("bbox", boxes, take_mask(p.mask("bbox"), rows), present=has_box),
-                rb.numbers(["area"], areas[:, None], np.reshape(take_mask(p.mask("area"), rows), (-1, 1)),
-                           present=has_area[:, None]),
-                rb.integers(["num_keypoints"], num_kp[:, None], present=(num_kp >= 0)[:, None]),
-            ]),
-            appended=np.fromiter(map(len, rest), np.int64, count=n),
-        ).rows()  # fmt: skip
-        items: list[bytes] = [b"\x00"] * (3 * n)  # per person: head and fixed elements, the rest, the closing NUL
-        items[0::3] = keypoint
-        items[1::3] = rest
-        detection = rb.document(
-            rb.DOCUMENT,
-            rb.index_heads(rb.DOCUMENT, box_rank),
-            rb.concat([
-                rb.object_ids(documents.ID, oids[2 * n :]),
-                rb.const(n, documents.label_defaults(fo.Detection, ("label", "bounding_box"))),
-                label,
-                rb.array("bounding_box", (boxes - self.corner) / whwh, False),
-                instance,
-                rb.integers(["iscrowd"], p.crowd[rows, None]),
-            ]),
-            present=has_box,
-        ).rows()  # fmt: skip
-        part_names = list(p.part_boxes)
-        part_items: list[bytes] = [b""] * (n * len(part_names))  # per person, per part in order
-        for t, name in enumerate(part_names):
-            part_items[t :: len(part_names)] = rb.document(
-                rb.DOCUMENT,
-                rb.index_heads(rb.DOCUMENT, part_rank[:, t]),
-                rb.concat([
-                    rb.object_ids(documents.ID, rb.new_object_ids(n)),
-                    rb.const(n, documents.label_defaults(fo.Detection, ("label", "bounding_box"))),
-                    rb.const(n, rb.string("label", name)),
-                    rb.array("bounding_box", (p.part_boxes[name][rows] - self.corner) / whwh, False),
-                    instance,
-                ]),
-                present=drawn[:, t],
-            ).rows()  # fmt: skip
-        return items, detection, part_items
 
-    def _rest(self, rows: np.ndarray) -> list[bytes]:
-        """Per person at ``rows``, the BSON elements of its values without a fixed shape."""
-        p = self.data.persons
-        part_names = list(p.part_boxes)
-        absent = {key: p.absent[key][rows] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
-        exact_parts = [
-            to_lists(p.part_boxes[name][rows], take_mask(p.mask(f"part_box.{name}"), rows)) for name in part_names
-        ]
-        present_parts = [~np.isnan(p.part_boxes[name][rows]).any(axis=1) for name in part_names]
-        rest = []
-        for j, r in enumerate(rows.tolist()):
-            doc: dict[str, Any] = {}
-            missing = [key for key, m in absent.items() if m[j]]
-            if missing:
-                doc["absent"] = missing
-            if "segmentation" not in missing:
-                doc["segmentation"] = plain_json(p.segmentations[r])
-            if p.extras[r]:
-                safe, other = split_extras(p.extras[r], KEYPOINT_RESERVED)
-                doc.update(safe)
-                if other:
-                    doc["extra_json"] = other
-            if part_names:
-                doc["part_boxes"] = {
-                    name: exact[j] for name, exact, present in zip(part_names, exact_parts, present_parts) if present[j]
-                }
-            rest.append(_encode_rest(doc) if doc else b"")
-        return rest
+def _rest(p: Persons, rows: np.ndarray) -> list[bytes]:
+    """Per person at ``rows``, the BSON elements of its values without a fixed shape."""
+    part_names = list(p.part_boxes)
+    absent = {key: p.absent[key][rows] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
+    exact_parts = [
+        to_lists(p.part_boxes[name][rows], take_mask(p.mask(f"part_box.{name}"), rows)) for name in part_names
+    ]
+    present_parts = [~np.isnan(p.part_boxes[name][rows]).any(axis=1) for name in part_names]
+    rest = []
+    for j, r in enumerate(rows.tolist()):
+        doc: dict[str, Any] = {}
+        missing = [key for key, m in absent.items() if m[j]]
+        if missing:
+            doc["absent"] = missing
+        if "segmentation" not in missing:
+            doc["segmentation"] = plain_json(p.segmentations[r])
+        if p.extras[r]:
+            safe, other = split_extras(p.extras[r], KEYPOINT_RESERVED)
+            doc.update(safe)
+            if other:
+                doc["extra_json"] = other
+        if part_names:
+            doc["part_boxes"] = {
+                name: exact[j] for name, exact, present in zip(part_names, exact_parts, present_parts) if present[j]
+            }
+        rest.append(_encode_rest(doc) if doc else b"")
+    return rest
 
 
 def _encode_rest(doc: dict[str, Any]) -> bytes:
@@ -277,9 +345,3 @@ def sample_paths(images_dir: str, names: list[str]) -> list[str]:
 def _drawn(part_boxes: np.ndarray) -> np.ndarray:
     """Part boxes drawn as detections: present and not an all-zero "no box" marker."""
     return ~np.isnan(part_boxes).any(axis=1) & (part_boxes[:, 2] > 0) & (part_boxes[:, 3] > 0)
-
-
-def _ranks(flags: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Position of each flagged entry among the flagged entries of its group (groups start at ``first``)."""
-    before = np.cumsum(flags) - flags
-    return before - before[first] if len(flags) else before

@@ -119,9 +119,19 @@ def keypoints_schema(label_field: str, attributes: Iterable[str]) -> dict[str, f
     return {label_field: fo.EmbeddedDocumentField(fo.Keypoints), **{f"{kp}.{a}": types[a] for a in attributes}}
 
 
-def declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> frozenset[str]:
+def declare_schema(
+    dataset: fo.Dataset,
+    header: PoseData,
+    person_types: dict[str, set[type]],
+    has_parts: bool,
+    label_field: str,
+) -> frozenset[str]:
     """Declare the fields the bulk insert writes, with types the App can filter on; returns the
-    image keys that have a sample field."""
+    image keys that have a sample field.
+
+    ``header``: the images (its persons are not looked at); ``person_types``: the types of the
+    persons' extra keys over the whole file (``record_types``, added up chunk by chunk);
+    ``has_parts``: whether any person has part boxes."""
     if dataset.media_type is None:
         dataset.media_type = "image"
     kp = f"{label_field}.keypoints"
@@ -136,14 +146,15 @@ def declare_schema(dataset: fo.Dataset, data: PoseData, label_field: str) -> fro
         f"{det}.instance": fo.EmbeddedDocumentField(fo.Instance),
         f"{det}.iscrowd": fo.IntField(),
     }
-    if data.persons.part_boxes:
+    if has_parts:
         schema[parts_field(label_field)] = fo.EmbeddedDocumentField(fo.Detections)
         schema[f"{parts_field(label_field)}.detections.instance"] = fo.EmbeddedDocumentField(fo.Instance)
     image_schema = {
-        key: ftype() for key, ftype in _extra_field_types(data.images.extras, sample_reserved(label_field), True)
+        key: ftype()
+        for key, ftype in _extra_field_types(record_types(header.images.extras), sample_reserved(label_field), True)
     }
     schema.update(image_schema)
-    schema.update({f"{kp}.{key}": ftype() for key, ftype in _extra_field_types(data.persons.extras, KEYPOINT_RESERVED)})
+    schema.update({f"{kp}.{key}": ftype() for key, ftype in _extra_field_types(person_types, KEYPOINT_RESERVED)})
     existing = dataset.get_field_schema(flat=True)
     # a field of another type from an earlier import cannot take these values: they go to extra_json
     image_schema = {k: f for k, f in image_schema.items() if k not in existing or type(existing[k]) is type(f)}
@@ -163,21 +174,28 @@ def image_keys_without_field(data: PoseData, label_field: str, image_fields: fro
     return frozenset(sample_reserved(label_field) | (set(chain.from_iterable(data.images.extras)) - image_fields))
 
 
-def _extra_field_types(
-    records: list[dict[str, Any]], reserved: frozenset[str], containers: bool = False
-) -> Iterable[tuple[str, type]]:
-    """FiftyOne field types for the extra keys of the records (scalars only; others stay dynamic).
-
-    ``containers``: also lists and dicts (sample fields must be declared to be loaded; MPII's
-    ``single_person`` and ``act``)."""
-    seen: dict[str, set[type]] = {}
+def record_types(records: list[dict[str, Any]], seen: dict[str, set[type]] | None = None) -> dict[str, set[type]]:
+    """The types each key of the records takes, added to ``seen`` (so a file's chunks add up to
+    what the whole file gives)."""
+    seen = {} if seen is None else seen
     for rec in records:
         for key, value in rec.items():
             seen.setdefault(key, set()).add(type(value))
+    return seen
+
+
+def _extra_field_types(
+    seen: dict[str, set[type]], reserved: frozenset[str], containers: bool = False
+) -> Iterable[tuple[str, type]]:
+    """FiftyOne field types for extra keys of the types ``seen`` (``record_types``; scalars only,
+    others stay dynamic).
+
+    ``containers``: also lists and dicts (sample fields must be declared to be loaded; MPII's
+    ``single_person`` and ``act``)."""
     for key, types in seen.items():
         if not is_field_name(key, reserved):
             continue
-        types.discard(type(None))
+        types = types - {type(None)}
         if types and types <= {int, bool} and bool not in types:
             yield key, fo.IntField
         elif types and types <= {int, float}:

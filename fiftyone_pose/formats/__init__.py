@@ -242,6 +242,12 @@ def places_media(format: str) -> bool:
     return isinstance(get(format), FolderFormat)
 
 
+def streams(format: str) -> bool:
+    """Whether ``format`` reads and writes a chunk of persons at a time (``protocol.StreamingFormat``:
+    the COCO-like ones); the others read and write the whole file at once (see their ``STREAMING``)."""
+    return isinstance(get(format), StreamingFormat)
+
+
 def is_predictions(format: str) -> bool:
     """Whether ``format`` holds model predictions (``protocol.PredictionsFormat``: ``coco_results``),
     added to a dataset rather than imported as one."""

@@ -260,7 +260,9 @@ class ExportPoseView(_PoseOperator):
             )
         except PoseError as e:
             raise OperatorError(self.error_line(ctx, e)) from None
-        return {"path": os.fspath(ctx.params["path"]), "images": len(data.images), "persons": len(data.persons)}
+        counts = data.summary()  # persons, and crowd regions apart
+        persons = counts["persons"] + counts["crowd_regions"]
+        return {"path": os.fspath(ctx.params["path"]), "images": len(data.images), "persons": persons}
 
     def resolve_output(self, ctx):
         outputs = types.Object()
