@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 STEP_ORDER = (
     "json_load", "json_dump", "pure_read", "pure_write", "raw_insert", "raw_export",
     "fo_builtin_import", "fo_builtin_export", "ours_import", "ours_export",
-    "yolo_floor", "pure_write_yolo", "ours_export_yolo",
+    "yolo_floor", "pure_write_yolo", "ours_export_yolo", "raw_export_yolo",
 )  # fmt: skip
 #: the fiftyone_pose format that reads each generator layout (ours_* and pure_* steps)
 POSE_FORMAT = {"coco": "coco", "wholebody": "coco_wholebody", "halpe": "halpe"}
@@ -54,7 +54,7 @@ H36M_STEPS = ("pure_read", "ours_import", "ours_import_grouped")
 ALL_STEPS = (*STEP_ORDER, "ours_import_grouped")
 DEPENDS = {
     "raw_export": "raw_insert", "fo_builtin_export": "fo_builtin_import", "ours_export": "ours_import",
-    "ours_export_yolo": "ours_import",
+    "ours_export_yolo": "ours_import", "raw_export_yolo": "raw_insert",
 }  # fmt: skip
 DEPENDS.update(ours_predictions="ours_import", ours_eval_fo="ours_predictions")
 #: steps of ``--merge``: merging the imported sources, and exporting the merged persons once
@@ -63,7 +63,7 @@ RATIOS = (
     ("ours_import", "fo_builtin_import"), ("ours_import", "raw_insert"),
     ("ours_export", "fo_builtin_export"), ("ours_export", "raw_export"),
     ("pure_read", "json_load"), ("pure_write", "json_dump"),
-    ("pure_write_yolo", "yolo_floor"), ("ours_export_yolo", "yolo_floor"),
+    ("pure_write_yolo", "yolo_floor"), ("ours_export_yolo", "yolo_floor"), ("ours_export_yolo", "raw_export_yolo"),
 )  # fmt: skip
 RATIOS = RATIOS + (("ours_eval", "pycocotools_eval"), ("ours_eval_fo", "pycocotools_eval"))
 

@@ -462,28 +462,64 @@ def yolo_floor(a: argparse.Namespace) -> dict[str, Any]:
         by_image: dict[int, list[dict[str, Any]]] = {}
         for ann in doc["annotations"]:
             by_image.setdefault(ann["image_id"], []).append(ann)
-        labels, images = root / "labels" / "train", root / "images" / "train"
-        labels.mkdir(parents=True)
-        images.mkdir(parents=True)
-        line = " ".join(["%.10g"] * (5 + len(doc["categories"][0]["keypoints"]) * 3))
-        for im in doc["images"]:
-            w, h = im["width"], im["height"]
-            rows = []
-            for ann in by_image.get(im["id"], ()):
-                x, y, bw, bh = ann["bbox"]
-                kp = ann["keypoints"]
-                if ann.get("iscrowd") or bw <= 0 or bh <= 0 or not any(kp[2::3]):
-                    continue
-                row = [0, (x + bw / 2) / w, (y + bh / 2) / h, bw / w, bh / h]
-                for i in range(0, len(kp), 3):
-                    px, py, v = kp[i] / w, kp[i + 1] / h, kp[i + 2]
-                    row += (px, py, v) if v and 0 <= px <= 1 and 0 <= py <= 1 else (0, 0, 0)
-                rows.append(line % tuple(row))
-            with open(labels / (im["file_name"].rsplit(".", 1)[0] + ".txt"), "w") as f:
-                f.write("\n".join(rows) + "\n" if rows else "")
-            os.symlink(os.path.join(a.images_dir, im["file_name"]), images / im["file_name"])
-        (root / "dataset.yaml").write_text(f"path: {root}\ntrain: images/train\nval: images/train\n")
+        images = (
+            (im["file_name"], im["width"], im["height"],
+             [(ann["bbox"], ann.get("iscrowd"), ann["keypoints"]) for ann in by_image.get(im["id"], ())])
+            for im in doc["images"]
+        )  # fmt: skip
+        _write_yolo(root, images, len(doc["categories"][0]["keypoints"]), a.images_dir)
     return r
+
+
+@step
+def raw_export_yolo(a: argparse.Namespace) -> dict[str, Any]:
+    """Plain Python from the database: ``find()`` on ``raw_insert``'s collection, then the rows and
+    symlinks of ``yolo_floor``: the floor of an export to YOLO that starts, as ``ours_export_yolo``
+    does, from the stored samples."""
+    coll = _raw_collection(a.name)
+    with open(a.file, "rb") as f:  # the layout a real exporter keeps in dataset.info
+        k = len(orjson.loads(f.read())["categories"][0]["keypoints"])
+    root = _yolo_dir(a)
+    r: dict[str, Any] = {}
+    with timed(r, floor=True):
+
+        def images() -> Any:
+            for s in coll.find({}, ["filepath", "metadata", "ground_truth"]):
+                w, h = s["metadata"]["width"], s["metadata"]["height"]
+                persons = []
+                for p in s["ground_truth"]["keypoints"]:
+                    kp: list[Any] = []
+                    for (x, y), v in zip(p["points"], p["visible"]):
+                        kp += (0.0, 0.0, v) if x != x else (x * w, y * h, v)
+                    persons.append((p["bbox"], p["iscrowd"], kp))
+                yield os.path.basename(s["filepath"]), w, h, persons
+
+        _write_yolo(root, images(), k, a.images_dir)
+    r["output"] = _compare_yolo(root, root.with_name("out_yolo_floor"))
+    return r
+
+
+def _write_yolo(root: Path, images: Any, k: int, images_dir: str) -> None:
+    """A YOLO-pose folder from ``(file_name, width, height, [(bbox, iscrowd, keypoints)])`` per image,
+    the rows as ``convert_coco`` loops (see ``yolo_floor``)."""
+    labels, links = root / "labels" / "train", root / "images" / "train"
+    labels.mkdir(parents=True)
+    links.mkdir(parents=True)
+    line = " ".join(["%.10g"] * (5 + k * 3))
+    for file_name, w, h, persons in images:
+        rows = []
+        for (x, y, bw, bh), iscrowd, kp in persons:
+            if iscrowd or bw <= 0 or bh <= 0 or not any(kp[2::3]):
+                continue
+            row = [0, (x + bw / 2) / w, (y + bh / 2) / h, bw / w, bh / h]
+            for i in range(0, len(kp), 3):
+                px, py, v = kp[i] / w, kp[i + 1] / h, kp[i + 2]
+                row += (px, py, v) if v and 0 <= px <= 1 and 0 <= py <= 1 else (0, 0, 0)
+            rows.append(line % tuple(row))
+        with open(labels / (file_name.rsplit(".", 1)[0] + ".txt"), "w") as f:
+            f.write("\n".join(rows) + "\n" if rows else "")
+        os.symlink(os.path.join(images_dir, file_name), links / file_name)
+    (root / "dataset.yaml").write_text(f"path: {root}\ntrain: images/train\nval: images/train\n")
 
 
 # ---- evaluation (issue 14): the reference evaluator, ours on files, ours as a FiftyOne run
