@@ -32,6 +32,7 @@ import pymongo
 from bson import ObjectId
 from bson.raw_bson import RawBSONDocument
 
+from ..core.errors import PoseError
 from . import rawbson as rb
 
 #: keys FiftyOne owns in a stored sample; a record's key of that name cannot be a sample field
@@ -227,9 +228,10 @@ def delete_dataset(dataset: fo.Dataset) -> None:
         ) from e
 
 
-class DatabaseError(ConnectionError):
+class DatabaseError(PoseError, ConnectionError):
     """MongoDB could not carry out an import or export to the end (its primary changed again and
-    again, or none was elected in time). Nothing was left half-done; running it again is safe."""
+    again, or none was elected in time). Nothing was left half-done; running it again is safe, so
+    it is said in one line like the user's own errors (the CLI exits 2), not as a bug."""
 
 
 @contextlib.contextmanager
