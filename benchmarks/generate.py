@@ -22,9 +22,10 @@ Layouts: ``coco`` (K = 17); ``wholebody`` adds the COCO-WholeBody part arrays, b
 ``keypoints`` (v=0 points sometimes keep coordinates), empty category ``keypoints``/``skeleton``
 and no ``segmentation``. ``num_keypoints`` always counts v > 0 among the first 17 points.
 
-Human3.6M (``--layout h36m``): an mmpose npz and its cameras, see ``generate_h36m``.
+Human3.6M (``--layout h36m``): an mmpose npz and its cameras, see ``generate_h36m``. AI
+Challenger native (``--layout aic``): the authors' JSON list, see ``generate_aic``.
 
-CLI: ``python -m benchmarks.generate OUT.json --images N --layout coco|wholebody|halpe|h36m --seed S``.
+CLI: ``python -m benchmarks.generate OUT.json --images N --layout coco|wholebody|halpe|h36m|aic --seed S``.
 """
 
 from __future__ import annotations
@@ -451,16 +452,106 @@ def write_h36m(
     }
 
 
+# --------------------------------------------------------------------------- AI Challenger native
+#
+# ``generate_aic(n_images, seed)``: the authors' ``keypoint_train_annotations_20170909.json`` at
+# its size (210k images, 378k persons): a list of {url, image_id, keypoint_annotations,
+# human_annotations}; 40-hex-digit image ids; persons per image geometric (mean 1.8, at most 10);
+# int boxes [x1, y1, x2, y2] inside the image, 14 int triplets per person inside the box with
+# flags 1 visible (75%), 2 occluded (12%), 3 unlabelled (13%, at 0, 0). The file has no image
+# sizes: ``aic_images`` writes an image per size and links each image name to its size's file.
+
+AIC = "aic"
+AIC_TRAIN_IMAGES = 210_000
+AIC_SIZES = ((1200, 800), (800, 1200), (1024, 768), (1280, 720), (640, 480), (960, 1280))
+_AIC_P_PERSONS = 0.55  # geometric: mean 1/p = 1.82 persons per image
+_AIC_P_FLAGS = (0.75, 0.12, 0.13)
+
+
+def generate_aic(n_images: int = AIC_TRAIN_IMAGES, seed: int = 0) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """A synthetic AI Challenger native document and each image's index into ``AIC_SIZES``."""
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(0, 256, (n_images, 20), dtype=np.uint8)
+    names = [row.tobytes().hex() for row in raw]
+    size_of = rng.integers(0, len(AIC_SIZES), n_images)
+    sizes = np.array(AIC_SIZES)[size_of]
+    per_image = np.minimum(rng.geometric(_AIC_P_PERSONS, n_images), 10)
+    owner = np.repeat(np.arange(n_images), per_image)
+    m = len(owner)
+    w, h = sizes[owner, 0], sizes[owner, 1]
+    x1, y1 = (rng.random(m) * w * 0.7).astype(int), (rng.random(m) * h * 0.5).astype(int)
+    x2 = np.minimum(x1 + 20 + (rng.random(m) * w * 0.5).astype(int), w - 1)
+    y2 = np.minimum(y1 + 40 + (rng.random(m) * h * 0.6).astype(int), h - 1)
+    boxes = np.stack([x1, y1, x2, y2], axis=1)
+    x = x1[:, None] + (rng.random((m, 14)) * (x2 - x1)[:, None]).astype(int)
+    y = y1[:, None] + (rng.random((m, 14)) * (y2 - y1)[:, None]).astype(int)
+    v = rng.choice([1, 2, 3], (m, 14), p=_AIC_P_FLAGS)
+    x[v == 3], y[v == 3] = 0, 0
+    keypoints = np.stack([x, y, v], axis=2).reshape(m, 42).tolist()
+    box_lists = boxes.tolist()
+    starts = np.concatenate([[0], np.cumsum(per_image)]).tolist()
+    doc = []
+    for i, name in enumerate(names):
+        persons = range(starts[i], starts[i + 1])
+        doc.append(
+            {
+                "url": f"http://www.sinaimg.cn/dy/slidenews/{name[:8]}.jpg",
+                "image_id": name,
+                "keypoint_annotations": {f"human{j + 1}": keypoints[p] for j, p in enumerate(persons)},
+                "human_annotations": {f"human{j + 1}": box_lists[p] for j, p in enumerate(persons)},
+            }
+        )
+    return doc, size_of
+
+
+def write_aic(path: str | os.PathLike, n_images: int = AIC_TRAIN_IMAGES, seed: int = 0) -> dict[str, Any]:
+    """Write the native file to ``path`` and each image's size index to ``<path>.sizes.npy``; return a few stats."""
+    t0 = time.perf_counter()
+    doc, size_of = generate_aic(n_images, seed)
+    t1 = time.perf_counter()
+    Path(path).write_bytes(orjson.dumps(doc))
+    np.save(Path(path).with_suffix(".sizes.npy"), size_of)
+    return {
+        "images": len(doc),
+        "annotations": sum(len(im["human_annotations"]) for im in doc),
+        "generate_seconds": round(t1 - t0, 3),
+        "write_seconds": round(time.perf_counter() - t1, 3),
+        "bytes": os.path.getsize(path),
+    }
+
+
+def aic_images(path: str | os.PathLike, folder: str | os.PathLike) -> None:
+    """The images of the native file at ``path`` in ``folder`` (``<image_id>.jpg``): a black JPEG
+    per size, hard-linked under each image's name, so the import can read every image's header."""
+    from PIL import Image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    templates = []
+    for w, h in AIC_SIZES:
+        template = folder / f"aic_{w}x{h}.jpg"
+        if not template.exists():
+            Image.new("L", (w, h)).save(template)
+        templates.append(template)
+    size_of = np.load(Path(path).with_suffix(".sizes.npy")).tolist()
+    for im, s in zip(orjson.loads(Path(path).read_bytes()), size_of):
+        target = folder / f"{im['image_id']}.jpg"
+        if not target.exists():
+            os.link(templates[s], target)
+
+
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out", help="output JSON path (an .npz for --layout h36m, with cameras.json beside it)")
     ap.add_argument("--images", type=int, default=None, help="images (COCO layouts: 64115) or npz rows (h36m: 543344)")
-    ap.add_argument("--layout", choices=(*LAYOUTS, H36M), default="coco")
+    ap.add_argument("--layout", choices=(*LAYOUTS, H36M, AIC), default="coco")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     if args.layout == H36M:
         stats = write_h36m(args.out, args.images or H36M_TEST_ROWS, args.seed)
+    elif args.layout == AIC:
+        stats = write_aic(args.out, args.images or AIC_TRAIN_IMAGES, args.seed)
     else:
         stats = write_coco(args.out, args.images or 64115, args.layout, args.seed)
     print(" ".join(f"{k}={v}" for k, v in stats.items()))

@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from benchmarks.generate import H36M, LAYOUTS, write_coco, write_h36m
+from benchmarks.generate import AIC, H36M, LAYOUTS, aic_images, write_aic, write_coco, write_h36m
 from benchmarks.steps import RESULT_PREFIX
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,12 +45,14 @@ STEP_ORDER = (
     "yolo_floor", "pure_write_yolo", "ours_export_yolo", "raw_export_yolo",
 )  # fmt: skip
 #: the fiftyone_pose format that reads each generator layout (ours_* and pure_* steps)
-POSE_FORMAT = {"coco": "coco", "wholebody": "coco_wholebody", "halpe": "halpe"}
+POSE_FORMAT = {"coco": "coco", "wholebody": "coco_wholebody", "halpe": "halpe", AIC: "aic"}
 # evaluation of --per-image predictions per image (issue 14): the reference, ours on files, ours in FiftyOne
 EVAL_STEPS = ("pycocotools_eval", "ours_eval", "ours_predictions", "ours_eval_fo")
 STEP_ORDER = STEP_ORDER + EVAL_STEPS
 #: Human3.6M (``--layout h36m``, an npz and its cameras): the grouped import against the flat one
 H36M_STEPS = ("pure_read", "ours_import", "ours_import_grouped")
+#: AI Challenger native (``--layout aic``, the authors' JSON list; the images are links to one JPEG per size)
+AIC_STEPS = ("json_load", "pure_read", "pure_write", "ours_import", "ours_export")
 ALL_STEPS = (*STEP_ORDER, "ours_import_grouped")
 DEPENDS = {
     "raw_export": "raw_insert", "fo_builtin_export": "fo_builtin_import", "ours_export": "ours_import",
@@ -276,6 +278,9 @@ def _generated(work: Path, n_images: int, layout: str, seed: int) -> Path:
         tmp = path.with_suffix(".tmp.npz" if h36m else ".tmp")
         if h36m:
             stats = write_h36m(tmp, n_images, seed, path.with_suffix(".cameras.json"))
+        elif layout == AIC:
+            stats = write_aic(tmp, n_images, seed)
+            tmp.with_suffix(".sizes.npy").rename(path.with_suffix(".sizes.npy"))
         else:
             stats = write_coco(tmp, n_images, layout, seed)
         tmp.rename(path)
@@ -314,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--images", type=int, default=5000)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--layout", choices=(*LAYOUTS, H36M), default="coco", help="h36m: --images counts npz rows")
+    ap.add_argument("--layout", choices=(*LAYOUTS, H36M, AIC), default="coco", help="h36m: --images counts npz rows")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="also write the Markdown table here")
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "fiftyone-pose-bench"))
@@ -324,7 +329,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--per-image", type=int, default=20, help="predictions per image for the evaluation steps")
     args = ap.parse_args(argv)
     h36m = args.layout == H36M
-    steps = args.steps.split(",") if args.steps else H36M_STEPS if h36m else STEP_ORDER
+    default_steps = H36M_STEPS if h36m else AIC_STEPS if args.layout == AIC else STEP_ORDER
+    steps = args.steps.split(",") if args.steps else default_steps
     selected = [s for s in ALL_STEPS if s in steps]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup in `finally`
 
@@ -337,6 +343,8 @@ def main(argv: list[str] | None = None) -> None:
     merge_files = [src] + [_generated(work, args.images, args.layout, args.seed + i) for i in range(1, args.merge)]
     if any("yolo" in step for step in selected):
         _placeholder_images(src, work / "images")
+    if args.layout == AIC:  # the native file has no image sizes: the import reads the headers
+        aic_images(src, work / "images")
     predictions = src.with_name(f"{src.stem}_results{args.per_image}.json")
     if set(EVAL_STEPS) & set(selected) and not predictions.exists():
         from benchmarks.predictions import generate_predictions
@@ -362,7 +370,7 @@ def main(argv: list[str] | None = None) -> None:
                         done[step] = {"skipped": f"{dep} has no result"}
                     else:
                         done[step] = run_step(
-                            step, env, file=src, out=work / f"out_{step}.json",
+                            step, env, file=src, out=work / f"out_{step}.{'npz' if h36m else 'json'}",
                             name=names.get(step, names.get(step.split("_")[0], names["raw"])),
                             images_dir=work / "images",
                             format=POSE_FORMAT.get(args.layout, args.layout),

@@ -124,7 +124,10 @@ def _sorted_by_id(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _compare(out: str, src: str) -> str:
-    """How the JSON written at ``out`` matches ``src`` (see the module docstring)."""
+    """How the JSON written at ``out`` matches ``src`` (see the module docstring); an npz: ``exact``
+    for the same bytes, ``equal`` for the same arrays (names, dtypes, values)."""
+    if src.endswith(".npz"):
+        return _compare_npz(out, src)
     with open(out, "rb") as f:
         a = orjson.loads(f.read())
     with open(src, "rb") as f:
@@ -134,6 +137,17 @@ def _compare(out: str, src: str) -> str:
     if a == b:
         return "equal"
     return "equal up to list order" if _sorted_by_id(a) == _sorted_by_id(b) else "differs"
+
+
+def _compare_npz(out: str, src: str) -> str:
+    import numpy as np
+
+    with open(out, "rb") as f, open(src, "rb") as g:
+        if f.read() == g.read():
+            return "exact"
+    with np.load(out) as a, np.load(src) as b:
+        same = list(a) == list(b) and all(a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]) for k in a)
+    return "equal" if same else "differs"
 
 
 def _pose() -> Any:

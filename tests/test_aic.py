@@ -3,18 +3,25 @@ converted to COCO (pycocotools AP = 1.0), and through FiftyOne."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import tempfile
+from pathlib import Path
+from unittest import mock
 
 import numpy as np
+import orjson
 import pytest
 from coco_eval import assert_export_evaluates
 from dataset_docs import AIC_HASH_1, aic_coco_doc, aic_native_doc, write_json
 from dataset_strategies import aic_coco_docs, aic_native_docs
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fiftyone_pose import cli, formats
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.errors import PoseFormatError
+from fiftyone_pose.core.stream import PoseStream
 from fiftyone_pose.formats import aic, coco
 
 SETTINGS = settings(max_examples=90, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -74,6 +81,24 @@ def test_native_to_coco_and_back_to_native_is_the_same_document():
 @given(aic_native_docs())
 def test_generated_native_files_roundtrip_exactly(doc):
     assert first_difference(roundtrip(doc), doc) is None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(aic_native_docs(), st.integers(1, 3), st.integers(1, 3), st.randoms(use_true_random=False))
+def test_streamed_native_write_is_the_whole_list(doc, chunk_size, write_chunk, rng):
+    """Written from a stream whose chunks give an image's persons anywhere (persons shuffled), a
+    few persons at a time, the native file has the bytes and notes of the whole list."""
+    data = aic.decode(json.loads(json.dumps(doc)))
+    order = list(range(len(data.persons)))
+    rng.shuffle(order)
+    data = dataclasses.replace(data, persons=data.persons.take(np.array(order, dtype=np.int64)), notes={})
+    whole = dataclasses.replace(data, notes={})
+    want = orjson.dumps(aic.encode(whole, flavor="native"))
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(aic, "WRITE_CHUNK", write_chunk):
+        stream = PoseStream.of(dataclasses.replace(data, notes={}), chunk_size=chunk_size)
+        aic.write_stream(stream, Path(tmp) / "keypoint_train_annotations.json", flavor="native")
+        assert (Path(tmp) / "keypoint_train_annotations.json").read_bytes() == want
+    assert stream.notes == whole.notes
 
 
 def test_odd_flags_are_noted_and_kept_but_0_is_written_as_3():

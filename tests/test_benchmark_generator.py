@@ -184,3 +184,32 @@ def test_h36m_layout_is_an_mmpose_npz_with_its_cameras(tmp_path, capsys):
     with np.load(tmp_path / "h36m_test.npz") as z:
         assert z.files == list(arrays) and len(z["imgname"]) == 240
     assert json.loads((tmp_path / "cameras.json").read_text()).keys() == {"S9", "S11"}
+
+
+def test_aic_layout_is_the_native_list_our_reader_takes_back(tmp_path, capsys):
+    """``--layout aic``: the authors' JSON list, read by ``formats.aic`` (images sized from the
+    linked JPEGs) and written back with the same values."""
+    from benchmarks.generate import AIC_SIZES, aic_images, generate_aic
+    from fiftyone_pose.formats import aic
+
+    doc, size_of = generate_aic(400, seed=5)
+    assert generate_aic(400, seed=5)[0] == doc and generate_aic(400, seed=6)[0] != doc
+    assert [list(im) for im in doc[:1]] == [["url", "image_id", "keypoint_annotations", "human_annotations"]]
+    persons = [
+        (k, b) for im in doc for k, b in zip(im["keypoint_annotations"].values(), im["human_annotations"].values())
+    ]
+    assert 1.6 < len(persons) / len(doc) < 2.0
+    flags = Counter(v for k, _ in persons for v in k[2::3])
+    assert set(flags) == {1, 2, 3} and flags[1] > flags[2] + flags[3]
+    for k, (x1, y1, x2, y2) in persons:
+        assert all(type(v) is int for v in [*k, x1, y1, x2, y2]) and 0 <= x1 < x2 and 0 <= y1 < y2
+        labelled = [(x, y) for x, y, v in zip(k[::3], k[1::3], k[2::3]) if v != 3]
+        assert all(x1 <= x <= x2 and y1 <= y <= y2 for x, y in labelled)
+    main([str(tmp_path / "aic.json"), "--images", "400", "--layout", "aic", "--seed", "5"])
+    assert "images=400" in capsys.readouterr().out and json.loads((tmp_path / "aic.json").read_bytes()) == doc
+    aic_images(tmp_path / "aic.json", tmp_path / "images")
+    data = aic.read(tmp_path / "aic.json", images_dir=tmp_path / "images")
+    assert len(data.images) == 400 and len(data.persons) == len(persons)
+    assert [(w, h) for w, h in zip(data.images.widths, data.images.heights)] == [AIC_SIZES[s] for s in size_of]
+    aic.write(data, tmp_path / "back.json")
+    assert json.loads((tmp_path / "back.json").read_bytes()) == doc

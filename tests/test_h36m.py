@@ -28,6 +28,7 @@ from fiftyone_pose.core import skeleton as skeletons
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.errors import PoseFormatError
 from fiftyone_pose.core.model import ABSENT
+from fiftyone_pose.core.stream import PoseStream
 from fiftyone_pose.formats import coco, h36m
 from fiftyone_pose.formats.h36m import CAMERA_SIZES, MMPOSE_COCO_NAMES, NpzDocument
 from fiftyone_pose.formats.protocol import Confidence, Peek
@@ -273,6 +274,40 @@ def test_generated_npz_from_plain_extras_roundtrip(doc):
     p = data.persons
     plain = dataclasses.replace(data, persons=dataclasses.replace(p, extras=[dict(e) for e in p.extras]))
     assert arrays_differ(h36m.encode(plain, flavor="npz"), doc) is None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(npz_docs(max_rows=6), st.integers(1, 3), st.booleans())
+def test_streamed_npz_is_the_whole_write(doc, chunk_size, plain):
+    """The npz written a chunk of persons at a time has the bytes and notes of the whole write,
+    from the arrays as read or from plain extras (as a FiftyOne export gives them)."""
+    data = h36m.decode(doc)
+    if plain:
+        p = data.persons
+        data = dataclasses.replace(data, persons=dataclasses.replace(p, extras=[dict(e) for e in p.extras]))
+    whole = dataclasses.replace(data, notes={})
+    with tempfile.TemporaryDirectory() as tmp:
+        h36m.save_npz(h36m.encode(whole, flavor="npz"), Path(tmp) / "whole.npz")
+        stream = PoseStream.of(dataclasses.replace(data, notes={}), chunk_size=chunk_size)
+        h36m.write_stream(stream, Path(tmp) / "streamed.npz")
+        assert (Path(tmp) / "streamed.npz").read_bytes() == (Path(tmp) / "whole.npz").read_bytes()
+    assert stream.notes == whole.notes
+
+
+def test_streamed_npz_widens_names_of_a_later_chunk():
+    """A frame name longer than the file's imgname width in the last chunk only widens the whole
+    column, noted once, as the whole write does."""
+    names = [f"S1/S1_Walk.54138969_00000{i}.jpg" for i in range(3)]
+    doc = NpzDocument({"imgname": np.array(names), "part": np.ones((3, 17, 3))}, {})
+    data = h36m.decode(doc)
+    data.images.file_names[2] = "S1/S1_Walking_1.54138969_000001.jpg"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "h36m_test.npz"
+        stream = PoseStream.of(data, chunk_size=1)
+        h36m.write_stream(stream, path)
+        got = h36m.load_npz(path).arrays["imgname"]
+    assert got.dtype == np.dtype("<U35") and got.tolist() == [*names[:2], data.images.file_names[2]]
+    assert stream.notes == {"frame names longer than the file's imgname width (imgname widened)": 1}
 
 
 @SETTINGS

@@ -27,7 +27,9 @@ or ``flavor="native"`` / ``"coco"``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Iterator
 from itertools import chain
 from pathlib import PurePosixPath
 from typing import Any
@@ -38,10 +40,10 @@ from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
 from ..core.model import Persons, PoseData
 from ..core.numbers import is_int
-from ..core.stream import PoseStream
-from .cocolike import CocoLike, load_document, native_or_coco
+from ..core.stream import PoseStream, SortedSpill
+from .cocolike import WRITE_CHUNK, CocoLike, load_document, native_or_coco
 from .context import ReadContext
-from .jsonio import dump_json
+from .jsonio import dumps, write_atomic
 from .native import (
     box_persons,
     corners_from_lists,
@@ -79,7 +81,10 @@ COCO = CocoLike(
 NAME, ORIGIN = COCO.name, COCO.origin
 READ_OPTIONS = (IMAGES_DIR,)
 WRITE_OPTIONS = (OptionSpec("flavor", "native or coco (default: the flavor read)", tuple(FLAVORS)),)
-STREAMING = "coco flavor streams; native is read and written whole (a JSON list of images with nested persons)"
+STREAMING = (
+    "coco flavor streams; native is read whole (a JSON list of images with nested persons) and written a run "
+    "of images at a time (persons sorted by image through a temporary file)"
+)
 
 
 def layout() -> skeletons.Skeleton:
@@ -115,8 +120,49 @@ def write(data: PoseData, path: str | os.PathLike, *, flavor: str | None = None)
 
 
 def write_stream(stream: PoseStream, path: str | os.PathLike, *, flavor: str | None = None) -> None:
-    """The coco flavor as the persons come; native: collected, then written whole."""
-    COCO.write_flavor(stream, path, flavor, lambda data, p: dump_json(_encode_native(data), p))
+    """The coco flavor as the persons come; native: a run of images at a time (``_write_native``)."""
+    if COCO.flavor(stream.header, flavor) == "coco":
+        COCO.write_stream(stream, path)
+    else:
+        _write_native(stream, path)
+
+
+def _write_native(stream: PoseStream, path: str | os.PathLike) -> None:
+    """The native list, a run of images at a time: the persons are sorted by image through a
+    temporary file (``SortedSpill``; a stream may give an image's persons in any chunk), then each
+    run of images whose persons are all read is encoded and written. The same bytes as encoding
+    the whole list."""
+    header = stream.header
+    with SortedSpill(NUM_POINTS) as spill:
+        for chunk in stream:
+            spill.add(chunk, chunk.image_index, np.zeros(len(chunk), np.int8))
+        write_atomic(path, _native_pieces(header, spill))
+
+
+def _native_pieces(header: PoseData, spill: SortedSpill) -> Iterator[bytes]:
+    """The bytes of the native list, from the persons of ``spill`` in image order."""
+    done, held, sep = 0, Persons.empty(NUM_POINTS), b""
+
+    def records(persons: Persons, hi: int) -> bytes:
+        nonlocal done, sep
+        recs = _encode_native(dataclasses.replace(header, persons=persons), done, hi)
+        first, done = done, hi
+        if not recs:
+            return b""
+        out = sep + dumps(recs, "images", first)[1:-1]  # the run's records, without the list's brackets
+        sep = b","
+        return out
+
+    yield b"["
+    for chunk, _ in spill.chunks(WRITE_CHUNK):
+        persons = Persons.concat([held, chunk], NUM_POINTS)
+        last = int(persons.image_index[-1])  # its persons may go on in the next chunk
+        cut = int(np.searchsorted(persons.image_index, last))
+        yield records(persons.take(np.arange(cut)), last)
+        held = persons.take(np.arange(cut, len(persons)))
+        del chunk, persons
+    yield records(held, len(header.images))
+    yield b"]"
 
 
 #: the flavor data was read from: native data has no COCO categories
@@ -232,7 +278,9 @@ def encode(data: PoseData, *, flavor: str | None = None) -> Any:
     return COCO.encode(data) if COCO.flavor(data, flavor) == "coco" else _encode_native(data)
 
 
-def _encode_native(data: PoseData) -> list[dict[str, Any]]:
+def _encode_native(data: PoseData, lo: int = 0, hi: int | None = None) -> list[dict[str, Any]]:
+    """The records of images ``lo`` to ``hi`` (default: all), whose persons are ``data.persons``."""
+    hi = len(data.images) if hi is None else hi
     p = data.persons
     images = data.images
     flags, flag_mask = native_flags(p, _read_map, _TO_NATIVE, ambiguous=(0,), native_source=flavor_of(data) == "native")
@@ -240,7 +288,8 @@ def _encode_native(data: PoseData) -> list[dict[str, Any]]:
     corners = person_corners(p)
     dropped_crowd = dropped_keys = renamed = 0
     out = []
-    for i, rows in enumerate(group_by_image(p, len(images))):
+    in_range = dataclasses.replace(p, image_index=p.image_index - lo)
+    for i, rows in zip(range(lo, hi), group_by_image(in_range, hi - lo)):
         extra = images.extras[i]
         iid = extra.get("source_image_id", PurePosixPath(images.file_names[i]).stem)
         rec: dict[str, Any] = {"image_id": iid}

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import math
 import operator
 import os
@@ -66,6 +67,7 @@ from .h36m_cameras import read_cameras as read_cameras
 from .h36m_cameras import write_cameras as write_cameras
 from .jsonio import atomic_file
 from .native import native_flags, sizes_from_headers
+from .npzio import SpilledColumns, member_info
 from .protocol import IMAGES_DIR, Confidence, OptionSpec, Peek
 
 NAME = "h36m"
@@ -94,6 +96,9 @@ META_KEY = "h36m_npz"
 #: ``meta`` key set when a COCO file's image records have keys named like the parsed name fields
 #: (they are then kept as the file gives them and the names are not parsed)
 OWN_KEYS_MARK = "h36m_frame_keys_in_file"
+
+#: every image's file name (objects) and the text type that holds the longest
+FrameNames = tuple[np.ndarray, np.dtype]
 
 _VIDEOPOSE3D = {"positions_2d", "positions_3d"}
 _KINDS = "biufU"  # numbers, booleans and text; anything else is refused
@@ -295,10 +300,7 @@ def save_npz(doc: NpzDocument, path: str | os.PathLike) -> None:
     """
     with atomic_file(path) as f, zipfile.ZipFile(f, "w", allowZip64=True) as zf:
         for key, arr in doc.arrays.items():
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED if doc.compressed.get(key) else zipfile.ZIP_STORED
-            info.external_attr = 0o600 << 16
-            with zf.open(info, "w", force_zip64=True) as out:
+            with zf.open(member_info(key, doc.compressed.get(key, False)), "w", force_zip64=True) as out:
                 np.lib.format.write_array(out, arr, allow_pickle=False)
 
 
@@ -322,11 +324,33 @@ def write(data: PoseData, path: str | os.PathLike, *, flavor: str | None = None)
 
 
 def write_stream(stream: PoseStream, path: str | os.PathLike, *, flavor: str | None = None) -> None:
-    """The coco flavor as the persons come; npz: collected, then written whole."""
-    if _check_flavor(flavor or flavor_of(stream.header)) == "npz":
-        save_npz(encode(stream.collect(), flavor="npz"), path)
-    else:
+    """The persons as they come: the coco flavor as a JSON stream, the npz a chunk of rows at a
+    time through temporary column files (``npzio.SpilledColumns``), the same bytes as ``write``."""
+    if _check_flavor(flavor or flavor_of(stream.header)) == "coco":
         COCO.write_stream(stream, path)
+        return
+    header = stream.header
+    spec = _npz_header(header)
+    used = np.zeros(len(header.images), bool)
+    frames = _frame_names(header.images)
+    with SpilledColumns() as columns:
+        chunks = iter(stream)
+        first = next(chunks, Persons.empty(NUM_POINTS))  # no persons: the arrays with no rows
+        for chunk in itertools.chain([first], chunks):
+            arrays, images = _npz_rows(dataclasses.replace(header, persons=chunk), spec, frames)
+            used[images] = True
+            for name, arr in arrays.items():
+                columns.add(name, arr)
+            del chunk, arrays
+        _note_images_without_persons(header, used)
+        with atomic_file(path) as f, zipfile.ZipFile(f, "w", allowZip64=True) as zf:
+            for entry in spec:
+                name, compressed, fortran = entry["name"], bool(entry.get("compressed")), entry.get("fortran_order")
+                if _per_row(entry):
+                    columns.write_member(zf, name, compressed=compressed, fortran=bool(fortran))
+                else:
+                    with zf.open(member_info(name, compressed), "w", force_zip64=True) as out:
+                        np.lib.format.write_array(out, _file_level(entry), allow_pickle=False)
 
 
 def flavor_of(data: PoseData) -> str:
@@ -528,19 +552,36 @@ def encode(data: PoseData, *, flavor: str | None = None) -> Any:
     flavor = _check_flavor(flavor or flavor_of(data))
     if flavor == "coco":
         return COCO.encode(data)
+    spec = _npz_header(data)
+    rows, images = _npz_rows(data, spec, _frame_names(data.images))
+    used = np.zeros(len(data.images), bool)
+    used[images] = True
+    _note_images_without_persons(data, used)
+    arrays: dict[str, np.ndarray] = {}
+    for entry in spec:
+        arr = rows[entry["name"]] if _per_row(entry) else _file_level(entry)
+        arrays[entry["name"]] = np.asfortranarray(arr) if entry.get("fortran_order") else arr
+    return NpzDocument(arrays, {e["name"]: bool(e.get("compressed")) for e in spec})
+
+
+def _npz_header(data: PoseData) -> list[dict[str, Any]]:
+    """Check ``data`` (its header) for an npz; return the arrays to write (``_npz_spec``) and
+    note the image keys the npz has no place for."""
     require_layout(data, NAME, "Human3.6M")
-    spec = _npz_spec(data)
-    p = data.persons
-    rows = np.flatnonzero(~p.crowd)
-    _note(data, "crowd regions not written (an npz row is one person)", int(p.crowd.sum()))
-    _note(
-        data,
-        "images without persons not written (an npz row is one person)",
-        len(data.images) - len(np.unique(p.image_index[rows])),
-    )
     if not isinstance(data.images.extras, RowDicts):
         other = sum(bool(e.keys() - set(FRAME_KEYS)) for e in data.images.extras)
         _note(data, "images with keys the npz has no place for (not written)", other)
+    return _npz_spec(data)
+
+
+def _npz_rows(
+    data: PoseData, spec: list[dict[str, Any]], frames: FrameNames
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The per-row arrays of ``data.persons`` (C order) and the image of each row; notes what is
+    left out. Works on any chunk of persons with the whole images table."""
+    p = data.persons
+    rows = np.flatnonzero(~p.crowd)
+    _note(data, "crowd regions not written (an npz row is one person)", int(p.crowd.sum()))
     if not isinstance(p.extras, RowDicts):
         known = {e["key"] for e in spec if "key" in e}
         _note(
@@ -554,27 +595,40 @@ def encode(data: PoseData, *, flavor: str | None = None) -> Any:
         int((~np.isnan(p.boxes[rows]).any(axis=1)).sum()),
     )
     arrays: dict[str, np.ndarray] = {}
-    compressed: dict[str, bool] = {}
-    for entry in spec:
+    for entry in filter(_per_row, spec):
         name, dtype = entry["name"], np.dtype(entry["dtype"])
         if name == "imgname":
-            arr = _names(data, rows, dtype)
+            arrays[name] = _names(data, rows, dtype, frames)
         elif name == "part":
-            arr = _part(data, rows, dtype)
-        elif "row_shape" in entry:
-            arr = _person_column(data, rows, entry["key"], dtype, tuple(entry["row_shape"]))
+            arrays[name] = _part(data, rows, dtype)
         else:
-            arr = np.array(entry["values"], dtype=dtype).reshape(entry["shape"])
-        if entry.get("fortran_order"):
-            arr = np.asfortranarray(arr)
-        arrays[name] = arr
-        compressed[name] = bool(entry.get("compressed"))
-    return NpzDocument(arrays, compressed)
+            arrays[name] = _person_column(data, rows, entry["key"], dtype, tuple(entry["row_shape"]))
+    return arrays, p.image_index[rows]
+
+
+def _per_row(entry: dict[str, Any]) -> bool:
+    """Whether the array ``entry`` has one row per person (else it is a file-level array)."""
+    return entry["name"] in ("imgname", "part") or "row_shape" in entry
+
+
+def _file_level(entry: dict[str, Any]) -> np.ndarray:
+    """A file-level array, as recorded (values, dtype, shape, order)."""
+    arr = np.array(entry["values"], dtype=np.dtype(entry["dtype"])).reshape(entry["shape"])
+    return np.asfortranarray(arr) if entry.get("fortran_order") else arr
+
+
+def _note_images_without_persons(data: PoseData, used: np.ndarray) -> None:
+    _note(data, "images without persons not written (an npz row is one person)", int((~used).sum()))
 
 
 def _note(data: PoseData, reason: str, count: int) -> None:
     if count:
         data.notes[reason] = data.notes.get(reason, 0) + int(count)
+
+
+def _flag(data: PoseData, reason: str) -> None:
+    """Note ``reason`` once for the whole file (a chunked write meets it in several chunks)."""
+    data.notes[reason] = 1
 
 
 def _npz_spec(data: PoseData) -> list[dict[str, Any]]:
@@ -598,12 +652,19 @@ def _npz_spec(data: PoseData) -> list[dict[str, Any]]:
     return spec
 
 
-def _names(data: PoseData, rows: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``imgname``: each person's frame name, as the file's text type (wider if a name needs it)."""
-    names = np.array(data.images.file_names, dtype=str)[data.persons.image_index[rows]]
+def _frame_names(images: Images) -> FrameNames:
+    """The images' file names, read once for all the chunks of a write."""
+    return np.array(images.file_names, dtype=object), np.dtype((str, max([1, *map(len, images.file_names)])))
+
+
+def _names(data: PoseData, rows: np.ndarray, dtype: np.dtype, frames: FrameNames) -> np.ndarray:
+    """``imgname``: each person's frame name, as the file's text type (wider if a name needs it:
+    as wide as the longest frame name, whether or not that frame has a person)."""
+    objects, widest = frames
+    names = objects[data.persons.image_index[rows]].astype(widest)
     if names.dtype.itemsize > dtype.itemsize:
         if dtype.itemsize:
-            _note(data, "frame names longer than the file's imgname width (imgname widened)", 1)
+            _flag(data, "frame names longer than the file's imgname width (imgname widened)")
         dtype = names.dtype.newbyteorder(dtype.byteorder)
     return names.astype(dtype)
 
@@ -630,7 +691,7 @@ def _cast(data: PoseData, values: np.ndarray, dtype: np.dtype, name: str) -> np.
         with np.errstate(invalid="ignore"):
             exact = out.astype(np.float64) == values
         if not exact.all():
-            _note(data, f"'{name}' written as float64 (edited values do not fit the file's {dtype})", 1)
+            _flag(data, f"'{name}' written as float64 (edited values do not fit the file's {dtype})")
             return values.astype(np.float64)
     return out
 
@@ -659,7 +720,7 @@ def _person_column(
             if arr.dtype.kind not in "biufU" or arr.shape != ((len(present), width) if row_shape else (len(present),)):
                 raise ValueError(f"expected {width} {'values' if row_shape else 'value'} per person")
             if dtype.kind == "U" and arr.dtype.itemsize > dtype.itemsize:
-                _note(data, f"'{key}' values longer than the file's text width (widened)", 1)
+                _flag(data, f"'{key}' values longer than the file's text width (widened)")
                 dtype = arr.dtype
                 out = out.astype(dtype)
             out[given] = (
@@ -761,4 +822,7 @@ COCO = H36mCoco(
 ORIGIN = COCO.origin
 READ_OPTIONS = (IMAGES_DIR,)
 WRITE_OPTIONS = (OptionSpec("flavor", "npz or coco (default: the flavor read)", ("npz", "coco")),)
-STREAMING = "coco flavor streams; npz is read and written whole (its arrays are one zip of .npy members)"
+STREAMING = (
+    "coco flavor streams; an npz is read whole (its arrays are one zip of .npy members) and written a chunk of "
+    "rows at a time"
+)
