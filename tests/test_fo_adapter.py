@@ -476,3 +476,30 @@ def test_a_streamed_export_in_small_chunks_keeps_the_file_order(fo_db, tmp_path,
     assert written.summary()["persons"] + written.summary()["crowd_regions"] == len(original["annotations"]) + 1
     formats.write(adapter.to_pose_data(ds), tmp_path / "whole.json")  # the whole read gives the same file
     assert (tmp_path / "whole.json").read_bytes() == (tmp_path / "out.json").read_bytes()
+
+
+@pytest.mark.parametrize("slack", [-(2**40), 0, 2**20])
+def test_a_streamed_import_reads_its_parked_persons_in_one_read_or_item_by_item(fo_db, tmp_path, monkeypatch, slack):
+    """Persons of an image all over the file: a batch's items are read in one span where they lie
+    close together, else one by one (a negative slack forces that); the samples are the same."""
+    from benchmarks.generate import write_coco
+    from fiftyone_pose import formats
+    from fiftyone_pose.fo import encoder
+    from fiftyone_pose.fo.api import create_dataset
+    from fiftyone_pose.formats import jsonio
+
+    path = tmp_path / "gen.json"
+    write_coco(path, n_images=40, seed=3)
+    doc = json.loads(path.read_text())
+    np.random.default_rng(1).shuffle(doc["annotations"])
+    path.write_text(json.dumps(doc))
+    whole = create_dataset(formats.read(path, "coco"), tmp_path)
+    monkeypatch.setattr(encoder, "_SPAN_SLACK", slack)
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 4096)
+    streamed = fop.load(path, format="coco", images_dir=tmp_path)
+    try:
+        assert stored(streamed) == stored(whole)
+        assert first_difference(export_doc(streamed, tmp_path), doc) is None
+    finally:
+        streamed.delete()
+        whole.delete()

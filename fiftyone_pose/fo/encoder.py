@@ -184,6 +184,10 @@ class PersonStore:
         ]
 
 
+#: bytes a batch's one read may cover beyond twice its items (else each item is read on its own)
+_SPAN_SLACK = 1 << 20
+
+
 class _ItemList:
     """Where the items of one label list are in a ``PersonStore``'s file, grouped by image once sealed."""
 
@@ -205,7 +209,16 @@ class _ItemList:
     def joined(self, fd: int, lo: int, hi: int) -> list[bytes]:
         """Per image of ``lo:hi``, its items with their array keys, joined (read from the file ``fd``)."""
         a, b = int(self.starts[lo]), int(self.starts[hi])
-        pieces = list(map(os.pread, repeat(fd), self.lengths[a:b].tolist(), self.offsets[a:b].tolist()))
+        offsets, lengths = self.offsets[a:b], self.lengths[a:b]
+        first = int(offsets.min()) if b > a else 0
+        span = int((offsets + lengths).max()) - first if b > a else 0
+        if span <= 2 * int(lengths.sum()) + _SPAN_SLACK:  # items close together: one read, then slices
+            block = os.pread(fd, span, first)
+            pieces = list(
+                map(block.__getitem__, map(slice, (offsets - first).tolist(), (offsets - first + lengths).tolist()))
+            )
+        else:  # items all over the file (persons listed in no image order): each read on its own
+            pieces = list(map(os.pread, repeat(fd), lengths.tolist(), offsets.tolist()))
         bounds = (self.starts[lo : hi + 1] - a).tolist()
         heads = _index_heads(max(np.diff(bounds), default=0))
         return [b"".join(chain.from_iterable(zip(heads, pieces[s:e]))) for s, e in zip(bounds, bounds[1:])]
