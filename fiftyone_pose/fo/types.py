@@ -54,10 +54,10 @@ class PoseDatasetImporter(foud.BatchDatasetImporter, foud.ImportPathsMixin, _Con
     """Imports a pose file: ``labels_path`` the file, ``data_path`` its image folder.
 
     As FiftyOne's COCO importer: relative paths are inside ``dataset_dir``, where ``labels_path``
-    defaults to ``labels.json`` and ``data_path`` to ``data/`` (here: where that folder exists, else
-    the pose file's folder); ``max_samples`` images are read (the first ones, or random ones with
-    ``shuffle`` and ``seed``) with their persons. Images not found are counted in the notes, or an
-    error with ``require_images=True``.
+    defaults to ``labels.json`` and ``data_path`` to ``data/`` (here: where that folder exists,
+    else ``dataset_dir``; without either, the pose file's folder); ``max_samples`` images are read
+    (the first ones, or random ones with ``shuffle`` and ``seed``) with their persons. Images not
+    found are counted in the notes, or an error with ``require_images=True``.
     """
 
     format = "auto"
@@ -78,13 +78,13 @@ class PoseDatasetImporter(foud.BatchDatasetImporter, foud.ImportPathsMixin, _Con
         if labels_path is None:
             raise PoseUsageError("labels_path (the pose file) or dataset_dir (holding labels.json) is required")
         if data_path is None and dataset_dir is not None and not os.path.isdir(os.path.join(dataset_dir, "data")):
-            dataset_dir_data = None  # no data/ folder: the images are found beside the pose file
-        else:
-            dataset_dir_data = self._parse_data_path(dataset_dir=dataset_dir, data_path=data_path, default="data/")
-        check_images_dir(dataset_dir_data)
+            images_dir = os.path.abspath(dataset_dir)  # no data/ folder: the images are in dataset_dir
+        else:  # None without dataset_dir and data_path: the pose file's folder (as fiftyone_pose.load)
+            images_dir = self._parse_data_path(dataset_dir=dataset_dir, data_path=data_path, default="data/")
+        check_images_dir(images_dir)
         super().__init__(dataset_dir=dataset_dir, shuffle=shuffle, seed=seed, max_samples=max_samples)
         self.labels_path = labels_path
-        self.data_path = dataset_dir_data
+        self.data_path = images_dir
         self.label_field = label_field
         self.require_images = require_images
         if format is not None:
