@@ -158,6 +158,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--label-field", default="ground_truth", help="keypoints field (default: ground_truth)")
     c.add_argument("--overwrite", action="store_true", help="replace an existing dataset of that name")
     c.add_argument(
+        "--require-images",
+        action="store_true",
+        help="refuse the import when an image file is not found (default: import it and warn)",
+    )
+    c.add_argument(
         "--grouped", action="store_true", help="Human3.6M: one group per frame (a slice per camera, and a 3d slice)"
     )
     c.add_argument("--cameras", help="Human3.6M: camera parameters (JSON) to project the 3D points into each view")
@@ -353,15 +358,15 @@ def _convert(args: argparse.Namespace) -> None:
 def _import(args: argparse.Namespace) -> None:
     h36m = args.grouped or args.cameras is not None
     cameras = read_cameras(args.cameras) if args.cameras is not None else None  # before the big file
+    from .fo.api import check_images_dir, create_dataset, missing_images_warning, read_for_import
+
+    check_images_dir(args.images_dir)
     src_format = _resolve_format(args.src, args.format)
     if formats.is_predictions(src_format):  # said before FiftyOne starts
         raise formats.get(src_format).not_a_dataset(args.src)
     fo = _fiftyone()
 
-    from .fo.api import create_dataset
-
-    data = formats.read(args.src, src_format)
-    images_dir = args.images_dir or formats.images_dir(args.src, src_format)
+    data, images_dir = read_for_import(args.src, src_format, args.images_dir, args.require_images, whole=h36m)
     replaced = args.overwrite and fo.dataset_exists(args.name)
     try:
         if h36m:
@@ -383,6 +388,8 @@ def _import(args: argparse.Namespace) -> None:
     if replaced:
         print(f"  replaced the dataset '{args.name}' that existed")
     _print_summary(data.summary())
+    if warning := missing_images_warning(data):
+        print(f"fiftyone-pose: warning: {warning}; pass --require-images to refuse the import", file=sys.stderr)
     if h36m:
         shown = {k: v for k, v in dataset.info["h36m"].items() if k not in ("cameras", "camera_convention", "notes")}
         _print_summary(shown)  # the notes are in the summary above

@@ -178,6 +178,7 @@ def test_unknown_option_is_a_usage_error(capsys):
 def test_convert_round_trips_and_says_what_it_detected(tmp_path, capsys):
     src = _write(tmp_path / "in" / "person_keypoints.json", coco_doc())
     dst = tmp_path / "out" / "sub" / "converted.json"
+    dst.parent.mkdir(parents=True)
     code, out, err = _run(capsys, "convert", src, dst)
     assert code == 0 and err == []
     assert out == [DETECTED, f"wrote {dst} (coco)"] + _summary_lines(coco_doc())
@@ -346,7 +347,10 @@ def test_entry_point_subprocess(tmp_path):
 
 @pytest.fixture
 def src(tmp_path) -> Path:
-    return _write(tmp_path / "data" / "person_keypoints.json", coco_doc())
+    """The test document, with its (empty) image files beside it."""
+    path = _write(tmp_path / "data" / "person_keypoints.json", coco_doc())
+    _touch_images(path.parent, [im["file_name"] for im in coco_doc()["images"]])
+    return path
 
 
 def _import_lines(src: Path, name: str, doc: dict) -> list[str]:
@@ -386,6 +390,7 @@ def test_import_twice_needs_overwrite(fo_db, dataset_name, src, tmp_path, capsys
     smaller["images"] = smaller["images"][:1]
     smaller["annotations"] = [a for a in smaller["annotations"] if a["image_id"] == 7]
     other = _write(tmp_path / "other" / "smaller.json", smaller)
+    _touch_images(other.parent, ["000000000007.jpg"])
 
     code, out, err = _run(capsys, "import", other, "--name", dataset_name)
     assert code == 2
@@ -450,10 +455,10 @@ def test_import_malformed_file_leaves_nothing(
             "field 'width': the file gives no image size, and the image header cannot be read "
             f"([Errno 2] No such file or directory: '{tmp_path / 'empty.jpg'}')"
         )
-        assert len(seen_during_build) == 1  # the temporary dataset existed while it was built
-        assert len(set(seen_during_build[0]) - set(leftovers_before)) == 1
-    else:
-        assert seen_during_build == []
+    # the temporary dataset existed while it was built: a COCO file streams, so an error found
+    # while reading it (a late chunk) comes after the dataset was started, and it goes too
+    assert len(seen_during_build) == 1
+    assert len(set(seen_during_build[0]) - set(leftovers_before)) == 1
     assert not fo_db.dataset_exists(dataset_name)
     assert api.leftover_datasets() == leftovers_before
     assert set(fo_db.list_datasets()) == before
@@ -480,6 +485,7 @@ def test_import_interrupted_exits_130_and_leaves_nothing(fo_db, dataset_name, sr
 def test_export_writes_the_input_back(fo_db, dataset_name, src, tmp_path, capsys):
     assert _run(capsys, "import", src, "--name", dataset_name)[0] == 0
     dst = tmp_path / "export" / "out.json"
+    dst.parent.mkdir()
     code, out, err = _run(capsys, "export", dataset_name, dst)
     assert code == 0 and err == []
     assert out == [f"wrote {dst} (coco) from dataset '{dataset_name}'"] + _summary_lines(coco_doc())
@@ -799,7 +805,7 @@ def test_bad_input_and_bad_paths_are_one_line_user_errors(tmp_path, capsys):
     cases = [
         (("convert", tmp_path / "missing.json", tmp_path / "o.json", "--from", "coco"), "missing.json"),
         (("convert", folder, tmp_path / "o.json", "--from", "coco"), "Is a directory"),
-        (("convert", src, folder), f"{folder}: cannot write file (Is a directory)"),
+        (("convert", src, folder), f"{folder}: is a directory; give a file name"),
         (("convert", src, tmp_path / "o.json", "--layout", "nonsense"), "unknown layout 'nonsense'"),
     ]
     for argv, expected in cases:
@@ -872,3 +878,137 @@ def test_the_convert_summary_describes_what_was_written(tmp_path, capsys, to, op
         assert written["layout"].startswith(f"{options['layout']} (")
         code, lines, _ = _run(capsys, "convert", src, tmp_path / "cli.json", "--to", to, "--layout", options["layout"])
         assert code == 0 and f"  persons: {back['persons']}" in lines and f"  images: {back['images']}" in lines
+
+
+# ------------------------------------------------------------- destinations checked before the work
+
+
+def _bad_destinations(tmp_path: Path) -> list[tuple[Path, str]]:
+    """(destination, what the error says) for every kind of destination that cannot be written."""
+    folder = tmp_path / "existing_folder"
+    folder.mkdir(exist_ok=True)
+    return [
+        (folder, f"{folder}: is a directory; give a file name"),
+        (Path("/proc/out.json"), "/proc/out.json: cannot write there (No such file or directory)"),
+        (tmp_path / "missing" / "out.json", f"{tmp_path / 'missing' / 'out.json'}: the folder "
+         f"{tmp_path / 'missing'} does not exist"),
+    ]  # fmt: skip
+
+
+def test_convert_checks_the_destination_before_reading(tmp_path, capsys, monkeypatch):
+    from fiftyone_pose import formats
+
+    src = _write(tmp_path / "in.json", coco_doc())
+    reads = []
+    real = formats.read_stream
+    monkeypatch.setattr(formats, "read_stream", lambda *a, **k: reads.append(1) or real(*a, **k))
+    for dst, said in _bad_destinations(tmp_path):
+        code, out, err = _run(capsys, "convert", src, dst, "--from", "coco")
+        assert code == 2 and _one_error_line(err) == f"fiftyone-pose: error: {said}"
+        assert ".tmp" not in err[0]
+    code, out, err = _run(capsys, "convert", src, tmp_path / "out.json", "--from", "coco", "--to", "nonsense")
+    assert code == 2 and "unknown format 'nonsense'" in _one_error_line(err)
+    assert reads == [] and not (tmp_path / "out.json").exists()
+    assert sorted(os.listdir(tmp_path)) == ["existing_folder", "in.json"]
+
+
+def test_pure_write_checks_the_destination(tmp_path):
+    from fiftyone_pose import formats
+    from fiftyone_pose.core.errors import PoseFormatError
+
+    data = formats.read(_write(tmp_path / "in.json", coco_doc()))
+    for dst, said in _bad_destinations(tmp_path):
+        with pytest.raises(PoseFormatError) as e:
+            formats.write(data, dst, "coco")
+        assert str(e.value) == said
+    yolo_file = tmp_path / "not_a_folder"
+    yolo_file.write_text("x")
+    with pytest.raises(PoseFormatError, match="not_a_folder: is a file; format 'yolo' writes a folder"):
+        formats.write(data, yolo_file, "yolo", images_dir=tmp_path)
+
+
+def test_export_checks_the_destination_before_any_work(fo_db, dataset_name, src, tmp_path, capsys, monkeypatch):
+    import fiftyone_pose as fop
+    from fiftyone_pose.core.errors import PoseError
+    from fiftyone_pose.fo import api
+
+    assert _run(capsys, "import", src, "--name", dataset_name)[0] == 0
+    calls = []
+    real = api.to_pose_stream
+    monkeypatch.setattr(api, "to_pose_stream", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for dst, said in _bad_destinations(tmp_path):
+        code, out, err = _run(capsys, "export", dataset_name, dst)
+        assert code == 2 and _one_error_line(err) == f"fiftyone-pose: error: {said}"
+        with pytest.raises(PoseError) as e:
+            fop.export(fo_db.load_dataset(dataset_name), dst, overwrite=True)
+        assert str(e.value) == said
+    code, out, err = _run(capsys, "export", dataset_name, tmp_path / "out.json", "--format", "nonsense")
+    assert code == 2 and "unknown format 'nonsense'" in _one_error_line(err)
+    assert calls == [] and not (tmp_path / "out.json").exists()
+
+
+# ------------------------------------------------------------------------------- missing images
+
+
+def _touch_images(folder: Path, names: list[str]) -> None:
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"")
+
+
+def test_missing_files_lists_each_folder_once(tmp_path):
+    from fiftyone_pose.formats.media import missing_files
+
+    _touch_images(tmp_path, ["a.jpg", "sub/b.jpg", "sub/c.jpg"])
+    (tmp_path / "sub" / "link.jpg").symlink_to(tmp_path / "a.jpg")
+    (tmp_path / "sub" / "broken.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (tmp_path / "folder.jpg").mkdir()
+    names = ["a.jpg", "sub/b.jpg", "x.jpg", "sub/link.jpg", "sub/broken.jpg", "folder.jpg", "no/such/d.jpg",
+             str(tmp_path / "sub" / "c.jpg"), "sub/../a.jpg", "./sub/c.jpg"]  # fmt: skip
+    assert missing_files(tmp_path, names).tolist() == [2, 4, 5, 6]
+
+
+def test_import_reports_missing_images_or_refuses_them(fo_db, dataset_name, src, tmp_path, capsys, monkeypatch):
+    from fiftyone_pose import formats
+
+    folder = src.parent
+    for name in ("sub/dir/9.jpg", "empty.jpg"):  # 2 of the 3 images are missing
+        (folder / name).unlink()
+    code, out, err = _run(capsys, "import", src, "--name", dataset_name)
+    assert code == 0
+    note = f"images not found in {folder} (e.g. sub/dir/9.jpg, empty.jpg)"
+    assert f'  notes: {{"{note}": 2}}' in out
+    assert err == [f"fiftyone-pose: warning: 2 of 3 images not found in {folder} (e.g. sub/dir/9.jpg, empty.jpg); "
+                   "pass --require-images to refuse the import"]  # fmt: skip
+    assert len(fo_db.load_dataset(dataset_name)) == 3  # imported all the same
+
+    other = dataset_name + "-strict"
+    code, out, err = _run(capsys, "import", src, "--name", other, "--require-images")
+    assert code == 2 and _one_error_line(err) == (
+        f"fiftyone-pose: error: {src}: 2 of 3 images not found in {folder} (e.g. sub/dir/9.jpg, empty.jpg)"
+    )
+    assert not fo_db.dataset_exists(other)
+    from fiftyone_pose.fo.api import leftover_datasets
+
+    assert leftover_datasets() == []
+
+    import fiftyone_pose as fop
+    from fiftyone_pose.core.errors import PoseFormatError
+
+    with pytest.raises(PoseFormatError, match="2 of 3 images not found"):
+        fop.load(src, name=other, require_images=True)
+    assert not fo_db.dataset_exists(other)
+
+    _touch_images(folder, ["sub/dir/9.jpg", "empty.jpg"])
+    code, out, err = _run(capsys, "import", src, "--name", other, "--require-images")
+    assert code == 0 and err == [] and not any("notes" in line for line in out)
+
+    reads = []
+    real = formats.read
+    monkeypatch.setattr(formats, "read", lambda *a, **k: reads.append(1) or real(*a, **k))
+    nowhere = tmp_path / "nowhere"
+    code, out, err = _run(capsys, "import", src, "--name", dataset_name + "-x", "--images-dir", nowhere)
+    assert code == 2 and _one_error_line(err) == f"fiftyone-pose: error: {nowhere}: no such images folder"
+    with pytest.raises(PoseFormatError, match=f"{nowhere}: no such images folder"):
+        fop.load(src, name=dataset_name + "-x", images_dir=nowhere)
+    assert reads == []

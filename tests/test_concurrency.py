@@ -53,7 +53,7 @@ def test_two_imports_into_different_names_both_succeed(fo_db, two_files):
     try:
         for proc, (out, err), (path, ids), name in zip(procs, results, two_files, names):
             assert proc.returncode == 0, err
-            assert err == ""
+            assert [line for line in err.splitlines() if "images not found" not in line] == []  # no images: a warning
             assert f"imported {path} into dataset '{name}' (field 'ground_truth')" in out.splitlines()
             assert _image_ids(fo_db, name) == ids
         assert temp_datasets() == {}

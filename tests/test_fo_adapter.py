@@ -20,6 +20,8 @@ from fiftyone_pose.fo.api import leftover_datasets
 def coco_file(tmp_path):
     path = tmp_path / "person_keypoints.json"
     path.write_text(json.dumps(coco_doc()))
+    for folder in ("images", "img"):  # images folders (without the images: imported with a warning)
+        (tmp_path / folder).mkdir()
     return path
 
 
@@ -58,7 +60,7 @@ def test_values_mongodb_or_a_field_cannot_hold_survive_as_json_text(fo_db, tmp_p
     anns[1]["segmentation"] = [{"a\x00b": 1}]  # a NUL in a key
     path = tmp_path / "odd.json"
     path.write_text(json.dumps(doc))
-    ds = fop.load(path, images_dir=tmp_path / "images")
+    ds = fop.load(path, images_dir=tmp_path)
     assert [s.file_name for s in ds] == [im["file_name"] for im in doc["images"]]  # every sample loads
     assert first_difference(export_doc(ds, tmp_path), doc) is None
 
@@ -352,13 +354,13 @@ def test_export_keeps_the_file_order_whatever_mongodbs_natural_order(fo_db, coco
 
 
 def test_dataset_types_refuse_what_they_cannot_do_as_usage_errors(fo_db, coco_file):
-    from fiftyone_pose.core.errors import PoseUsageError
+    from fiftyone_pose.core.errors import PoseFormatError, PoseUsageError
     from fiftyone_pose.fo.types import PoseDatasetExporter, PoseDatasetImporter
 
     with pytest.raises(PoseUsageError, match="labels_path"):
         PoseDatasetImporter(data_path="/images")
-    with pytest.raises(PoseUsageError, match="max_samples"):
-        PoseDatasetImporter(labels_path=str(coco_file), max_samples=2)
+    with pytest.raises(PoseFormatError, match="nowhere: no such images folder"):
+        PoseDatasetImporter(labels_path=str(coco_file), data_path=str(coco_file.parent / "nowhere"))
     with pytest.raises(PoseUsageError, match="labels_path"):
         PoseDatasetExporter()
 

@@ -158,6 +158,7 @@ def test_import_export_through_fiftyone(fo_db, tmp_path):
 
     path = tmp_path / "halpe_train_v1.json"
     path.write_text(json.dumps(halpe_doc()))
+    (tmp_path / "hico_20160224_det" / "images" / "train2015").mkdir(parents=True)
     ds = fop.load(path, images_dir=tmp_path / "hico_20160224_det" / "images" / "train2015")
     assert ds.skeletons["ground_truth"].labels == list(HALPE.keypoints)
     assert len(ds.info["fiftyone_pose"]["ground_truth"]["skeleton"]["sigmas"]) == 136

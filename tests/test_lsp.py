@@ -197,6 +197,7 @@ def test_files_on_disk_folder_and_file_and_deterministic_write(tmp_path):
     assert from_file.images.file_names[0] == "images/im0001.jpg"  # beside joints.mat
     assert from_folder.images.file_names[0] == "lsp_dataset/images/im0001.jpg"  # relative to the folder's parent
     out = tmp_path / "out" / "joints.mat"
+    out.parent.mkdir()  # a destination's folder must exist
     formats.write(from_folder, out, "lsp")
     first = out.read_bytes()
     assert same_array(loadmat(out)["joints"], oriented(t, "lsp"))
@@ -484,6 +485,7 @@ def test_fiftyone_import_export_and_a_hidden_point(fo_db, tmp_path):
         assert person.raw_keypoints[2::3] == t[0, :, 2].tolist()  # the file's flags
         assert np.allclose(np.array(person.points), t[0, :, :2] / [200, 300])
         out = tmp_path / "out" / "joints.mat"
+        out.parent.mkdir()
         written = fop.export(ds, out, format="lsp", overwrite=True)
         assert same_array(loadmat(out)["joints"], oriented(t, "lsp"))
         assert written.notes == {}  # nothing adjusted, nothing left out

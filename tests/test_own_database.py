@@ -105,6 +105,7 @@ def test_import_and_export_use_the_given_server_only(fo_db, own_mongod, tmp_path
     assert [d["name"] for d in own.datasets.find({}, {"name": True})] == [name]
 
     dst = tmp_path / "out" / "exported.json"
+    dst.parent.mkdir()
     done = run_cli("export", name, dst, env=env)
     assert done.returncode == 0, done.stderr
     assert first_difference(orjson.loads(dst.read_bytes()), coco_doc()) is None

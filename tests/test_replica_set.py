@@ -207,6 +207,7 @@ def test_elections_mid_import_and_mid_export(replica_set, env, big_file, tmp_pat
     _imported(replica_set, env, "on-a-set", ids)
 
     dst = tmp_path / "out" / "exported.json"
+    dst.parent.mkdir()
     proc = start_cli("export", "on-a-set", dst, env=env)
     wait_until(lambda: _reading(replica_set.client, f"{db}."), proc, timeout=300, what="the export's cursor")
     replica_set.step_down(seconds=10)

@@ -77,6 +77,7 @@ def test_a_bad_record_in_a_late_chunk_is_named_and_nothing_is_written(tmp_path, 
     src.write_text(json.dumps(doc))
     monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
     with pytest.raises(PoseFormatError) as err:
+        (tmp_path / "out").mkdir()
         formats.convert(src, tmp_path / "out" / "converted.json", "coco", "crowdpose", layout="crowdpose")
     assert str(err.value).startswith(f"{src}: annotations[3] (id 3): field 'keypoints': expected numbers")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -536,6 +536,7 @@ def test_hostile_file_names_never_write_outside_the_folder(tmp_path):
     doc["annotations"] = [{**doc["annotations"][0], "image_id": 1}]
     data = coco.decode(doc)
     picture = write_files(tmp_path / "src", {"p.jpg": image_bytes()}) / "p.jpg"
+    (tmp_path / "out").mkdir()
     report = formats.write(data, tmp_path / "out" / "ds", "yolo", sources=[os.fspath(picture)] * 5).notes
     assert report["file names leaving the folder ('..' or absolute), placed by their base name"] == 4
     assert sorted(os.listdir(outside)) == []  # nothing written there, nothing replaced

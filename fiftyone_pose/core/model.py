@@ -13,6 +13,7 @@ exactly; ``int_mask`` remembers which of them were JSON integers so writers repr
 from __future__ import annotations
 
 import enum
+import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -270,6 +271,35 @@ def summary(data: PoseData, counts: np.ndarray) -> dict[str, Any]:
         "layout": f"{data.skeleton.name} ({data.skeleton.num_keypoints} points)",
         **({"notes": dict(data.notes)} if data.notes else {}),
     }
+
+
+def take_images(data: PoseData, rows: np.ndarray) -> PoseData:
+    """``data`` with only the images at ``rows``, in that order, and their persons (in their own order)."""
+    rows = np.asarray(rows, np.int64)
+    new_row = np.full(len(data.images), -1, np.int64)
+    new_row[rows] = np.arange(len(rows))
+    persons = data.persons.take(np.flatnonzero(new_row[data.persons.image_index] >= 0))
+    persons.image_index = new_row[persons.image_index]
+    im, listed = data.images, rows.tolist()
+    images = Images(
+        ids=im.ids[rows],
+        file_names=[im.file_names[i] for i in listed],
+        widths=im.widths[rows],
+        heights=im.heights[rows],
+        extras=[im.extras[i] for i in listed],
+    )
+    return replace(data, images=images, persons=persons)
+
+
+def picked_rows(
+    count: int, max_samples: int | None = None, shuffle: bool = False, seed: int | None = None
+) -> list[int]:
+    """The rows of ``count`` images an importer reads, FiftyOne's importer convention: all of them, or
+    ``max_samples`` of them; the first ones, or with ``shuffle`` in a random order (``seed``)."""
+    rows = list(range(count))
+    if shuffle:
+        random.Random(seed).shuffle(rows)
+    return rows if max_samples is None else rows[: max(int(max_samples), 0)]
 
 
 def with_origin(data: PoseData, origin: int) -> PoseData:

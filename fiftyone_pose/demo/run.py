@@ -30,6 +30,7 @@ def run_demo(
     """Run the demo and print what it did; returns the numbers it printed. With ``launch_app``,
     the App shows the curated view (on ``port``; ``remote``: without opening a browser here)."""
     if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)  # the demo's own folder (an export's must exist)
         return _run(Path(out_dir), launch_app, port, remote)
     with tempfile.TemporaryDirectory(prefix="fiftyone-pose-demo-") as scratch:
         result = _run(Path(scratch), launch_app, port, remote)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,11 +17,17 @@ from ..core.bulk import paused_gc
 from ..core.errors import Option, PoseFormatError, PoseUsageError
 from ..core.model import PoseData
 from ..core.stream import PoseStream
+from ..formats.media import missing_files
 from . import documents
 from .adapter import add_pose_data, resolve_label_field, to_pose_stream
+from .fields import pose_info
 
 #: datasets being built are named with this prefix and renamed when complete
 TEMP_PREFIX = "_fiftyone_pose_tmp_"
+#: how the note of images not found begins (``check_images``)
+MISSING_IMAGES = "images not found in "
+
+logger = logging.getLogger(__name__)
 
 
 def load(
@@ -34,6 +42,7 @@ def load(
     grouped: bool = False,
     cameras: str | os.PathLike | None = None,
     scenes_dir: str | os.PathLike | None = None,
+    require_images: bool = False,
     **read_options,
 ) -> fo.Dataset:
     """Import a pose file into a new FiftyOne dataset.
@@ -46,19 +55,21 @@ def load(
     Human3.6M: ``grouped=True`` makes one group per frame (a slice per camera and a ``3d`` slice
     whose scenes go to ``scenes_dir``); ``cameras`` (a camera-parameter JSON file) adds the
     projection of the 3D points to each view (see ``fiftyone_pose.fo.h36m``).
+
+    Images that are not found are counted in the notes and logged as a warning; with
+    ``require_images=True`` they are an error, and nothing is imported.
     """
+    check_images_dir(images_dir)
     if format == "auto":
         format = formats.detect(path)
     if formats.is_predictions(format):
         raise formats.get(format).not_a_dataset(path)
-    # a format that streams is imported a chunk of persons at a time (``add_pose_data``)
-    data = formats.read_stream(path, format, **read_options)
-    if not formats.streams(format) or grouped or cameras is not None:
-        data = data.collect()
-    if images_dir is None:
-        images_dir = formats.images_dir(path, format)
+    h36m = grouped or cameras is not None
+    data, images_dir = read_for_import(path, format, images_dir, require_images, whole=h36m, **read_options)
+    if warning := missing_images_warning(data):
+        logger.warning("%s; pass require_images=True to refuse the import", warning)
     try:
-        if grouped or cameras is not None:
+        if h36m:
             from .h36m import create_h36m_dataset
 
             return create_h36m_dataset(
@@ -70,6 +81,69 @@ def load(
         return create_dataset(data, images_dir, name, label_field, overwrite, persistent, progress)
     except PoseFormatError as e:  # e.g. an image without a size whose file cannot be read
         raise e.with_path(path) from None
+
+
+def check_images_dir(images_dir: str | os.PathLike | None) -> None:
+    """An images folder the user gave must exist (checked before the pose file is read)."""
+    if images_dir is not None and not os.path.isdir(images_dir):
+        raise PoseFormatError("no such images folder", path=images_dir)
+
+
+def read_for_import(
+    path: str | os.PathLike,
+    format: str,
+    images_dir: str | os.PathLike | None,
+    require_images: bool = False,
+    whole: bool = False,
+    **read_options,
+) -> tuple[PoseData | PoseStream, str | os.PathLike]:
+    """The file as ``load`` and the CLI import it, and its images folder (by default the format's).
+
+    A format that streams is read as a ``PoseStream``, imported a chunk of persons at a time
+    (``add_pose_data``); the others, or ``whole``, as a ``PoseData``. The images are checked
+    (``check_images``) before anything is imported."""
+    data: PoseData | PoseStream = formats.read_stream(path, format, **read_options)
+    if whole or not formats.streams(format):
+        data = data.collect()
+    if images_dir is None:
+        images_dir = formats.images_dir(path, format)
+    return check_images(data, images_dir, require_images, path), images_dir
+
+
+def check_images(
+    data: PoseData | PoseStream,
+    images_dir: str | os.PathLike,
+    require_images: bool = False,
+    path: str | os.PathLike | None = None,
+) -> PoseData | PoseStream:
+    """``data``, with the images whose file is not in ``images_dir`` counted in its notes (a few named);
+    with ``require_images`` they are an error naming the pose file ``path``. Only existence is
+    checked (``media.missing_files``: a listing per folder), never the image's content. A stream's
+    note goes to its header's notes (shared with its chunks)."""
+    names = _header(data).images.file_names
+    missing = missing_files(images_dir, names)
+    if not len(missing):
+        return data
+    where = f"images not found in {os.path.abspath(images_dir)} (e.g. {', '.join(names[i] for i in missing[:3])})"
+    if require_images:
+        raise PoseFormatError(f"{len(missing)} of {len(names)} {where}", path=path)
+    if isinstance(data, PoseStream):
+        data.header.notes[where] = len(missing)
+        return data
+    return dataclasses.replace(data, notes={**data.notes, where: len(missing)})
+
+
+def missing_images_warning(data: PoseData | PoseStream) -> str | None:
+    """The warning to show for ``check_images``' note (None when every image was found)."""
+    header = _header(data)
+    for reason, count in header.notes.items():
+        if reason.startswith(MISSING_IMAGES):
+            return f"{count} of {len(header.images)} {reason}"
+    return None
+
+
+def _header(data: PoseData | PoseStream) -> PoseData:
+    return data.header if isinstance(data, PoseStream) else data
 
 
 def create_dataset(
@@ -151,13 +225,19 @@ def export(
     An existing file is replaced only with ``overwrite=True``, as an existing dataset is on
     import; that is checked before any work.
     """
-    if not overwrite and os.path.lexists(path):
-        raise _exists(os.fspath(path))
     from .evaluation import evaluation_attributes, without_evaluation_attributes
     from .predictions import detections_pose_data, is_detections
 
+    detections = is_detections(collection, label_field)
+    if format is None and not detections:
+        source = pose_info(collection, resolve_label_field(collection, label_field)).get("format")
+        format = _default_format(source, write_options.get("layout"))
+    if format is not None:  # the format, its options and the destination, before any work
+        formats.check_write(path, format, {k: v for k, v in write_options.items() if k != "layout"})
+    if not overwrite and os.path.lexists(path):
+        raise _exists(os.fspath(path))
     with paused_gc():
-        if is_detections(collection, label_field):  # person-detector predictions
+        if detections:  # person-detector predictions
             skip = frozenset(evaluation_attributes(collection, label_field))
             stream = PoseStream.of(detections_pose_data(collection, label_field, skip))
         else:  # evaluation results on the persons are not part of them
@@ -166,13 +246,18 @@ def export(
             stream = to_pose_stream(view, label_field, progress=progress)
         header = stream.header
         if format is None:
-            native = header.format in formats.REGISTRY and write_options.get("layout") is None
-            format = header.format if native else "coco"
+            format = _default_format(header.format, write_options.get("layout"))
         if formats.places_media(format):
             write_options = {**sample_files(collection, header), **write_options}
         written = formats.write_stream(stream, path, format, **write_options)
     written.header.format = format
     return written
+
+
+def _default_format(source: str | None, layout: str | None) -> str:
+    """The format an export writes unless told: the one the data was imported from, else (or with a
+    ``layout`` conversion) COCO, the one format that holds any layout."""
+    return source if source in formats.REGISTRY and layout is None else "coco"
 
 
 def sample_files(collection: fo.core.collections.SampleCollection, data: PoseData) -> dict[str, list]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
+import inspect
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -295,3 +296,28 @@ def _duplicate_id(error: dict[str, Any]) -> bool:
         return False
     pattern = error.get("keyPattern")
     return set(pattern) == {ID} if pattern else " index: _id_ " in error.get("errmsg", "")
+
+
+def importer_call() -> tuple[Any, fo.Dataset | None]:
+    """The ``label_field`` given to ``Dataset.from_dir`` / ``add_dir`` / ``merge_dir`` (or
+    ``add_importer`` / ``merge_importer``) and the dataset imported or merged into, seen from a
+    batch importer's ``import_samples``.
+
+    FiftyOne hands ``label_field`` to sample-by-sample importers only: a ``BatchDatasetImporter`` is
+    called as ``import_samples(dataset, tags, progress)``, and by ``merge_samples`` with a temporary
+    dataset that is then merged into the target. Both are read from the arguments of the FiftyOne
+    function that calls it (``fiftyone.utils.data.import_samples`` / ``merge_samples``); ``(None,
+    None)`` when the importer was not called from there. Pinned by tests/test_types.py.
+    """
+    import fiftyone.utils.data as foud
+
+    callers = (foud.import_samples.__code__, foud.merge_samples.__code__)
+    frame = inspect.currentframe()
+    try:
+        while frame is not None:
+            if frame.f_code in callers:
+                return frame.f_locals.get("label_field"), frame.f_locals.get("dataset")
+            frame = frame.f_back
+        return None, None
+    finally:
+        del frame

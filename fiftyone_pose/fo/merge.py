@@ -36,7 +36,7 @@ import numpy as np
 from ..core.bulk import paused_gc
 from ..core.errors import PoseUsageError
 from ..core.layouts import to_layout
-from ..core.model import PoseData, with_origin
+from ..core.model import PoseData, take_images, with_origin
 from ..core.skeleton import Skeleton
 from ..formats.cocolike import default_category
 from .adapter import (
@@ -213,24 +213,10 @@ def _duplicates(s: _Source, seen: dict[str, str], entry: dict[str, Any]) -> np.n
 
 def _only_images(data: PoseData, kept: np.ndarray, entry: dict[str, Any]) -> PoseData:
     """``data`` with only the images at ``kept`` and their persons (the others are counted)."""
-    keep = np.zeros(len(data.images), bool)
-    keep[kept] = True
-    p = data.persons
-    rows = np.flatnonzero(keep[p.image_index])
-    entry["dropped_images"] = int((~keep).sum())
-    entry["dropped_persons"] = len(p) - len(rows)
-    persons = p.take(rows)
-    persons.image_index = (np.cumsum(keep) - 1)[persons.image_index]
-    im = data.images
-    images = dataclasses.replace(
-        im,
-        ids=im.ids[kept],
-        file_names=[im.file_names[i] for i in kept.tolist()],
-        widths=im.widths[kept],
-        heights=im.heights[kept],
-        extras=[im.extras[i] for i in kept.tolist()],
-    )
-    return dataclasses.replace(data, images=images, persons=persons)
+    out = take_images(data, kept)
+    entry["dropped_images"] = len(data.images) - len(out.images)
+    entry["dropped_persons"] = len(data.persons) - len(out.persons)
+    return out
 
 
 def _shift_ids(ids: np.ndarray, absent: np.ndarray | None, taken: dict[str, np.ndarray], kind: str) -> int:

@@ -13,13 +13,52 @@ import fiftyone.utils.data as foud
 
 from .. import formats
 from ..core.errors import PoseUsageError
+from ..core.model import PoseData, picked_rows, take_images
 from ..formats import yolo
-from .adapter import add_pose_data
-from .api import export, tag_samples
+from . import documents
+from .adapter import INFO_KEY, add_pose_data
+from .api import check_images, check_images_dir, export, logger, missing_images_warning, tag_samples
 
 
-class PoseDatasetImporter(foud.BatchDatasetImporter):
-    """Imports a pose file; ``data_path`` is the image folder, ``labels_path`` the file."""
+class _Conventions:
+    """FiftyOne's importer conventions, as its own COCO importer follows them."""
+
+    label_field: str | None
+
+    def add(self, dataset, data: PoseData, images_dir: str | os.PathLike, tags, progress) -> list[str]:
+        """``add_pose_data`` into the keypoints field FiftyOne's ``from_dir`` / ``add_dir`` /
+        ``merge_dir`` name: their ``label_field`` (FiftyOne does not pass it to batch importers:
+        ``documents.importer_call``), else the importer's own, else ``ground_truth``, as FiftyOne
+        names a single label field."""
+        given, target = documents.importer_call()
+        if given is not None and not isinstance(given, str):
+            raise PoseUsageError(f"label_field must be a field name (the keypoints field), not {given!r}")
+        ids = add_pose_data(dataset, data, images_dir, given or self.label_field or "ground_truth", tags, progress)
+        if target is not None and target is not dataset:  # merge_dir: FiftyOne merges this dataset into target
+            _keep_pose_info(dataset, target)
+        return ids
+
+
+def _keep_pose_info(merged, target) -> None:
+    """FiftyOne's ``merge_dir`` replaces the target's top-level info keys and default skeleton with
+    those of the dataset merged in: give that one the target's pose fields' too, so they survive."""
+    pose = dict(target.info.get(INFO_KEY, {}))
+    pose.update(merged.info.get(INFO_KEY, {}))
+    merged.info[INFO_KEY] = pose
+    if target.default_skeleton is not None:
+        merged.default_skeleton = target.default_skeleton
+    merged.save()
+
+
+class PoseDatasetImporter(foud.BatchDatasetImporter, foud.ImportPathsMixin, _Conventions):
+    """Imports a pose file: ``labels_path`` the file, ``data_path`` its image folder.
+
+    As FiftyOne's COCO importer: relative paths are inside ``dataset_dir``, where ``labels_path``
+    defaults to ``labels.json`` and ``data_path`` to ``data/`` (here: where that folder exists,
+    else ``dataset_dir``; without either, the pose file's folder); ``max_samples`` images are read
+    (the first ones, or random ones with ``shuffle`` and ``seed``) with their persons. Images not
+    found are counted in the notes, or an error with ``require_images=True``.
+    """
 
     format = "auto"
 
@@ -28,26 +67,40 @@ class PoseDatasetImporter(foud.BatchDatasetImporter):
         dataset_dir: str | None = None,
         data_path: str | None = None,
         labels_path: str | None = None,
-        label_field: str = "ground_truth",
+        label_field: str | None = None,
         format: str | None = None,
         shuffle: bool = False,
         seed: int | None = None,
         max_samples: int | None = None,
+        require_images: bool = False,
     ) -> None:
+        labels_path = self._parse_labels_path(dataset_dir=dataset_dir, labels_path=labels_path, default="labels.json")
         if labels_path is None:
-            raise PoseUsageError("labels_path (the pose file) is required")
-        if shuffle or max_samples is not None:
-            raise PoseUsageError("shuffle/max_samples are not supported; import, then use view stages")
+            raise PoseUsageError("labels_path (the pose file) or dataset_dir (holding labels.json) is required")
+        if data_path is None and dataset_dir is not None and not os.path.isdir(os.path.join(dataset_dir, "data")):
+            images_dir = os.path.abspath(dataset_dir)  # no data/ folder: the images are in dataset_dir
+        else:  # None without dataset_dir and data_path: the pose file's folder (as fiftyone_pose.load)
+            images_dir = self._parse_data_path(dataset_dir=dataset_dir, data_path=data_path, default="data/")
+        check_images_dir(images_dir)
         super().__init__(dataset_dir=dataset_dir, shuffle=shuffle, seed=seed, max_samples=max_samples)
-        self.labels_path = os.fspath(labels_path)
-        self.data_path = data_path or dataset_dir or os.path.dirname(os.path.abspath(self.labels_path))
+        self.labels_path = labels_path
+        self.data_path = images_dir
         self.label_field = label_field
+        self.require_images = require_images
         if format is not None:
             self.format = format
 
     def import_samples(self, dataset, tags=None, progress=None):
-        data = formats.read(self.labels_path, self.format)
-        return add_pose_data(dataset, data, self.data_path, self.label_field, tags=tags, progress=progress)
+        format = formats.detect(self.labels_path) if self.format == "auto" else self.format
+        data = formats.read(self.labels_path, format)
+        rows = picked_rows(len(data.images), self.max_samples, self.shuffle, self.seed)
+        if rows != list(range(len(data.images))):
+            data = take_images(data, rows)
+        images_dir = self.data_path or formats.images_dir(self.labels_path, format)
+        data = check_images(data, images_dir, self.require_images, self.labels_path)
+        if warning := missing_images_warning(data):
+            logger.warning("%s; pass require_images=True to refuse the import", warning)
+        return self.add(dataset, data, images_dir, tags, progress)
 
 
 class PoseDatasetExporter(foud.BatchDatasetExporter):
@@ -109,7 +162,7 @@ class COCOPoseDataset(fot.Dataset):
         return COCOPoseExporter
 
 
-class YOLOPoseDatasetImporter(foud.BatchDatasetImporter):
+class YOLOPoseDatasetImporter(foud.BatchDatasetImporter, _Conventions):
     """Imports an Ultralytics YOLO-pose dataset; its splits become sample tags.
 
     ``dataset_dir``: the dataset folder (or ``yaml_path``: its yaml); or ``labels_path`` a labels
@@ -123,7 +176,7 @@ class YOLOPoseDatasetImporter(foud.BatchDatasetImporter):
         yaml_path: str | None = None,
         data_path: str | None = None,
         labels_path: str | None = None,
-        label_field: str = "ground_truth",
+        label_field: str | None = None,
         shuffle: bool = False,
         seed: int | None = None,
         max_samples: int | None = None,
@@ -147,7 +200,7 @@ class YOLOPoseDatasetImporter(foud.BatchDatasetImporter):
         )
         root = self.data_path or formats.images_dir(self.source, yolo.NAME)
         data, split_tags = formats.sample_tags(data)
-        ids = add_pose_data(dataset, data, root, self.label_field, tags=tags, progress=progress)
+        ids = self.add(dataset, data, root, tags, progress)
         tag_samples(dataset, ids, split_tags)
         return ids
 

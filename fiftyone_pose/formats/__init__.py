@@ -44,7 +44,7 @@ from . import (
     yolo,
 )
 from .cocolike import whole_body
-from .jsonio import load_json
+from .jsonio import check_destination, load_json
 from .protocol import Confidence, FolderFormat, OptionSpec, Peek, PredictionsFormat, StreamingFormat
 
 #: every format, by name; a test checks that each module in this package is registered or support
@@ -142,7 +142,7 @@ def write(
     COCO-WholeBody data as plain 17-point COCO, or MPII as Halpe-26. The returned data's notes
     count what the conversion changed and what the writer left out or adjusted (YOLO's report).
     """
-    module = _checked(format, "write", options)
+    module = check_write(path, format, options)
     chosen = write_layout(data, format, layout)
     with paused_gc():
         if chosen is not None:
@@ -171,7 +171,7 @@ def write_stream(
     see ``write``. Returns the stream as written, consumed: its ``summary()`` counts the persons
     written (after the conversion), and its notes, shared with ``stream``'s header, hold those of
     reading, converting and writing."""
-    module = _checked(format, "write", options)
+    module = check_write(path, format, options)
     chosen = write_layout(stream.header, format, layout)
     if chosen is not None:
         stream = stream.map(lambda d: _converted(d, chosen, noted=layout is None))
@@ -199,7 +199,19 @@ def convert(
     a chunk and the images table); ``options`` are the writer's. Returns the stream as written
     (see ``write_stream``): ``summary()`` counts what was written, with the notes of reading,
     converting and writing."""
+    check_write(dst, dst_format, options)  # before the input is read
     return write_stream(read_stream(src, src_format), dst, dst_format, layout=layout, **options)
+
+
+def check_write(path: str | os.PathLike, format: str, options: dict[str, Any]) -> ModuleType:
+    """The format module a write of ``path`` in ``format`` with ``options`` uses, once everything that can
+    be checked before the work is: the format, its write options, and a destination it can write
+    (``jsonio.check_destination``; a folder for a folder format). Every write (pure, ``convert``,
+    FiftyOne's ``export``, the CLI and the App) checks here first."""
+    module = _checked(format, "write", options)
+    target = module.written_file(path) if hasattr(module, "written_file") else path  # LSP: a file or a folder
+    check_destination(target, folder=isinstance(module, FolderFormat), format=format)
+    return module
 
 
 def write_layout(data: PoseData, format: str, layout: Skeleton | str | None) -> Skeleton | str | None:

@@ -393,7 +393,6 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
             mode = stat.S_IMODE(os.stat(path).st_mode)
         except FileNotFoundError:
@@ -413,6 +412,30 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_destination(path: str | os.PathLike, folder: bool = False, format: str | None = None) -> None:
+    """Refuse a destination a write would fail on, before any work: a folder given as a file
+    (a file given as a ``folder``), a folder that does not exist, or one this process cannot
+    write to (read-only, ``/proc``, no permission; tried by making and removing a file there,
+    which also holds for root). The error names the destination, never a temporary file."""
+    path = Path(path)
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise PoseFormatError(f"is a file; format '{format}' writes a folder", path=path)
+        where = path if path.is_dir() else path.parent
+    else:
+        if path.is_dir():
+            raise PoseFormatError("is a directory; give a file name", path=path)
+        where = path.parent
+    if not where.is_dir():
+        raise PoseFormatError(f"the folder {where} does not exist", path=path)
+    try:
+        fd, tmp = _temporary_beside(where / path.name)  # a hidden file in the folder written to
+    except OSError as e:
+        raise PoseFormatError(f"cannot write there ({e.strerror})", path=path) from None
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def _temporary_beside(path: Path) -> tuple[int, str]:

@@ -244,9 +244,13 @@ def write(data: PoseData, path: str | os.PathLike, *, flavor: str | None = None,
     ``"lspet"`` (default: the source's). ``unlabeled``: ``"error"`` (default) refuses points with
     v = 0, ``"occluded"`` writes them as not visible (see the module doc).
     """
-    target = Path(path) / FILE_NAME if Path(path).is_dir() else Path(path)
     joints = encode(data, flavor=flavor, unlabeled=unlabeled)
-    write_atomic(target, [write_mat(joints)])
+    write_atomic(written_file(path), [write_mat(joints)])
+
+
+def written_file(path: str | os.PathLike) -> Path:
+    """The file a write to ``path`` writes: ``path``, or ``joints.mat`` in it when it is a folder."""
+    return Path(path) / FILE_NAME if Path(path).is_dir() else Path(path)
 
 
 def flavor_of(data: PoseData) -> str:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import random
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ import yaml
 
 from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError, PoseUsageError
-from ..core.model import Images, Persons, PoseData, keypoint_boxes
+from ..core.model import Images, Persons, PoseData, keypoint_boxes, picked_rows
 from ..core.numbers import uniform_mask
 from ..core.skeleton import Skeleton
 from . import media
@@ -186,10 +185,7 @@ def read(
         else:
             root, config, splits = _bare_folder(path)
     listed, notes = _list_images(splits)
-    if shuffle:
-        random.Random(seed).shuffle(listed)
-    if max_samples is not None:
-        listed = listed[: max(int(max_samples), 0)]
+    listed = [listed[i] for i in picked_rows(len(listed), max_samples, shuffle, seed)]
     doc = YoloDocument(
         config,
         [_relative_name(image, root) for image, _, _ in listed],

@@ -124,6 +124,7 @@ class ImportPoseDataset(_PoseOperator):
         inputs.str("name", label="Dataset name", required=True)
         inputs.str("label_field", label="Keypoints field", default="ground_truth")
         inputs.bool("overwrite", default=False, label="Replace a dataset of that name")
+        inputs.bool("require_images", default=False, label="Refuse the import when an image file is not found")
         inputs.bool("open", default=True, label="Open the dataset when done")
         return types.Property(inputs, view=types.View(label="Import pose dataset"))
 
@@ -183,6 +184,7 @@ def import_dataset(params: dict, progress=None):
         overwrite=bool(params.get("overwrite")),
         persistent=True,
         progress=progress,
+        require_images=bool(params.get("require_images")),
     )
 
 
