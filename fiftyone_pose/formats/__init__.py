@@ -70,7 +70,7 @@ REGISTRY: dict[str, ModuleType] = {
     )
 }
 #: the modules of this package that are not formats: what the formats share
-SUPPORT_MODULES = ("cocolike", "context", "h36m_cameras", "jsonio", "mat5", "media", "native", "protocol")
+SUPPORT_MODULES = ("cocolike", "context", "h36m_cameras", "jsonio", "mat5", "media", "native", "npzio", "protocol")
 
 #: ``layout``, the write option of every format
 LAYOUT = OptionSpec("layout", "convert to this keypoint layout first, as the mapping files say (e.g. coco)")
