@@ -604,6 +604,14 @@ def test_a_failed_export_leaves_nothing_and_moves_the_images_back(tmp_path):
     assert sorted(os.fspath(p.relative_to(images)) for p in images.rglob("*.*")) == before
     assert os.listdir(tmp_path / "out") == []
     (tmp_path / "out").rmdir()
+    two = coco_doc()  # a row that cannot be written, found while the images are being moved
+    two["categories"].append({**two["categories"][0], "id": 7, "name": "other"})
+    unknown = coco.decode(two)
+    unknown.persons.category_ids[-1] = 9
+    with pytest.raises(PoseFormatError, match="category 9 is not in the categories"):
+        formats.write(unknown, tmp_path / "out", "yolo", images_dir=images, export_media="move")
+    assert sorted(os.fspath(p.relative_to(images)) for p in images.rglob("*.*")) == before
+    assert not (tmp_path / "out").exists()
     missing = coco_doc()
     missing["images"][2]["file_name"] = "nowhere.jpg"
     with pytest.raises(PoseFormatError, match="image file .*nowhere.jpg not found"):

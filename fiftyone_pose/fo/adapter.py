@@ -65,7 +65,7 @@ from .fields import (
     stored_meta,
     too_deep,
 )
-from .reader import BatchReader, export_projection
+from .reader import BatchReader, SampleFiles, export_projection
 from .reconcile import number_new_records, source_order
 
 __all__ = [
@@ -255,12 +255,14 @@ def to_pose_stream(
     collection: fo.core.collections.SampleCollection,
     label_field: str | None = None,
     progress: bool | None = None,
+    files: SampleFiles | None = None,
 ) -> PoseStream:
     """What ``to_pose_data`` gives, as a ``PoseStream``: memory for the images table and a chunk.
 
     The view is read once (the header's images must all be known before the first person is
     written); each cursor batch's persons go to a temporary file (``core.stream.SortedSpill``)
-    as they are read, and come back a chunk at a time in the source file's order.
+    as they are read, and come back a chunk at a time in the source file's order. ``files``, where
+    given, gets each image's media file and tags from the same read.
     """
     spill: SortedSpill | None = None
     max_id = np.iinfo(np.int64).min
@@ -284,7 +286,7 @@ def to_pose_stream(
         without_id += int((~has_id).sum())
         spill.add(persons, np.where(source >= 0, source, np.iinfo(np.int64).max), rank)
 
-    header = _read_view(collection, label_field, progress, keep, start)
+    header = _read_view(collection, label_field, progress, keep, start, files)
     first_new = max_id + 1 if max_id > np.iinfo(np.int64).min else 1
 
     def chunks() -> Iterator[Persons]:
@@ -306,16 +308,21 @@ def _read_view(
     progress: bool | None,
     keep: Callable[[Persons, np.ndarray, np.ndarray], None],
     start: Callable[[], None],
+    files: SampleFiles | None = None,
 ) -> PoseData:
     """Read a view's batches: the images table and the rest as a header (returned), each batch's
-    persons, their source-file positions and which have ids handed to ``keep``. A primary stepping
-    down mid-read starts the read again, after ``start``."""
+    persons, their source-file positions and which have ids handed to ``keep``, the images' files
+    and tags to ``files`` where given. A primary stepping down mid-read starts the read again,
+    after ``start``."""
     if collection.media_type == fom.GROUP:
         collection = collection.select_group_slices(media_type=fom.IMAGE)
 
     def read() -> PoseData:
         start()
-        return _read_batches(collection, label_field, progress, keep)
+        if files is not None:
+            files.sources.clear()
+            files.tags.clear()
+        return _read_batches(collection, label_field, progress, keep, files)
 
     with documents.failover_errors("export"):
         return documents.retrying(read)
@@ -326,6 +333,7 @@ def _read_batches(
     label_field: str | None,
     progress: bool | None,
     keep: Callable[[Persons, np.ndarray, np.ndarray], None],
+    files: SampleFiles | None = None,
 ) -> PoseData:
     """``_read_view``, read once from the start."""
     label_field = resolve_label_field(collection, label_field)
@@ -334,7 +342,7 @@ def _read_batches(
     image_fields = info.get("image_fields", [])
     det_fields = [f for f in (boxes_field(label_field), parts_field(label_field)) if collection.has_field(f)]
     origin = info.get("origin", 0)
-    reader = BatchReader(label_field, det_fields, image_fields, layout, origin)
+    reader = BatchReader(label_field, det_fields, image_fields, layout, origin, files)
     image_parts, known_image_ids, notes = [], [], {}
     cursor = documents.raw_batches(collection, export_projection(label_field, det_fields, image_fields), EXPORT_BATCH)
     with cursor, paused_gc(), fou.ProgressBar(total=len(collection), progress=progress) as pb:

@@ -21,6 +21,7 @@ from ..formats.media import missing_files
 from . import documents
 from .adapter import add_pose_data, resolve_label_field, to_pose_stream
 from .fields import pose_info
+from .reader import SampleFiles
 
 #: datasets being built are named with this prefix and renamed when complete
 TEMP_PREFIX = "_fiftyone_pose_tmp_"
@@ -236,6 +237,7 @@ def export(
         formats.check_write(path, format, {k: v for k, v in write_options.items() if k != "layout"})
     if not overwrite and os.path.lexists(path):
         raise _exists(os.fspath(path))
+    files = None
     with paused_gc():
         if detections:  # person-detector predictions
             skip = frozenset(evaluation_attributes(collection, label_field))
@@ -243,12 +245,14 @@ def export(
         else:  # evaluation results on the persons are not part of them
             label_field = resolve_label_field(collection, label_field)
             view = without_evaluation_attributes(collection, [label_field])
-            stream = to_pose_stream(view, label_field, progress=progress)
+            files = SampleFiles() if format is not None and formats.places_media(format) else None
+            stream = to_pose_stream(view, label_field, progress=progress, files=files)
         header = stream.header
         if format is None:
             format = _default_format(header.format, write_options.get("layout"))
         if formats.places_media(format):
-            write_options = {**sample_files(collection, header), **write_options}
+            placed = dataclasses.asdict(files) if files is not None else sample_files(collection, header)
+            write_options = {**placed, **write_options}
         written = formats.write_stream(stream, path, format, **write_options)
     written.header.format = format
     return written

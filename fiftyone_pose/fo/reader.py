@@ -7,6 +7,7 @@ named: the keypoint's id, its image, and what is wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from itertools import chain
@@ -43,6 +44,7 @@ def export_projection(label_field: str, det_fields: list[str], image_fields: lis
         "metadata.width": True,
         "metadata.height": True,
         "extra_json": True,
+        "tags": True,
         f"{label_field}.keypoints": True,
         **{f: True for f in image_fields},
     }
@@ -52,14 +54,30 @@ def export_projection(label_field: str, det_fields: list[str], image_fields: lis
     return project
 
 
+@dataclasses.dataclass
+class SampleFiles:
+    """Each exported image's media file and sample tags, in the order of the export's images: what
+    a format that places images (YOLO: its splits are tags) needs, read with the batches."""
+
+    sources: list[str] = dataclasses.field(default_factory=list)
+    tags: list[list[str]] = dataclasses.field(default_factory=list)
+
+
 class BatchReader:
-    """``Images`` and ``Persons`` of raw batches of samples (see ``export_projection``)."""
+    """``Images`` and ``Persons`` of raw batches of samples (see ``export_projection``); each
+    image's file and tags are added to ``files`` where given."""
 
     def __init__(
-        self, label_field: str, det_fields: list[str], image_fields: list[str], layout: Skeleton, origin: int
+        self,
+        label_field: str,
+        det_fields: list[str],
+        image_fields: list[str],
+        layout: Skeleton,
+        origin: int,
+        files: SampleFiles | None = None,
     ) -> None:
         self.label_field, self.det_fields, self.image_fields = label_field, det_fields, image_fields
-        self.layout, self.origin = layout, origin
+        self.layout, self.origin, self.files = layout, origin, files
 
     def read(self, raw: bytes) -> tuple[Images, np.ndarray, Persons, dict[str, int], np.ndarray, np.ndarray]:
         """(images, which have an image id, persons, notes, persons' source-file positions, which persons have ids)."""
@@ -91,6 +109,9 @@ class BatchReader:
             extra = {f: d[f] for f in self.image_fields if f in d}
             extra.update(orjson.loads(d["extra_json"]) if d.get("extra_json") else {})
             extras.append(_plain(extra) if extra else extra)
+        if self.files is not None:
+            self.files.sources.extend(d["filepath"] for d in docs)
+            self.files.tags.extend(d.get("tags") or [] for d in docs)
         if (widths <= 0).any() or (heights <= 0).any():
             bad = int(np.flatnonzero((widths <= 0) | (heights <= 0))[0])
             raise PoseFormatError(

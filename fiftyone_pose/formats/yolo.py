@@ -29,6 +29,7 @@ import dataclasses
 import os
 import shutil
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -869,12 +870,31 @@ def _class_index(data: PoseData) -> np.ndarray:
 
 
 def _first_of_equal_rows(rows: np.ndarray, owner: np.ndarray) -> np.ndarray:
-    """Positions (ascending) of the first of each group of equal rows of the same image."""
-    if not len(rows):
-        return np.zeros(0, np.int64)
-    keyed = np.ascontiguousarray(np.concatenate([owner[:, None].astype(np.float64), rows], axis=1))
-    _, first = np.unique(keyed.view(np.dtype((np.void, keyed.itemsize * keyed.shape[1]))).ravel(), return_index=True)
-    return np.sort(first)
+    """Positions (ascending) of the first of each group of equal rows of the same image.
+
+    Rows are grouped by image and a 64-bit hash of their bits (sorting whole rows measured 6x
+    slower), and a row is dropped only where its bits equal those of the row before it.
+    """
+    n = len(rows)
+    if n < 2:
+        return np.arange(n)
+    bits = np.ascontiguousarray(rows, dtype=np.float64).view(np.uint64)
+    hashes = _mixed(bits ^ _mixed(np.arange(bits.shape[1], dtype=np.uint64))).sum(axis=1, dtype=np.uint64)
+    order = np.lexsort((np.arange(n), hashes, owner))
+    candidate = np.flatnonzero((owner[order][1:] == owner[order][:-1]) & (hashes[order][1:] == hashes[order][:-1]))
+    equal = (bits[order[candidate + 1]] == bits[order[candidate]]).all(axis=1)
+    drop = np.zeros(n, bool)
+    drop[order[candidate[equal] + 1]] = True
+    return np.flatnonzero(~drop)
+
+
+def _mixed(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser of each 64-bit value: every input bit reaches every output bit."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 def class_names(data: PoseData) -> list[str]:
@@ -962,8 +982,6 @@ def write(
     else:
         sources = None
         report["images not written (export_media none): put them in images/<split>/"] = len(data.images)
-    texts, row_report = encode(data)
-    report.update(row_report)
     written = list(dict.fromkeys(splits)) or [split or "train"]
     yaml_path = root / YAML_NAME
     previous = _load_yaml(yaml_path) if yaml_path.is_file() else None
@@ -980,28 +998,45 @@ def write(
     root.mkdir(parents=True, exist_ok=True)
     staging = media.make_staging(root)
     moved: list[tuple[str, str]] = []
-    try:
-        for s in written:
-            for kind in kinds:
-                (staging / kind / s).mkdir(parents=True)
-        _write_labels(staging / "labels", splits, rels, texts)
-        if sources is not None:
-            folder = os.path.join(staging, "images", "")
-            moved = media.place(sources, [f"{folder}{s}/{rel}" for s, rel in zip(splits, rels)], mode)
-        write_atomic(staging / YAML_NAME, [_yaml_text(config)])
-        for s in written:
-            for kind in kinds:
-                media.replace_dir(staging / kind / s, root / kind / s, staging / "replaced" / kind / s)
-        moved = []  # in place now: a failure from here on leaves the new dataset, not the sources
-        os.replace(staging / YAML_NAME, yaml_path)
-    except BaseException:
-        media.undo_moves(moved)
-        shutil.rmtree(staging, ignore_errors=True)
-        if created:
-            shutil.rmtree(root, ignore_errors=True)
-        raise
+    placing: Future | None = None
+    with ThreadPoolExecutor(max_workers=1) as placer:
+        try:
+            for s in written:
+                for kind in kinds:
+                    (staging / kind / s).mkdir(parents=True)
+            if sources is not None:  # the file system places the images while the rows are encoded
+                folder = os.path.join(staging, "images", "")
+                targets = [f"{folder}{s}/{rel}" for s, rel in zip(splits, rels)]
+                placing = placer.submit(media.place, sources, targets, mode)
+            texts, row_report = encode(data)
+            report.update(row_report)
+            _write_labels(staging / "labels", splits, rels, texts)
+            if placing is not None:
+                moved, placing = placing.result(), None
+            write_atomic(staging / YAML_NAME, [_yaml_text(config)])
+            for s in written:
+                for kind in kinds:
+                    media.replace_dir(staging / kind / s, root / kind / s, staging / "replaced" / kind / s)
+            moved = []  # in place now: a failure from here on leaves the new dataset, not the sources
+            os.replace(staging / YAML_NAME, yaml_path)
+        except BaseException:
+            if placing is not None:  # still placing: wait for it, then undo what it moved
+                moved = _moves_of(placing)
+            media.undo_moves(moved)
+            shutil.rmtree(staging, ignore_errors=True)
+            if created:
+                shutil.rmtree(root, ignore_errors=True)
+            raise
     shutil.rmtree(staging)
     return report
+
+
+def _moves_of(placing: Future) -> list[tuple[str, str]]:
+    """The moves a placement made, once it has finished (none where it failed: it undid them)."""
+    try:
+        return placing.result()
+    except BaseException:
+        return []
 
 
 def _assign_splits(
