@@ -220,12 +220,14 @@ def to_pose_data(
     collection: fo.core.collections.SampleCollection,
     label_field: str | None = None,
     progress: bool | None = None,
+    files: SampleFiles | None = None,
 ) -> PoseData:
     """The persons and images a view shows, as ``PoseData`` (exact where nothing was edited).
 
     One aggregation over the view; its raw batches are read as columns (``reader``), so no
     Python object is made per number. A primary stepping down mid-read starts the read again. Of
-    a grouped collection, the samples of every image slice.
+    a grouped collection, the samples of every image slice. ``files``, where given, gets each
+    image's media file and tags from the same read.
     """
     parts: list[Persons] = []
     known: list[np.ndarray] = []
@@ -240,7 +242,7 @@ def to_pose_data(
         for kept in (parts, known, sources):
             kept.clear()
 
-    header = _read_view(collection, label_field, progress, keep, start)
+    header = _read_view(collection, label_field, progress, keep, start, files)
     persons = Persons.concat(parts, header.skeleton.num_keypoints)
     parts.clear()  # one copy of the persons at a time: this is the peak of a whole read
     number_new_records(persons.ids, np.concatenate(known or [np.zeros(0, bool)]))

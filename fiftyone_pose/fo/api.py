@@ -19,7 +19,7 @@ from ..core.model import PoseData
 from ..core.stream import PoseStream
 from ..formats.media import missing_files
 from . import documents
-from .adapter import add_pose_data, resolve_label_field, to_pose_stream
+from .adapter import add_pose_data, resolve_label_field, to_pose_data, to_pose_stream
 from .fields import pose_info
 from .reader import SampleFiles
 
@@ -220,7 +220,7 @@ def export(
     ``format`` defaults to the format the field was imported from (so a COCO-WholeBody dataset
     is written back as COCO-WholeBody), else COCO; with a ``layout`` conversion it defaults to
     COCO, the one format that holds any layout. A format that streams (the COCO-like ones) is
-    written a chunk of persons at a time (``to_pose_stream``); the others are collected first.
+    written a chunk of persons at a time (``to_pose_stream``); the others are read whole (``to_pose_data``).
     A format that places images (YOLO) gets the samples' files and tags (its splits). What the
     writer left out or adjusted is added to the returned stream's notes.
     An existing file is replaced only with ``overwrite=True``, as an existing dataset is on
@@ -245,8 +245,11 @@ def export(
         else:  # evaluation results on the persons are not part of them
             label_field = resolve_label_field(collection, label_field)
             view = without_evaluation_attributes(collection, [label_field])
-            files = SampleFiles() if format is not None and formats.places_media(format) else None
-            stream = to_pose_stream(view, label_field, progress=progress, files=files)
+            files = SampleFiles() if formats.places_media(format) else None
+            if not formats.streams(format):  # the writer takes it whole: no spill to sort it in
+                stream = PoseStream.of(to_pose_data(view, label_field, progress=progress, files=files))
+            else:
+                stream = to_pose_stream(view, label_field, progress=progress, files=files)
         header = stream.header
         if format is None:
             format = _default_format(header.format, write_options.get("layout"))
