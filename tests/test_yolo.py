@@ -265,6 +265,20 @@ def test_written_then_read_then_written_gives_the_same_label_files(tmp_path_fact
     assert {**first, "path": ""} == {**second, "path": ""}
 
 
+def test_label_files_written_a_run_of_images_at_a_time_are_the_same(tmp_path, monkeypatch):
+    """The label files are written by threads, a run of ``LABELS_CHUNK`` images at a time."""
+    data = coco.decode(_demo_doc())
+    images = images_of(_demo_doc(), tmp_path / "src")
+    formats.write(data, tmp_path / "whole", "yolo", images_dir=images)
+    monkeypatch.setattr(yolo, "LABELS_CHUNK", 2)
+    formats.write(data, tmp_path / "runs", "yolo", images_dir=images, export_media="copy")
+    assert len(data.images) > 2 * yolo.LABELS_CHUNK
+    assert _label_texts(tmp_path / "whole") == _label_texts(tmp_path / "runs")
+    assert sorted(os.listdir(tmp_path / "runs" / "images" / "train")) == sorted(
+        os.listdir(tmp_path / "whole" / "images" / "train")
+    )
+
+
 def _label_texts(root: Path) -> dict[str, str]:
     return {os.fspath(p.relative_to(root)): p.read_text() for p in sorted((root / "labels").rglob("*.txt"))}
 

@@ -73,6 +73,8 @@ DIGITS = 10
 MEDIA_MODES = media.MODES
 #: default media placement: a dataset that trains as is, without copying the images
 DEFAULT_MEDIA = "symlink"
+#: label files written by a thread at a time, while the next run's rows are formatted
+LABELS_CHUNK = 4096
 READ_OPTIONS = (
     OptionSpec("images_dir", "with a labels folder as the path: the images folder (no yaml)"),
     OptionSpec("max_samples", "read this many images only (the first ones, or random ones with shuffle)"),
@@ -754,6 +756,28 @@ def encode(data: PoseData) -> tuple[list[str], dict[str, int]]:
     image is written unlabelled, as Ultralytics' own augmentation does, since its loader rejects
     the image. ``v`` is COCO's 0/1/2; unlabelled points are ``0 0 0``. Identical rows are written once.
     """
+    rows, report = _label_rows(data)
+    return rows.texts(0, len(data.images)), report
+
+
+@dataclass
+class _LabelRows:
+    """The rows ``encode`` writes, in image order, and where each image's rows begin."""
+
+    rows: np.ndarray
+    bounds: list[int]
+
+    def texts(self, lo: int, hi: int) -> list[str]:
+        """The label texts of images ``lo`` to ``hi`` (formatting is the slow part: done a run at a time)."""
+        first = self.bounds[lo]
+        line = " ".join([f"%.{DIGITS}g"] * self.rows.shape[1])
+        lines = list(map(line.__mod__, map(tuple, self.rows[first : self.bounds[hi]].tolist())))
+        ends = self.bounds[lo : hi + 1]
+        return ["\n".join(lines[a - first : b - first]) + "\n" if b > a else "" for a, b in zip(ends[:-1], ends[1:])]
+
+
+def _label_rows(data: PoseData) -> tuple[_LabelRows, dict[str, int]]:
+    """``encode``'s rows, not yet formatted, and its report; a person that cannot be written is an error here."""
     p, im = data.persons, data.images
     classes = _class_index(data)
     labeled = p.visibility > 0
@@ -775,14 +799,9 @@ def encode(data: PoseData) -> tuple[list[str], dict[str, int]]:
     unique = _first_of_equal_rows(rows[kept], owner)
     duplicates = len(kept) - len(unique)
     kept, owner = kept[unique], owner[unique]
-
-    line = " ".join([f"%.{DIGITS}g"] * rows.shape[1])
-    lines = list(map(line.__mod__, map(tuple, rows[kept].tolist())))
     bounds = np.searchsorted(owner, np.arange(len(im) + 1)).tolist()
-    texts = ["\n".join(lines[a:b]) + "\n" if b > a else "" for a, b in zip(bounds[:-1], bounds[1:])]
-
     report["identical rows in an image, written once (as convert_coco)"] = duplicates
-    return texts, {reason: count for reason, count in report.items() if count}
+    return _LabelRows(rows[kept], bounds), {reason: count for reason, count in report.items() if count}
 
 
 def _person_rows(
@@ -994,23 +1013,31 @@ def write(
     if sources is not None:
         _check_sources_kept(sources, [root / kind / s for kind in kinds for s in written])
 
+    rows, row_report = _label_rows(data)
+    report.update(row_report)
+
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     staging = media.make_staging(root)
     moved: list[tuple[str, str]] = []
     placing: Future | None = None
-    with ThreadPoolExecutor(max_workers=1) as placer:
+    labelling: list[Future] = []
+    # threads create the files (system calls, the GIL released) while this one formats the rows
+    with ThreadPoolExecutor(max_workers=2) as files:
         try:
             for s in written:
                 for kind in kinds:
                     (staging / kind / s).mkdir(parents=True)
-            if sources is not None:  # the file system places the images while the rows are encoded
+            if sources is not None:
                 folder = os.path.join(staging, "images", "")
                 targets = [f"{folder}{s}/{rel}" for s, rel in zip(splits, rels)]
-                placing = placer.submit(media.place, sources, targets, mode)
-            texts, row_report = encode(data)
-            report.update(row_report)
-            _write_labels(staging / "labels", splits, rels, texts)
+                placing = files.submit(media.place, sources, targets, mode)
+            for lo in range(0, len(rels), LABELS_CHUNK):
+                hi = min(lo + LABELS_CHUNK, len(rels))
+                texts = rows.texts(lo, hi)
+                labelling.append(files.submit(_write_labels, staging / "labels", splits[lo:hi], rels[lo:hi], texts))
+            for done in labelling:
+                done.result()
             if placing is not None:
                 moved, placing = placing.result(), None
             write_atomic(staging / YAML_NAME, [_yaml_text(config)])
@@ -1020,8 +1047,11 @@ def write(
             moved = []  # in place now: a failure from here on leaves the new dataset, not the sources
             os.replace(staging / YAML_NAME, yaml_path)
         except BaseException:
+            for pending in labelling:  # the threads finish before their folder is deleted
+                if not pending.cancel():
+                    _outcome(pending)
             if placing is not None:  # still placing: wait for it, then undo what it moved
-                moved = _moves_of(placing)
+                moved = _outcome(placing) or []
             media.undo_moves(moved)
             shutil.rmtree(staging, ignore_errors=True)
             if created:
@@ -1031,12 +1061,13 @@ def write(
     return report
 
 
-def _moves_of(placing: Future) -> list[tuple[str, str]]:
-    """The moves a placement made, once it has finished (none where it failed: it undid them)."""
+def _outcome(running: Future) -> Any:
+    """What a file thread returned (a placement: the moves it made), once it has finished; None
+    where it failed (a failed placement undid its moves)."""
     try:
-        return placing.result()
+        return running.result()
     except BaseException:
-        return []
+        return None
 
 
 def _assign_splits(
