@@ -88,8 +88,18 @@ def test_a_sample_the_server_refuses_is_not_taken_for_a_failover():
     duplicate_ids = pymongo.errors.BulkWriteError(
         {"writeErrors": [{"index": 0, "code": 11000, "keyPattern": {"_id": 1}, "errmsg": "dup"}]}
     )
-    assert not documents.transient(refused)
+    # the writes done, their majority not confirmed: the primary stepped down meanwhile (pymongo's
+    # bulk insert raises this once its retry met the same)
+    unconfirmed = pymongo.errors.BulkWriteError(
+        {"writeErrors": [], "writeConcernErrors": [{"code": 189, "errmsg": "Primary stepped down"}]}
+    )
+    unsatisfiable = pymongo.errors.BulkWriteError(
+        {"writeErrors": [], "writeConcernErrors": [{"code": 100, "errmsg": "Not enough data-bearing nodes"}]}
+    )
+    assert not documents.transient(refused) and not documents.transient(unsatisfiable)
+    assert not documents.transient(pymongo.errors.BulkWriteError({"writeErrors": []}))
     assert documents.transient(stepped_down) and documents.transient(duplicate_ids)
+    assert documents.transient(unconfirmed)
     assert documents.transient(pymongo.errors.OperationFailure("x", 189))
     assert not documents.transient(pymongo.errors.OperationFailure("bad pipeline", 40324))
 
