@@ -68,8 +68,8 @@ def corners_to_boxes(corners: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray,
     """``[x1, y1, x2, y2]`` rows as ``[x, y, w, h]`` (``w = x2 - x1``, as Python computes it).
 
     Returns the boxes, their int mask and, per row, whether the corners can be computed back exactly
-    (``x + w == x2`` with the same int/float type); rows where they cannot keep their corners
-    verbatim elsewhere (``bbox_corners`` in the person's extras).
+    (``x + w == x2`` with the same int/float type and sign: ``0 + -0.0`` gives ``0.0``); rows where
+    they cannot keep their corners verbatim elsewhere (``bbox_corners`` in the person's extras).
     """
     n = len(corners)
     boxes = np.empty((n, 4))
@@ -81,6 +81,7 @@ def corners_to_boxes(corners: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray,
     with np.errstate(invalid="ignore"):
         back = boxes[:, :2] + boxes[:, 2:]
     exact = (back == corners[:, 2:]).all(axis=1) & (box_mask[:, 2:] == mask[:, 2:]).all(axis=1)
+    exact &= (np.signbit(back) == np.signbit(corners[:, 2:])).all(axis=1)
     exact &= np.isfinite(boxes).all(axis=1)
     return boxes, box_mask, exact
 
