@@ -33,13 +33,15 @@ def box_persons(
     boxes: np.ndarray,
     box_mask: np.ndarray,
     extras: list[dict[str, Any]],
+    first_id: int = 1,
 ) -> Persons:
-    """Persons of a native file that has keypoints and boxes only (AIC, OCHuman): ids 1..N,
-    one category, no area, no crowd flag, no segmentation."""
+    """Persons of a native file that has keypoints and boxes only (AIC, OCHuman): ids 1..N in
+    file order (from ``first_id``: a chunk of a file read a chunk at a time), one category, no
+    area, no crowd flag, no segmentation."""
     n = len(extras)
     return Persons(
         image_index=np.asarray(image_of, dtype=np.int64),
-        ids=np.arange(1, n + 1, dtype=np.int64),
+        ids=np.arange(first_id, first_id + n, dtype=np.int64),
         category_ids=np.ones(n, np.int64),
         keypoints=np.ascontiguousarray(keypoints),
         visibility=visibility,
