@@ -1,5 +1,5 @@
 """AI Challenger: the native list and mmpose's COCO-style file, read (the native list a chunk of
-images at a time), written back identical (the native list byte for byte, its key order kept),
+images at a time), written back identical (the native list compared as bytes: its key order kept),
 converted to COCO (pycocotools AP = 1.0), and through FiftyOne."""
 
 from __future__ import annotations
@@ -170,6 +170,16 @@ def test_images_whose_keys_disagree_with_the_others_are_counted_and_written_in_t
     back = aic.encode(data)
     assert list(back[1]) == list(aic.KEY_ORDER)
     assert orjson.dumps(back) == orjson.dumps(aic_native_doc())
+
+
+def test_persons_listed_in_another_order_in_keypoint_annotations_are_counted():
+    doc = aic_native_doc()
+    points = doc[0]["keypoint_annotations"]
+    doc[0]["keypoint_annotations"] = {key: points[key] for key in ("human1", "human2", "human10")}
+    data = aic.decode(doc)
+    assert data.notes == {aic.NOTE_PERSON_ORDER: 1}
+    assert [e["human_key"] for e in data.persons.extras[:3]] == ["human2", "human1", "human10"]
+    assert orjson.dumps(aic.encode(data)) == orjson.dumps(aic_native_doc())  # human_annotations' order
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,9 @@ images (the stream's header), then the persons (``jsonio.load_json_array``). In 
   FiftyOne import reads it from the image header, ``read(..., images_dir=...)`` does it here. A COCO
   file written from native data without sizes has no ``width``/``height`` (pycocotools does not
   need them);
-- persons get ids 1..N in file order and keep their key (``human_key``); the box is ``[x1, y1,
+- persons get ids 1..N in file order (``human_annotations``' order: an image whose
+  ``keypoint_annotations`` list them otherwise is counted in the notes, and written in that
+  order) and keep their key (``human_key``); the box is ``[x1, y1,
   x2 - x1, y2 - y1]`` (corners that cannot be computed back exactly are kept in ``bbox_corners``);
   there is no area (a COCO export writes the box area ``w*h``), no crowd flag and no mask;
 - the keys of an image record are written in the authors' order (``KEY_ORDER``) or in the file's:
@@ -73,6 +75,9 @@ VISIBILITY = {1: 2, 2: 1, 3: 0}
 _TO_NATIVE = {2: 1, 1: 2, 0: 3}
 NOTE_FLAGS = "visibility flags other than 1/2/3 (read as unlabeled, raw value kept; 0 is written back as 3)"
 NOTE_ORDER = "images whose keys are in another order than the other images' (written in the file's order)"
+NOTE_PERSON_ORDER = (
+    "images listing their persons in another order in keypoint_annotations (written in human_annotations' order)"
+)
 _NATIVE_PERSON_KEYS = ("human_key", "bbox_corners")
 #: the keys of a native image record in the authors' order; other keys are written before the persons
 KEY_ORDER = ("url", "image_id", "keypoint_annotations", "human_annotations")
@@ -212,9 +217,11 @@ def _native_header(chunks: Iterable[Chunk], r: ReadContext) -> PoseData:
     """The images of the native list, and the order of their keys (``meta``, where not the authors')."""
     names, extras, widths, heights = [], [], [], []
     shapes: dict[tuple[str, ...], int] = {}  # each order of keys the records have, and how many have it
+    reordered = 0  # images whose two person maps list the persons in different orders
     for chunk in chunks:
         for j, rec in enumerate(chunk):
-            iid, _, _, _ = _checked(rec, chunk.first + j, r)
+            iid, _, humans, points = _checked(rec, chunk.first + j, r)
+            reordered += list(humans) != list(points)
             names.append(f"{iid}.jpg")
             extra = {"source_image_id": iid}
             extra.update((key, v) for key, v in rec.items() if key not in ("image_id", *_PERSON_MAPS))
@@ -229,6 +236,7 @@ def _native_header(chunks: Iterable[Chunk], r: ReadContext) -> PoseData:
     order = key_order(list(shapes))
     rank = {key: i for i, key in enumerate(order)}
     r.note(NOTE_ORDER, sum(n for shape, n in shapes.items() if not _follows(shape, rank)))
+    r.note(NOTE_PERSON_ORDER, reordered)
     meta = {} if [key for key in KEY_ORDER if key in rank] == order else {NAME: {"key_order": order}}
     return PoseData(images, Persons.empty(NUM_POINTS), layout(), [], meta, NAME, r.notes)
 
