@@ -88,8 +88,13 @@ def test_a_sample_the_server_refuses_is_not_taken_for_a_failover():
     duplicate_ids = pymongo.errors.BulkWriteError(
         {"writeErrors": [{"index": 0, "code": 11000, "keyPattern": {"_id": 1}, "errmsg": "dup"}]}
     )
+    # the inserts done, their majority acknowledgement interrupted by the step-down
+    concern = pymongo.errors.BulkWriteError(
+        {"writeErrors": [], "writeConcernErrors": [{"code": 11602, "errmsg": "operation was interrupted"}]}
+    )
     assert not documents.transient(refused)
-    assert documents.transient(stepped_down) and documents.transient(duplicate_ids)
+    assert documents.transient(stepped_down) and documents.transient(duplicate_ids) and documents.transient(concern)
+    assert not documents.transient(pymongo.errors.BulkWriteError({"writeErrors": [], "writeConcernErrors": []}))
     assert documents.transient(pymongo.errors.OperationFailure("x", 189))
     assert not documents.transient(pymongo.errors.OperationFailure("bad pipeline", 40324))
 

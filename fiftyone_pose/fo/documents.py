@@ -277,9 +277,9 @@ def transient(error: BaseException) -> bool:
     """Whether a MongoDB error says only that the primary changed (or the connection to it broke)."""
     if isinstance(error, pymongo.errors.AutoReconnect):  # NotPrimaryError, a reset connection, no primary yet
         return True
-    if isinstance(error, pymongo.errors.BulkWriteError):
-        errors = error.details.get("writeErrors") or [{}]
-        return all(e.get("code") in _FAILOVER_CODES or _duplicate_id(e) for e in errors)
+    if isinstance(error, pymongo.errors.BulkWriteError):  # (a write concern interrupted by a step-down too)
+        errors = (error.details.get("writeErrors") or []) + (error.details.get("writeConcernErrors") or [])
+        return bool(errors) and all(e.get("code") in _FAILOVER_CODES or _duplicate_id(e) for e in errors)
     if isinstance(error, pymongo.errors.OperationFailure):
         return error.code in _FAILOVER_CODES or error.has_error_label("RetryableWriteError")
     return False
