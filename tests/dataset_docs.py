@@ -42,20 +42,21 @@ def _aic_points(seed: int, flags: list[int]) -> list[int]:
     return out
 
 
+# the keys in the authors' order: url, image_id, keypoint_annotations, human_annotations
 _AIC_NATIVE = [
-    {"image_id": AIC_HASH_1, "url": "http://example.invalid/a.jpg",
+    {"url": "http://example.invalid/a.jpg", "image_id": AIC_HASH_1,
      # persons listed human2 before human1, and a human10: the file's order is kept, not sorted
-     "human_annotations": {"human2": [260, 30, 400, 460], "human1": [40, 12, 210, 470], "human10": [5, 5, 5, 5]},
      "keypoint_annotations": {
          "human2": _aic_points(3, [1, 1, 2, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 1]),
          "human1": _aic_points(0, [1, 2, 3, 1, 1, 2, 1, 1, 3, 1, 1, 1, 1, 1]),
          "human10": _aic_points(1, [3] * 13 + [1]),  # a degenerate (zero-area) box: kept
-     }},
-    {"image_id": AIC_HASH_2, "url": "http://example.invalid/b.jpg",
-     "human_annotations": {"human1": [10, 20, 110, 220]},
-     "keypoint_annotations": {"human1": _aic_points(9, [2] * 7 + [1] * 7)}},
+     },
+     "human_annotations": {"human2": [260, 30, 400, 460], "human1": [40, 12, 210, 470], "human10": [5, 5, 5, 5]}},
+    {"url": "http://example.invalid/b.jpg", "image_id": AIC_HASH_2,
+     "keypoint_annotations": {"human1": _aic_points(9, [2] * 7 + [1] * 7)},
+     "human_annotations": {"human1": [10, 20, 110, 220]}},
     # no url (optional) and nobody in the image
-    {"image_id": AIC_HASH_3, "human_annotations": {}, "keypoint_annotations": {}},
+    {"image_id": AIC_HASH_3, "keypoint_annotations": {}, "human_annotations": {}},
 ]  # fmt: skip
 
 

@@ -147,15 +147,20 @@ aic_flags = st.one_of(st.sampled_from([1, 2, 3]), st.sampled_from([1.0, 2.0, 3.0
 
 @st.composite
 def aic_native_docs(draw, fiftyone: bool = False, max_images: int = 4):
+    """Files whose records have their keys in one order per file: the authors' or any other, the
+    unknown keys (sorted by name) together at any place."""
     c = small if fiftyone else coords
+    authors = ["url", "image_id", "keypoint_annotations", "human_annotations", "*"]
+    order = draw(st.one_of(st.just(authors), st.permutations(authors)))
     out = []
     for _ in range(draw(st.integers(0, max_images))):
         rec: dict[str, Any] = {"image_id": draw(st.text("0123456789abcdef", min_size=1, max_size=40))}
         if draw(st.booleans()):
             rec["url"] = draw(st.text(max_size=10))
+        extras = {}
         if not fiftyone:
-            rec.update(
-                draw(plain_extras_for({"image_id", "human_annotations", "keypoint_annotations", "width", "height"}))
+            extras = draw(
+                plain_extras_for({"url", "image_id", "human_annotations", "keypoint_annotations", "width", "height"})
             )
         n = draw(st.integers(0, 4))
         keys = draw(st.lists(st.from_regex(r"human[0-9]{1,2}", fullmatch=True), min_size=n, max_size=n, unique=True))
@@ -169,7 +174,13 @@ def aic_native_docs(draw, fiftyone: bool = False, max_images: int = 4):
             points[key] = kp
         rec["human_annotations"] = humans
         rec["keypoint_annotations"] = points
-        out.append(rec)
+        arranged: dict[str, Any] = {}
+        for key in order:
+            if key == "*":
+                arranged.update(sorted(extras.items()))
+            elif key in rec:
+                arranged[key] = rec[key]
+        out.append(arranged)
     return out
 
 

@@ -1,4 +1,5 @@
-"""AI Challenger: the native list and mmpose's COCO-style file, read, written back identical,
+"""AI Challenger: the native list and mmpose's COCO-style file, read (the native list a chunk of
+images at a time), written back identical (the native list compared as bytes: its key order kept),
 converted to COCO (pycocotools AP = 1.0), and through FiftyOne."""
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from fiftyone_pose import cli, formats
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.errors import PoseFormatError
 from fiftyone_pose.core.stream import PoseStream
-from fiftyone_pose.formats import aic, coco
+from fiftyone_pose.formats import aic, coco, jsonio
 
 SETTINGS = settings(max_examples=90, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -35,7 +36,9 @@ def roundtrip(doc, **kwargs):
 
 
 def test_native_example_roundtrips_exactly():
-    assert first_difference(roundtrip(aic_native_doc()), aic_native_doc()) is None
+    """The same bytes: values, number types and the authors' key order."""
+    assert orjson.dumps(roundtrip(aic_native_doc())) == orjson.dumps(aic_native_doc())
+    assert aic.decode(aic_native_doc()).meta == {}  # the authors' order: nothing to record
 
 
 def test_native_model_visibility_ids_keys_and_boxes():
@@ -80,7 +83,29 @@ def test_native_to_coco_and_back_to_native_is_the_same_document():
 @SETTINGS
 @given(aic_native_docs())
 def test_generated_native_files_roundtrip_exactly(doc):
-    assert first_difference(roundtrip(doc), doc) is None
+    assert orjson.dumps(roundtrip(doc)) == orjson.dumps(doc)  # key order included
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(aic_native_docs(), st.one_of(st.just(1), st.integers(2, 4000)))
+def test_native_files_read_a_chunk_at_a_time_are_written_back_byte_for_byte(doc, chunk_bytes):
+    """Read from the file a chunk of images at a time (chunk boundaries anywhere), the stream's
+    header holds every image before the first chunk, and the file is written back as it was."""
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(jsonio, "CHUNK_BYTES", chunk_bytes):
+        src = Path(tmp) / "keypoint_train_annotations.json"
+        src.write_bytes(orjson.dumps(doc))
+        stream = aic.read_stream(src)
+        assert len(stream.images) == len(doc)
+        chunks = list(stream)
+        if chunk_bytes == 1:
+            assert len(chunks) == max(len(doc), 1)  # one image per chunk
+        data = PoseStream(stream.header, chunks).collect()
+        aic.write(data, Path(tmp) / "back.json")
+        assert (Path(tmp) / "back.json").read_bytes() == src.read_bytes()
+    whole = aic.decode(json.loads(json.dumps(doc)))
+    assert data.notes == whole.notes and data.meta == whole.meta
+    assert data.persons.ids.tolist() == list(range(1, len(whole.persons) + 1))
+    assert data.persons.image_index.tolist() == whole.persons.image_index.tolist()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -115,9 +140,104 @@ def test_odd_flags_are_noted_and_kept_but_0_is_written_as_3():
 def test_inexact_float_corners_are_kept_verbatim():
     doc = aic_native_doc()
     doc[1]["human_annotations"]["human1"] = [0.2, 0.3, 0.9, 0.9]  # 0.2 + (0.9 - 0.2) != 0.9
+    doc[0]["human_annotations"]["human10"] = [0, 0, 0, -0.0]  # 0 + (-0.0 - 0) is 0.0
     data = aic.decode(doc)
-    assert "bbox_corners" in data.persons.extras[3]
-    assert first_difference(aic.encode(data), doc) is None
+    assert "bbox_corners" in data.persons.extras[3] and "bbox_corners" in data.persons.extras[2]
+    assert orjson.dumps(aic.encode(data)) == orjson.dumps(doc)  # (== would take -0.0 for 0.0)
+
+
+def test_a_file_in_another_key_order_keeps_it_also_through_coco(tmp_path):
+    """Our writer's former order (image_id, url, human_annotations, keypoint_annotations) is not
+    the authors': such a file records its order, and a COCO export carries it back."""
+    keys = ["image_id", "url", "human_annotations", "keypoint_annotations"]
+    doc = [{k: r[k] for k in keys if k in r} for r in aic_native_doc()]
+    data = aic.decode(doc)
+    assert data.meta == {"aic": {"key_order": keys}} and not data.notes
+    assert orjson.dumps(aic.encode(data)) == orjson.dumps(doc)
+    src = write_json(tmp_path / "keypoint_validation_annotations.json", doc)
+    formats.write(formats.read(src), tmp_path / "coco.json", "coco")
+    as_coco = json.loads((tmp_path / "coco.json").read_text())
+    assert as_coco["aic"] == {"key_order": keys}
+    formats.write(formats.read(tmp_path / "coco.json", "aic"), tmp_path / "back.json", "aic", flavor="native")
+    assert (tmp_path / "back.json").read_bytes() == orjson.dumps(doc)
+
+
+def test_images_whose_keys_disagree_with_the_others_are_counted_and_written_in_the_file_order():
+    doc = aic_native_doc()
+    doc[1] = {"image_id": doc[1]["image_id"], **doc[1]}  # image_id before url, unlike images 0 and 2
+    data = aic.decode(doc)
+    assert data.notes == {aic.NOTE_ORDER: 1} and data.meta == {}
+    back = aic.encode(data)
+    assert list(back[1]) == list(aic.KEY_ORDER)
+    assert orjson.dumps(back) == orjson.dumps(aic_native_doc())
+
+
+def test_persons_listed_in_another_order_in_keypoint_annotations_are_counted():
+    doc = aic_native_doc()
+    points = doc[0]["keypoint_annotations"]
+    doc[0]["keypoint_annotations"] = {key: points[key] for key in ("human1", "human2", "human10")}
+    data = aic.decode(doc)
+    assert data.notes == {aic.NOTE_PERSON_ORDER: 1}
+    assert [e["human_key"] for e in data.persons.extras[:3]] == ["human2", "human1", "human10"]
+    assert orjson.dumps(aic.encode(data)) == orjson.dumps(aic_native_doc())  # human_annotations' order
+
+
+@pytest.mark.parametrize(
+    "shapes, order",
+    [
+        ([("a", "c"), ("a", "b", "c")], ["a", "b", "c"]),
+        ([("a", "b"), ("a", "c"), ("b", "c")], ["a", "b", "c"]),  # c after b, though seen before it
+        ([("x",), ("b", "a"), ("a", "x")], ["b", "a", "x"]),  # the constraints, not the first record, decide
+        ([("a", "b"), ("b", "a")], ["a", "b"]),  # disagreeing: the first seen first
+        ([], []),
+    ],
+)
+def test_key_order_is_one_that_every_agreeing_record_follows(shapes, order):
+    assert aic.key_order(shapes) == order
+
+
+def test_data_of_another_format_is_written_in_the_authors_key_order():
+    from helpers import coco_doc
+
+    from fiftyone_pose.core.layouts import to_layout
+
+    native = aic.encode(to_layout(coco.decode(coco_doc()), "aic"), flavor="native")
+    for rec in native:
+        keys = [k for k in rec if k in aic.KEY_ORDER]
+        assert keys == [k for k in aic.KEY_ORDER if k in rec]
+        assert list(rec)[-2:] == ["keypoint_annotations", "human_annotations"]  # the image's other keys first
+
+
+def test_native_read_streams_and_a_bad_record_in_a_late_chunk_is_named(tmp_path, monkeypatch):
+    """The checks of the images run before the stream is returned, those of the numbers in the
+    chunk that holds them: every error has the text, file, record and field of the whole read."""
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    doc = aic_native_doc()
+    doc[1]["keypoint_annotations"]["human1"][4] = "x"
+    src = write_json(tmp_path / "keypoint_train_annotations.json", doc)
+    with pytest.raises(PoseFormatError) as whole:
+        aic.decode(doc, path=src)
+    stream = aic.read_stream(src)
+    chunks = iter(stream)
+    assert len(next(chunks)) == 3  # the first image's persons
+    with pytest.raises(PoseFormatError) as streamed:
+        next(chunks)
+    assert str(streamed.value) == str(whole.value)
+    assert str(whole.value).startswith(f"{src}: images[1] (image_id {doc[1]['image_id']}): field 'keypoint_annotations")
+
+    doc = aic_native_doc()
+    del doc[2]["human_annotations"]
+    src = write_json(tmp_path / "keypoint_train_annotations.json", doc)
+    with pytest.raises(PoseFormatError, match=r"images\[2\] .*field 'human_annotations': required key is missing"):
+        aic.read_stream(src)
+
+
+def test_a_truncated_native_file_fails_naming_line_and_column(tmp_path):
+    text = json.dumps(aic_native_doc(), indent=1)
+    src = tmp_path / "keypoint_train_annotations.json"
+    src.write_text(text[: len(text) // 2])
+    with pytest.raises(PoseFormatError, match=r"keypoint_train_annotations.json: line \d+ column \d+ .*truncated"):
+        formats.read(src, "aic")
 
 
 def test_native_errors_name_the_record_and_field():
@@ -244,7 +364,7 @@ def test_fiftyone_round_trip_skeleton_sizes_and_coco_export(fo_db, native_with_i
     assert person.raw_keypoints[2:9:3] == [1, 2, 3]  # the native flags
     native = tmp_path / "native.json"
     fop.export(ds, native, format="aic", overwrite=True)
-    assert first_difference(json.loads(native.read_text()), aic_native_doc()) is None
+    assert native.read_bytes() == orjson.dumps(aic_native_doc())  # key order too
     out = tmp_path / "coco.json"
     fop.export(ds, out, format="coco", overwrite=True)
     exported = assert_export_evaluates(out, "aic")
@@ -271,6 +391,17 @@ def test_generated_native_files_survive_fiftyone(fo_db, tmp_path, doc):
     try:
         out = tmp_path / "out.json"
         fop.export(ds, out, format="aic", overwrite=True)
-        assert first_difference(json.loads(out.read_text()), doc) is None
+        assert out.read_bytes() == orjson.dumps(doc)  # the file's key order too
     finally:
         ds.delete()
+
+
+def test_import_of_a_native_file_streams(fo_db, native_with_images, monkeypatch):
+    """``fop.load`` and the CLI read a native file as COCO's: a stream, a chunk of images at a time."""
+    from fiftyone_pose.fo.api import read_for_import
+
+    src, images = native_with_images
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    data, _ = read_for_import(src, "aic", images)
+    assert isinstance(data, PoseStream) and len(data.images) == 3
+    assert [len(chunk) for chunk in data] == [3, 1, 0]

@@ -135,6 +135,96 @@ def test_invalid_json_in_a_chunk_is_located_as_one_parse_locates_it(tmp_path_fac
     assert str(err.value) == str(whole.value)
 
 
+# ----------------------------------------------------------------- a top-level array, split
+
+
+def write_text(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("j") / "doc.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@settings(max_examples=300, deadline=None)
+@given(records, layouts, st.one_of(st.sampled_from([1, 1 << 22]), st.integers(2, 300)), st.integers(1, 40))
+def test_a_top_level_array_is_split_into_exactly_its_records(tmp_path_factory, doc, layout, chunk_bytes, scan_block):
+    """Chunk boundaries anywhere (a chunk of ``chunk_bytes``), scanned in blocks of any size (a
+    block may end inside a string, on a backslash, between a quote and a bracket): the records
+    are those of one parse, in order, numbered from the start of the array."""
+    path = write_text(tmp_path_factory, json.dumps(doc, **layout))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jsonio, "CHUNK_BYTES", chunk_bytes)
+        mp.setattr(jsonio, "_SCAN_BLOCK", scan_block)
+        records = jsonio.load_json_array(path)
+        assert records is not None  # records are objects or arrays: always split
+        chunks = list(records)
+        again = [r for c in records for r in c]  # read twice: the same records
+    whole = orjson.loads(path.read_bytes())
+    assert [r for c in chunks for r in c] == whole == again
+    assert [c.first for c in chunks] == [sum(len(c) for c in chunks[:i]) for i in range(len(chunks))]
+    if chunk_bytes == 1:
+        assert [len(c) for c in chunks] == [1] * len(doc) or (doc == [] and [len(c) for c in chunks] == [0])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"annotations": [{"a": 1}]}',  # an object
+        "[1, 2]",  # scalar records
+        '[{"a": 1}, 5]',  # a scalar after the last record
+        '[{"a": 1}] [{"a": 2}]',  # two documents
+        '[{"a": 1}] x',  # invalid after the array
+        '[{"a": 1}, {"a": 2}',  # truncated
+        '[{"a": 1}, {"a": "]',  # truncated inside a string
+        "",  # empty
+    ],
+)
+def test_arrays_that_cannot_be_split_exactly_are_left_to_one_parse(tmp_path, text):
+    path = tmp_path / "doc.json"
+    path.write_text(text)
+    assert jsonio.load_json_array(path) is None
+
+
+def test_a_truncated_array_fails_loudly_naming_file_line_and_column(tmp_path):
+    path = tmp_path / "keypoint_train_annotations.json"
+    path.write_text('[\n  {"image_id": "a", "human_annotations": {}},\n  {"image_id": "b", "human_annot')
+    assert jsonio.load_json_array(path) is None
+    with pytest.raises(PoseFormatError, match=r"keypoint_train_annotations.json: line 3 column \d+ .*truncated"):
+        jsonio.load_json(path)
+
+
+def test_an_object_is_told_from_its_first_bracket(tmp_path, monkeypatch):
+    """Not an array: the scan stops at the first block (an object is not read to its end)."""
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps({"annotations": [{"a": i} for i in range(1000)]}))
+    monkeypatch.setattr(jsonio, "_SCAN_BLOCK", 64)
+    read = []
+    real = jsonio._Scan._read_block
+    monkeypatch.setattr(jsonio._Scan, "_read_block", lambda self, lo: read.append(lo) or real(self, lo))
+    assert jsonio.load_json_array(path) is None
+    assert read == [0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(records, layouts, st.sampled_from([1, 64, 1 << 22]), st.data())
+def test_invalid_json_in_a_record_is_located_as_one_parse_locates_it(tmp_path_factory, doc, layout, chunk_bytes, data):
+    """A syntax error in a record of a split array names the line, column and position in the
+    file that ``load_json`` names (non-ASCII text before it included)."""
+    if not doc:
+        return
+    i = data.draw(st.integers(0, len(doc) - 1))
+    doc[i] = {"k": "BREAK"}  # (the strategies' text has no capitals)
+    path = write_text(tmp_path_factory, json.dumps(doc, **layout).replace('"BREAK"', "tru"))
+    with pytest.raises(PoseFormatError) as whole:
+        jsonio.load_json(path)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jsonio, "CHUNK_BYTES", chunk_bytes)
+        records = jsonio.load_json_array(path)
+        with pytest.raises(PoseFormatError) as err:
+            for _ in records:
+                pass
+    assert str(err.value) == str(whole.value)
+
+
 # ------------------------------------------------------------------ file modes of written files
 
 

@@ -53,7 +53,7 @@ def test_the_coco_like_formats_stream_and_the_others_say_why_not():
         "posetrack",
     }  # fmt: skip
     for name, module in MODULES:
-        assert ("whole" in module.STREAMING) == (name not in {"coco", "coco_wholebody", "crowdpose", "halpe",
+        assert ("whole" in module.STREAMING) == (name not in {"aic", "coco", "coco_wholebody", "crowdpose", "halpe",
                                                                 "humanart", "mpii_trb", "posetrack"}), name  # fmt: skip
 
 

@@ -124,11 +124,12 @@ def read(path: str | os.PathLike, format: str = "auto", **options: Any) -> PoseD
 
 def read_stream(path: str | os.PathLike, format: str = "auto", **options: Any) -> PoseStream:
     """A pose file as a ``PoseStream``: its header, then its persons a chunk at a time where the
-    format streams (see each module's ``STREAMING``), else as one chunk."""
+    format streams (see each module's ``STREAMING``), else as one chunk. The header is read with
+    the collector paused, as a whole read is (its images table is many small objects)."""
     module = _checked(detect(path) if format == "auto" else format, "read", options)
-    if isinstance(module, StreamingFormat):
-        return module.read_stream(path, **options)
     with paused_gc():
+        if isinstance(module, StreamingFormat):
+            return module.read_stream(path, **options)
         return PoseStream.of(module.read(path, **options))
 
 

@@ -1,7 +1,8 @@
 """Fast JSON file reading and atomic writing (no half-written output, errors name the file).
 
-Large documents can be read with their big top-level arrays split into chunks of records
-(``load_json_chunked``), so only one chunk's parse tree is in memory at a time.
+Large documents can be read with their big arrays split into chunks of records, the arrays
+under the top-level keys of an object (``load_json_chunked``) or the top-level array itself
+(``load_json_array``), so only one chunk's parse tree is in memory at a time.
 """
 
 from __future__ import annotations
@@ -104,8 +105,36 @@ def load_json_chunked(
     the bytes between chunks and around the records must be whitespace and one comma, so the
     chunks' records are the array's records and invalid content fails to parse in some chunk.
     """
+    split = _split(path, frozenset(keys))
+    if split is None:
+        return None
+    doc, arrays = split
+    # each key's last value is the array found (a later non-array value would win in orjson)
+    if not isinstance(doc, dict) or any(doc.get(key) != [] for key in arrays):
+        return None
+    return doc, arrays
+
+
+def load_json_array(path: str | os.PathLike) -> RecordChunks | None:
+    """The records of the JSON array that is the whole document in ``path``, left to parse by chunk.
+
+    None when the document cannot be split exactly (not an array, a record at a chunk boundary
+    that is not an object or an array, invalid JSON outside the records, unbalanced brackets as in
+    a truncated file, nesting deeper than ``_MAX_DEPTH``): ``load_json`` then reads it, and says
+    what is wrong. A document that is not an array is told from its first bracket, without
+    scanning the rest. Scanning and splitting are those of ``load_json_chunked``.
+    """
+    split = _split(path, None)
+    if split is None or split[0] != []:  # (an object's emptied arrays give a dict)
+        return None
+    return split[1][_WHOLE]
+
+
+def _split(path: str | os.PathLike, keys: frozenset[str] | None) -> tuple[Any, dict[str, RecordChunks]] | None:
+    """The document with its split arrays emptied, and their records (see ``_Scan``); None when
+    the scan finds nothing it can split exactly or the rest is not valid JSON."""
     with _open(path) as f:
-        scan = _Scan(f, frozenset(keys))
+        scan = _Scan(f, keys)
         if not scan.run():
             return None
         arrays = {key: RecordChunks(path, spans) for key, spans in scan.spans.items()}
@@ -117,13 +146,9 @@ def load_json_chunked(
             at = hi
         pieces.append(os.pread(f.fileno(), scan.size - at, at))
     try:
-        doc = orjson.loads(b"".join(pieces))
+        return orjson.loads(b"".join(pieces)), arrays
     except orjson.JSONDecodeError:
         return None
-    # each key's last value is the array found (a later non-array value would win in orjson)
-    if not isinstance(doc, dict) or any(doc.get(key) != [] for key in arrays):
-        return None
-    return doc, arrays
 
 
 def _open(path: str | os.PathLike):
@@ -133,19 +158,26 @@ def _open(path: str | os.PathLike):
         raise PoseFormatError(f"cannot read file ({e.strerror})", path=path) from None
 
 
+#: the key of the split array in ``_Scan.spans`` when it is the document itself
+_WHOLE = ""
+
+
 class _Scan:
-    """One pass over a file, a block at a time, finding the top-level arrays of ``keys`` and the
-    chunk spans of their records (see ``load_json_chunked``).
+    """One pass over a file, a block at a time, finding the arrays to split and the chunk spans
+    of their records: the top-level arrays of ``keys`` (``load_json_chunked``), or with ``keys``
+    None the document itself, which must be an array (``load_json_array``).
 
     Brackets outside strings that open or close a value at depth 1 to 3 are found with numpy (a
     quote ends a string unless an odd run of backslashes precedes it; no block starts right
-    after a backslash, so runs never span blocks). Depth-2 brackets are the top-level values;
-    inside an array of ``keys``, depth-3 brackets are its records: a new chunk starts at the
-    first record that begins ``CHUNK_BYTES`` or more after the array's first record.
+    after a backslash, so runs never span blocks). The split arrays' brackets are at depth
+    ``self.top`` (2: the top-level values; 1: the document); inside a split array, the brackets
+    one level deeper are its records: a new chunk starts at the first record that begins
+    ``CHUNK_BYTES`` or more after the array's first record.
     """
 
-    def __init__(self, f: Any, keys: frozenset[str]) -> None:
+    def __init__(self, f: Any, keys: frozenset[str] | None) -> None:
         self.f, self.keys = f, keys
+        self.top = 1 if keys is None else 2
         self.size = os.fstat(f.fileno()).st_size
         #: key -> [(lo, hi)] byte spans of its chunks
         self.spans: dict[str, list[tuple[int, int]]] = {}
@@ -185,7 +217,7 @@ class _Scan:
                     return False
                 inside = np.where(is_open, after, after + 1)  # the depth inside the value opened/closed
                 depth, max_depth = int(after[-1]), max(max_depth, int(after.max()))
-                keep = inside <= 3
+                keep = inside <= self.top + 1
                 found |= bool(keep.any())
                 if not self._events(lo + at[keep], inside[keep], is_open[keep]):
                     return False
@@ -206,7 +238,7 @@ class _Scan:
     def _events(self, pos: np.ndarray, inside: np.ndarray, is_open: np.ndarray) -> bool:
         """Handle a block's brackets: top-level ones one by one, records between them at once."""
         a = 0
-        for t in np.flatnonzero(inside <= 2).tolist():
+        for t in np.flatnonzero(inside <= self.top).tolist():
             if self._array is not None and t > a:
                 self._records(pos[a:t], is_open[a:t])
             if not self._top(int(pos[t]), int(inside[t]), bool(is_open[t])):
@@ -217,11 +249,13 @@ class _Scan:
         return True
 
     def _top(self, at: int, inside: int, is_open: bool) -> bool:
-        if inside != 2:
+        if inside != self.top:
             return True
         if is_open:
-            key = _key_before(self._read, at) if self._read(at, at + 1) == b"[" else None
-            if key in self.keys:
+            key = self._split_key(at)
+            if key is None and self.keys is None:  # the document is not an array: nothing to split
+                return False
+            if key is not None:
                 if key in self.spans:
                     return False
                 self._array, self._open_at = key, at
@@ -241,6 +275,15 @@ class _Scan:
             self.cut_points.append((self._open_at + 1, at))
             self._array = None
         return True
+
+    def _split_key(self, at: int) -> str | None:
+        """The key of the split array that opens at ``at`` (``_WHOLE`` for the document), else None."""
+        if self._read(at, at + 1) != b"[":
+            return None
+        if self.keys is None:
+            return _WHOLE if not self.spans else None  # (a second top-level value: invalid JSON)
+        key = _key_before(self._read, at)
+        return key if key in self.keys else None
 
     def _records(self, pos: np.ndarray, is_open: np.ndarray) -> None:
         """The records (depth-3 brackets) of the split array in one stretch of a block."""

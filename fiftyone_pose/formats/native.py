@@ -33,13 +33,15 @@ def box_persons(
     boxes: np.ndarray,
     box_mask: np.ndarray,
     extras: list[dict[str, Any]],
+    first_id: int = 1,
 ) -> Persons:
-    """Persons of a native file that has keypoints and boxes only (AIC, OCHuman): ids 1..N,
-    one category, no area, no crowd flag, no segmentation."""
+    """Persons of a native file that has keypoints and boxes only (AIC, OCHuman): ids 1..N in
+    file order (from ``first_id``: a chunk of a file read a chunk at a time), one category, no
+    area, no crowd flag, no segmentation."""
     n = len(extras)
     return Persons(
         image_index=np.asarray(image_of, dtype=np.int64),
-        ids=np.arange(1, n + 1, dtype=np.int64),
+        ids=np.arange(first_id, first_id + n, dtype=np.int64),
         category_ids=np.ones(n, np.int64),
         keypoints=np.ascontiguousarray(keypoints),
         visibility=visibility,
@@ -68,8 +70,8 @@ def corners_to_boxes(corners: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray,
     """``[x1, y1, x2, y2]`` rows as ``[x, y, w, h]`` (``w = x2 - x1``, as Python computes it).
 
     Returns the boxes, their int mask and, per row, whether the corners can be computed back exactly
-    (``x + w == x2`` with the same int/float type); rows where they cannot keep their corners
-    verbatim elsewhere (``bbox_corners`` in the person's extras).
+    (``x + w == x2`` with the same int/float type and sign: ``0 + -0.0`` gives ``0.0``); rows where
+    they cannot keep their corners verbatim elsewhere (``bbox_corners`` in the person's extras).
     """
     n = len(corners)
     boxes = np.empty((n, 4))
@@ -81,6 +83,7 @@ def corners_to_boxes(corners: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray,
     with np.errstate(invalid="ignore"):
         back = boxes[:, :2] + boxes[:, 2:]
     exact = (back == corners[:, 2:]).all(axis=1) & (box_mask[:, 2:] == mask[:, 2:]).all(axis=1)
+    exact &= (np.signbit(back) == np.signbit(corners[:, 2:])).all(axis=1)
     exact &= np.isfinite(boxes).all(axis=1)
     return boxes, box_mask, exact
 
