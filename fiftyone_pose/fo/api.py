@@ -254,7 +254,11 @@ def export(
         if format is None:
             format = _default_format(header.format, write_options.get("layout"))
         if formats.places_media(format):
-            placed = dataclasses.asdict(files) if files is not None else sample_files(collection, header)
+            placed = (
+                {"sources": files.sources, "tags": files.tags}
+                if files is not None
+                else sample_files(collection, header)
+            )
             write_options = {**placed, **write_options}
         written = formats.write_stream(stream, path, format, **write_options)
     written.header.format = format
