@@ -228,6 +228,26 @@ def test_benchmark_generator_file_roundtrips_pure_and_through_fiftyone(fo_db, tm
     assert first_difference(export_doc(ds, tmp_path), original) is None
 
 
+def test_a_read_keeps_segmentations_as_json_text_or_as_python_values(fo_db, tmp_path):
+    """``compact=False`` (merge) gives the same segmentations as Python values, the same JSON written."""
+    import orjson
+
+    from benchmarks.generate import write_coco
+    from fiftyone_pose.core.model import plain_json
+    from fiftyone_pose.fo.adapter import to_pose_data
+
+    path = tmp_path / "gen.json"
+    write_coco(path, n_images=60, seed=4)
+    ds = fop.load(path, images_dir=tmp_path)
+    text, values = to_pose_data(ds), to_pose_data(ds, compact=False)
+    assert {type(s) for s in text.persons.segmentations} == {orjson.Fragment}
+    assert {type(s) for s in values.persons.segmentations} == {list, dict}  # polygons and crowd RLE
+    assert list(map(plain_json, text.persons.segmentations)) == values.persons.segmentations
+    fop.write(text, tmp_path / "text.json")
+    fop.write(values, tmp_path / "values.json")
+    assert (tmp_path / "text.json").read_bytes() == (tmp_path / "values.json").read_bytes()
+
+
 def test_part_boxes_are_drawn_linked_and_exported_exactly(fo_db, tmp_path):
     from fiftyone_pose.fo.adapter import to_pose_data
     from fiftyone_pose.fo.api import create_dataset

@@ -220,12 +220,15 @@ def to_pose_data(
     collection: fo.core.collections.SampleCollection,
     label_field: str | None = None,
     progress: bool | None = None,
+    compact: bool = True,
 ) -> PoseData:
     """The persons and images a view shows, as ``PoseData`` (exact where nothing was edited).
 
     One aggregation over the view; its raw batches are read as columns (``reader``), so no
     Python object is made per number. A primary stepping down mid-read starts the read again. Of
-    a grouped collection, the samples of every image slice.
+    a grouped collection, the samples of every image slice. ``compact=False`` keeps the
+    segmentations as Python values rather than JSON text (``reader.BatchReader``): for data
+    inserted again at once, at five times their memory.
     """
     parts: list[Persons] = []
     known: list[np.ndarray] = []
@@ -240,7 +243,7 @@ def to_pose_data(
         for kept in (parts, known, sources):
             kept.clear()
 
-    header = _read_view(collection, label_field, progress, keep, start)
+    header = _read_view(collection, label_field, progress, keep, start, compact)
     persons = Persons.concat(parts, header.skeleton.num_keypoints)
     parts.clear()  # one copy of the persons at a time: this is the peak of a whole read
     number_new_records(persons.ids, np.concatenate(known or [np.zeros(0, bool)]))
@@ -306,6 +309,7 @@ def _read_view(
     progress: bool | None,
     keep: Callable[[Persons, np.ndarray, np.ndarray], None],
     start: Callable[[], None],
+    compact: bool = True,
 ) -> PoseData:
     """Read a view's batches: the images table and the rest as a header (returned), each batch's
     persons, their source-file positions and which have ids handed to ``keep``. A primary stepping
@@ -315,7 +319,7 @@ def _read_view(
 
     def read() -> PoseData:
         start()
-        return _read_batches(collection, label_field, progress, keep)
+        return _read_batches(collection, label_field, progress, keep, compact)
 
     with documents.failover_errors("export"):
         return documents.retrying(read)
@@ -326,6 +330,7 @@ def _read_batches(
     label_field: str | None,
     progress: bool | None,
     keep: Callable[[Persons, np.ndarray, np.ndarray], None],
+    compact: bool,
 ) -> PoseData:
     """``_read_view``, read once from the start."""
     label_field = resolve_label_field(collection, label_field)
@@ -334,7 +339,7 @@ def _read_batches(
     image_fields = info.get("image_fields", [])
     det_fields = [f for f in (boxes_field(label_field), parts_field(label_field)) if collection.has_field(f)]
     origin = info.get("origin", 0)
-    reader = BatchReader(label_field, det_fields, image_fields, layout, origin)
+    reader = BatchReader(label_field, det_fields, image_fields, layout, origin, compact)
     image_parts, known_image_ids, notes = [], [], {}
     cursor = documents.raw_batches(collection, export_projection(label_field, det_fields, image_fields), EXPORT_BATCH)
     with cursor, paused_gc(), fou.ProgressBar(total=len(collection), progress=progress) as pb:

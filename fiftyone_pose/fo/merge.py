@@ -177,7 +177,7 @@ def _resolve(source: str | fo.core.collections.SampleCollection, label_field: st
 
 def _read(s: _Source, layout: str | Skeleton, progress: bool | None) -> tuple[PoseData, dict[str, Any]]:
     """A source's persons in the target layout, counting pixels from 0, and its report entry."""
-    data = to_pose_data(s.collection, s.label_field, progress=progress)
+    data = to_pose_data(s.collection, s.label_field, progress=progress, compact=False)  # inserted again at once
     if len(data.images) != len(s.filepaths):
         raise PoseUsageError(f"the samples of '{s.name}' changed while the merge read them; merge again")
     source_layout = data.skeleton.name

@@ -53,13 +53,23 @@ def export_projection(label_field: str, det_fields: list[str], image_fields: lis
 
 
 class BatchReader:
-    """``Images`` and ``Persons`` of raw batches of samples (see ``export_projection``)."""
+    """``Images`` and ``Persons`` of raw batches of samples (see ``export_projection``).
+
+    ``compact``: segmentations kept as JSON text (``model.compact_json``, a fifth of the memory
+    of Python lists, for a whole view held until written); else as Python values, which a
+    reader that encodes them again at once (``merge``) saves converting twice."""
 
     def __init__(
-        self, label_field: str, det_fields: list[str], image_fields: list[str], layout: Skeleton, origin: int
+        self,
+        label_field: str,
+        det_fields: list[str],
+        image_fields: list[str],
+        layout: Skeleton,
+        origin: int,
+        compact: bool = True,
     ) -> None:
         self.label_field, self.det_fields, self.image_fields = label_field, det_fields, image_fields
-        self.layout, self.origin = layout, origin
+        self.layout, self.origin, self.compact = layout, origin, compact
 
     def read(self, raw: bytes) -> tuple[Images, np.ndarray, Persons, dict[str, int], np.ndarray, np.ndarray]:
         """(images, which have an image id, persons, notes, persons' source-file positions, which persons have ids)."""
@@ -216,7 +226,9 @@ class BatchReader:
             extra_json = d.pop("extra_json", None)
             if extra_json:
                 d.update(orjson.loads(extra_json))
-        segmentations = [compact_json(d.pop("segmentation", None)) for d in decoded]
+        segmentations = [d.pop("segmentation", None) for d in decoded]
+        if self.compact:
+            segmentations = list(map(compact_json, segmentations))
         absent: dict[str, np.ndarray] = {}
         lacking = [d.pop("absent", None) or () for d in decoded]
         for key in OPTIONAL_PERSON_KEYS if any(lacking) else ():
