@@ -80,6 +80,7 @@ __all__ = [
     "resolve_label_field",
     "stored_meta",
     "to_pose_data",
+    "to_pose_data_and_fields",
     "to_pose_stream",
 ]
 
@@ -230,6 +231,19 @@ def to_pose_data(
     segmentations as Python values rather than JSON text (``reader.BatchReader``): for data
     inserted again at once, at five times their memory.
     """
+    return to_pose_data_and_fields(collection, (), label_field, progress, compact)[0]
+
+
+def to_pose_data_and_fields(
+    collection: fo.core.collections.SampleCollection,
+    sample_fields: tuple[str, ...],
+    label_field: str | None = None,
+    progress: bool | None = None,
+    compact: bool = True,
+) -> tuple[PoseData, dict[str, list[Any]]]:
+    """``to_pose_data``, and the values of ``sample_fields`` (e.g. ``filepath``, ``tags``) of its
+    images in their order, read in the same pass."""
+    values: dict[str, list[Any]] = {f: [] for f in sample_fields}
     parts: list[Persons] = []
     known: list[np.ndarray] = []
     sources: list[np.ndarray] = []
@@ -240,10 +254,10 @@ def to_pose_data(
         known.append(has_id)
 
     def start() -> None:  # a read started again after a failover
-        for kept in (parts, known, sources):
+        for kept in (parts, known, sources, *values.values()):
             kept.clear()
 
-    header = _read_view(collection, label_field, progress, keep, start, compact)
+    header = _read_view(collection, label_field, progress, keep, start, compact, values)
     persons = Persons.concat(parts, header.skeleton.num_keypoints)
     parts.clear()  # one copy of the persons at a time: this is the peak of a whole read
     number_new_records(persons.ids, np.concatenate(known or [np.zeros(0, bool)]))
@@ -251,7 +265,7 @@ def to_pose_data(
     order = source_order(np.concatenate(sources or [np.zeros(0, np.int64)]))
     if (order != np.arange(len(order))).any():
         persons = persons.take(order)
-    return dataclasses.replace(header, persons=persons)
+    return dataclasses.replace(header, persons=persons), values
 
 
 def to_pose_stream(
@@ -310,16 +324,18 @@ def _read_view(
     keep: Callable[[Persons, np.ndarray, np.ndarray], None],
     start: Callable[[], None],
     compact: bool = True,
+    values: dict[str, list[Any]] | None = None,
 ) -> PoseData:
     """Read a view's batches: the images table and the rest as a header (returned), each batch's
-    persons, their source-file positions and which have ids handed to ``keep``. A primary stepping
-    down mid-read starts the read again, after ``start``."""
+    persons, their source-file positions and which have ids handed to ``keep``, the sample fields
+    named in ``values`` appended to its lists. A primary stepping down mid-read starts the read
+    again, after ``start``."""
     if collection.media_type == fom.GROUP:
         collection = collection.select_group_slices(media_type=fom.IMAGE)
 
     def read() -> PoseData:
         start()
-        return _read_batches(collection, label_field, progress, keep, compact)
+        return _read_batches(collection, label_field, progress, keep, compact, values or {})
 
     with documents.failover_errors("export"):
         return documents.retrying(read)
@@ -331,6 +347,7 @@ def _read_batches(
     progress: bool | None,
     keep: Callable[[Persons, np.ndarray, np.ndarray], None],
     compact: bool,
+    values: dict[str, list[Any]],
 ) -> PoseData:
     """``_read_view``, read once from the start."""
     label_field = resolve_label_field(collection, label_field)
@@ -339,13 +356,16 @@ def _read_batches(
     image_fields = info.get("image_fields", [])
     det_fields = [f for f in (boxes_field(label_field), parts_field(label_field)) if collection.has_field(f)]
     origin = info.get("origin", 0)
-    reader = BatchReader(label_field, det_fields, image_fields, layout, origin, compact)
+    reader = BatchReader(label_field, det_fields, image_fields, layout, origin, compact, tuple(values))
     image_parts, known_image_ids, notes = [], [], {}
-    cursor = documents.raw_batches(collection, export_projection(label_field, det_fields, image_fields), EXPORT_BATCH)
+    projection = export_projection(label_field, det_fields, [*image_fields, *values])
+    cursor = documents.raw_batches(collection, projection, EXPORT_BATCH)
     with cursor, paused_gc(), fou.ProgressBar(total=len(collection), progress=progress) as pb:
         offset = 0
         for raw in _prefetched(cursor):
-            images, has_image_id, persons, batch_notes, source, has_person_id = reader.read(raw)
+            images, has_image_id, persons, batch_notes, source, has_person_id, batch_values = reader.read(raw)
+            for f, found in batch_values.items():
+                values[f] += found
             persons.image_index += offset
             offset += len(images)
             image_parts.append(images)

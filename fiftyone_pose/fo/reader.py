@@ -57,7 +57,8 @@ class BatchReader:
 
     ``compact``: segmentations kept as JSON text (``model.compact_json``, a fifth of the memory
     of Python lists, for a whole view held until written); else as Python values, which a
-    reader that encodes them again at once (``merge``) saves converting twice."""
+    reader that encodes them again at once (``merge``) saves converting twice. ``sample_fields``:
+    sample fields whose values ``read`` also gives, per image (project them: ``export_projection``)."""
 
     def __init__(
         self,
@@ -67,12 +68,16 @@ class BatchReader:
         layout: Skeleton,
         origin: int,
         compact: bool = True,
+        sample_fields: tuple[str, ...] = (),
     ) -> None:
         self.label_field, self.det_fields, self.image_fields = label_field, det_fields, image_fields
-        self.layout, self.origin, self.compact = layout, origin, compact
+        self.layout, self.origin, self.compact, self.sample_fields = layout, origin, compact, sample_fields
 
-    def read(self, raw: bytes) -> tuple[Images, np.ndarray, Persons, dict[str, int], np.ndarray, np.ndarray]:
-        """(images, which have an image id, persons, notes, persons' source-file positions, which persons have ids)."""
+    def read(
+        self, raw: bytes
+    ) -> tuple[Images, np.ndarray, Persons, dict[str, int], np.ndarray, np.ndarray, dict[str, list[Any]]]:
+        """(images, which have an image id, persons, notes, persons' source-file positions, which
+        persons have ids, the values of ``sample_fields`` per image)."""
         b = bc.Batch(raw)
         starts = b.documents()
         n = len(starts)
@@ -80,11 +85,13 @@ class BatchReader:
         labels = np.zeros(len(els.owner), bool)
         for f in (self.label_field, *self.det_fields):
             labels[b.pick(els, f)] = True
-        images, has_image_id = self._images(b.decode(els, np.flatnonzero(~labels), n))
+        docs = b.decode(els, np.flatnonzero(~labels), n)
+        images, has_image_id = self._images(docs)
+        values = {f: [d.get(f) for d in docs] for f in self.sample_fields}
         kp_starts, kp_image = _items(b, els, n, self.label_field, "keypoints")
         linked = self._linked(b, els, n)
         persons, notes, source, has_id = self._persons(b, kp_starts, kp_image, images, linked)
-        return images, has_image_id, persons, notes, source, has_id
+        return images, has_image_id, persons, notes, source, has_id, values
 
     def _images(self, docs: list[dict[str, Any]]) -> tuple[Images, np.ndarray]:
         n = len(docs)
