@@ -228,13 +228,9 @@ def test_benchmark_generator_file_roundtrips_pure_and_through_fiftyone(fo_db, tm
     assert first_difference(export_doc(ds, tmp_path), original) is None
 
 
-def test_a_read_keeps_segmentations_as_json_text_or_as_python_values_and_gives_sample_fields(fo_db, tmp_path):
-    """``compact=False`` (merge) gives the same segmentations as Python values, the same JSON
-    written; the sample fields asked for come in the images' order."""
-    import orjson
-
+def test_a_read_gives_the_sample_fields_asked_for_in_the_images_order(fo_db, tmp_path):
+    """``to_pose_data_and_fields`` (merge: filepaths and tags) reads them in the same pass."""
     from benchmarks.generate import write_coco
-    from fiftyone_pose.core.model import plain_json
     from fiftyone_pose.fo.adapter import to_pose_data, to_pose_data_and_fields
 
     path = tmp_path / "gen.json"
@@ -242,17 +238,13 @@ def test_a_read_keeps_segmentations_as_json_text_or_as_python_values_and_gives_s
     ds = fop.load(path, images_dir=tmp_path)
     ds.take(7, seed=1).tag_samples("picked")
     view = ds.sort_by("image_id", reverse=True)
-    text = to_pose_data(view)
-    values, fields = to_pose_data_and_fields(view, ("filepath", "tags"), compact=False)
+    data, fields = to_pose_data_and_fields(view, ("filepath", "tags"))
     assert fields == {"filepath": view.values("filepath"), "tags": view.values("tags")}
     assert sum("picked" in tags for tags in fields["tags"]) == 7
-    assert values.images.ids.tolist() == text.images.ids.tolist() == view.values("image_id")
-    assert {type(s) for s in text.persons.segmentations} == {orjson.Fragment}
-    assert {type(s) for s in values.persons.segmentations} == {list, dict}  # polygons and crowd RLE
-    assert list(map(plain_json, text.persons.segmentations)) == values.persons.segmentations
-    fop.write(text, tmp_path / "text.json")
-    fop.write(values, tmp_path / "values.json")
-    assert (tmp_path / "text.json").read_bytes() == (tmp_path / "values.json").read_bytes()
+    assert data.images.ids.tolist() == view.values("image_id")
+    fop.write(data, tmp_path / "with.json")
+    fop.write(to_pose_data(view), tmp_path / "without.json")
+    assert (tmp_path / "with.json").read_bytes() == (tmp_path / "without.json").read_bytes()
 
 
 def test_part_boxes_are_drawn_linked_and_exported_exactly(fo_db, tmp_path):

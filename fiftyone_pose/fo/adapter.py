@@ -221,17 +221,14 @@ def to_pose_data(
     collection: fo.core.collections.SampleCollection,
     label_field: str | None = None,
     progress: bool | None = None,
-    compact: bool = True,
 ) -> PoseData:
     """The persons and images a view shows, as ``PoseData`` (exact where nothing was edited).
 
     One aggregation over the view; its raw batches are read as columns (``reader``), so no
     Python object is made per number. A primary stepping down mid-read starts the read again. Of
-    a grouped collection, the samples of every image slice. ``compact=False`` keeps the
-    segmentations as Python values rather than JSON text (``reader.BatchReader``): for data
-    inserted again at once, at five times their memory.
+    a grouped collection, the samples of every image slice.
     """
-    return to_pose_data_and_fields(collection, (), label_field, progress, compact)[0]
+    return to_pose_data_and_fields(collection, (), label_field, progress)[0]
 
 
 def to_pose_data_and_fields(
@@ -239,7 +236,6 @@ def to_pose_data_and_fields(
     sample_fields: tuple[str, ...],
     label_field: str | None = None,
     progress: bool | None = None,
-    compact: bool = True,
 ) -> tuple[PoseData, dict[str, list[Any]]]:
     """``to_pose_data``, and the values of ``sample_fields`` (e.g. ``filepath``, ``tags``) of its
     images in their order, read in the same pass."""
@@ -257,7 +253,7 @@ def to_pose_data_and_fields(
         for kept in (parts, known, sources, *values.values()):
             kept.clear()
 
-    header = _read_view(collection, label_field, progress, keep, start, compact, values)
+    header = _read_view(collection, label_field, progress, keep, start, values)
     persons = Persons.concat(parts, header.skeleton.num_keypoints)
     parts.clear()  # one copy of the persons at a time: this is the peak of a whole read
     number_new_records(persons.ids, np.concatenate(known or [np.zeros(0, bool)]))
@@ -323,7 +319,6 @@ def _read_view(
     progress: bool | None,
     keep: Callable[[Persons, np.ndarray, np.ndarray], None],
     start: Callable[[], None],
-    compact: bool = True,
     values: dict[str, list[Any]] | None = None,
 ) -> PoseData:
     """Read a view's batches: the images table and the rest as a header (returned), each batch's
@@ -335,7 +330,7 @@ def _read_view(
 
     def read() -> PoseData:
         start()
-        return _read_batches(collection, label_field, progress, keep, compact, values or {})
+        return _read_batches(collection, label_field, progress, keep, values or {})
 
     with documents.failover_errors("export"):
         return documents.retrying(read)
@@ -346,7 +341,6 @@ def _read_batches(
     label_field: str | None,
     progress: bool | None,
     keep: Callable[[Persons, np.ndarray, np.ndarray], None],
-    compact: bool,
     values: dict[str, list[Any]],
 ) -> PoseData:
     """``_read_view``, read once from the start."""
@@ -356,7 +350,7 @@ def _read_batches(
     image_fields = info.get("image_fields", [])
     det_fields = [f for f in (boxes_field(label_field), parts_field(label_field)) if collection.has_field(f)]
     origin = info.get("origin", 0)
-    reader = BatchReader(label_field, det_fields, image_fields, layout, origin, compact, tuple(values))
+    reader = BatchReader(label_field, det_fields, image_fields, layout, origin, tuple(values))
     image_parts, known_image_ids, notes = [], [], {}
     projection = export_projection(label_field, det_fields, [*image_fields, *values])
     cursor = documents.raw_batches(collection, projection, EXPORT_BATCH)

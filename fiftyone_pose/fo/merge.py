@@ -187,8 +187,7 @@ def _read(
 ) -> tuple[PoseData, dict[str, Any], list[str], list[list[str]]]:
     """A source's persons in the target layout, counting pixels from 0, its report entry, and its
     images' filepaths and tags (read in the same pass)."""
-    # segmentations as Python values: they are encoded again at once
-    data, values = to_pose_data_and_fields(s.collection, ("filepath", "tags"), s.label_field, progress, compact=False)
+    data, values = to_pose_data_and_fields(s.collection, ("filepath", "tags"), s.label_field, progress)
     source_layout = data.skeleton.name
     data = with_origin(to_layout(data, layout), 0)
     own = set(s.collection.info.get(INFO_KEY, {}).get(s.label_field, {}).get("image_fields", []))

@@ -55,10 +55,8 @@ def export_projection(label_field: str, det_fields: list[str], image_fields: lis
 class BatchReader:
     """``Images`` and ``Persons`` of raw batches of samples (see ``export_projection``).
 
-    ``compact``: segmentations kept as JSON text (``model.compact_json``, a fifth of the memory
-    of Python lists, for a whole view held until written); else as Python values, which a
-    reader that encodes them again at once (``merge``) saves converting twice. ``sample_fields``:
-    sample fields whose values ``read`` also gives, per image (project them: ``export_projection``)."""
+    ``sample_fields``: sample fields whose values ``read`` also gives, per image (project them:
+    ``export_projection``)."""
 
     def __init__(
         self,
@@ -67,11 +65,10 @@ class BatchReader:
         image_fields: list[str],
         layout: Skeleton,
         origin: int,
-        compact: bool = True,
         sample_fields: tuple[str, ...] = (),
     ) -> None:
         self.label_field, self.det_fields, self.image_fields = label_field, det_fields, image_fields
-        self.layout, self.origin, self.compact, self.sample_fields = layout, origin, compact, sample_fields
+        self.layout, self.origin, self.sample_fields = layout, origin, sample_fields
 
     def read(
         self, raw: bytes
@@ -233,9 +230,7 @@ class BatchReader:
             extra_json = d.pop("extra_json", None)
             if extra_json:
                 d.update(orjson.loads(extra_json))
-        segmentations = [d.pop("segmentation", None) for d in decoded]
-        if self.compact:
-            segmentations = list(map(compact_json, segmentations))
+        segmentations = [compact_json(d.pop("segmentation", None)) for d in decoded]
         absent: dict[str, np.ndarray] = {}
         lacking = [d.pop("absent", None) or () for d in decoded]
         for key in OPTIONAL_PERSON_KEYS if any(lacking) else ():
