@@ -73,15 +73,11 @@ class PersonStore:
         self._file.close()
 
     def add(self, persons: Persons) -> None:
-        """Encode the next chunk of persons (numbered in file order).
-
-        The chunk is written in image order, so the items a batch of samples needs lie in one run
-        per chunk (``_ItemList.joined`` reads a run at once); within an image, file order stays."""
+        """Encode the next chunk of persons (in file order)."""
         record_types(persons.extras, self.person_types)
         self.has_parts |= bool(persons.part_boxes)
-        by_image = np.argsort(persons.image_index, kind="stable")
         for a in range(0, len(persons), _ENCODE_ROWS):
-            rows = by_image[a : a + _ENCODE_ROWS]
+            rows = np.arange(a, min(a + _ENCODE_ROWS, len(persons)))
             for items, (images, encoded) in zip(self._lists, self._encode(persons, rows)):
                 lengths = np.fromiter(map(len, encoded), np.int64, count=len(encoded))
                 items.add(images, self._size + np.cumsum(lengths) - lengths, lengths)
@@ -97,8 +93,8 @@ class PersonStore:
     def items(self, lo: int, hi: int) -> tuple[list[bytes], list[bytes], list[bytes]]:
         """Per image of ``lo:hi``, the array bodies of its keypoints, boxes and part boxes.
 
-        Items are read with ``os.pread``, a run of neighbouring items at a time (``_ItemList.joined``):
-        a memory map would count every page read around them as this process's memory."""
+        Each item is read on its own (``os.pread``): a batch's items are all over the file, and a
+        memory map would count every page read around them as this process's memory."""
         keypoints, boxes, parts = (items.joined(self._file.fileno(), lo, hi) for items in self._lists)
         return keypoints, boxes, parts
 
@@ -188,7 +184,7 @@ class PersonStore:
         ]
 
 
-#: bytes a batch's one read may cover beyond twice its items (else its items are read in runs)
+#: bytes a batch's one read may cover beyond twice its items (else each item is read on its own)
 _SPAN_SLACK = 1 << 20
 
 
@@ -221,31 +217,11 @@ class _ItemList:
             pieces = list(
                 map(block.__getitem__, map(slice, (offsets - first).tolist(), (offsets - first + lengths).tolist()))
             )
-        else:  # items in many places (a streamed file's chunks): a run of neighbours per read
-            pieces = _read_runs(fd, offsets, lengths)
+        else:  # items all over the file (persons listed in no image order): each read on its own
+            pieces = list(map(os.pread, repeat(fd), lengths.tolist(), offsets.tolist()))
         bounds = (self.starts[lo : hi + 1] - a).tolist()
         heads = _index_heads(max(np.diff(bounds), default=0))
         return [b"".join(chain.from_iterable(zip(heads, pieces[s:e]))) for s, e in zip(bounds, bounds[1:])]
-
-
-def _read_runs(fd: int, offsets: np.ndarray, lengths: np.ndarray) -> list[bytes]:
-    """The items at ``offsets``/``lengths`` of the file ``fd``, in their order, read a run at a time.
-
-    Items sorted by offset form a run while the gap before the next one is no longer than that
-    item (so a read covers at most twice its items' bytes); each run is one ``pread``."""
-    if not len(offsets):
-        return []
-    order = np.argsort(offsets, kind="stable")
-    starts, sizes = offsets[order], lengths[order]
-    ends = starts + sizes
-    begins = np.concatenate([[True], starts[1:] - ends[:-1] > sizes[1:]])
-    first, run = np.flatnonzero(begins), np.cumsum(begins) - 1
-    blocks = list(map(os.pread, repeat(fd), (np.maximum.reduceat(ends, first) - starts[first]).tolist(),
-                      starts[first].tolist()))  # fmt: skip
-    within = (starts - starts[first][run]).tolist()
-    pieces = list(map(bytes.__getitem__, map(blocks.__getitem__, run.tolist()),
-                      map(slice, within, (np.array(within) + sizes).tolist())))  # fmt: skip
-    return list(map(pieces.__getitem__, np.argsort(order).tolist()))
 
 
 @functools.cache
