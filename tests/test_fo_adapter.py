@@ -78,6 +78,33 @@ def test_a_sample_mongodb_refuses_is_named_and_nothing_is_left(fo_db, tmp_path, 
     )
 
 
+@pytest.mark.parametrize("depth", [190, 300])
+def test_a_refused_sample_is_named_and_nothing_is_left_when_batches_overlap_their_inserts(
+    fo_db, tmp_path, monkeypatch, depth
+):
+    """``add_pose_data(overlap=True)`` (merge): the refusal comes while the next batch is built."""
+    from fiftyone_pose import formats
+    from fiftyone_pose.fo import adapter
+
+    doc = coco_doc()
+    nested: list = [1.5]
+    for _ in range(depth):
+        nested = [nested]
+    doc["annotations"][0]["segmentation"] = nested
+    image = next(i for i, im in enumerate(doc["images"]) if im["id"] == doc["annotations"][0]["image_id"])
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    assert len(doc["images"]) > image + 1
+    monkeypatch.setattr(adapter, "CHUNK", 1)  # a batch per image: the refused one is followed by others
+    ds = fo_db.Dataset()
+    try:
+        with pytest.raises(fop.PoseFormatError, match=rf"images\[{image}\] .*MongoDB cannot store .*(nest|depth)"):
+            adapter.add_pose_data(ds, formats.read(path), tmp_path, overlap=True)
+        assert len(ds) == 0
+    finally:
+        ds.delete()
+
+
 def assert_import_fails_cleanly(fo, tmp_path, doc, dataset_name, match):
     """Importing ``doc`` raises a PoseFormatError that names the file and matches; no dataset is left."""
     path = tmp_path / "bad.json"

@@ -122,7 +122,8 @@ def merge(
             entry["person_id_offset"] = _shift_ids(data.persons.ids, data.persons.absent.get("id"), taken, "person")
             licenses += [lic for lic in data.meta.get("licenses") or [] if lic not in licenses]
             data = _as_training_set(data, s, kept, root, target, entry)
-            ids = add_pose_data(dataset, data, root, field, tags=[s.name], progress=progress)
+            # each batch built while the one before is inserted: mongod then works on the other core
+            ids = add_pose_data(dataset, data, root, field, tags=[s.name], progress=progress, overlap=True)
             if any(s.tags):
                 _carry_tags(dataset, ids, [s.tags[i] for i in kept.tolist()])
             image_fields |= set(dataset.info[INFO_KEY][field].get("image_fields", []))
