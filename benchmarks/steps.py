@@ -414,9 +414,11 @@ def ours_merged_export(a: argparse.Namespace) -> dict[str, Any]:
     export = _pose_fn("export")
     ds = _load_dataset(a.name)
     r: dict[str, Any] = {}
+    if os.path.exists(a.out):  # an earlier run's file: export replaces nothing unasked
+        os.unlink(a.out)
     with timed(r):
-        data = export(ds, a.out, format="coco")
-    r["persons"] = len(data.persons)
+        written = export(ds, a.out, format="coco")
+    r["persons"] = written.summary()["persons"]
     return r
 
 

@@ -78,6 +78,33 @@ def test_a_sample_mongodb_refuses_is_named_and_nothing_is_left(fo_db, tmp_path, 
     )
 
 
+@pytest.mark.parametrize("depth", [190, 300])
+def test_a_refused_sample_is_named_and_nothing_is_left_when_batches_overlap_their_inserts(
+    fo_db, tmp_path, monkeypatch, depth
+):
+    """``add_pose_data(overlap=True)`` (merge): the refusal comes while the next batch is built."""
+    from fiftyone_pose import formats
+    from fiftyone_pose.fo import adapter
+
+    doc = coco_doc()
+    nested: list = [1.5]
+    for _ in range(depth):
+        nested = [nested]
+    doc["annotations"][0]["segmentation"] = nested
+    image = next(i for i, im in enumerate(doc["images"]) if im["id"] == doc["annotations"][0]["image_id"])
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    assert len(doc["images"]) > image + 1
+    monkeypatch.setattr(adapter, "CHUNK", 1)  # a batch per image: the refused one is followed by others
+    ds = fo_db.Dataset()
+    try:
+        with pytest.raises(fop.PoseFormatError, match=rf"images\[{image}\] .*MongoDB cannot store .*(nest|depth)"):
+            adapter.add_pose_data(ds, formats.read(path), tmp_path, overlap=True)
+        assert len(ds) == 0
+    finally:
+        ds.delete()
+
+
 def assert_import_fails_cleanly(fo, tmp_path, doc, dataset_name, match):
     """Importing ``doc`` raises a PoseFormatError that names the file and matches; no dataset is left."""
     path = tmp_path / "bad.json"
@@ -226,6 +253,31 @@ def test_benchmark_generator_file_roundtrips_pure_and_through_fiftyone(fo_db, tm
     assert first_difference(json.loads((tmp_path / "pure.json").read_text()), original) is None
     ds = fop.load(path, images_dir=tmp_path)
     assert first_difference(export_doc(ds, tmp_path), original) is None
+
+
+def test_a_read_gives_the_files_and_tags_of_its_images_in_their_order(fo_db, tmp_path):
+    """``to_pose_data(files=...)`` / ``to_pose_stream(files=...)`` (merge, a YOLO export) read
+    each image's filepath and tags in the same pass."""
+    from benchmarks.generate import write_coco
+    from fiftyone_pose.fo.adapter import to_pose_data, to_pose_stream
+    from fiftyone_pose.fo.reader import SampleFiles
+
+    path = tmp_path / "gen.json"
+    write_coco(path, n_images=60, seed=4)
+    ds = fop.load(path, images_dir=tmp_path)
+    ds.take(7, seed=1).tag_samples("picked")
+    view = ds.sort_by("image_id", reverse=True)
+    files = SampleFiles()
+    data = to_pose_data(view, files=files)
+    assert (files.sources, files.tags) == (view.values("filepath"), view.values("tags"))
+    assert sum("picked" in tags for tags in files.tags) == 7
+    assert data.images.ids.tolist() == view.values("image_id")
+    streamed = SampleFiles()
+    assert to_pose_stream(view, files=streamed).images.ids.tolist() == view.values("image_id")
+    assert streamed == files
+    fop.write(data, tmp_path / "with.json")
+    fop.write(to_pose_data(view), tmp_path / "without.json")
+    assert (tmp_path / "with.json").read_bytes() == (tmp_path / "without.json").read_bytes()
 
 
 def test_part_boxes_are_drawn_linked_and_exported_exactly(fo_db, tmp_path):

@@ -10,6 +10,8 @@ import orjson
 import pytest
 from coco_eval import keypoint_ap, results_of
 from dataset_docs import aic_native_doc, crowdpose_doc, humanart_doc
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mpii_docs import mpii_hrnet_doc
 from PIL import Image
 
@@ -231,3 +233,15 @@ def test_a_wholebody_merge_exports_as_coco_wholebody(sources, dataset_name, tmp_
     assert art and all(a["lefthand_kpts"][8 * 3 : 8 * 3 + 2] == a["keypoints_21"][17 * 3 : 17 * 3 + 2] for a in art)
     coco = _export(merged, tmp_path / "wb133.json", format="coco")
     assert keypoint_ap(tmp_path / "wb133.json", results_of(coco), "coco_wholebody") == pytest.approx(1.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(["a", "a.b", "a b", "ab", "b", "é", "0"]), min_size=1, max_size=4), min_size=1)
+)
+def test_the_images_root_of_the_first_and_last_path_is_that_of_all_paths(parts):
+    """``merge`` reads each source's first and last filepath in sort order, not every one."""
+    from fiftyone_pose.fo.merge import images_root
+
+    paths = ["/" + "/".join(p) for p in parts]
+    assert images_root([min(paths), max(paths)]) == images_root(paths)

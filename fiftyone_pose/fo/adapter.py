@@ -104,6 +104,7 @@ def add_pose_data(
     tags: list[str] | None = None,
     progress: bool | None = None,
     sample_elements: SampleElements | None = None,
+    overlap: bool = False,
 ) -> list[str]:
     """Add every image of ``data`` to ``dataset`` as a sample; returns the new sample ids.
 
@@ -113,10 +114,12 @@ def add_pose_data(
     All or nothing: on any failure (Ctrl-C included, an error in a late chunk too) the samples
     inserted so far are deleted. Each sample is stored exactly once, also through a replica set's
     failover (checked at the end), or the import fails with a ``documents.DatabaseError``.
+    ``overlap``: build each batch of samples while the one before is inserted (``merge``, where
+    that measured faster; an import measured slower, benchmarks/results-merge-4x50k.md).
     """
     stream = data if isinstance(data, PoseStream) else PoseStream.of(data)
     with documents.failover_errors("import"):
-        return _add_pose_data(dataset, stream, images_dir, label_field, tags, progress, sample_elements)
+        return _add_pose_data(dataset, stream, images_dir, label_field, tags, progress, sample_elements, overlap)
 
 
 def _add_pose_data(
@@ -127,6 +130,7 @@ def _add_pose_data(
     tags: list[str] | None,
     progress: bool | None,
     sample_elements: SampleElements | None,
+    overlap: bool,
 ) -> list[str]:
     header = stream.header
     images_dir = os.path.abspath(os.fspath(images_dir))
@@ -146,14 +150,23 @@ def _add_pose_data(
             header, persons, images_dir, label_field, documents.dataset_id(dataset), tags, reserved, sample_elements
         )
         writer = ThreadPoolExecutor(max_workers=1)
+        inserting: tuple[Future, list[RawBSONDocument], int] | None = None  # a batch being inserted
         try:
             with paused_gc(), fou.ProgressBar(total=num_images, progress=progress) as pb:
                 for lo in range(0, num_images, CHUNK):
                     hi = min(lo + CHUNK, num_images)
                     new_ids, docs = encoder.batch(lo, hi)
                     ids.extend(new_ids)
-                    _insert(writer, dataset, docs, lo, header)
+                    if inserting is not None:
+                        _inserted(*inserting, header)
+                    inserting = (writer.submit(documents.insert_samples, dataset, docs), docs, lo)
+                    if not overlap:
+                        _inserted(*inserting, header)
+                        inserting = None
                     pb.update(hi - lo)
+                if inserting is not None:
+                    _inserted(*inserting, header)
+                    inserting = None
             stored = documents.count_samples(dataset, ids)
             if stored != len(ids):  # e.g. writes acknowledged by one node, then rolled back by a failover
                 raise documents.DatabaseError(
@@ -170,18 +183,15 @@ def _add_pose_data(
     return [str(i) for i in ids]
 
 
-def _insert(
-    writer: ThreadPoolExecutor, dataset: fo.Dataset, docs: list[RawBSONDocument], first_image: int, data: PoseData
-) -> None:
-    """Insert a batch of samples; a sample MongoDB refuses (nested deeper than it stores, over
-    16 MB) is named, with MongoDB's reason.
+def _inserted(insert: Future, docs: list[RawBSONDocument], first_image: int, data: PoseData) -> None:
+    """Wait for the insert of a batch of samples (it runs in the writer thread); a sample MongoDB
+    refuses (nested deeper than it stores, over 16 MB) is named, with MongoDB's reason.
 
-    The insert runs in ``writer`` while this thread waits, so Ctrl-C lets it finish before the
-    import deletes what it wrote (an abandoned insert goes on in mongod and would re-create the
-    collection the cleanup drops). Building the next batch meanwhile measured slower
-    (benchmarks/results-fastpaths.md).
+    Ctrl-C while waiting lets the insert finish before the import deletes what it wrote (an
+    abandoned insert goes on in mongod and would re-create the collection the cleanup drops).
+    An import waits at once: building the next batch meanwhile measured slower on a loaded
+    machine (benchmarks/results-fastpaths.md, results-merge-4x50k.md); a merge does not wait.
     """
-    insert = writer.submit(documents.insert_samples, dataset, docs)
     try:
         insert.result()
     except (pymongo.errors.OperationFailure, bson.errors.InvalidDocument) as e:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -49,6 +49,7 @@ from .adapter import (
     to_pose_data,
 )
 from .api import building
+from .reader import SampleFiles
 
 #: the sample field naming each merged sample's source dataset
 SOURCE_FIELD = "source"
@@ -63,13 +64,14 @@ _STANDARD_FIELDS = frozenset(
 @dataclasses.dataclass
 class _Source:
     """One source of a merge: its name (the tag and ``source`` value), collection, keypoints field,
-    and its samples' filepaths (in the collection's order, the order its persons are read in)."""
+    and, once read, its samples' filepaths and tags (in the order its images are read in)."""
 
     name: str
     collection: Any
     label_field: str
     view: str | None
     filepaths: list[str] = dataclasses.field(default_factory=list)
+    tags: list[list[str]] = dataclasses.field(default_factory=list)
 
 
 def merge(
@@ -96,10 +98,7 @@ def merge(
     resolved = [_resolve(s, label_field) for s in sources]
     for s in resolved:  # every source converts before anything is read (no samples: just its layout)
         target = to_layout(to_pose_data(s.collection.limit(0), s.label_field, progress=False), layout).skeleton
-    for s in resolved:  # in the order to_pose_data reads them (FiftyOne's set_values relies on it too)
-        s.filepaths = s.collection.values("filepath")
-    folders = {os.path.dirname(p) for s in resolved for p in s.filepaths}
-    root = os.path.commonpath(sorted(folders)) if folders else os.sep
+    root = images_root(p for s in resolved for p in s.collection.bounds("filepath") if p is not None)
     field = label_field or "ground_truth"
 
     seen: dict[str, str] = {}  # filepath -> the source that brought it first
@@ -111,7 +110,7 @@ def merge(
     with paused_gc(), building(name, overwrite, persistent) as dataset, ThreadPoolExecutor(max_workers=1) as reader:
         pending = reader.submit(_read, resolved[0], layout, progress)
         for k, s in enumerate(resolved):
-            data, entry = pending.result()
+            data, entry, s.filepaths, s.tags = pending.result()
             if k + 1 < len(resolved):
                 pending = reader.submit(_read, resolved[k + 1], layout, progress)
             kept = _duplicates(s, seen, entry)
@@ -123,10 +122,10 @@ def merge(
             entry["person_id_offset"] = _shift_ids(data.persons.ids, data.persons.absent.get("id"), taken, "person")
             licenses += [lic for lic in data.meta.get("licenses") or [] if lic not in licenses]
             data = _as_training_set(data, s, kept, root, target, entry)
-            ids = add_pose_data(dataset, data, root, field, tags=[s.name], progress=progress)
-            if s.collection.count_sample_tags():  # one cheap aggregation; the tags only where there are some
-                tags = s.collection.values("tags")
-                _carry_tags(dataset, ids, [tags[i] for i in kept.tolist()])
+            # each batch built while the one before is inserted: mongod then works on the other core
+            ids = add_pose_data(dataset, data, root, field, tags=[s.name], progress=progress, overlap=True)
+            if any(s.tags):
+                _carry_tags(dataset, ids, [s.tags[i] for i in kept.tolist()])
             image_fields |= set(dataset.info[INFO_KEY][field].get("image_fields", []))
             report.append(entry)
         info = dict(dataset.info)
@@ -175,11 +174,22 @@ def _resolve(source: str | fo.core.collections.SampleCollection, label_field: st
     return _Source(name, collection, resolve_label_field(collection, label_field), view)
 
 
-def _read(s: _Source, layout: str | Skeleton, progress: bool | None) -> tuple[PoseData, dict[str, Any]]:
-    """A source's persons in the target layout, counting pixels from 0, and its report entry."""
-    data = to_pose_data(s.collection, s.label_field, progress=progress)
-    if len(data.images) != len(s.filepaths):
-        raise PoseUsageError(f"the samples of '{s.name}' changed while the merge read them; merge again")
+def images_root(filepaths: Iterable[str]) -> str:
+    """The folder all these (absolute) image paths are in: the deepest that holds each one's folder.
+
+    Of a set of paths, the first and last in sort order give the same folder: every path sorted
+    between two starts with the characters they share (so ``merge`` reads only those two per source)."""
+    folders = {os.path.dirname(p) for p in filepaths}
+    return os.path.commonpath(sorted(folders)) if folders else os.sep
+
+
+def _read(
+    s: _Source, layout: str | Skeleton, progress: bool | None
+) -> tuple[PoseData, dict[str, Any], list[str], list[list[str]]]:
+    """A source's persons in the target layout, counting pixels from 0, its report entry, and its
+    images' filepaths and tags (read in the same pass)."""
+    files = SampleFiles()
+    data = to_pose_data(s.collection, s.label_field, progress=progress, files=files)
     source_layout = data.skeleton.name
     data = with_origin(to_layout(data, layout), 0)
     own = set(s.collection.info.get(INFO_KEY, {}).get(s.label_field, {}).get("image_fields", []))
@@ -196,7 +206,7 @@ def _read(s: _Source, layout: str | Skeleton, progress: bool | None) -> tuple[Po
         "fields_not_carried": sorted(set(s.collection.get_field_schema()) - _STANDARD_FIELDS - own - pose),
         "notes": dict(data.notes),
     }
-    return data, entry
+    return data, entry, files.sources, files.tags
 
 
 def _duplicates(s: _Source, seen: dict[str, str], entry: dict[str, Any]) -> np.ndarray:
