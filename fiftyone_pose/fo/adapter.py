@@ -231,13 +231,15 @@ def to_pose_data(
     label_field: str | None = None,
     progress: bool | None = None,
     files: SampleFiles | None = None,
+    attributes: bool = True,
 ) -> PoseData:
     """The persons and images a view shows, as ``PoseData`` (exact where nothing was edited).
 
     One aggregation over the view; its raw batches are read as columns (``reader``), so no
     Python object is made per number. A primary stepping down mid-read starts the read again. Of
     a grouped collection, the samples of every image slice. ``files``, where given, gets each
-    image's media file and tags from the same read.
+    image's media file and tags from the same read. ``attributes=False`` leaves out what has no
+    fixed shape (segmentations, extra keys, part boxes), for a writer of fixed columns (YOLO).
     """
     parts: list[Persons] = []
     known: list[np.ndarray] = []
@@ -252,7 +254,7 @@ def to_pose_data(
         for kept in (parts, known, sources):
             kept.clear()
 
-    header = _read_view(collection, label_field, progress, keep, start, files)
+    header = _read_view(collection, label_field, progress, keep, start, files, attributes)
     persons = Persons.concat(parts, header.skeleton.num_keypoints)
     parts.clear()  # one copy of the persons at a time: this is the peak of a whole read
     number_new_records(persons.ids, np.concatenate(known or [np.zeros(0, bool)]))
@@ -321,6 +323,7 @@ def _read_view(
     keep: Callable[[Persons, np.ndarray, np.ndarray], None],
     start: Callable[[], None],
     files: SampleFiles | None = None,
+    attributes: bool = True,
 ) -> PoseData:
     """Read a view's batches: the images table and the rest as a header (returned), each batch's
     persons, their source-file positions and which have ids handed to ``keep``, the images' files
@@ -334,7 +337,7 @@ def _read_view(
         if files is not None:
             files.sources.clear()
             files.tags.clear()
-        return _read_batches(collection, label_field, progress, keep, files)
+        return _read_batches(collection, label_field, progress, keep, files, attributes)
 
     with documents.failover_errors("export"):
         return documents.retrying(read)
@@ -346,6 +349,7 @@ def _read_batches(
     progress: bool | None,
     keep: Callable[[Persons, np.ndarray, np.ndarray], None],
     files: SampleFiles | None = None,
+    attributes: bool = True,
 ) -> PoseData:
     """``_read_view``, read once from the start."""
     label_field = resolve_label_field(collection, label_field)
@@ -354,7 +358,7 @@ def _read_batches(
     image_fields = info.get("image_fields", [])
     det_fields = [f for f in (boxes_field(label_field), parts_field(label_field)) if collection.has_field(f)]
     origin = info.get("origin", 0)
-    reader = BatchReader(label_field, det_fields, image_fields, layout, origin, files)
+    reader = BatchReader(label_field, det_fields, image_fields, layout, origin, files, attributes)
     image_parts, known_image_ids, notes = [], [], {}
     cursor = documents.raw_batches(collection, export_projection(label_field, det_fields, image_fields), EXPORT_BATCH)
     with cursor, paused_gc(), fou.ProgressBar(total=len(collection), progress=progress) as pb:

@@ -247,7 +247,8 @@ def export(
             view = without_evaluation_attributes(collection, [label_field])
             files = SampleFiles() if formats.places_media(format) else None
             if not formats.streams(format):  # the writer takes it whole: no spill to sort it in
-                stream = PoseStream.of(to_pose_data(view, label_field, progress=progress, files=files))
+                attributes = formats.writes_attributes(format)
+                stream = PoseStream.of(to_pose_data(view, label_field, progress, files, attributes))
             else:
                 stream = to_pose_stream(view, label_field, progress=progress, files=files)
         header = stream.header

@@ -75,9 +75,13 @@ class BatchReader:
         layout: Skeleton,
         origin: int,
         files: SampleFiles | None = None,
+        attributes: bool = True,
     ) -> None:
         self.label_field, self.det_fields, self.image_fields = label_field, det_fields, image_fields
         self.layout, self.origin, self.files = layout, origin, files
+        #: whether persons get their values without a fixed shape (segmentations, extra keys, part
+        #: boxes, absent keys); a writer of fixed columns only (YOLO) does without them
+        self.attributes = attributes
 
     def read(self, raw: bytes) -> tuple[Images, np.ndarray, Persons, dict[str, int], np.ndarray, np.ndarray]:
         """(images, which have an image id, persons, notes, persons' source-file positions, which persons have ids)."""
@@ -228,34 +232,39 @@ class BatchReader:
         source, _ = integers("source_index", -1)
         num_kp[points.changed] = -1  # recount by the writer's rule
 
-        # the values without a fixed shape, and the extra attributes, one dict per person
-        skip = np.zeros(len(els.owner), bool)
-        for name in (*_COLUMNS, *_SKIPPED):
-            skip[b.pick(els, name)] = True
-        decoded = b.decode(els, np.flatnonzero(~skip), n)
-        for d in decoded:  # first: it may hold a segmentation MongoDB could not store
-            extra_json = d.pop("extra_json", None)
-            if extra_json:
-                d.update(orjson.loads(extra_json))
-        segmentations = [compact_json(d.pop("segmentation", None)) for d in decoded]
+        # the values without a fixed shape, and the extra attributes, one dict per person (a
+        # writer of fixed columns only, YOLO, does without them: a third of the reading)
+        segmentations: list[Any] = [None] * n
+        extras: list[dict[str, Any]] = [{} for _ in range(n)]
         absent: dict[str, np.ndarray] = {}
-        lacking = [d.pop("absent", None) or () for d in decoded]
-        for key in OPTIONAL_PERSON_KEYS if any(lacking) else ():
-            mask = np.fromiter((key in keys for keys in lacking), dtype=bool, count=n)
-            if mask.any():
-                absent[key] = mask
-        part_boxes, part_masks = {}, {}
-        stored_parts = [d.pop("part_boxes", None) or {} for d in decoded]
-        for name in sorted(set(chain.from_iterable(stored_parts))):
-            part_boxes[name], part_masks[f"part_box.{name}"] = reconcile_boxes(
-                *_box_rows([parts.get(name) for parts in stored_parts]),
-                sizes,
-                self.origin,
-                linked.boxes_of(instances, has_instance, name),
-            )
-        extras = [_plain(d) if d else d for d in decoded]
-        if not has_raw.all():  # persons drawn in FiftyOne have no segmentation to write
-            absent["segmentation"] = absent.get("segmentation", np.zeros(n, bool)) | ~has_raw
+        part_boxes: dict[str, np.ndarray] = {}
+        part_masks: dict[str, np.ndarray] = {}
+        if self.attributes:
+            skip = np.zeros(len(els.owner), bool)
+            for name in (*_COLUMNS, *_SKIPPED):
+                skip[b.pick(els, name)] = True
+            decoded = b.decode(els, np.flatnonzero(~skip), n)
+            for d in decoded:  # first: it may hold a segmentation MongoDB could not store
+                extra_json = d.pop("extra_json", None)
+                if extra_json:
+                    d.update(orjson.loads(extra_json))
+            segmentations = [compact_json(d.pop("segmentation", None)) for d in decoded]
+            lacking = [d.pop("absent", None) or () for d in decoded]
+            for key in OPTIONAL_PERSON_KEYS if any(lacking) else ():
+                mask = np.fromiter((key in keys for keys in lacking), dtype=bool, count=n)
+                if mask.any():
+                    absent[key] = mask
+            stored_parts = [d.pop("part_boxes", None) or {} for d in decoded]
+            for name in sorted(set(chain.from_iterable(stored_parts))):
+                part_boxes[name], part_masks[f"part_box.{name}"] = reconcile_boxes(
+                    *_box_rows([parts.get(name) for parts in stored_parts]),
+                    sizes,
+                    self.origin,
+                    linked.boxes_of(instances, has_instance, name),
+                )
+            extras = [_plain(d) if d else d for d in decoded]
+            if not has_raw.all():  # persons drawn in FiftyOne have no segmentation to write
+                absent["segmentation"] = absent.get("segmentation", np.zeros(n, bool)) | ~has_raw
         persons = Persons(
             image_index=image_index,
             ids=ids,

@@ -255,6 +255,13 @@ def places_media(format: str) -> bool:
     return isinstance(get(format), FolderFormat)
 
 
+def writes_attributes(format: str) -> bool:
+    """Whether ``format`` writes the persons' values without a fixed shape (segmentations, extra
+    keys, part boxes): all but the folder formats (YOLO), whose label rows are points, box and
+    class only, so an export need not read them."""
+    return not places_media(format)
+
+
 def streams(format: str) -> bool:
     """Whether ``format`` reads and writes a chunk of persons at a time (``protocol.StreamingFormat``:
     the COCO-like ones); the others read and write the whole file at once (see their ``STREAMING``)."""

@@ -22,7 +22,9 @@ by probing for attributes):
 - ``FolderFormat`` (YOLO): a dataset that is a folder of images and labels. ``images_root(path)``
   is the folder the file names of ``read(path)`` are relative to, ``sample_tags(data)`` takes
   the images' splits out as FiftyOne sample tags, and its ``write`` places the image files: it
-  takes their ``sources`` and the samples' ``tags`` (declared write options);
+  takes their ``sources`` and the samples' ``tags`` (declared write options). Its label rows are
+  points, box and class only: it writes no segmentation, extra key or part box
+  (``formats.writes_attributes``), so a FiftyOne export does not read them;
 - ``PredictionsFormat`` (``coco_results``): model predictions, added to the dataset they were
   predicted on, never imported as a dataset: ``not_a_dataset(path)`` is the error that says so.
 """
