@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import struct
+import zlib
 from typing import Any
 
 COCO_NAMES = [
@@ -50,3 +52,14 @@ def coco_doc() -> dict[str, Any]:
     """A small COCO keypoint document with the cases that matter: ints and floats, crowd RLE,
     a person without points, an image without persons, sub-folders, a 64-bit id, extra keys."""
     return copy.deepcopy(_DOC)
+
+
+def png(width: int, height: int, pixels: bool = True) -> bytes:
+    """An 8-bit grey PNG of that size (without ``pixels``: a valid header only)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    head = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+    body = zlib.compress(b"".join(b"\x00" + b"\x80" * width for _ in range(height))) if pixels else b"\x78\x9c"
+    return head + chunk(b"IDAT", body) + chunk(b"IEND", b"")

@@ -19,15 +19,13 @@ from __future__ import annotations
 import copy
 import os
 import re
-import struct
 import uuid
-import zlib
 from collections import Counter
 from pathlib import Path
 
 import orjson
 import pytest
-from helpers import coco_doc
+from helpers import coco_doc, png
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from mutations import (
@@ -237,17 +235,6 @@ def test_the_contract_check_catches_broken_readers(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------ FiftyOne side
 
 
-def _png(width: int, height: int, complete: bool = True) -> bytes:
-    """A PNG of the given size (an 8-bit grey image); not ``complete``: a valid header, no pixels."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    head = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-    pixels = zlib.compress(b"".join(b"\x00" + b"\x80" * width for _ in range(height))) if complete else b"\x78\x9c"
-    return head + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-
-
 def _make_image(path: Path, how: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if how == "directory":
@@ -263,10 +250,10 @@ IMAGE_FILES = {
     "garbage": b"\x00\x01 not an image \xfe" * 40,
     "jpeg-start-only": b"\xff\xd8\xff",
     "png-signature-only": b"\x89PNG\r\n\x1a\n",
-    "png-bad-crc": _png(33, 17)[:29] + b"\x00\x00\x00\x00" + _png(33, 17)[33:],
-    "png-zero-width": _png(0, 17, complete=False),
-    "png-huge-header": _png(200_000, 200_000, complete=False),  # a "decompression bomb" header
-    "readable-png": _png(33, 17),
+    "png-bad-crc": png(33, 17)[:29] + b"\x00\x00\x00\x00" + png(33, 17)[33:],
+    "png-zero-width": png(0, 17, pixels=False),
+    "png-huge-header": png(200_000, 200_000, pixels=False),  # a "decompression bomb" header
+    "readable-png": png(33, 17),
 }
 UNREADABLE = ["missing", "directory", "symlink-loop"] + [k for k in IMAGE_FILES if k != "readable-png"]
 

@@ -4,28 +4,13 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
-
 import numpy as np
 import pytest
-from helpers import coco_doc
+from helpers import coco_doc, png
 
 from fiftyone_pose.core.errors import PoseFormatError
 from fiftyone_pose.formats import coco
 from fiftyone_pose.formats.native import header_size, sizes_from_headers
-
-
-def png(width: int, height: int, pixels: bool = True) -> bytes:
-    """An 8-bit grey PNG of that size (without ``pixels``: a valid header only)."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    head = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-    body = zlib.compress(b"".join(b"\x00" + b"\x80" * width for _ in range(height))) if pixels else b"\x78\x9c"
-    return head + chunk(b"IDAT", body) + chunk(b"IEND", b"")
-
 
 BAD_IMAGES = {
     "bomb": png(200_000, 200_000, pixels=False),  # Pillow: DecompressionBombError, not an OSError
