@@ -234,12 +234,13 @@ class BatchReader:
 
         # the values without a fixed shape, and the extra attributes, one dict per person (a
         # writer of fixed columns only, YOLO, does without them: a third of the reading)
-        segmentations: list[Any] = [None] * n
-        extras: list[dict[str, Any]] = [{} for _ in range(n)]
         absent: dict[str, np.ndarray] = {}
         part_boxes: dict[str, np.ndarray] = {}
         part_masks: dict[str, np.ndarray] = {}
-        if self.attributes:
+        if not self.attributes:
+            segmentations: list[Any] = [None] * n
+            extras: list[dict[str, Any]] = [{} for _ in range(n)]
+        else:
             skip = np.zeros(len(els.owner), bool)
             for name in (*_COLUMNS, *_SKIPPED):
                 skip[b.pick(els, name)] = True
