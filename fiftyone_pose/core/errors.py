@@ -50,6 +50,18 @@ class PoseError(Exception):
         """The message with each option spelled by ``spell`` (by default, as in Python)."""
         return "".join(((spell and spell(p)) or str(p)) if isinstance(p, Option) else p for p in self.parts)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its parts and attributes (file, record, field), so an error raised in
+        another process (``formats.worker``) reads and renders the same when raised again here."""
+        return _restored, (type(self), self.__dict__)
+
+
+def _restored(cls: type[PoseError], state: dict[str, Any]) -> PoseError:
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    Exception.__init__(error, error.render())
+    return error
+
 
 class PoseUsageError(PoseError, ValueError):
     """A request the tool cannot carry out as given: an unknown format, layout or option, a dataset

@@ -28,6 +28,7 @@ import dataclasses
 import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO
 
 import numpy as np
 import orjson
@@ -154,9 +155,7 @@ class SortedSpill:
         for lo in range(0, len(persons), self.piece):
             index = np.arange(lo, min(lo + self.piece, len(persons)))
             offset = self._file.tell()
-            pickler = pickle.Pickler(self._file, pickle.HIGHEST_PROTOCOL)
-            pickler.dispatch_table = _DISPATCH
-            pickler.dump((persons.take(index), aux[index]))
+            pickler(self._file).dump((persons.take(index), aux[index]))
             pieces.append((offset, self._file.tell() - offset))
         self._keys.append(keys)
         self._pieces.append(pieces)
@@ -180,8 +179,16 @@ class SortedSpill:
             del persons, taken
 
 
+def pickler(file: BinaryIO) -> pickle.Pickler:
+    """A pickler of persons to ``file`` (``pickle.load`` reads them back): a segmentation kept as
+    JSON text (``model.compact_json``, an ``orjson.Fragment``, which pickle cannot take) as that
+    text. One pickler per object sent: a pickler remembers every object it has written."""
+    writer = pickle.Pickler(file, pickle.HIGHEST_PROTOCOL)
+    writer.dispatch_table = _DISPATCH
+    return writer
+
+
 def _reduce_fragment(fragment: orjson.Fragment) -> tuple:
-    """Pickle a segmentation kept as JSON text (``model.compact_json``) as that text."""
     return orjson.Fragment, (orjson.dumps(fragment),)
 
 

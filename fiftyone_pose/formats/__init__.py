@@ -41,6 +41,7 @@ from . import (
     ochuman,
     posetrack,
     pytorch_pose,
+    worker,
     yolo,
 )
 from .cocolike import whole_body
@@ -70,7 +71,9 @@ REGISTRY: dict[str, ModuleType] = {
     )
 }
 #: the modules of this package that are not formats: what the formats share
-SUPPORT_MODULES = ("cocolike", "context", "h36m_cameras", "jsonio", "mat5", "media", "native", "npzio", "protocol")
+SUPPORT_MODULES = (
+    "cocolike", "context", "h36m_cameras", "jsonio", "mat5", "media", "native", "npzio", "protocol", "worker",
+)  # fmt: skip
 
 #: ``layout``, the write option of every format
 LAYOUT = OptionSpec("layout", "convert to this keypoint layout first, as the mapping files say (e.g. coco)")
@@ -122,13 +125,22 @@ def read(path: str | os.PathLike, format: str = "auto", **options: Any) -> PoseD
         return module.read(path, **options)
 
 
-def read_stream(path: str | os.PathLike, format: str = "auto", **options: Any) -> PoseStream:
+def read_stream(
+    path: str | os.PathLike, format: str = "auto", parallel: bool | None = None, **options: Any
+) -> PoseStream:
     """A pose file as a ``PoseStream``: its header, then its persons a chunk at a time where the
     format streams (see each module's ``STREAMING``), else as one chunk. The header is read with
-    the collector paused, as a whole read is (its images table is many small objects)."""
+    the collector paused, as a whole read is (its images table is many small objects).
+
+    ``parallel``: read a streaming format in a second process (``worker``), so the caller's work
+    on each chunk overlaps the parse of the next; by default for a file of ``worker.PARALLEL_BYTES``
+    or more on a machine with a second CPU. The stream is the same either way.
+    """
     module = _checked(detect(path) if format == "auto" else format, "read", options)
     with paused_gc():
         if isinstance(module, StreamingFormat):
+            if worker.wanted(path, parallel):
+                return worker.read_stream(path, module.NAME, options)
             return module.read_stream(path, **options)
         return PoseStream.of(module.read(path, **options))
 

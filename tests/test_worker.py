@@ -1,0 +1,173 @@
+"""A file read in a second process (``formats.worker``) gives the stream it gives in-process: the
+same header, chunks, notes and errors, at the same point of the stream; the process never
+outlives the stream."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import pickle
+
+import orjson
+import psutil
+import pytest
+from dataset_docs import aic_native_doc, write_json
+from test_streaming import COCO_LIKE
+
+from fiftyone_pose import formats
+from fiftyone_pose.core.compare import first_difference
+from fiftyone_pose.core.errors import Option, PoseFormatError, PoseUsageError
+from fiftyone_pose.formats import jsonio, worker
+
+
+def _children() -> list[psutil.Process]:
+    """This process's live workers (FiftyOne's database is a child too)."""
+    return [
+        p for p in psutil.Process().children()
+        if p.status() != psutil.STATUS_ZOMBIE and worker.__name__ in " ".join(p.cmdline())
+    ]  # fmt: skip
+
+
+def _written(stream, path, format):
+    formats.write_stream(stream, path, format)
+    return path.read_bytes(), dict(stream.notes), stream.summary()
+
+
+@pytest.fixture(autouse=True)
+def no_worker_left():
+    yield
+    gc.collect()
+    assert _children() == []
+
+
+@pytest.mark.parametrize("name", sorted(COCO_LIKE) + ["aic native"])
+def test_a_file_read_in_a_worker_is_the_file_read_here(tmp_path, monkeypatch, name):
+    """One record per chunk, so the worker sends many chunks; what is written from its stream
+    (and the notes and counts) is what is written from the stream read here."""
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)  # the worker cuts chunks as the caller would
+    format = name.split()[0]
+    src = write_json(tmp_path / "in.json", aic_native_doc() if name == "aic native" else COCO_LIKE[name]())
+    here = formats.read_stream(src, format, parallel=False)
+    there = formats.read_stream(src, format, parallel=True)
+    assert len(there.images) == len(here.images)
+    assert _written(there, tmp_path / "there.json", format) == _written(here, tmp_path / "here.json", format)
+
+
+def test_a_bad_record_in_a_late_chunk_is_raised_at_the_same_point(tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    doc = COCO_LIKE["coco"]()
+    doc["annotations"][3]["keypoints"][4] = "x"
+    src = write_json(tmp_path / "in.json", doc)
+    errors, counts = [], []
+    for parallel in (False, True):
+        chunks = iter(formats.read_stream(src, "coco", parallel=parallel))
+        with pytest.raises(PoseFormatError) as err:
+            while True:
+                counts.append((parallel, len(next(chunks))))
+        errors.append(err.value)
+    here, there = errors
+    assert [c for p, c in counts if p] == [c for p, c in counts if not p]
+    assert (str(there), there.path, there.record, there.field) == (str(here), here.path, here.record, here.field)
+    assert there.record == "annotations[3] (id 3)" and there.field == "keypoints"
+
+
+def test_an_error_in_the_header_is_raised_by_read_stream(tmp_path):
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps({"images": [{"id": 1, "file_name": 3}], "annotations": []}))
+    with pytest.raises(PoseFormatError) as here:
+        formats.read_stream(src, "coco", parallel=False)
+    with pytest.raises(PoseFormatError) as there:
+        formats.read_stream(src, "coco", parallel=True)
+    assert str(there.value) == str(here.value) and there.value.field == here.value.field
+
+
+def test_user_errors_pickle_with_their_parts_and_attributes(tmp_path):
+    """So the command line still spells the options of an error raised in the worker its own way."""
+    error = PoseFormatError("bad layout; ", Option("layout", "aic"), path=tmp_path, record="images[2]", field="x")
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is PoseFormatError and back.parts == error.parts
+    assert (back.path, back.record, back.field, str(back)) == (error.path, error.record, error.field, str(error))
+    assert back.render(lambda o: f"--{o.name} {o.value}") == error.render(lambda o: f"--{o.name} {o.value}")
+    usage = pickle.loads(pickle.dumps(PoseUsageError("unknown format 'x'")))
+    assert (
+        type(usage) is PoseUsageError and str(usage) == "unknown format 'x'" and usage.args == ("unknown format 'x'",)
+    )
+
+
+def test_a_stream_left_unread_stops_its_worker(tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    src = write_json(tmp_path / "in.json", COCO_LIKE["coco"]())
+    stream = formats.read_stream(src, "coco", parallel=True)
+    assert len(_children()) == 1
+    del stream  # never iterated
+    gc.collect()
+    assert _children() == []
+    chunks = iter(formats.read_stream(src, "coco", parallel=True))
+    next(chunks)
+    del chunks  # left after a chunk
+    gc.collect()
+    assert _children() == []
+
+
+def test_a_worker_that_dies_is_a_bug_not_a_short_stream(tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    doc = COCO_LIKE["coco"]()
+    one = doc["annotations"][0]
+    doc["annotations"] = [{**one, "id": i} for i in range(1, 3001)]  # more than the pipe holds
+    src = write_json(tmp_path / "in.json", doc)
+    chunks = iter(formats.read_stream(src, "coco", parallel=True))
+    next(chunks)
+    (child,) = _children()
+    child.kill()
+    child.wait(10)
+    with pytest.raises(worker.WorkerError, match="ended without a word"):
+        for _ in chunks:
+            pass
+
+
+def test_files_are_read_in_a_worker_when_large_and_a_second_cpu_is_there(tmp_path, monkeypatch):
+    src = tmp_path / "in.json"
+    src.write_bytes(orjson.dumps(COCO_LIKE["coco"]()))
+    assert not worker.wanted(src, None)  # small: starting a process costs more than it wins
+    assert worker.wanted(src, True) and not worker.wanted(tmp_path / "in.json", False)
+    monkeypatch.setattr(worker, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert worker.wanted(src, None)
+    npz = tmp_path / "data.npz"
+    npz.write_bytes(b"PK\x03\x04" + bytes(100))
+    assert not worker.wanted(npz, None)  # read whole (Human3.6M's npz): nothing to overlap
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert not worker.wanted(src, None)  # one CPU: the two processes would take turns
+
+
+def test_an_import_whose_file_is_read_in_a_worker_exports_the_file(fo_db, tmp_path, monkeypatch, dataset_name):
+    import fiftyone_pose as fop
+
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(worker, "PARALLEL_BYTES", 0)  # every file, however small
+    doc = COCO_LIKE["coco_wholebody"]()
+    src = write_json(tmp_path / "in.json", doc)
+    reads = []
+    monkeypatch.setattr(worker, "read_stream", lambda *a: reads.append(a) or READ_STREAM(*a))
+    dataset = fop.load(src, format="coco_wholebody", name=dataset_name)
+    assert len(reads) == 1
+    fop.export(dataset, tmp_path / "out.json", format="coco_wholebody")
+    assert first_difference(orjson.loads((tmp_path / "out.json").read_bytes()), doc) is None
+
+
+def test_an_import_failing_in_a_late_chunk_read_in_a_worker_leaves_nothing(fo_db, tmp_path, monkeypatch, dataset_name):
+    import fiftyone_pose as fop
+
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(worker, "PARALLEL_BYTES", 0)
+    doc = COCO_LIKE["coco"]()
+    doc["annotations"][-1]["bbox"] = "x"
+    src = write_json(tmp_path / "in.json", doc)
+    before = fo_db.list_datasets()
+    with pytest.raises(PoseFormatError, match=r"annotations\[\d+\] \(id \d+\): field 'bbox'"):
+        fop.load(src, format="coco", name=dataset_name)
+    assert fo_db.list_datasets() == before
+
+
+READ_STREAM = worker.read_stream
