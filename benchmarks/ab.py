@@ -53,7 +53,11 @@ def ab_report(trees: dict[str, Path], results: Results, steps: list[str], file: 
 
     for step in steps:
         floor = values(a, FLOOR.get(step, ""), "seconds")
-        for key, measure in (("seconds", "wall s"), ("cpu_seconds", "CPU s")):
+        measures = (("seconds", "wall s"), ("cpu_seconds", "CPU s"), ("peak_rss_mb", "peak RSS MB"),
+                    ("worker_peak_rss_mb", "reading worker peak RSS MB"))  # fmt: skip
+        for key, measure in measures:
+            if not values(a, step, key) and not values(b, step, key):
+                continue
             sa, sb = values(a, step, key), values(b, step, key)
             to_floor = [ratio(sa, floor), ratio(sb, floor)] if key == "seconds" else ["", ""]
             lines.append(f"| {step} | {measure} | {cell(sa)} | {cell(sb)} | {ratio(sb, sa)} | {' | '.join(to_floor)} |")

@@ -8,7 +8,10 @@ extras. The peak is ``VmHWM`` from ``/proc/self/status``: Linux carries
 ``ru_maxrss`` over from the parent across fork/exec, so ``getrusage`` would report the runner's
 size for any step smaller than it (``ru_maxrss`` is only the fallback without ``/proc``).
 ``rss_series_mb`` is the resident size sampled every 0.2 s by a thread of the step process while
-the timed part runs.
+the timed part runs, of the step process and the file-reading worker it starts (a large file is
+parsed in a second process, ``fiftyone_pose.formats.worker``) together. The worker's own peak is
+``worker_peak_rss_mb`` (its ``VmHWM``, read while it runs), its CPU time ``worker_cpu_seconds``;
+``cpu_seconds`` includes it.
 
 Export steps also compare their output with the input file (untimed): ``exact`` (same values,
 number types and key order), ``equal`` (same values by Python ``==``, e.g. ``229 == 229.0``; key
@@ -77,17 +80,56 @@ def _peak_rss_mb() -> float:
 RSS_INTERVAL = 0.2
 
 
+def _workers() -> list[str]:
+    """The pids of this process's file-reading workers (``fiftyone_pose.formats.worker``) alive now."""
+    pids = []
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/children") as f:
+                pids += f.read().split()
+        except OSError:
+            continue
+    found = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"fiftyone_pose.formats.worker" in f.read():
+                    found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def _status_mb(pid: str, key: str) -> float:
+    """A size (``VmRSS``, ``VmHWM``) from ``/proc/PID/status`` in MiB; 0 once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith(key + ":")) / 1024
+    except (OSError, StopIteration):
+        return 0.0
+
+
 class _RssSampler(threading.Thread):
-    """The resident size of this process every ``RSS_INTERVAL`` seconds, while the timed block runs."""
+    """The resident size of this process and its workers every ``RSS_INTERVAL`` seconds, while the
+    timed block runs, and each worker's peak."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.samples: list[float] = []
+        self.worker_peaks: dict[str, float] = {}
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.wait(RSS_INTERVAL):
-            self.samples.append(round(_rss_mb(), 1))
+            workers = _workers()
+            for pid in workers:
+                self.worker_peaks[pid] = max(self.worker_peaks.get(pid, 0.0), _status_mb(pid, "VmHWM"))
+            self.samples.append(round(_rss_mb() + sum(_status_mb(pid, "VmRSS") for pid in workers), 1))
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 @contextmanager
@@ -104,16 +146,19 @@ def timed(result: dict[str, Any], floor: bool = False) -> Iterator[None]:
         gc.disable()
     sampler = _RssSampler()
     sampler.start()
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0, w0 = time.perf_counter(), time.process_time(), _children_cpu()
     try:
         yield
     finally:
         sampler.done.set()
     result["seconds"] = time.perf_counter() - t0
-    result["cpu_seconds"] = time.process_time() - c0  # this process's threads: steadier than wall time under load
+    # this process's threads and its (reaped) workers: steadier than wall time under load
+    result["worker_cpu_seconds"] = _children_cpu() - w0
+    result["cpu_seconds"] = time.process_time() - c0 + result["worker_cpu_seconds"]
     gc.enable()
     sampler.join()
     result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    result["worker_peak_rss_mb"] = round(sum(sampler.worker_peaks.values()), 1)
     result["rss_series_mb"] = [result["base_rss_mb"], *sampler.samples, result["peak_rss_mb"]]
 
 
