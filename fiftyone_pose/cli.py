@@ -17,7 +17,7 @@ from typing import Any
 
 from . import formats
 from .core.errors import CHOOSE, Option, PoseError, PoseFormatError, PoseUsageError, Spelling
-from .formats import coco_results
+from .formats import coco_results, worker
 from .formats.h36m import convert_camera_pickle, read_cameras
 
 EXIT_USER_ERROR = 2
@@ -149,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
         help="--to yolo: folder the input's image names are relative to (default: the input file's folder)",
     )
     _media_options(c)
+    _parallel_option(c)
 
     c = command("import", _import, "import a pose file into a persistent FiftyOne dataset")
     c.add_argument("src", help="annotation file")
@@ -167,6 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--cameras", help="Human3.6M: camera parameters (JSON) to project the 3D points into each view")
     c.add_argument("--scenes-dir", help="Human3.6M --grouped: folder for the 3D scenes (default: FiftyOne's)")
+    _parallel_option(c)
 
     c = command("export", _export, "write a FiftyOne dataset (or a saved view of it) to a pose file")
     c.add_argument("name", help="dataset name")
@@ -290,6 +292,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _parallel_option(c: argparse.ArgumentParser) -> None:
+    """Whether the input file is parsed in a second process (``formats.read_stream``)."""
+    c.add_argument(
+        "--parallel",
+        action=argparse.BooleanOptionalAction,
+        help="parse the input in a second process while this one works on what it gives (default: for JSON "
+        f"files of {worker.PARALLEL_BYTES >> 20} MB or more when a second CPU is there; about 100 MB more memory)",
+    )
+
+
 def _media_options(c: argparse.ArgumentParser) -> None:
     """Options of formats that write a folder of images and labels (yolo)."""
     from .formats import yolo
@@ -350,7 +362,9 @@ def _convert(args: argparse.Namespace) -> None:
     if args.images_dir or formats.places_media(args.dst_format):
         options["images_dir"] = args.images_dir or formats.images_dir(args.src, src_format)
     args.flags = {**args.flags, "format": "--to"}  # from here on, format= means the output's
-    written = formats.convert(args.src, args.dst, src_format, args.dst_format, layout=args.layout, **options)
+    written = formats.convert(
+        args.src, args.dst, src_format, args.dst_format, layout=args.layout, parallel=args.parallel, **options
+    )
     print(f"wrote {args.dst} ({args.dst_format})")
     _print_summary(written.summary())
 
@@ -366,7 +380,7 @@ def _import(args: argparse.Namespace) -> None:
         raise formats.get(src_format).not_a_dataset(args.src)
     fo = _fiftyone()
 
-    data, images_dir = read_for_import(args.src, src_format, args.images_dir, args.require_images, whole=h36m)
+    data, images_dir = read_for_import(args.src, src_format, args.images_dir, args.require_images, h36m, args.parallel)
     replaced = args.overwrite and fo.dataset_exists(args.name)
     try:
         if h36m:

@@ -170,4 +170,16 @@ def test_an_import_failing_in_a_late_chunk_read_in_a_worker_leaves_nothing(fo_db
     assert fo_db.list_datasets() == before
 
 
+@pytest.mark.parametrize("flag", ["--parallel", "--no-parallel"])
+def test_the_command_line_reads_in_a_worker_as_asked(tmp_path, monkeypatch, flag):
+    from fiftyone_pose import cli
+
+    src = write_json(tmp_path / "in.json", COCO_LIKE["halpe"]())
+    reads = []
+    monkeypatch.setattr(worker, "read_stream", lambda *a: reads.append(a) or READ_STREAM(*a))
+    assert cli.main(["convert", str(src), str(tmp_path / "out.json"), "--from", "halpe", "--to", "halpe", flag]) == 0
+    assert len(reads) == (flag == "--parallel")
+    assert first_difference(orjson.loads((tmp_path / "out.json").read_bytes()), orjson.loads(src.read_bytes())) is None
+
+
 READ_STREAM = worker.read_stream

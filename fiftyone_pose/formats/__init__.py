@@ -206,14 +206,15 @@ def convert(
     src_format: str = "auto",
     dst_format: str = "coco",
     layout: Skeleton | str | None = None,
+    parallel: bool | None = None,
     **options: Any,
 ) -> PoseStream:
     """Convert a file, a chunk of persons at a time where both formats stream (memory bounded by
     a chunk and the images table); ``options`` are the writer's. Returns the stream as written
     (see ``write_stream``): ``summary()`` counts what was written, with the notes of reading,
-    converting and writing."""
+    converting and writing. ``parallel``: see ``read_stream``."""
     check_write(dst, dst_format, options)  # before the input is read
-    return write_stream(read_stream(src, src_format), dst, dst_format, layout=layout, **options)
+    return write_stream(read_stream(src, src_format, parallel), dst, dst_format, layout=layout, **options)
 
 
 def check_write(path: str | os.PathLike, format: str, options: dict[str, Any]) -> ModuleType:

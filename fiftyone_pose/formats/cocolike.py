@@ -205,13 +205,13 @@ class CocoLike:
             images, Persons.empty(layout.num_keypoints), layout, categories, meta, self.name, ctx.notes, self.origin
         )
         header = self.read_header(header, ctx)
-        return PoseStream(header, self._persons([first], chunks, images, categories, body, ctx))
+        return PoseStream(header, self._persons([first], chunks, ImageLookup(images), categories, body, ctx))
 
     def _persons(
         self,
         head: list[Chunk],
         chunks: Iterator[Chunk],
-        images: Images,
+        lookup: ImageLookup,
         categories: list,
         body: Skeleton,
         ctx: ReadContext,
@@ -219,8 +219,7 @@ class CocoLike:
         """The persons of ``head`` (the chunk already read, taken out of the list) and ``chunks``.
 
         A chunk's records are let go before its persons are handed on, so one chunk's records
-        and persons are in memory at a time."""
-        lookup = ImageLookup(images)
+        and persons are in memory at a time; of the images table, only the ``lookup`` of their ids."""
         ids = UniqueIds()
         while head or (chunk := next(chunks, None)) is not None:
             if head:

@@ -18,6 +18,7 @@ about one chunk: memory stays bounded by a chunk in each process, plus the image
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import io
 import os
@@ -32,7 +33,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from ..core.errors import PoseError
-from ..core.model import Persons
+from ..core.model import Images, Persons
 from ..core.stream import PoseStream, add_notes, pickler
 from . import jsonio
 from .protocol import Peek
@@ -182,6 +183,7 @@ def main() -> None:
         stream = read(path, format, parallel=False, **options)
         before = dict(stream.header.notes)
         send("header", stream.header)
+        stream.header = dataclasses.replace(stream.header, images=Images.empty())  # the caller's now
         for chunk in stream:
             send("chunk", chunk)
             del chunk
