@@ -139,6 +139,13 @@ def test_files_are_read_in_a_worker_when_large_and_a_second_cpu_is_there(tmp_pat
     assert not worker.wanted(npz, None)  # read whole (Human3.6M's npz): nothing to overlap
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
     assert not worker.wanted(src, None)  # one CPU: the two processes would take turns
+    monkeypatch.delattr(os, "sched_getaffinity")  # macOS
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert worker.wanted(src, None)
+    monkeypatch.setattr(worker, "POSIX", False)  # Windows: no file descriptor to pass; read here, or say why not
+    assert not worker.wanted(src, None)
+    with pytest.raises(PoseUsageError, match="needs a POSIX system"):
+        worker.wanted(src, True)
 
 
 def test_an_import_whose_file_is_read_in_a_worker_exports_the_file(fo_db, tmp_path, monkeypatch, dataset_name):

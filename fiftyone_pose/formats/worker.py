@@ -32,7 +32,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from ..core.errors import PoseError
+from ..core.errors import PoseError, PoseUsageError
 from ..core.model import Images, Persons
 from ..core.stream import PoseStream, add_notes, pickler
 from . import jsonio
@@ -42,6 +42,8 @@ from .protocol import Peek
 #: costs ~0.2 s, which a smaller file does not win back
 PARALLEL_BYTES = 32 << 20
 _BUFFER = 1 << 20
+#: whether a file descriptor can be passed to the worker (``subprocess``'s ``pass_fds``)
+POSIX = os.name == "posix"
 #: parts the worker has ready before it waits for the caller to read
 _AHEAD = 2
 
@@ -53,11 +55,19 @@ class WorkerError(RuntimeError):
 def wanted(path: str | os.PathLike, parallel: bool | None) -> bool:
     """Whether to read ``path`` in a worker: as asked, else for a large JSON file (a streaming
     format's npz or ``.mat`` flavors are read whole: nothing to overlap) when this process may
-    use a second CPU (on one CPU the two processes would only take turns)."""
+    use a second CPU (on one CPU the two processes would only take turns). The worker's pipe is
+    passed as a file descriptor, which needs a POSIX system (Linux, macOS)."""
+    if parallel and not POSIX:
+        raise PoseUsageError("parallel reading needs a POSIX system (Linux, macOS); pass parallel=False")
     if parallel is not None:
         return parallel
     peek = Peek(path)
-    return peek.size >= PARALLEL_BYTES and peek.head.lstrip()[:1] in (b"{", b"[") and len(os.sched_getaffinity(0)) > 1
+    return POSIX and peek.size >= PARALLEL_BYTES and peek.head.lstrip()[:1] in (b"{", b"[") and _usable_cpus() > 1
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (all of the machine's where the system cannot say)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def read_stream(path: str | os.PathLike, format: str, options: dict[str, Any]) -> PoseStream:
