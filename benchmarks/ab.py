@@ -29,7 +29,8 @@ Results = dict[str, dict[str, list[dict[str, float]]]]
 
 
 def ab_report(trees: dict[str, Path], results: Results, steps: list[str], file: Path) -> str:
-    """Markdown: per step and measure (wall / CPU seconds of our process), the median of each tree
+    """Markdown: per step and measure (wall and CPU seconds, CPU including the reading worker; peak
+    RSS, alone and with the worker where one ran), the median of each tree
     (min–max), B / A, and each tree's ratio to its floor (wall time)."""
     a, b = trees
     runs = max((len(r) for r in results[a].values()), default=0)
@@ -49,14 +50,14 @@ def ab_report(trees: dict[str, Path], results: Results, steps: list[str], file: 
         return f"{statistics.median(secs):.3f} ({min(secs):.3f}–{max(secs):.3f})" if secs else "n/a"
 
     def ratio(x: list[float], y: list[float]) -> str:
-        return f"{statistics.median(x) / statistics.median(y):.3f}" if x and y else "n/a"
+        return f"{statistics.median(x) / statistics.median(y):.3f}" if x and y and statistics.median(y) else "n/a"
 
     for step in steps:
         floor = values(a, FLOOR.get(step, ""), "seconds")
         measures = (("seconds", "wall s"), ("cpu_seconds", "CPU s"), ("peak_rss_mb", "peak RSS MB"),
-                    ("worker_peak_rss_mb", "reading worker peak RSS MB"))  # fmt: skip
+                    ("tree_peak_rss_mb", "peak RSS MB with the reading worker"))  # fmt: skip
         for key, measure in measures:
-            if not values(a, step, key) and not values(b, step, key):
+            if not any(values(a, step, key) + values(b, step, key)):  # e.g. no worker in either tree
                 continue
             sa, sb = values(a, step, key), values(b, step, key)
             to_floor = [ratio(sa, floor), ratio(sb, floor)] if key == "seconds" else ["", ""]

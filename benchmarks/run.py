@@ -192,8 +192,10 @@ def report(results: dict[str, list[dict[str, Any]]], n_images: int, header: list
         delta = [r["peak_rss_mb"] - r["base_rss_mb"] for r in rs]
         note = ", ".join(sorted({r["output"] for r in rs if "output" in r}))
         if worker := [r for r in rs if r.get("worker_peak_rss_mb")]:  # the file was parsed in a second process
-            peak, cpu = max(r["worker_peak_rss_mb"] for r in worker), max(r["worker_cpu_seconds"] for r in worker)
-            note = ", ".join(filter(None, [note, f"+ reading worker: peak {peak:,.0f} MB, {cpu:.1f} CPU s"]))
+            tree, peak = max(r["tree_peak_rss_mb"] for r in worker), max(r["worker_peak_rss_mb"] for r in worker)
+            cpu = max(r["children_cpu_seconds"] for r in worker)
+            worker_note = f"with the reading worker: peak {tree:,.0f} MB (worker alone {peak:,.0f} MB, {cpu:.1f} CPU s)"
+            note = ", ".join(filter(None, [note, worker_note]))
         lines.append(_fmt_row(step, secs, rss, delta, n_images * (merged if step in MERGE_STEPS else 1), note))
         if step == "raw_insert":
             lines.append(

@@ -9,9 +9,11 @@ extras. The peak is ``VmHWM`` from ``/proc/self/status``: Linux carries
 size for any step smaller than it (``ru_maxrss`` is only the fallback without ``/proc``).
 ``rss_series_mb`` is the resident size sampled every 0.2 s by a thread of the step process while
 the timed part runs, of the step process and the file-reading worker it starts (a large file is
-parsed in a second process, ``fiftyone_pose.formats.worker``) together. The worker's own peak is
-``worker_peak_rss_mb`` (its ``VmHWM``, read while it runs), its CPU time ``worker_cpu_seconds``;
-``cpu_seconds`` includes it.
+parsed in a second process, ``fiftyone_pose.formats.worker``) together; where a worker ran,
+``tree_peak_rss_mb`` is the largest such sample (the memory the step needed at once) and
+``worker_peak_rss_mb`` the worker's own peak (its ``VmHWM``, read while it runs).
+``children_cpu_seconds`` is the CPU time of the child processes reaped in the timed part (the
+worker's), and ``cpu_seconds`` includes it.
 
 Export steps also compare their output with the input file (untimed): ``exact`` (same values,
 number types and key order), ``equal`` (same values by Python ``==``, e.g. ``229 == 229.0``; key
@@ -128,6 +130,7 @@ class _RssSampler(threading.Thread):
 
 
 def _children_cpu() -> float:
+    """CPU seconds of this process's reaped child processes so far."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -153,13 +156,15 @@ def timed(result: dict[str, Any], floor: bool = False) -> Iterator[None]:
         sampler.done.set()
     result["seconds"] = time.perf_counter() - t0
     # this process's threads and its (reaped) workers: steadier than wall time under load
-    result["worker_cpu_seconds"] = _children_cpu() - w0
-    result["cpu_seconds"] = time.process_time() - c0 + result["worker_cpu_seconds"]
+    result["children_cpu_seconds"] = _children_cpu() - w0
+    result["cpu_seconds"] = time.process_time() - c0 + result["children_cpu_seconds"]
     gc.enable()
     sampler.join()
     result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
-    result["worker_peak_rss_mb"] = round(sum(sampler.worker_peaks.values()), 1)
     result["rss_series_mb"] = [result["base_rss_mb"], *sampler.samples, result["peak_rss_mb"]]
+    if sampler.worker_peaks:
+        result["worker_peak_rss_mb"] = round(max(sampler.worker_peaks.values()), 1)
+        result["tree_peak_rss_mb"] = max(result["rss_series_mb"])
 
 
 def _sorted_by_id(doc: dict[str, Any]) -> dict[str, Any]:

@@ -380,7 +380,9 @@ def _import(args: argparse.Namespace) -> None:
         raise formats.get(src_format).not_a_dataset(args.src)
     fo = _fiftyone()
 
-    data, images_dir = read_for_import(args.src, src_format, args.images_dir, args.require_images, h36m, args.parallel)
+    data, images_dir = read_for_import(
+        args.src, src_format, args.images_dir, args.require_images, whole=h36m, parallel=args.parallel
+    )
     replaced = args.overwrite and fo.dataset_exists(args.name)
     try:
         if h36m:

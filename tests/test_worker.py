@@ -8,6 +8,7 @@ import gc
 import json
 import os
 import pickle
+import sys
 
 import orjson
 import psutil
@@ -100,14 +101,46 @@ def test_a_stream_left_unread_stops_its_worker(tmp_path, monkeypatch):
     src = write_json(tmp_path / "in.json", COCO_LIKE["coco"]())
     stream = formats.read_stream(src, "coco", parallel=True)
     assert len(_children()) == 1
-    del stream  # never iterated
-    gc.collect()
+    del stream  # never iterated: stopped when let go (no cycle keeps it: no gc.collect needed)
     assert _children() == []
     chunks = iter(formats.read_stream(src, "coco", parallel=True))
     next(chunks)
     del chunks  # left after a chunk
-    gc.collect()
     assert _children() == []
+    stream = formats.read_stream(src, "coco", parallel=True).map(lambda d: d)
+    next(iter(stream))
+    stream.close()  # what a failed import does: the worker stops though the stream is still referenced
+    assert _children() == []
+
+
+def test_a_bug_in_the_worker_says_so_with_its_traceback(tmp_path):
+    src = write_json(tmp_path / "in.json", COCO_LIKE["coco"]())
+    with pytest.raises(worker.WorkerError, match=r"(?s)failed:.*Traceback.*Error"):
+        worker.read_stream(src, "coco", {"skeleton": 5})  # not a layout: fails inside the reader
+
+
+def test_a_worker_that_cannot_start_is_an_error_if_asked_for_else_the_file_is_read_here(tmp_path, monkeypatch, caplog):
+    src = write_json(tmp_path / "in.json", COCO_LIKE["coco"]())
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # a Python that is not one
+    with pytest.raises(worker.WorkerError, match="could not start|ended without a word"):
+        formats.read_stream(src, "coco", parallel=True)
+    monkeypatch.setattr(worker, "PARALLEL_BYTES", 0)
+    stream = formats.read_stream(src, "coco")
+    assert "reading" in caplog.text and "in this process" in caplog.text
+    monkeypatch.undo()
+    assert _written(stream, tmp_path / "a.json", "coco") == _written(
+        formats.read_stream(src, "coco", parallel=False), tmp_path / "b.json", "coco"
+    )
+
+
+def test_the_worker_imports_the_package_this_process_imported(tmp_path, monkeypatch):
+    """Not a ``fiftyone_pose`` folder in the working directory (which ``python -c`` would put first)."""
+    (tmp_path / "fiftyone_pose").mkdir()
+    (tmp_path / "fiftyone_pose" / "__init__.py").write_text("raise ImportError('the wrong package')")
+    write_json(tmp_path / "in.json", COCO_LIKE["coco"]())
+    monkeypatch.chdir(tmp_path)
+    stream = formats.read_stream("in.json", "coco", parallel=True)  # a relative path: the same folder
+    assert sum(map(len, stream)) == len(COCO_LIKE["coco"]()["annotations"])
 
 
 def test_a_worker_that_dies_is_a_bug_not_a_short_stream(tmp_path, monkeypatch):
@@ -156,7 +189,7 @@ def test_an_import_whose_file_is_read_in_a_worker_exports_the_file(fo_db, tmp_pa
     doc = COCO_LIKE["coco_wholebody"]()
     src = write_json(tmp_path / "in.json", doc)
     reads = []
-    monkeypatch.setattr(worker, "read_stream", lambda *a: reads.append(a) or READ_STREAM(*a))
+    monkeypatch.setattr(worker, "read_stream", lambda *a, **k: reads.append(a) or READ_STREAM(*a, **k))
     dataset = fop.load(src, format="coco_wholebody", name=dataset_name)
     assert len(reads) == 1
     fop.export(dataset, tmp_path / "out.json", format="coco_wholebody")
@@ -183,7 +216,7 @@ def test_the_command_line_reads_in_a_worker_as_asked(tmp_path, monkeypatch, flag
 
     src = write_json(tmp_path / "in.json", COCO_LIKE["halpe"]())
     reads = []
-    monkeypatch.setattr(worker, "read_stream", lambda *a: reads.append(a) or READ_STREAM(*a))
+    monkeypatch.setattr(worker, "read_stream", lambda *a, **k: reads.append(a) or READ_STREAM(*a, **k))
     assert cli.main(["convert", str(src), str(tmp_path / "out.json"), "--from", "halpe", "--to", "halpe", flag]) == 0
     assert len(reads) == (flag == "--parallel")
     assert first_difference(orjson.loads((tmp_path / "out.json").read_bytes()), orjson.loads(src.read_bytes())) is None

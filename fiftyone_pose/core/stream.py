@@ -69,6 +69,13 @@ class PoseStream:
             yield chunk
             del chunk  # (not kept while the next chunk is made: one chunk in memory at a time)
 
+    def close(self) -> None:
+        """Let go of what reads the chunks not read yet (a worker process, an open file): for a
+        stream a failure leaves part-read. Closing again, or a consumed stream, does nothing."""
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+
     def collect(self) -> PoseData:
         """The whole dataset: the header with every chunk's persons (reads what is left)."""
         chunks = list(self)
@@ -87,12 +94,15 @@ class PoseStream:
         header = dataclasses.replace(header, notes=notes)
 
         def chunks() -> Iterator[Persons]:
-            for chunk in self:
-                out = fn(dataclasses.replace(self.header, persons=chunk, notes={}))
-                del chunk
-                add_notes(notes, out.notes)
-                yield out.persons
-                del out
+            try:
+                for chunk in self:
+                    out = fn(dataclasses.replace(self.header, persons=chunk, notes={}))
+                    del chunk
+                    add_notes(notes, out.notes)
+                    yield out.persons
+                    del out
+            finally:  # also when this stream is closed part-read
+                self.close()
 
         return PoseStream(header, chunks())
 

@@ -118,8 +118,11 @@ def add_pose_data(
     that measured faster; an import measured slower, benchmarks/results-merge-4x50k.md).
     """
     stream = data if isinstance(data, PoseStream) else PoseStream.of(data)
-    with documents.failover_errors("import"):
-        return _add_pose_data(dataset, stream, images_dir, label_field, tags, progress, sample_elements, overlap)
+    try:
+        with documents.failover_errors("import"):
+            return _add_pose_data(dataset, stream, images_dir, label_field, tags, progress, sample_elements, overlap)
+    finally:
+        stream.close()  # a failure before the last chunk: stop what reads the rest
 
 
 def _add_pose_data(

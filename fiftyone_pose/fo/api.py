@@ -62,8 +62,8 @@ def load(
     ``require_images=True`` they are an error, and nothing is imported.
 
     ``parallel``: parse the file in a second process while this one builds the samples
-    (``formats.read_stream``; by default for JSON files of 32 MB or more when a second CPU is
-    there: faster, for ~100 MB more memory).
+    (``formats.read_stream``; by default for large JSON files when a second CPU is there:
+    faster, for the second process's memory).
     """
     check_images_dir(images_dir)
     if format == "auto":
@@ -71,7 +71,9 @@ def load(
     if formats.is_predictions(format):
         raise formats.get(format).not_a_dataset(path)
     h36m = grouped or cameras is not None
-    data, images_dir = read_for_import(path, format, images_dir, require_images, h36m, parallel, **read_options)
+    data, images_dir = read_for_import(
+        path, format, images_dir, require_images, whole=h36m, parallel=parallel, **read_options
+    )
     if warning := missing_images_warning(data):
         logger.warning("%s; pass require_images=True to refuse the import", warning)
     try:
@@ -109,12 +111,17 @@ def read_for_import(
     A format that streams is read as a ``PoseStream``, imported a chunk of persons at a time
     (``add_pose_data``); the others, or ``whole``, as a ``PoseData``. The images are checked
     (``check_images``) before anything is imported. ``parallel``: see ``formats.read_stream``."""
-    data: PoseData | PoseStream = formats.read_stream(path, format, parallel, **read_options)
+    data: PoseData | PoseStream = formats.read_stream(path, format, parallel=parallel, **read_options)
     if whole or not formats.streams(format):
         data = data.collect()
     if images_dir is None:
         images_dir = formats.images_dir(path, format)
-    return check_images(data, images_dir, require_images, path), images_dir
+    try:
+        return check_images(data, images_dir, require_images, path), images_dir
+    except BaseException:
+        if isinstance(data, PoseStream):
+            data.close()
+        raise
 
 
 def check_images(

@@ -126,21 +126,23 @@ def read(path: str | os.PathLike, format: str = "auto", **options: Any) -> PoseD
 
 
 def read_stream(
-    path: str | os.PathLike, format: str = "auto", parallel: bool | None = None, **options: Any
+    path: str | os.PathLike, format: str = "auto", *, parallel: bool | None = None, **options: Any
 ) -> PoseStream:
     """A pose file as a ``PoseStream``: its header, then its persons a chunk at a time where the
     format streams (see each module's ``STREAMING``), else as one chunk. The header is read with
     the collector paused, as a whole read is (its images table is many small objects).
 
     ``parallel``: read a streaming format in a second process (``worker``), so the caller's work
-    on each chunk overlaps the parse of the next; by default for a file of ``worker.PARALLEL_BYTES``
-    or more on a machine with a second CPU. The stream is the same either way.
+    on each chunk overlaps the parse of the next; by default (None) for a JSON file of
+    ``worker.PARALLEL_BYTES`` or more when a second CPU is there, falling back to this process
+    (with a warning) where a worker cannot start. Header, chunks, notes and user errors are the
+    same either way.
     """
     module = _checked(detect(path) if format == "auto" else format, "read", options)
     with paused_gc():
         if isinstance(module, StreamingFormat):
             if worker.wanted(path, parallel):
-                return worker.read_stream(path, module.NAME, options)
+                return worker.read_stream(path, module.NAME, options, fallback=parallel is None)
             return module.read_stream(path, **options)
         return PoseStream.of(module.read(path, **options))
 
@@ -197,6 +199,8 @@ def write_stream(
                 add_notes(stream.header.notes, module.write(stream.collect(), path, **options) or {})
         except PoseFormatError as e:
             raise e.with_path(path) from None
+        finally:
+            stream.close()  # a failure before the last chunk: stop what reads the rest
     return stream
 
 
@@ -214,7 +218,7 @@ def convert(
     (see ``write_stream``): ``summary()`` counts what was written, with the notes of reading,
     converting and writing. ``parallel``: see ``read_stream``."""
     check_write(dst, dst_format, options)  # before the input is read
-    return write_stream(read_stream(src, src_format, parallel), dst, dst_format, layout=layout, **options)
+    return write_stream(read_stream(src, src_format, parallel=parallel), dst, dst_format, layout=layout, **options)
 
 
 def check_write(path: str | os.PathLike, format: str, options: dict[str, Any]) -> ModuleType:

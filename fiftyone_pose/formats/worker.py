@@ -3,17 +3,22 @@
 Parsing a COCO-like file (JSON, then records to arrays) is Python work, and so is what follows
 it: encoding the persons as BSON for FiftyOne, or writing another format. Both hold the
 interpreter lock, so threads cannot overlap them; two processes can. ``read_stream`` starts a
-Python running ``worker.main``, which reads the file with ``formats.read_stream``
-and sends the header, then each chunk of persons, pickled through a pipe, while the caller
-works on the chunks before. The caller gets the ``PoseStream`` the file gives in-process
-(tests/test_worker.py), its errors included: a user error (``PoseError``) raised in the worker
-is raised again here with its file, record and field, at the same point of the stream;
-anything else is a bug and says so, with the worker's traceback (``WorkerError``).
+Python (with this process's import path) running ``worker.main``, which reads the file with
+``formats.read_stream`` and sends the header, then each chunk of persons, pickled through a
+pipe, while the caller works on the chunks before. The caller gets the header, chunks and
+notes the file gives in-process (tests/test_worker.py; the reader's notes are added when the
+last chunk is read). A user error (``PoseError``) raised in the worker is raised again here,
+with its file, record, field and message, at the same point of the stream (not its traceback:
+the error is the file's); anything else is a bug and says so (``WorkerError``, with the
+worker's traceback).
 
 A new interpreter rather than ``multiprocessing``: spawning re-runs the caller's main module
 (a script without a ``__main__`` guard would run again), and forking a process that holds
-pymongo's threads can deadlock. The pipe holds a chunk or so, so the worker reads ahead by
-about one chunk: memory stays bounded by a chunk in each process, plus the images table.
+pymongo's threads can deadlock. The worker parses up to ``_AHEAD`` chunks ahead of the caller,
+and after sending the header keeps of the images table only the ids' lookup: its memory is
+the interpreter (~40 MB), a few chunks and their parse, and the images table while it is read
+(at 64k COCO images it peaks at ~130 MB, then holds ~80-100 MB). The worker ends with the
+stream: read to the end, closed (``PoseStream.close``) or let go.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import io
+import logging
 import os
 import pickle
 import queue
@@ -38,14 +44,19 @@ from ..core.stream import PoseStream, add_notes, pickler
 from . import jsonio
 from .protocol import Peek
 
+logger = logging.getLogger(__name__)
+
 #: files at least this large are read in a worker when ``parallel`` is not given: starting one
 #: costs ~0.2 s, which a smaller file does not win back
 PARALLEL_BYTES = 32 << 20
+#: the read end's buffer: a chunk's message is a few MB
 _BUFFER = 1 << 20
 #: whether a file descriptor can be passed to the worker (``subprocess``'s ``pass_fds``)
 POSIX = os.name == "posix"
 #: parts the worker has ready before it waits for the caller to read
 _AHEAD = 2
+#: how long a worker whose pipe is closed is given to end by itself before it is killed
+_EXIT_SECONDS = 0.5
 
 
 class WorkerError(RuntimeError):
@@ -55,14 +66,17 @@ class WorkerError(RuntimeError):
 def wanted(path: str | os.PathLike, parallel: bool | None) -> bool:
     """Whether to read ``path`` in a worker: as asked, else for a large JSON file (a streaming
     format's npz or ``.mat`` flavors are read whole: nothing to overlap) when this process may
-    use a second CPU (on one CPU the two processes would only take turns). The worker's pipe is
-    passed as a file descriptor, which needs a POSIX system (Linux, macOS)."""
+    use a second CPU (on one CPU the two processes would only take turns) and can start a
+    Python (not in a frozen application). The worker's pipe is passed as a file descriptor,
+    which needs a POSIX system (Linux, macOS)."""
     if parallel and not POSIX:
-        raise PoseUsageError("parallel reading needs a POSIX system (Linux, macOS); pass parallel=False")
+        raise PoseUsageError("reading a file in a second process needs a POSIX system (Linux, macOS)")
     if parallel is not None:
         return parallel
+    if not POSIX or getattr(sys, "frozen", False) or not sys.executable:
+        return False
     peek = Peek(path)
-    return POSIX and peek.size >= PARALLEL_BYTES and peek.head.lstrip()[:1] in (b"{", b"[") and _usable_cpus() > 1
+    return peek.size >= PARALLEL_BYTES and peek.head.lstrip()[:1] in (b"{", b"[") and _usable_cpus() > 1
 
 
 def _usable_cpus() -> int:
@@ -70,68 +84,114 @@ def _usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def read_stream(path: str | os.PathLike, format: str, options: dict[str, Any]) -> PoseStream:
-    """``formats.read_stream(path, format, **options)``, read in a worker process."""
-    read_end, write_end = os.pipe()
+#: the worker's first lines: this process's import path (the package as this process found it,
+#: also where it was added at run time, as in a notebook), then ``main``
+_BOOT = "import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); from {} import main; main()"
+
+
+def read_stream(path: str | os.PathLike, format: str, options: dict[str, Any], fallback: bool = False) -> PoseStream:
+    """``formats.read_stream(path, format, **options)``, read in a worker process.
+
+    ``fallback``: where the worker cannot start or fails before the header for a reason that is
+    not the file's (no Python to start, the package not importable there), read in-process, with
+    a warning, instead of raising ``WorkerError``.
+    """
     try:
-        process = subprocess.Popen(
-            [sys.executable, "-c", f"from {__name__} import main; main()", str(write_end)],
-            stdin=subprocess.PIPE,
-            pass_fds=(write_end,),
-            start_new_session=True,  # Ctrl-C reaches the caller only, which stops the worker
-        )
-    except BaseException:
-        os.close(read_end)
-        raise
-    finally:
-        os.close(write_end)
-    source = _Source(process, os.fdopen(read_end, "rb", _BUFFER))
-    try:
-        with process.stdin:
-            request = (os.fspath(path), format, options, jsonio.CHUNK_BYTES)  # chunks as this process would cut them
-            pickle.dump(request, process.stdin, pickle.HIGHEST_PROTOCOL)
-        header = source.receive("header")
-    except BaseException:
-        source.close()
-        raise
+        source = _Source.start()
+        try:
+            request = (os.fspath(path), format, options, jsonio.CHUNK_BYTES)  # chunks as this process cuts them
+            source.request(request)
+            header = source.receive("header")
+        except BaseException:
+            source.close()
+            raise
+    except (WorkerError, OSError) as e:
+        if not fallback:
+            raise
+        logger.warning("reading %s in this process: %s", os.fspath(path), e)
+        from . import read_stream as read_here
+
+        return read_here(path, format, parallel=False, **options)
     return PoseStream(header, _Chunks(source, header.notes))
 
 
 class _Source:
     """The worker process and the read end of its pipe; ``close`` stops and reaps it."""
 
-    def __init__(self, process: subprocess.Popen, pipe: BinaryIO) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], pipe: BinaryIO) -> None:
         self.process, self.pipe = process, pipe
         self._finalizer = weakref.finalize(self, _stop, process, pipe)
 
+    @classmethod
+    def start(cls) -> _Source:
+        """A new worker, given this process's import path."""
+        read_end, write_end = os.pipe()
+        try:
+            process = subprocess.Popen(
+                # -I: nothing from the working directory or PYTHON* variables before the path is set
+                [sys.executable, "-I", "-c", _BOOT.format(__name__), str(write_end)],
+                stdin=subprocess.PIPE,
+                pass_fds=(write_end,),
+                start_new_session=True,  # Ctrl-C reaches the caller only, which stops the worker (``close``)
+            )
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
+        source = cls(process, os.fdopen(read_end, "rb", _BUFFER))
+        source.request(sys.path)
+        return source
+
+    def request(self, value: Any) -> None:
+        """Send ``value`` to the worker's stdin (closed after the last: the request)."""
+        try:
+            pickle.dump(value, self.process.stdin, pickle.HIGHEST_PROTOCOL)
+            if not isinstance(value, list):
+                self.process.stdin.close()
+        except OSError:  # the worker ended already (a broken pipe): say how
+            raise WorkerError(f"the process reading the file could not start ({self._ending()})") from None
+
     def receive(self, expected: str) -> Any:
-        """The next message's value: ``expected`` ("header", "chunk") or "end"; an error sent is raised."""
+        """The next message's value: ``expected`` ("header", "chunk"), or an ``_End`` after the last
+        chunk; an error sent is raised. Any failure here (Ctrl-C too) stops the worker."""
         try:
             kind, value = pickle.load(self.pipe)
         except (EOFError, pickle.UnpicklingError):  # the pipe ended, maybe within a message
             self.close()
-            raise WorkerError(
-                f"the process reading the file ended without a word (exit code {self.process.returncode})"
-            ) from None
+            raise WorkerError(f"the process reading the file ended without a word ({self._ending()})") from None
+        except BaseException:
+            self.close()
+            raise
         if kind == "error":
             self.close()
             raise value
         if kind == "bug":
             self.close()
             raise WorkerError(f"the process reading the file failed:\n{value}")
-        if kind not in (expected, "end"):
+        if kind != expected and not (kind == "end" and expected == "chunk"):
+            self.close()
             raise WorkerError(f"the process reading the file sent {kind!r} where {expected!r} was due")
         return value if kind == expected else _End(value)
 
+    def _ending(self) -> str:
+        """How the worker ended (it has, or is about to: its pipe is closed)."""
+        try:
+            code = self.process.wait(_EXIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            return "it had not ended"
+        return f"killed by signal {-code}" if code < 0 else f"exit code {code}; its error output says why"
+
     def close(self) -> None:
+        """Stop the worker (if it is still reading) and reap it; again: nothing."""
         self._finalizer()
 
 
+@dataclasses.dataclass
 class _End:
     """The last message: the notes the reader added while the chunks were read."""
 
-    def __init__(self, notes: dict[str, int]) -> None:
-        self.notes = notes
+    notes: dict[str, int]
 
 
 class _Chunks:
@@ -151,13 +211,21 @@ class _Chunks:
             raise StopIteration
         return value
 
+    def close(self) -> None:
+        """Stop the worker of a stream left part-read (``PoseStream.close``)."""
+        self.source.close()
 
-def _stop(process: subprocess.Popen, pipe: BinaryIO) -> None:
-    """Stop the worker (if it is still reading) and reap it."""
+
+def _stop(process: subprocess.Popen[bytes], pipe: BinaryIO) -> None:
+    """Stop the worker and reap it: one that has sent everything is let end by itself."""
     pipe.close()
-    if process.poll() is None:
+    if process.stdin is not None:
+        process.stdin.close()
+    try:
+        process.wait(_EXIT_SECONDS)
+    except subprocess.TimeoutExpired:
         process.kill()
-    process.wait()
+        process.wait()
 
 
 def main() -> None:
@@ -180,6 +248,9 @@ def main() -> None:
             out.close()
         except BrokenPipeError:  # the caller stopped reading (it had what it needed, or failed)
             os._exit(0)
+        except BaseException:  # the caller sees the pipe end, and the exit code
+            traceback.print_exc()
+            os._exit(1)
 
     def send(kind: str, value: Any) -> None:
         message = io.BytesIO()
@@ -199,7 +270,10 @@ def main() -> None:
             del chunk
         send("end", {k: v - before.get(k, 0) for k, v in stream.header.notes.items() if v != before.get(k, 0)})
     except PoseError as e:
-        send("error", e)
+        try:
+            send("error", e)
+        except Exception:  # an error that cannot be pickled is a bug of its own
+            send("bug", traceback.format_exc())
     except BaseException:
         send("bug", traceback.format_exc())
     outbox.put(None)
