@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -44,10 +45,10 @@ class Images:
     """One row per image. ``widths``/``heights`` are 0 where unknown."""
 
     ids: np.ndarray  # int64 (M,)
-    file_names: list[str]
+    file_names: Sequence[str]  # a list, or a column that takes less memory (``packed.PackedJson``)
     widths: np.ndarray  # int64 (M,)
     heights: np.ndarray  # int64 (M,)
-    extras: list[dict[str, Any]]  # per image: keys the model has no column for, verbatim
+    extras: Sequence[dict[str, Any]]  # per image: keys the model has no column for, verbatim (read-only)
 
     def __len__(self) -> int:
         return len(self.file_names)

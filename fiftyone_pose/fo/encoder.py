@@ -277,15 +277,16 @@ class SampleEncoder:
             documents.sample_elements(oids, self.dataset_id, self.tags, self.widths[lo:hi], self.heights[lo:hi]),
             rb.integers(["image_id"], im.ids[lo:hi, None]),
         ]).rows()  # fmt: skip
-        paths = sample_paths(self.images_dir, im.file_names[lo:hi])
+        names, extras = im.file_names[lo:hi], im.extras[lo:hi]  # (a packed column decodes a slice at once)
+        paths = sample_paths(self.images_dir, names)
         kp_head, box_head, parts_head = self.field_heads
         more = self.more(lo, hi, self.widths[lo:hi], self.heights[lo:hi]) if self.more else None
         docs = []
-        for j, i in enumerate(range(lo, hi)):
+        for j in range(hi - lo):
             body = [
                 samples[j],
                 rb.string("filepath", paths[j]),
-                rb.string("file_name", im.file_names[i]),
+                rb.string("file_name", names[j]),
                 kp_head, documents.label_list(fo.Keypoints, "keypoints", keypoints[j]),
                 box_head, documents.label_list(fo.Detections, "detections", boxes[j]),
             ]  # fmt: skip
@@ -293,8 +294,8 @@ class SampleEncoder:
                 body += [parts_head, documents.label_list(fo.Detections, "detections", parts[j])]
             if more:
                 body.append(more[j])
-            if im.extras[i]:
-                safe, other = split_extras(im.extras[i], self.reserved)
+            if extras[j]:
+                safe, other = split_extras(extras[j], self.reserved)
                 if other:
                     safe = {**safe, "extra_json": other}
                     self.has_extra_json = True

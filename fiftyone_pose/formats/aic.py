@@ -12,7 +12,8 @@ images (the stream's header), then the persons (``jsonio.load_json_array``). In 
   ``source_image_id`` (a sample field in FiftyOne) beside ``url``; the size is unknown (0): the
   FiftyOne import reads it from the image header, ``read(..., images_dir=...)`` does it here. A COCO
   file written from native data without sizes has no ``width``/``height`` (pycocotools does not
-  need them);
+  need them). The file names and extras are kept packed (``core.packed.PackedJson``): as Python
+  objects, the 210k images of the train list took ~100 MB, a fifth of an import's peak;
 - persons get ids 1..N in file order (``human_annotations``' order: an image whose
   ``keypoint_annotations`` list them otherwise is counted in the notes, and written in that
   order) and keep their key (``human_key``); the box is ``[x1, y1,
@@ -48,6 +49,7 @@ from ..core import skeleton as skeletons
 from ..core.errors import PoseFormatError
 from ..core.model import Persons, PoseData
 from ..core.numbers import is_int
+from ..core.packed import PackedJsonBuilder
 from ..core.stream import PoseStream, SortedSpill
 from .cocolike import WRITE_CHUNK, CocoLike, load_document, native_or_coco
 from .context import ReadContext
@@ -215,24 +217,28 @@ def _native_stream(chunks: Iterable[Chunk], path: str | os.PathLike | None) -> P
 
 def _native_header(chunks: Iterable[Chunk], r: ReadContext) -> PoseData:
     """The images of the native list, and the order of their keys (``meta``, where not the authors')."""
-    names, extras, widths, heights = [], [], [], []
+    # the names and extras of 210k images as Python objects took ~100 MB: they are packed (``PackedJson``)
+    names, extras, widths, heights = PackedJsonBuilder(), PackedJsonBuilder(), [], []
     shapes: dict[tuple[str, ...], int] = {}  # each order of keys the records have, and how many have it
     reordered = 0  # images whose two person maps list the persons in different orders
     for chunk in chunks:
+        chunk_names, chunk_extras = [], []
         for j, rec in enumerate(chunk):
             iid, _, humans, points = _checked(rec, chunk.first + j, r)
             reordered += list(humans) != list(points)
-            names.append(f"{iid}.jpg")
+            chunk_names.append(f"{iid}.jpg")
             extra = {"source_image_id": iid}
             extra.update((key, v) for key, v in rec.items() if key not in ("image_id", *_PERSON_MAPS))
-            extras.append(extra)
+            chunk_extras.append(extra)
             # not in the authors' files; a copy that has them gives the size (kept verbatim too)
             widths.append(_size(rec.get("width")))
             heights.append(_size(rec.get("height")))
             shape = tuple(rec)
             shapes[shape] = shapes.get(shape, 0) + 1
-        del chunk
-    images = new_images(np.arange(1, len(names) + 1), names, widths, heights, extras)
+        names.add(chunk_names)
+        extras.add(chunk_extras)
+        del chunk, chunk_names, chunk_extras
+    images = new_images(np.arange(1, len(widths) + 1), names.column(), widths, heights, extras.column())
     order = key_order(list(shapes))
     rank = {key: i for i, key in enumerate(order)}
     r.note(NOTE_ORDER, sum(n for shape, n in shapes.items() if not _follows(shape, rank)))

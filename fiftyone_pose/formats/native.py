@@ -234,10 +234,10 @@ def header_size(file: str | os.PathLike, exif_turn: bool = False) -> tuple[int, 
 
 def new_images(
     ids: Sequence[int],
-    file_names: list[str],
+    file_names: Sequence[str],
     widths: Sequence[int],
     heights: Sequence[int],
-    extras: list[dict[str, Any]],
+    extras: Sequence[dict[str, Any]],
 ) -> Images:
     return Images(
         np.asarray(ids, dtype=np.int64).reshape(-1),
