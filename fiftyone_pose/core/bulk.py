@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from collections.abc import Iterator
 
 
@@ -23,3 +24,9 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (all of the machine's where the system cannot say): work
+    is overlapped only where a second one is there, or the overlapping parts would take turns."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -40,7 +40,7 @@ import pymongo
 from bson import ObjectId
 from bson.raw_bson import RawBSONDocument
 
-from ..core.bulk import paused_gc
+from ..core.bulk import paused_gc, usable_cpus
 from ..core.errors import PoseFormatError
 from ..core.model import Images, Persons, PoseData
 from ..core.stream import PoseStream, SortedSpill, add_notes
@@ -104,7 +104,7 @@ def add_pose_data(
     tags: list[str] | None = None,
     progress: bool | None = None,
     sample_elements: SampleElements | None = None,
-    overlap: bool = False,
+    overlap: bool | None = None,
 ) -> list[str]:
     """Add every image of ``data`` to ``dataset`` as a sample; returns the new sample ids.
 
@@ -114,10 +114,13 @@ def add_pose_data(
     All or nothing: on any failure (Ctrl-C included, an error in a late chunk too) the samples
     inserted so far are deleted. Each sample is stored exactly once, also through a replica set's
     failover (checked at the end), or the import fails with a ``documents.DatabaseError``.
-    ``overlap``: build each batch of samples while the one before is inserted (``merge``, where
-    that measured faster; an import measured slower, benchmarks/results-merge-4x50k.md).
+    ``overlap``: build each batch of samples while the one before is inserted; by default where
+    a second CPU is there for mongod (idle 2 cores, COCO 64k: 0.90x the time; on one CPU the
+    two would take turns: benchmarks/results-memory.md).
     """
     stream = data if isinstance(data, PoseStream) else PoseStream.of(data)
+    if overlap is None:
+        overlap = usable_cpus() > 1
     try:
         with documents.failover_errors("import"):
             return _add_pose_data(dataset, stream, images_dir, label_field, tags, progress, sample_elements, overlap)
@@ -192,8 +195,6 @@ def _inserted(insert: Future, docs: list[RawBSONDocument], first_image: int, dat
 
     Ctrl-C while waiting lets the insert finish before the import deletes what it wrote (an
     abandoned insert goes on in mongod and would re-create the collection the cleanup drops).
-    An import waits at once: building the next batch meanwhile measured slower on a loaded
-    machine (benchmarks/results-fastpaths.md, results-merge-4x50k.md); a merge does not wait.
     """
     try:
         insert.result()

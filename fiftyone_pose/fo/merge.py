@@ -123,7 +123,7 @@ def merge(
             licenses += [lic for lic in data.meta.get("licenses") or [] if lic not in licenses]
             data = _as_training_set(data, s, kept, root, target, entry)
             # each batch built while the one before is inserted: mongod then works on the other core
-            ids = add_pose_data(dataset, data, root, field, tags=[s.name], progress=progress, overlap=True)
+            ids = add_pose_data(dataset, data, root, field, tags=[s.name], progress=progress)
             if any(s.tags):
                 _carry_tags(dataset, ids, [s.tags[i] for i in kept.tolist()])
             image_fields |= set(dataset.info[INFO_KEY][field].get("image_fields", []))

@@ -38,6 +38,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+from ..core.bulk import usable_cpus
 from ..core.errors import PoseError, PoseUsageError
 from ..core.model import Images, Persons
 from ..core.stream import PoseStream, add_notes, pickler
@@ -76,12 +77,7 @@ def wanted(path: str | os.PathLike, parallel: bool | None) -> bool:
     if not POSIX or getattr(sys, "frozen", False) or not sys.executable:
         return False
     peek = Peek(path)
-    return peek.size >= PARALLEL_BYTES and peek.head.lstrip()[:1] in (b"{", b"[") and _usable_cpus() > 1
-
-
-def _usable_cpus() -> int:
-    """The CPUs this process may run on (all of the machine's where the system cannot say)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return peek.size >= PARALLEL_BYTES and peek.head.lstrip()[:1] in (b"{", b"[") and usable_cpus() > 1
 
 
 #: the worker's first lines: this process's import path (the package as this process found it,
