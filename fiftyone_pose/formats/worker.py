@@ -23,6 +23,8 @@ stream: read to the end, closed (``PoseStream.close``) or let go.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
 import gc
 import io
@@ -224,6 +226,16 @@ def _stop(process: subprocess.Popen[bytes], pipe: BinaryIO) -> None:
         process.wait()
 
 
+def _release_freed_memory() -> None:
+    """Give the memory the header's parse freed back to the system (glibc keeps it for reuse
+    otherwise): the worker then holds ~100 MB instead of ~125 MB while 64k COCO images' persons
+    stream. Nothing where the C library is not glibc."""
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def main() -> None:
     """The worker: read the file asked for on stdin; send each part to the pipe named by argv[1].
 
@@ -261,6 +273,7 @@ def main() -> None:
         before = dict(stream.header.notes)
         send("header", stream.header)
         stream.header = dataclasses.replace(stream.header, images=Images.empty())  # the caller's now
+        _release_freed_memory()
         for chunk in stream:
             send("chunk", chunk)
             del chunk
