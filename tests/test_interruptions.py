@@ -84,6 +84,31 @@ def test_sigint_mid_import_exits_130_and_leaves_nothing(fo_db, big_file, dataset
     assert {c for c in collections() if c.startswith(("samples.", "frames."))} == collections_before
 
 
+def test_sigint_while_the_file_is_read_in_a_second_process_stops_it_and_leaves_nothing(fo_db, big_file, dataset_name):
+    import psutil
+
+    datasets_before = sorted(fo_db.list_datasets())
+    proc = start_cli("import", big_file, "--name", dataset_name, "--parallel")
+
+    def reading_worker():
+        try:
+            children = psutil.Process(proc.pid).children()
+        except psutil.NoSuchProcess:
+            return None
+        return next((c for c in children if "fiftyone_pose.formats.worker" in " ".join(c.cmdline())), None)
+
+    worker = wait_until(reading_worker, proc, what="the file is read in a second process")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+
+    assert proc.returncode == 130, err
+    assert err.splitlines() == [INTERRUPTED]
+    assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
+    assert dataset_state(dataset_name) is None
+    assert temp_datasets() == {}
+    assert sorted(fo_db.list_datasets()) == datasets_before
+
+
 def _cli(capsys, *argv):
     """``fiftyone-pose ARGV`` in this process (the same code; no second FiftyOne start-up)."""
     code = cli.main([str(a) for a in argv])
