@@ -17,6 +17,7 @@ from dataset_docs import aic_native_doc, write_json
 from test_streaming import COCO_LIKE
 
 from fiftyone_pose import formats
+from fiftyone_pose.core.bulk import usable_cpus
 from fiftyone_pose.core.compare import first_difference
 from fiftyone_pose.core.errors import Option, PoseFormatError, PoseUsageError
 from fiftyone_pose.formats import jsonio, worker
@@ -162,23 +163,35 @@ def test_a_worker_that_dies_is_a_bug_not_a_short_stream(tmp_path, monkeypatch):
 def test_files_are_read_in_a_worker_when_large_and_a_second_cpu_is_there(tmp_path, monkeypatch):
     src = tmp_path / "in.json"
     src.write_bytes(orjson.dumps(COCO_LIKE["coco"]()))
+    monkeypatch.setattr(worker, "usable_cpus", lambda: 2)
     assert not worker.wanted(src, None)  # small: starting a process costs more than it wins
     assert worker.wanted(src, True) and not worker.wanted(tmp_path / "in.json", False)
     monkeypatch.setattr(worker, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     assert worker.wanted(src, None)
     npz = tmp_path / "data.npz"
     npz.write_bytes(b"PK\x03\x04" + bytes(100))
     assert not worker.wanted(npz, None)  # read whole (Human3.6M's npz): nothing to overlap
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(worker, "usable_cpus", lambda: 1)
     assert not worker.wanted(src, None)  # one CPU: the two processes would take turns
-    monkeypatch.delattr(os, "sched_getaffinity")  # macOS
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert worker.wanted(src, None)
+    monkeypatch.setattr(worker, "usable_cpus", lambda: 2)
     monkeypatch.setattr(worker, "POSIX", False)  # Windows: no file descriptor to pass; read here, or say why not
     assert not worker.wanted(src, None)
     with pytest.raises(PoseUsageError, match="needs a POSIX system"):
         worker.wanted(src, True)
+
+
+def test_usable_cpus_are_the_affinity_within_a_containers_quota(tmp_path, monkeypatch):
+    quota = tmp_path / "cpu.max"
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert usable_cpus(str(tmp_path / "none")) == 4  # no cgroup v2 file: the affinity
+    for text, cpus in (("max 100000\n", 4), ("250000 100000\n", 2), ("150000 100000\n", 1), ("50000 100000", 1)):
+        quota.write_text(text)
+        assert usable_cpus(str(quota)) == cpus, text
+    quota.write_text("garbage")
+    assert usable_cpus(str(quota)) == 4
+    monkeypatch.delattr(os, "sched_getaffinity")  # macOS
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert usable_cpus(str(tmp_path / "none")) == 2
 
 
 def test_an_import_whose_file_is_read_in_a_worker_exports_the_file(fo_db, tmp_path, monkeypatch, dataset_name):

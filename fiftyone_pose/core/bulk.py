@@ -26,7 +26,16 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def usable_cpus() -> int:
-    """The CPUs this process may run on (all of the machine's where the system cannot say): work
-    is overlapped only where a second one is there, or the overlapping parts would take turns."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def usable_cpus(quota_file: str = "/sys/fs/cgroup/cpu.max") -> int:
+    """The CPUs this process may run on (all of the machine's where the system cannot say), fewer
+    where a container's CPU quota (cgroup v2 ``cpu.max``: "QUOTA PERIOD", or "max") allows less:
+    work is overlapped only where a second one is there, or the overlapping parts would take turns."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        with open(quota_file) as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):  # no cgroup v2 (not Linux, or v1), or a file of another form
+        pass
+    return cpus
