@@ -98,7 +98,7 @@ def read_stream(path: str | os.PathLike, format: str, options: dict[str, Any], f
         source = _Source.start()
         try:
             request = (os.fspath(path), format, options, jsonio.CHUNK_BYTES)  # chunks as this process cuts them
-            source.request(request)
+            source.request(request, last=True)
             header = source.receive("header")
         except BaseException:
             source.close()
@@ -138,14 +138,15 @@ class _Source:
         finally:
             os.close(write_end)
         source = cls(process, os.fdopen(read_end, "rb", _BUFFER))
-        source.request(sys.path)
+        source.request(sys.path, last=False)
         return source
 
-    def request(self, value: Any) -> None:
-        """Send ``value`` to the worker's stdin (closed after the last: the request)."""
+    def request(self, value: Any, last: bool) -> None:
+        """Send ``value`` to the worker's stdin (the import path, then the request), closing it
+        after the ``last``."""
         try:
             pickle.dump(value, self.process.stdin, pickle.HIGHEST_PROTOCOL)
-            if not isinstance(value, list):
+            if last:
                 self.process.stdin.close()
         except OSError:  # the worker ended already (a broken pipe): say how
             raise WorkerError(f"the process reading the file could not start ({self._ending()})") from None
