@@ -137,6 +137,49 @@ def test_map_shares_the_notes_and_sums_them_per_chunk():
     assert np.array_equal(halpe.persons.keypoints, whole.persons.keypoints)
 
 
+@pytest.mark.parametrize("rows", [[2, 0], [1], [], [0, 1, 2]])
+def test_take_images_of_a_stream_equals_take_images_of_the_whole(rows):
+    from fiftyone_pose.core.model import take_images
+
+    data = coco.decode(coco_doc())
+    assert len(data.images) == 3
+    taken = PoseStream.of(data, chunk_size=1).take_images(rows)
+    whole = take_images(data, np.array(rows, np.int64))
+    got = taken.collect()
+    assert got.images.ids.tolist() == whole.images.ids.tolist() and got.images.file_names == whole.images.file_names
+    assert got.persons.ids.tolist() == whole.persons.ids.tolist()
+    assert got.persons.image_index.tolist() == whole.persons.image_index.tolist()
+    assert np.array_equal(got.persons.keypoints, whole.persons.keypoints)
+    assert got.notes is data.notes  # the reader's late notes still reach the new stream
+
+
+class _Closable:
+    def __init__(self, chunks):
+        self.chunks, self.closed = iter(chunks), False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self.chunks)
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("derive", ["map", "take_images"])
+def test_closing_a_derived_stream_before_its_first_chunk_closes_its_source(derive):
+    """What reads the source (a worker process) stops also when the derived stream is closed before
+    a chunk was asked for: a generator not started ignores ``close``."""
+    data = coco.decode(coco_doc())
+    header = PoseStream.of(data).header
+    source = _Closable([data.persons])
+    stream = PoseStream(header, source)
+    derived = stream.map(lambda d: d) if derive == "map" else stream.take_images([0])
+    derived.close()
+    assert source.closed
+
+
 # ---------------------------------------------------------------------------------------- memory
 
 # the peak RSS of this process's memory (VmHWM: ru_maxrss would count a forking parent's peak too)

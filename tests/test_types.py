@@ -93,6 +93,30 @@ def test_max_samples_shuffle_and_seed(fo_db, coco_dir):
     assert picked == imported(shuffle=True, seed=3, max_samples=2)[1] == list(imported(shuffle=True, seed=3)[1][:2])
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"shuffle": True, "seed": 5, "max_samples": 2}])
+def test_from_dir_streams_the_file_through_the_reading_process_as_load_does(fo_db, coco_dir, monkeypatch, kwargs):
+    """A large file is read a chunk of persons at a time in a second process (forced here for a small
+    one): the samples, persons and the pose info are those of the same import read in this process."""
+    from fiftyone_pose.formats import worker
+
+    fo = fo_db
+
+    def imported(parallel_bytes: int):
+        monkeypatch.setattr(worker, "PARALLEL_BYTES", parallel_bytes)
+        monkeypatch.setattr(worker, "usable_cpus", lambda: 2)
+        started = []
+        start = worker._Source.start
+        monkeypatch.setattr(worker._Source, "start", classmethod(lambda cls: started.append(1) or start()))
+        ds = fo.Dataset.from_dir(dataset_dir=str(coco_dir), dataset_type=fop.types.COCOPoseDataset, **kwargs)
+        rows = ds.values(["image_id", "ground_truth.keypoints.person_id", "ground_truth.keypoints.raw_keypoints"])
+        return bool(started), rows, ds.info["fiftyone_pose"]
+
+    in_worker, rows, info = imported(0)
+    here, rows_here, info_here = imported(1 << 60)
+    assert in_worker and not here
+    assert rows == rows_here and info == info_here
+
+
 def test_labels_path_relative_to_dataset_dir(fo_db, coco_dir):
     fo = fo_db
     (coco_dir / "labels.json").rename(coco_dir / "person_keypoints.json")

@@ -277,10 +277,6 @@ def summary(data: PoseData, counts: np.ndarray) -> dict[str, Any]:
 def take_images(data: PoseData, rows: np.ndarray) -> PoseData:
     """``data`` with only the images at ``rows``, in that order, and their persons (in their own order)."""
     rows = np.asarray(rows, np.int64)
-    new_row = np.full(len(data.images), -1, np.int64)
-    new_row[rows] = np.arange(len(rows))
-    persons = data.persons.take(np.flatnonzero(new_row[data.persons.image_index] >= 0))
-    persons.image_index = new_row[persons.image_index]
     im, listed = data.images, rows.tolist()
     images = Images(
         ids=im.ids[rows],
@@ -289,7 +285,21 @@ def take_images(data: PoseData, rows: np.ndarray) -> PoseData:
         heights=im.heights[rows],
         extras=[im.extras[i] for i in listed],
     )
-    return replace(data, images=images, persons=persons)
+    return replace(data, images=images, persons=persons_of_rows(data.persons, new_rows(len(im), rows)))
+
+
+def new_rows(count: int, rows: np.ndarray) -> np.ndarray:
+    """For each of ``count`` images, its row among the images ``rows`` taken (-1: not taken)."""
+    new_row = np.full(count, -1, np.int64)
+    new_row[np.asarray(rows, np.int64)] = np.arange(len(rows))
+    return new_row
+
+
+def persons_of_rows(persons: Persons, new_row: np.ndarray) -> Persons:
+    """The persons (in their own order) of the images ``new_rows`` keeps, pointing at their new rows."""
+    kept = persons.take(np.flatnonzero(new_row[persons.image_index] >= 0))
+    kept.image_index = new_row[kept.image_index]
+    return kept
 
 
 def picked_rows(

@@ -27,13 +27,13 @@ import copyreg
 import dataclasses
 import pickle
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import BinaryIO
 
 import numpy as np
 import orjson
 
-from .model import Images, Persons, PoseData, person_counts, summary
+from .model import Images, Persons, PoseData, new_rows, person_counts, persons_of_rows, summary, take_images
 
 
 class PoseStream:
@@ -94,17 +94,27 @@ class PoseStream:
         header = dataclasses.replace(header, notes=notes)
 
         def chunks() -> Iterator[Persons]:
-            try:
-                for chunk in self:
-                    out = fn(dataclasses.replace(self.header, persons=chunk, notes={}))
-                    del chunk
-                    add_notes(notes, out.notes)
-                    yield out.persons
-                    del out
-            finally:  # also when this stream is closed part-read
-                self.close()
+            for chunk in self:
+                out = fn(dataclasses.replace(self.header, persons=chunk, notes={}))
+                del chunk
+                add_notes(notes, out.notes)
+                yield out.persons
+                del out
 
-        return PoseStream(header, chunks())
+        return PoseStream(header, _Derived(chunks(), self))
+
+    def take_images(self, rows: Sequence[int]) -> PoseStream:
+        """The stream of the images at ``rows`` only, in that order, and their persons (``model.take_images``
+        a chunk at a time). The new stream shares this one's notes."""
+        header = take_images(self.header, np.asarray(rows, np.int64))
+        new_row = new_rows(len(self.header.images), np.asarray(rows, np.int64))
+
+        def chunks() -> Iterator[Persons]:
+            for chunk in self:
+                yield persons_of_rows(chunk, new_row)
+                del chunk
+
+        return PoseStream(header, _Derived(chunks(), self))
 
     @property
     def images(self) -> Images:
@@ -124,6 +134,24 @@ class PoseStream:
     def summary(self) -> dict[str, object]:
         """``PoseData.summary`` of what has streamed past (complete once the stream is consumed)."""
         return summary(self.header, self._counts)
+
+
+class _Derived:
+    """The chunks of a stream made from another's (``map``, ``take_images``): closing them closes
+    that stream too, also before the first chunk (a generator not started ignores ``close``)."""
+
+    def __init__(self, chunks: Iterator[Persons], source: PoseStream) -> None:
+        self._chunks, self._source = chunks, source
+
+    def __iter__(self) -> Iterator[Persons]:
+        return self
+
+    def __next__(self) -> Persons:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        self._chunks.close()
+        self._source.close()
 
 
 def add_notes(notes: dict[str, int], more: dict[str, int]) -> None:

@@ -7,15 +7,16 @@ import dataclasses
 import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import fiftyone as fo
+import numpy as np
 import pymongo
 
 from .. import formats
 from ..core.bulk import paused_gc
 from ..core.errors import Option, PoseFormatError, PoseUsageError
-from ..core.model import PoseData
+from ..core.model import PoseData, take_images
 from ..core.stream import PoseStream
 from ..formats.media import missing_files
 from . import documents
@@ -104,19 +105,27 @@ def read_for_import(
     require_images: bool = False,
     whole: bool = False,
     parallel: bool | None = None,
+    pick: Callable[[int], list[int]] | None = None,
     **read_options,
 ) -> tuple[PoseData | PoseStream, str | os.PathLike]:
-    """The file as ``load`` and the CLI import it, and its images folder (by default the format's).
+    """The file as ``load``, the CLI and the dataset types import it, and its images folder (by
+    default the format's).
 
     A format that streams is read as a ``PoseStream``, imported a chunk of persons at a time
-    (``add_pose_data``); the others, or ``whole``, as a ``PoseData``. The images are checked
-    (``check_images``) before anything is imported. ``parallel``: see ``formats.read_stream``."""
+    (``add_pose_data``); the others, or ``whole``, as a ``PoseData``. ``pick``: the rows of the
+    images to import, given their number (``model.picked_rows``: an importer's ``max_samples``
+    and ``shuffle``). The images are checked (``check_images``) before anything is imported.
+    ``parallel``: see ``formats.read_stream``."""
     data: PoseData | PoseStream = formats.read_stream(path, format, parallel=parallel, **read_options)
     if whole or not formats.streams(format):
         data = data.collect()
     if images_dir is None:
         images_dir = formats.images_dir(path, format)
     try:
+        count = len(_header(data).images)
+        rows = pick(count) if pick is not None else None
+        if rows is not None and rows != list(range(count)):
+            data = data.take_images(rows) if isinstance(data, PoseStream) else take_images(data, np.asarray(rows))
         return check_images(data, images_dir, require_images, path), images_dir
     except BaseException:
         if isinstance(data, PoseStream):

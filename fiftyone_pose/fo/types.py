@@ -6,6 +6,7 @@ the same bulk code as ``fiftyone_pose.load`` / ``fiftyone_pose.export``.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import fiftyone.types as fot
@@ -13,11 +14,12 @@ import fiftyone.utils.data as foud
 
 from .. import formats
 from ..core.errors import PoseUsageError
-from ..core.model import PoseData, picked_rows, take_images
+from ..core.model import PoseData, picked_rows
+from ..core.stream import PoseStream
 from ..formats import yolo
 from . import documents
 from .adapter import INFO_KEY, add_pose_data
-from .api import check_images, check_images_dir, export, logger, missing_images_warning, tag_samples
+from .api import check_images_dir, export, logger, missing_images_warning, read_for_import, tag_samples
 
 
 class _Conventions:
@@ -25,7 +27,7 @@ class _Conventions:
 
     label_field: str | None
 
-    def add(self, dataset, data: PoseData, images_dir: str | os.PathLike, tags, progress) -> list[str]:
+    def add(self, dataset, data: PoseData | PoseStream, images_dir: str | os.PathLike, tags, progress) -> list[str]:
         """``add_pose_data`` into the keypoints field FiftyOne's ``from_dir`` / ``add_dir`` /
         ``merge_dir`` name: their ``label_field`` (FiftyOne does not pass it to batch importers:
         ``documents.importer_call``), else the importer's own, else ``ground_truth``, as FiftyOne
@@ -91,16 +93,18 @@ class PoseDatasetImporter(foud.BatchDatasetImporter, foud.ImportPathsMixin, _Con
             self.format = format
 
     def import_samples(self, dataset, tags=None, progress=None):
+        """As ``fiftyone_pose.load`` imports: a file that streams is read a chunk of persons at a
+        time (in a second process where that pays), so memory does not grow with the file."""
         format = formats.detect(self.labels_path) if self.format == "auto" else self.format
-        data = formats.read(self.labels_path, format)
-        rows = picked_rows(len(data.images), self.max_samples, self.shuffle, self.seed)
-        if rows != list(range(len(data.images))):
-            data = take_images(data, rows)
-        images_dir = self.data_path or formats.images_dir(self.labels_path, format)
-        data = check_images(data, images_dir, self.require_images, self.labels_path)
-        if warning := missing_images_warning(data):
-            logger.warning("%s; pass require_images=True to refuse the import", warning)
-        return self.add(dataset, data, images_dir, tags, progress)
+        pick = functools.partial(picked_rows, max_samples=self.max_samples, shuffle=self.shuffle, seed=self.seed)
+        data, images_dir = read_for_import(self.labels_path, format, self.data_path, self.require_images, pick=pick)
+        try:
+            if warning := missing_images_warning(data):
+                logger.warning("%s; pass require_images=True to refuse the import", warning)
+            return self.add(dataset, data, images_dir, tags, progress)
+        finally:
+            if isinstance(data, PoseStream):
+                data.close()  # a failure before the import took it: stop what reads the file
 
 
 class PoseDatasetExporter(foud.BatchDatasetExporter):
