@@ -7,7 +7,9 @@ headers. Reading context and errors: ``context.ReadContext``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import zlib
 from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import Any
@@ -216,6 +218,9 @@ def header_size(file: str | os.PathLike, exif_turn: bool = False) -> tuple[int, 
     missing, damaged or unsupported file, a size of 0, or a decompression bomb (a header of more
     than Pillow's 178 Mpx) is a ``PoseFormatError`` naming the image.
     """
+    size = _plain_header_size(file, exif_turn)
+    if size is not None:
+        return size
     from PIL import Image
 
     try:
@@ -230,6 +235,109 @@ def header_size(file: str | os.PathLike, exif_turn: bool = False) -> tuple[int, 
     if min(w, h) <= 0:
         raise PoseFormatError(f"the image header gives the size {w}x{h}", path=file)
     return (h, w) if turned else (w, h)
+
+
+#: bytes of an image file read at a time while its header is walked
+_HEADER_BLOCK = 4096
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: (bit depth, colour type) pairs of the PNG specification (the modes Pillow opens)
+_PNG_MODES = frozenset({
+    (1, 0), (2, 0), (4, 0), (8, 0), (16, 0), (8, 2), (16, 2), (1, 3), (2, 3), (4, 3), (8, 3),
+    (8, 4), (16, 4), (8, 6), (16, 6),
+})  # fmt: skip
+
+
+def _plain_header_size(file: str | os.PathLike, exif_turn: bool) -> tuple[int, int] | None:
+    """The size Pillow gives a JPEG or PNG file whose header is plain, read without Pillow:
+    ``Image.open`` takes ~25 us per image (5-6 s for AI Challenger's 210k images), this ~6 us.
+
+    None where Pillow decides: another format; anything unusual (junk between JPEG segments, no
+    frame header before the scan, one Pillow refuses, a PNG header with a bad checksum); a size of
+    0 or beyond Pillow's decompression-bomb limit; and with ``exif_turn``, a JPEG with an APP1
+    segment (EXIF or XMP, which may turn it) or any PNG.
+    """
+    try:
+        fd = os.open(file, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        head = os.pread(fd, _HEADER_BLOCK, 0)
+        if head.startswith(b"\xff\xd8\xff"):
+            size = _jpeg_size(fd, head, exif_turn)
+        elif head.startswith(_PNG_SIGNATURE) and not exif_turn:
+            size = _png_size(head)
+        else:
+            return None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    limit = _pillow()[0].MAX_IMAGE_PIXELS
+    if size is None or min(size) <= 0 or (limit is not None and size[0] * size[1] > limit):
+        return None
+    return size
+
+
+@functools.cache
+def _pillow() -> tuple[Any, dict[int, tuple], Callable]:
+    """Pillow's ``Image`` module, and its JPEG marker table and frame-header handler."""
+    from PIL import Image
+    from PIL.JpegImagePlugin import MARKER, SOF
+
+    return Image, MARKER, SOF
+
+
+def _jpeg_size(fd: int, head: bytes, exif_turn: bool) -> tuple[int, int] | None:
+    """(width, height) of the last frame header before the scan, walking the segments as Pillow
+    does (its own marker table: which markers have a length, which are frame headers)."""
+    _, markers, frame_header = _pillow()
+    buf, base = head, 0  # the file's bytes from ``base``
+    pos, size = 2, None
+    while True:
+        i = pos - base
+        if i + 4 > len(buf):  # a marker and its length are not all in ``buf``
+            buf, base, i = os.pread(fd, _HEADER_BLOCK, pos), pos, 0
+            if len(buf) < 2:
+                return None
+        if buf[i] != 0xFF:
+            return None
+        if buf[i + 1] == 0xFF:  # a fill byte
+            pos += 1
+            continue
+        code = 0xFF00 | buf[i + 1]
+        entry = markers.get(code)
+        if entry is None:
+            return None
+        if code == 0xFFDA:  # start of scan
+            return size
+        pos += 2
+        if entry[2] is None:  # no length (SOI, EOI, RSTn, ...)
+            continue
+        if i + 4 > len(buf):
+            return None
+        length = (buf[i + 2] << 8) | buf[i + 3]
+        if length < 2:
+            return None
+        if entry[2] is frame_header:
+            frame = buf[i + 4 : i + 2 + length] if i + 2 + length <= len(buf) else os.pread(fd, length - 2, pos + 2)
+            if len(frame) < 6 or frame[0] != 8 or frame[5] not in (1, 3, 4):  # what Pillow opens
+                return None
+            size = (frame[3] << 8) | frame[4], (frame[1] << 8) | frame[2]
+        elif exif_turn and code == 0xFFE1:
+            return None
+        pos += length
+
+
+def _png_size(head: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG's IHDR chunk, where its length, checksum, mode and filter are valid."""
+    if len(head) < 33 or head[8:16] != b"\x00\x00\x00\x0dIHDR":
+        return None
+    ihdr = head[16:29]
+    if zlib.crc32(head[12:29]) != int.from_bytes(head[29:33], "big"):
+        return None
+    if (ihdr[8], ihdr[9]) not in _PNG_MODES or ihdr[11] != 0:
+        return None
+    return int.from_bytes(ihdr[0:4], "big"), int.from_bytes(ihdr[4:8], "big")
 
 
 def new_images(
