@@ -7,7 +7,7 @@ A stream is a *header* and an iterator of person *chunks*:
   are read, so ``header.notes`` is complete once the chunks are exhausted.
 - ``chunks`` yields ``Persons`` in file order; their ``image_index`` points into
   ``header.images``. Persons of one image may be in several chunks (COCO orders annotations by
-  id, not by image). A chunk is about one parse chunk of the source file (a few MB), so memory
+  id, not by image). A chunk is about one parse chunk of the source file (~1 MB), so memory
   is bounded by a chunk plus the images table, whatever the size of the file.
 
 Reading (``formats.read_stream``): the chunks are checked as they are read; an error found late

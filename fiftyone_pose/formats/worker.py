@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 #: files at least this large are read in a worker when ``parallel`` is not given: starting one
 #: costs ~0.3 s (a Python with numpy and this package), which a smaller file does not win back
 PARALLEL_BYTES = 32 << 20
-#: the read end's buffer: a chunk's message is a few MB
+#: the read end's buffer: a chunk's message is about a MB
 _BUFFER = 1 << 20
 #: whether a file descriptor can be passed to the worker (``subprocess``'s ``pass_fds``)
 POSIX = os.name == "posix"
