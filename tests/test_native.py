@@ -193,3 +193,17 @@ def test_an_exif_turned_jpeg_is_left_to_pillow_with_exif_turn(tmp_path):
     im.save(image, exif=exif.tobytes())
     assert header_size(image) == (9, 7)
     assert header_size(image, exif_turn=True) == (7, 9)
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "png"])
+def test_only_the_header_is_read_what_follows_it_is_not_checked(tmp_path, kind):
+    """As for an image whose size the file gives: the size is all that is read, so a file cut short
+    after its header gives its size (Pillow would refuse to open it)."""
+    if kind == "jpeg":
+        data = _rgb_jpeg()
+        data = data[: data.index(b"\xff\xda") + 2]  # cut right after the start-of-scan marker
+    else:
+        data = png(33, 17)[:33]  # the signature and the IHDR chunk only
+    image = tmp_path / f"a.{kind}"
+    image.write_bytes(data)
+    assert header_size(image) == ((9, 7) if kind == "jpeg" else (33, 17))

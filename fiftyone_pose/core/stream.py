@@ -94,12 +94,15 @@ class PoseStream:
         header = dataclasses.replace(header, notes=notes)
 
         def chunks() -> Iterator[Persons]:
-            for chunk in self:
-                out = fn(dataclasses.replace(self.header, persons=chunk, notes={}))
-                del chunk
-                add_notes(notes, out.notes)
-                yield out.persons
-                del out
+            try:
+                for chunk in self:
+                    out = fn(dataclasses.replace(self.header, persons=chunk, notes={}))
+                    del chunk
+                    add_notes(notes, out.notes)
+                    yield out.persons
+                    del out
+            finally:  # ``fn`` failed, or the new stream was closed part-read
+                self.close()
 
         return PoseStream(header, _Derived(chunks(), self))
 
@@ -110,9 +113,12 @@ class PoseStream:
         new_row = new_rows(len(self.header.images), np.asarray(rows, np.int64))
 
         def chunks() -> Iterator[Persons]:
-            for chunk in self:
-                yield persons_of_rows(chunk, new_row)
-                del chunk
+            try:
+                for chunk in self:
+                    yield persons_of_rows(chunk, new_row)
+                    del chunk
+            finally:  # a failure, or the new stream closed part-read
+                self.close()
 
         return PoseStream(header, _Derived(chunks(), self))
 
@@ -138,7 +144,8 @@ class PoseStream:
 
 class _Derived:
     """The chunks of a stream made from another's (``map``, ``take_images``): closing them closes
-    that stream too, also before the first chunk (a generator not started ignores ``close``)."""
+    that stream too, also before the first chunk (a generator not started ignores ``close``, so
+    its own ``finally`` would not run)."""
 
     def __init__(self, chunks: Iterator[Persons], source: PoseStream) -> None:
         self._chunks, self._source = chunks, source
@@ -150,8 +157,10 @@ class _Derived:
         return next(self._chunks)
 
     def close(self) -> None:
-        self._chunks.close()
-        self._source.close()
+        try:
+            self._chunks.close()
+        finally:
+            self._source.close()
 
 
 def add_notes(notes: dict[str, int], more: dict[str, int]) -> None:
