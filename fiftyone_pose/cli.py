@@ -299,7 +299,7 @@ def _parallel_option(c: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         help="parse the input in a second process while this one works on what it gives (default: for JSON "
         f"files of {worker.PARALLEL_BYTES >> 20} MB or more when a second CPU is there; the two processes "
-        "together measured 0-40 MB more than one)",
+        "together measured at most ~40 MB more than one)",
     )
 
 
