@@ -277,21 +277,26 @@ def summary(data: PoseData, counts: np.ndarray) -> dict[str, Any]:
 def take_images(data: PoseData, rows: np.ndarray) -> PoseData:
     """``data`` with only the images at ``rows``, in that order, and their persons (in their own order)."""
     rows = np.asarray(rows, np.int64)
-    im, listed = data.images, rows.tolist()
-    images = Images(
-        ids=im.ids[rows],
-        file_names=[im.file_names[i] for i in listed],
-        widths=im.widths[rows],
-        heights=im.heights[rows],
-        extras=[im.extras[i] for i in listed],
+    new_row = new_rows(len(data.images), rows)
+    return replace(data, images=images_at(data.images, rows), persons=persons_of_rows(data.persons, new_row))
+
+
+def images_at(images: Images, rows: np.ndarray) -> Images:
+    """The images at ``rows`` (int64), in that order."""
+    listed = rows.tolist()
+    return Images(
+        ids=images.ids[rows],
+        file_names=[images.file_names[i] for i in listed],
+        widths=images.widths[rows],
+        heights=images.heights[rows],
+        extras=[images.extras[i] for i in listed],
     )
-    return replace(data, images=images, persons=persons_of_rows(data.persons, new_rows(len(im), rows)))
 
 
 def new_rows(count: int, rows: np.ndarray) -> np.ndarray:
-    """For each of ``count`` images, its row among the images ``rows`` taken (-1: not taken)."""
+    """For each of ``count`` images, its row among the images ``rows`` (int64) taken (-1: not taken)."""
     new_row = np.full(count, -1, np.int64)
-    new_row[np.asarray(rows, np.int64)] = np.arange(len(rows))
+    new_row[rows] = np.arange(len(rows))
     return new_row
 
 

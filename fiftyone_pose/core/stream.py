@@ -33,7 +33,7 @@ from typing import BinaryIO
 import numpy as np
 import orjson
 
-from .model import Images, Persons, PoseData, new_rows, person_counts, persons_of_rows, summary, take_images
+from .model import Images, Persons, PoseData, images_at, new_rows, person_counts, persons_of_rows, summary
 
 
 class PoseStream:
@@ -109,8 +109,9 @@ class PoseStream:
     def take_images(self, rows: Sequence[int]) -> PoseStream:
         """The stream of the images at ``rows`` only, in that order, and their persons (``model.take_images``
         a chunk at a time). The new stream shares this one's notes."""
-        header = take_images(self.header, np.asarray(rows, np.int64))
-        new_row = new_rows(len(self.header.images), np.asarray(rows, np.int64))
+        taken = np.asarray(rows, np.int64)
+        header = dataclasses.replace(self.header, images=images_at(self.header.images, taken))
+        new_row = new_rows(len(self.header.images), taken)
 
         def chunks() -> Iterator[Persons]:
             try:

@@ -492,17 +492,15 @@ def packed_images(parts: Iterable[Images]) -> Images:
     """The images of several tables, one after the other, with the file names and extras packed
     (``core.packed``): 64k COCO images' names and extra keys took ~50 MB as Python objects, and
     the images table is kept for the whole of a stream."""
-    names, extras, ids, widths, heights = PackedJsonBuilder(), PackedJsonBuilder(), [], [], []
+    names, extras, numbers = PackedJsonBuilder(), PackedJsonBuilder(), []
     for part in parts:
         names.add(part.file_names)
         extras.add(part.extras)
-        ids.append(part.ids)
-        widths.append(part.widths)
-        heights.append(part.heights)
+        numbers.append(dataclasses.replace(part, file_names=[], extras=[]))  # the rest is packed
         del part
-    if not ids:
+    if not numbers:
         return Images.empty()
-    return Images(np.concatenate(ids), names.column(), np.concatenate(widths), np.concatenate(heights), extras.column())
+    return dataclasses.replace(Images.concat(numbers), file_names=names.column(), extras=extras.column())
 
 
 def check_unique(ids: np.ndarray, kind: str, ctx: ReadContext) -> None:

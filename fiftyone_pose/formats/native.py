@@ -215,13 +215,14 @@ def header_size(file: str | os.PathLike, exif_turn: bool = False) -> tuple[int, 
     as displayed, swapped for EXIF orientations 5-8 (as Ultralytics' ``exif_size``).
 
     The one reader of image headers (readers' ``images_dir``, the FiftyOne import, YOLO): a
-    missing, damaged or unsupported file, a size of 0, or a decompression bomb (a header of more
-    than Pillow's 178 Mpx) is a ``PoseFormatError`` naming the image.
+    missing file, a damaged or unsupported header, a size of 0, or a decompression bomb (a header
+    of more than Pillow's 178 Mpx) is a ``PoseFormatError`` naming the image. A plain JPEG or PNG
+    header is read without Pillow (``_plain_header_size``), Pillow opens the others.
     """
     size = _plain_header_size(file, exif_turn)
     if size is not None:
         return size
-    from PIL import Image
+    Image = _pillow()[0]
 
     try:
         with Image.open(file) as im:
