@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import bson
 import numpy as np
 from bson import Int64, ObjectId
 
@@ -207,6 +208,24 @@ def test_the_fast_path_stores_what_add_samples_stores(fo_db):
     finally:
         theirs.delete()
         ours.delete()
+
+
+def test_label_list_columns_are_label_lists():
+    """A batch's label lists built column by column are ``label_list``'s bytes, row by row."""
+    import fiftyone as fo
+
+    from fiftyone_pose.fo import documents
+    from fiftyone_pose.fo import rawbson as rb
+
+    items = [b"", bson.encode({"0": {"a": 1}})[4:-1], bson.encode({"0": {"a": 1}, "1": {"b": "x"}})[4:-1]]
+    columns = documents.label_lists(fo.Keypoints, "keypoints", items, np.array([len(i) for i in items]))
+    joined = [b"".join(row) for row in zip(*(c if isinstance(c, list) else [c] * len(items) for c in columns))]
+    assert joined == [documents.label_list(fo.Keypoints, "keypoints", i) for i in items]
+    assert [bson.decode(rb.wrap(rb.element_head(rb.DOCUMENT, "k") + j))["k"]["keypoints"] for j in joined] == [
+        [],
+        [{"a": 1}],
+        [{"a": 1}, {"b": "x"}],
+    ]
 
 
 def test_canonical_form_keeps_types_and_links():

@@ -81,6 +81,35 @@ def test_open_documents_leave_room_for_appended_elements():
     assert bson.decode(rows[1] + tails[1] + b"\x00") == {"a": 2}
 
 
+texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(texts, st.lists(st.integers(-(2**63), 2**63 - 1), max_size=5), texts), max_size=8))
+def test_documents_of_columns_are_pymongos_bytes(rows):
+    """Documents joined column by column (constant, string and per-row columns) are what
+    ``bson.encode`` gives for the same elements, also for no rows and empty rows."""
+    n = len(rows)
+    names = [name for name, _, _ in rows]
+    numbers = [bson.encode({"v": values})[4:-1] if values else b"" for _, values, _ in rows]
+    columns = [
+        bson.encode({"const": 1.5})[4:-1],
+        *rb.string_column("name", names),
+        numbers,
+        *rb.string_column("other", [other for _, _, other in rows]),
+    ]
+    expected = [
+        bson.encode({"const": 1.5, "name": name, **({"v": values} if values else {}), "other": other})
+        for name, values, other in rows
+    ]
+    assert rb.documents_of(columns, n) == expected
+
+
+@given(st.lists(st.integers(-(2**31), 2**31 - 1), max_size=20))
+def test_int32_columns_are_int32_bytes(values):
+    assert rb.int32_column(np.array(values, dtype=np.int64)) == [rb.int32_bytes(v) for v in values]
+
+
 def _ids_in_a_new_process() -> set[bytes]:
     code = "from fiftyone_pose.fo import rawbson; print(rawbson.new_object_ids(5000).tobytes().hex())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

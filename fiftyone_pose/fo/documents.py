@@ -86,6 +86,13 @@ def label_list(cls: type, key: str, items: bytes) -> bytes:
     return rb.wrap(_list_head(cls, key) + rb.wrap(items))
 
 
+def label_lists(cls: type, key: str, items: list[bytes], sizes: np.ndarray) -> list[rb.Column]:
+    """Columns of label-list documents (see ``label_list``), row ``i`` holding the array items
+    ``items[i]`` of ``sizes[i]`` bytes."""
+    head = _list_head(cls, key)
+    return [rb.int32_column(sizes + len(head) + 10), head, rb.int32_column(sizes + 5), items, b"\x00\x00"]
+
+
 @functools.cache
 def _list_head(cls: type, key: str) -> bytes:
     return _cls(cls.__name__) + rb.element_head(rb.ARRAY, key)

@@ -16,7 +16,7 @@ import functools
 import os
 import tempfile
 from collections.abc import Callable
-from itertools import chain, compress, repeat
+from itertools import compress, repeat
 from typing import Any
 
 import bson
@@ -90,13 +90,12 @@ class PersonStore:
         for items in self._lists:
             items.seal(self.num_images)
 
-    def items(self, lo: int, hi: int) -> tuple[list[bytes], list[bytes], list[bytes]]:
-        """Per image of ``lo:hi``, the array bodies of its keypoints, boxes and part boxes.
+    def items(self, lo: int, hi: int) -> list[tuple[list[bytes], np.ndarray]]:
+        """Per image of ``lo:hi``, the array bodies of its keypoints, boxes and part boxes, and their sizes.
 
         Each item is read on its own (``os.pread``): a batch's items are all over the file, and a
         memory map would count every page read around them as this process's memory."""
-        keypoints, boxes, parts = (items.joined(self._file.fileno(), lo, hi) for items in self._lists)
-        return keypoints, boxes, parts
+        return [items.joined(self._file.fileno(), lo, hi) for items in self._lists]
 
     def _encode(self, p: Persons, rows: np.ndarray) -> list[tuple[np.ndarray, list[bytes]]]:
         """(image of each item, items) of the persons ``rows`` of ``p``: keypoints, boxes, part boxes."""
@@ -206,8 +205,9 @@ class _ItemList:
         self.offsets, self.lengths = offsets[order], lengths[order]
         self.starts = np.searchsorted(images[order], np.arange(num_images + 1))
 
-    def joined(self, fd: int, lo: int, hi: int) -> list[bytes]:
-        """Per image of ``lo:hi``, its items with their array keys, joined (read from the file ``fd``)."""
+    def joined(self, fd: int, lo: int, hi: int) -> tuple[list[bytes], np.ndarray]:
+        """Per image of ``lo:hi``, its items with their array keys, joined (read from the file
+        ``fd``), and their sizes. The batch's items are joined at once, then cut per image."""
         a, b = int(self.starts[lo]), int(self.starts[hi])
         offsets, lengths = self.offsets[a:b], self.lengths[a:b]
         first = int(offsets.min()) if b > a else 0
@@ -219,9 +219,18 @@ class _ItemList:
             )
         else:  # items all over the file (persons listed in no image order): each read on its own
             pieces = list(map(os.pread, repeat(fd), lengths.tolist(), offsets.tolist()))
-        bounds = (self.starts[lo : hi + 1] - a).tolist()
-        heads = _index_heads(max(np.diff(bounds), default=0))
-        return [b"".join(chain.from_iterable(zip(heads, pieces[s:e]))) for s, e in zip(bounds, bounds[1:])]
+        starts = self.starts[lo : hi + 1] - a
+        counts = np.diff(starts)
+        at = np.arange(b - a) - np.repeat(starts[:-1], counts)  # each item's position in its image's array
+        heads = _index_heads(int(counts.max(initial=0)))
+        flat: list[bytes] = [b""] * (2 * (b - a))
+        flat[0::2] = list(map(heads.__getitem__, at.tolist()))
+        flat[1::2] = pieces
+        joined = b"".join(flat)
+        head_sizes = np.fromiter(map(len, heads), np.int64, count=len(heads))
+        ends = np.concatenate([[0], np.cumsum(head_sizes[at] + lengths)])[starts]
+        bounds = ends.tolist()
+        return list(map(joined.__getitem__, map(slice, bounds[:-1], bounds[1:]))), np.diff(ends)
 
 
 @functools.cache
@@ -271,38 +280,39 @@ class SampleEncoder:
     def batch(self, lo: int, hi: int) -> tuple[list[ObjectId], list[RawBSONDocument]]:
         """Ids and documents of the samples of images ``lo:hi``."""
         im = self.images
+        n = hi - lo
         keypoints, boxes, parts = self.persons.items(lo, hi)
-        oids = rb.new_object_ids(hi - lo)
+        oids = rb.new_object_ids(n)
         samples = rb.concat([
             documents.sample_elements(oids, self.dataset_id, self.tags, self.widths[lo:hi], self.heights[lo:hi]),
             rb.integers(["image_id"], im.ids[lo:hi, None]),
         ]).rows()  # fmt: skip
         names, extras = im.file_names[lo:hi], im.extras[lo:hi]  # (a packed column decodes a slice at once)
-        paths = sample_paths(self.images_dir, names)
         kp_head, box_head, parts_head = self.field_heads
-        more = self.more(lo, hi, self.widths[lo:hi], self.heights[lo:hi]) if self.more else None
-        docs = []
-        for j in range(hi - lo):
-            body = [
-                samples[j],
-                rb.string("filepath", paths[j]),
-                rb.string("file_name", names[j]),
-                kp_head, documents.label_list(fo.Keypoints, "keypoints", keypoints[j]),
-                box_head, documents.label_list(fo.Detections, "detections", boxes[j]),
-            ]  # fmt: skip
-            if self.persons.has_parts:
-                body += [parts_head, documents.label_list(fo.Detections, "detections", parts[j])]
-            if more:
-                body.append(more[j])
-            if extras[j]:
-                safe, other = split_extras(extras[j], self.reserved)
-                if other:
-                    safe = {**safe, "extra_json": other}
-                    self.has_extra_json = True
-                body.append(bson.encode(safe)[4:-1])
-            docs.append(RawBSONDocument(rb.wrap(b"".join(body))))
+        columns: list[rb.Column] = [
+            samples,
+            *rb.string_column("filepath", sample_paths(self.images_dir, names)),
+            *rb.string_column("file_name", names),
+            kp_head, *documents.label_lists(fo.Keypoints, "keypoints", *keypoints),
+            box_head, *documents.label_lists(fo.Detections, "detections", *boxes),
+        ]  # fmt: skip
+        if self.persons.has_parts:
+            columns += [parts_head, *documents.label_lists(fo.Detections, "detections", *parts)]
+        if self.more:
+            columns.append(self.more(lo, hi, self.widths[lo:hi], self.heights[lo:hi]))
+        if any(extras):
+            columns.append([self._extras(extra) if extra else b"" for extra in extras])
+        docs = list(map(RawBSONDocument, rb.documents_of(columns, n)))
         buf = oids.tobytes()
         return [ObjectId(buf[i : i + 12]) for i in range(0, len(buf), 12)], docs
+
+    def _extras(self, extra: dict[str, Any]) -> bytes:
+        """The BSON elements of an image's extra keys (those no field can take in ``extra_json``)."""
+        safe, other = split_extras(extra, self.reserved)
+        if other:
+            safe = {**safe, "extra_json": other}
+            self.has_extra_json = True
+        return bson.encode(safe)[4:-1]
 
 
 def _rest(p: Persons, rows: np.ndarray) -> list[bytes]:

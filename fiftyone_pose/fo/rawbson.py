@@ -17,7 +17,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from itertools import groupby
+from itertools import groupby, repeat
 
 import numpy as np
 
@@ -212,6 +212,37 @@ def string(key: str, value: str) -> bytes:
 def wrap(elements: bytes) -> bytes:
     """A document's bytes from its elements' bytes."""
     return int32_bytes(len(elements) + 5) + elements + b"\x00"
+
+
+#: per-row bytes of many documents at once: a ``bytes`` column is the same in every row
+Column = bytes | list[bytes]
+
+
+def int32_column(values: np.ndarray) -> list[bytes]:
+    """``int32_bytes`` of each value."""
+    buf = np.ascontiguousarray(values, dtype="<i4").tobytes()
+    return list(map(buf.__getitem__, map(slice, range(0, len(buf), 4), range(4, len(buf) + 4, 4))))
+
+
+def lengths_of(column: Column, n: int) -> np.ndarray:
+    """Bytes per row of ``column``."""
+    if isinstance(column, bytes):
+        return np.full(n, len(column), np.int64)
+    return np.fromiter(map(len, column), np.int64, count=n)
+
+
+def string_column(key: str, values: list[str]) -> list[Column]:
+    """Columns of string elements ``key``, one per value (as ``string``, without a call per value)."""
+    raw = [value.encode() for value in values]
+    return [element_head(STRING, key), int32_column(lengths_of(raw, len(raw)) + 1), raw, b"\x00"]
+
+
+def documents_of(columns: list[Column], n: int) -> list[bytes]:
+    """``n`` documents, each of its row's elements in ``columns`` in turn: joined row by row in C,
+    with sizes summed in numpy, instead of a few Python calls per document."""
+    sizes = sum((lengths_of(c, n) for c in columns), np.full(n, 5, np.int64))
+    every = [int32_column(sizes), *columns, b"\x00"]
+    return list(map(b"".join, zip(*(repeat(c, n) if isinstance(c, bytes) else c for c in every))))
 
 
 class ObjectIdSource:
