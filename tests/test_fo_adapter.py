@@ -474,6 +474,50 @@ def test_a_streamed_import_stores_what_the_whole_file_stores(fo_db, tmp_path, mo
         whole.delete()
 
 
+@pytest.mark.parametrize("name", ["coco_wholebody", "halpe"])
+def test_segmentations_encoded_where_the_file_is_read_are_stored_as_the_whole_files(fo_db, tmp_path, monkeypatch, name):
+    """The import encodes each segmentation in the reading process (``fo.prepared``): next to part
+    boxes, extra keys, absent keys and a segmentation BSON cannot hold, the stored labels are byte
+    for byte those of the same file imported whole, also through the reading process."""
+    from helpers_wholebody import halpe_doc, wholebody_doc
+
+    from fiftyone_pose import formats
+    from fiftyone_pose.fo.api import create_dataset
+    from fiftyone_pose.formats import jsonio, worker
+
+    doc = wholebody_doc() if name == "coco_wholebody" else halpe_doc()
+    anns = doc["annotations"]
+    anns[0]["note"] = {"by": "x"}
+    anns[1].pop("segmentation", None)
+    anns[-1]["segmentation"] = {"counts": [2**63 + 5], "size": [480, 640]}  # beyond int64: JSON text
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(doc))
+    whole = create_dataset(formats.read(path, name), tmp_path)
+    streamed = []
+    try:
+        for parallel_bytes in (1 << 60, 0):
+            with monkeypatch.context() as m:
+                m.setattr(jsonio, "CHUNK_BYTES", 1)
+                m.setattr(worker, "PARALLEL_BYTES", parallel_bytes)
+                m.setattr(worker, "usable_cpus", lambda: 2)
+                streamed.append(fop.load(path, format=name, images_dir=tmp_path))
+            assert stored(streamed[-1]) == stored(whole)
+            assert first_difference(export_doc(streamed[-1], tmp_path), doc) is None
+    finally:
+        for ds in [whole, *streamed]:
+            ds.delete()
+
+
+def test_the_preparing_module_runs_without_fiftyone():
+    """The reading process imports ``fo.prepared`` to run it: that must not start FiftyOne."""
+    import subprocess
+    import sys
+
+    code = "import sys, fiftyone_pose.fo.prepared; print('fiftyone' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_extra_key_types_are_merged_over_every_chunk(fo_db, tmp_path, monkeypatch):
     from fiftyone_pose.formats import jsonio
 

@@ -22,6 +22,7 @@ from ..formats.media import missing_files
 from . import documents
 from .adapter import add_pose_data, resolve_label_field, to_pose_data, to_pose_stream
 from .fields import pose_info
+from .prepared import encode_segmentations
 from .reader import SampleFiles
 
 #: datasets being built are named with this prefix and renamed when complete
@@ -116,8 +117,11 @@ def read_for_import(
     images to import, given their number (``model.picked_rows``: an importer's ``max_samples``
     and ``shuffle``). The images are checked (``check_images``) before anything is imported.
     ``parallel``: see ``formats.read_stream``."""
-    data: PoseData | PoseStream = formats.read_stream(path, format, parallel=parallel, **read_options)
-    if whole or not formats.streams(format):
+    streams = formats.streams(format) and not whole
+    # where the stream goes to ``add_pose_data`` as it is, its segmentations are encoded where it is read
+    prepare = encode_segmentations if streams else None
+    data: PoseData | PoseStream = formats.read_stream(path, format, parallel=parallel, prepare=prepare, **read_options)
+    if not streams:
         data = data.collect()
     if images_dir is None:
         images_dir = formats.images_dir(path, format)

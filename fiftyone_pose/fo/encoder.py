@@ -31,6 +31,7 @@ from ..core.numbers import take_mask, to_lists
 from . import documents
 from . import rawbson as rb
 from .fields import KEYPOINT_RESERVED, boxes_field, parts_field, record_types, split_extras
+from .prepared import SEGMENTATION, Elements
 
 #: persons encoded at a time: bounds the byte matrices (a COCO-WholeBody person is ~10 kB)
 _ENCODE_ROWS = 2048
@@ -325,23 +326,33 @@ def _rest(p: Persons, rows: np.ndarray) -> list[bytes]:
     present_parts = [~np.isnan(p.part_boxes[name][rows]).any(axis=1) for name in part_names]
     rest = []
     for j, r in enumerate(rows.tolist()):
-        doc: dict[str, Any] = {}
         missing = [key for key, m in absent.items() if m[j]]
-        if missing:
-            doc["absent"] = missing
-        if "segmentation" not in missing:
-            doc["segmentation"] = plain_json(p.segmentations[r])
+        head: dict[str, Any] = {"absent": missing} if missing else {}
+        tail: dict[str, Any] = {}
         if p.extras[r]:
             safe, other = split_extras(p.extras[r], KEYPOINT_RESERVED)
-            doc.update(safe)
+            tail.update(safe)
             if other:
-                doc["extra_json"] = other
+                tail["extra_json"] = other
         if part_names:
-            doc["part_boxes"] = {
+            tail["part_boxes"] = {
                 name: exact[j] for name, exact, present in zip(part_names, exact_parts, present_parts) if present[j]
             }
+        segmentation = None if SEGMENTATION in missing else p.segmentations[r]
+        if type(segmentation) is Elements:  # encoded where the file was read (``prepared``)
+            rest.append(b"".join([_elements(head), segmentation, _elements(tail)]))
+            continue
+        doc = head
+        if SEGMENTATION not in missing:
+            doc[SEGMENTATION] = plain_json(segmentation)
+        doc.update(tail)
         rest.append(_encode_rest(doc) if doc else b"")
     return rest
+
+
+def _elements(doc: dict[str, Any]) -> bytes:
+    """BSON elements of ``doc``'s values (checked already: ``split_extras``)."""
+    return bson.encode(doc)[4:-1] if doc else b""
 
 
 def _encode_rest(doc: dict[str, Any]) -> bytes:

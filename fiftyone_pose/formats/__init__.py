@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from ..core.bulk import paused_gc
 from ..core.errors import Option, PoseFormatError, PoseUsageError
 from ..core.layouts import to_layout
-from ..core.model import PoseData, with_origin
+from ..core.model import Persons, PoseData, with_origin
 from ..core.skeleton import Skeleton
 from ..core.stream import PoseStream, add_notes
 from . import (
@@ -126,7 +127,12 @@ def read(path: str | os.PathLike, format: str = "auto", **options: Any) -> PoseD
 
 
 def read_stream(
-    path: str | os.PathLike, format: str = "auto", *, parallel: bool | None = None, **options: Any
+    path: str | os.PathLike,
+    format: str = "auto",
+    *,
+    parallel: bool | None = None,
+    prepare: Callable[[Persons], Persons] | None = None,
+    **options: Any,
 ) -> PoseStream:
     """A pose file as a ``PoseStream``: its header, then its persons a chunk at a time where the
     format streams (see each module's ``STREAMING``), else as one chunk. The header is read with
@@ -137,14 +143,20 @@ def read_stream(
     ``worker.PARALLEL_BYTES`` or more when a second CPU is there, falling back to this process
     (with a warning) where a worker cannot start. Header, chunks, notes and user errors are the
     same either way.
+
+    ``prepare``: applied to each chunk where it is read, so in the second process when there is
+    one (a module-level function: it is sent by name): the part of the caller's work on a chunk
+    that should overlap the rest of it.
     """
     module = _checked(detect(path) if format == "auto" else format, "read", options)
     with paused_gc():
         if isinstance(module, StreamingFormat):
             if worker.wanted(path, parallel):
-                return worker.read_stream(path, module.NAME, options, fallback=parallel is None)
-            return module.read_stream(path, **options)
-        return PoseStream.of(module.read(path, **options))
+                return worker.read_stream(path, module.NAME, options, fallback=parallel is None, prepare=prepare)
+            stream = module.read_stream(path, **options)
+        else:
+            stream = PoseStream.of(module.read(path, **options))
+    return stream if prepare is None else stream.map(lambda d: dataclasses.replace(d, persons=prepare(d.persons)))
 
 
 def write(

@@ -37,7 +37,7 @@ import sys
 import threading
 import traceback
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from ..core.bulk import usable_cpus
@@ -87,8 +87,15 @@ def wanted(path: str | os.PathLike, parallel: bool | None) -> bool:
 _BOOT = "import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); from {} import main; main()"
 
 
-def read_stream(path: str | os.PathLike, format: str, options: dict[str, Any], fallback: bool = False) -> PoseStream:
-    """``formats.read_stream(path, format, **options)``, read in a worker process.
+def read_stream(
+    path: str | os.PathLike,
+    format: str,
+    options: dict[str, Any],
+    fallback: bool = False,
+    prepare: Callable[[Persons], Persons] | None = None,
+) -> PoseStream:
+    """``formats.read_stream(path, format, prepare=prepare, **options)``, read in a worker process
+    (which applies ``prepare`` to each chunk before sending it).
 
     ``fallback``: where the worker cannot start or fails before the header for a reason that is
     not the file's (no Python to start, the package not importable there), read in-process, with
@@ -97,7 +104,8 @@ def read_stream(path: str | os.PathLike, format: str, options: dict[str, Any], f
     try:
         source = _Source.start()
         try:
-            request = (os.fspath(path), format, options, jsonio.CHUNK_BYTES)  # chunks as this process cuts them
+            # chunks as this process cuts them
+            request = (os.fspath(path), format, options, jsonio.CHUNK_BYTES, prepare)
             source.request(request, last=True)
             header = source.receive("header")
         except BaseException:
@@ -109,7 +117,7 @@ def read_stream(path: str | os.PathLike, format: str, options: dict[str, Any], f
         logger.warning("reading %s in this process: %s", os.fspath(path), e)
         from . import read_stream as read_here
 
-        return read_here(path, format, parallel=False, **options)
+        return read_here(path, format, parallel=False, prepare=prepare, **options)
     return PoseStream(header, _Chunks(source, header.notes))
 
 
@@ -269,14 +277,14 @@ def main() -> None:
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
     try:
-        path, format, options, jsonio.CHUNK_BYTES = pickle.load(sys.stdin.buffer)
+        path, format, options, jsonio.CHUNK_BYTES, prepare = pickle.load(sys.stdin.buffer)
         stream = read(path, format, parallel=False, **options)
         before = dict(stream.header.notes)
         send("header", stream.header)
         stream.header = dataclasses.replace(stream.header, images=Images.empty())  # the caller's now
         _release_freed_memory()
         for chunk in stream:
-            send("chunk", chunk)
+            send("chunk", chunk if prepare is None else prepare(chunk))
             del chunk
         send("end", {k: v - before.get(k, 0) for k, v in stream.header.notes.items() if v != before.get(k, 0)})
     except PoseError as e:
