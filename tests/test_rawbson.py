@@ -81,6 +81,28 @@ def test_open_documents_leave_room_for_appended_elements():
     assert bson.decode(rows[1] + tails[1] + b"\x00") == {"a": 2}
 
 
+@st.composite
+def blocks(draw):
+    n = draw(st.integers(0, 6))
+    parts = []
+    for _ in range(draw(st.integers(1, 7))):
+        width = draw(st.sampled_from([0, 1, 3, 255, 256, 300]))
+        data = draw(hnp.arrays(np.uint8, (n, width)))
+        valid = draw(st.one_of(st.none(), hnp.arrays(bool, (n, width))))
+        parts.append((data, valid))
+    return rb.Block(n, parts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(blocks())
+def test_rows_are_each_rows_unmasked_bytes(block):
+    """Rows cut in runs (unmasked runs at their width, narrow ones with the masked) are each
+    row's bytes under its masks, part after part."""
+    expected = [b"".join((d[i] if v is None else d[i][v[i]]).tobytes() for d, v in block.parts) for i in range(block.n)]
+    assert block.rows() == expected
+    assert block.lengths.tolist() == [len(r) for r in expected]
+
+
 texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
 
 
