@@ -86,7 +86,7 @@ def label_list(cls: type, key: str, items: bytes) -> bytes:
     return rb.wrap(_list_head(cls, key) + rb.wrap(items))
 
 
-def label_lists(cls: type, key: str, items: list[bytes], sizes: np.ndarray) -> list[rb.Column]:
+def label_lists(cls: type, key: str, items: list[bytes] | list[memoryview], sizes: np.ndarray) -> list[rb.Column]:
     """Columns of label-list documents (see ``label_list``), row ``i`` holding the array items
     ``items[i]`` of ``sizes[i]`` bytes."""
     head = _list_head(cls, key)

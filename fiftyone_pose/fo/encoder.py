@@ -91,7 +91,7 @@ class PersonStore:
         for items in self._lists:
             items.seal(self.num_images)
 
-    def items(self, lo: int, hi: int) -> list[tuple[list[bytes], np.ndarray]]:
+    def items(self, lo: int, hi: int) -> list[tuple[list[memoryview], np.ndarray]]:
         """Per image of ``lo:hi``, the array bodies of its keypoints, boxes and part boxes, and their sizes.
 
         Each item is read on its own (``os.pread``): a batch's items are all over the file, and a
@@ -206,15 +206,16 @@ class _ItemList:
         self.offsets, self.lengths = offsets[order], lengths[order]
         self.starts = np.searchsorted(images[order], np.arange(num_images + 1))
 
-    def joined(self, fd: int, lo: int, hi: int) -> tuple[list[bytes], np.ndarray]:
+    def joined(self, fd: int, lo: int, hi: int) -> tuple[list[memoryview], np.ndarray]:
         """Per image of ``lo:hi``, its items with their array keys, joined (read from the file
-        ``fd``), and their sizes. The batch's items are joined at once, then cut per image."""
+        ``fd``), and their sizes. The batch's items are joined at once, then cut per image
+        without copying (a copy of a COCO-WholeBody batch's items took a fifth of its time)."""
         a, b = int(self.starts[lo]), int(self.starts[hi])
         offsets, lengths = self.offsets[a:b], self.lengths[a:b]
         first = int(offsets.min()) if b > a else 0
         span = int((offsets + lengths).max()) - first if b > a else 0
         if span <= 2 * int(lengths.sum()) + _SPAN_SLACK:  # items close together: one read, then slices
-            block = os.pread(fd, span, first)
+            block = memoryview(os.pread(fd, span, first))
             pieces = list(
                 map(block.__getitem__, map(slice, (offsets - first).tolist(), (offsets - first + lengths).tolist()))
             )
@@ -227,7 +228,7 @@ class _ItemList:
         flat: list[bytes] = [b""] * (2 * (b - a))
         flat[0::2] = list(map(heads.__getitem__, at.tolist()))
         flat[1::2] = pieces
-        joined = b"".join(flat)
+        joined = memoryview(b"".join(flat))  # (cut without copying: the samples' bytes are joined from the cuts)
         head_sizes = np.fromiter(map(len, heads), np.int64, count=len(heads))
         ends = np.concatenate([[0], np.cumsum(head_sizes[at] + lengths)])[starts]
         bounds = ends.tolist()

@@ -251,7 +251,7 @@ def wrap(elements: bytes) -> bytes:
 
 
 #: per-row bytes of many documents at once: a ``bytes`` column is the same in every row
-Column = bytes | list[bytes]
+Column = bytes | list[bytes] | list[memoryview]
 
 
 def int32_column(values: np.ndarray) -> list[bytes]:
