@@ -67,6 +67,12 @@ def test_pair_arrays_are_pymongos_bytes(values):
         assert raw == bson.encode({"points": values[i].tolist()})
 
 
+@given(hnp.arrays(np.int8, st.tuples(st.integers(1, 5), st.integers(0, 140))))
+def test_int_arrays_are_pymongos_bytes(values):
+    rows = rb.document(rb.DOCUMENT, None, rb.int_array("visibility", values)).rows()
+    assert rows == [bson.encode({"visibility": row.tolist()}) for row in values]
+
+
 @given(st.lists(st.integers(0, 10**6), min_size=1, max_size=20))
 def test_index_heads_are_array_keys(index):
     rows = rb.index_heads(rb.DOCUMENT, np.array(index)).rows()
@@ -98,7 +104,9 @@ def blocks(draw):
 def test_rows_are_each_rows_unmasked_bytes(block):
     """Rows cut in runs (unmasked runs at their width, narrow ones with the masked) are each
     row's bytes under its masks, part after part."""
-    expected = [b"".join((d[i] if v is None else d[i][v[i]]).tobytes() for d, v in block.parts) for i in range(block.n)]
+    expected = [
+        b"".join((d[i] if v is None else d[i][v[i]]).tobytes() for d, v, _ in block.parts) for i in range(block.n)
+    ]
     assert block.rows() == expected
     assert block.lengths.tolist() == [len(r) for r in expected]
 

@@ -131,7 +131,7 @@ class PersonStore:
                 label,
                 rb.pair_array("points", points),
                 instance,
-                rb.array("visibility", vis.astype(np.float64), True),
+                rb.int_array("visibility", vis),
                 rb.array("raw_keypoints", triplets,
                          take_mask(kp_mask, rows).reshape(n, 3 * k)),
                 rb.integers(["person_id", "category_id", "iscrowd", "source_index"],

@@ -12,12 +12,14 @@ which the tests pin byte for byte against ``bson.encode``.
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import threading
 import time
 from dataclasses import dataclass, field
 from itertools import groupby, repeat
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,22 +29,38 @@ DOUBLE, STRING, DOCUMENT, ARRAY, OBJECT_ID, NULL, INT32, INT64 = 0x01, 0x02, 0x0
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
 
+class Part(NamedTuple):
+    """One part of every row: row ``i`` is ``data[i][valid[i]]`` (all of ``data[i]`` where ``valid``
+    is None). ``sizes``: bytes per row, where the maker knows them without counting ``valid``."""
+
+    data: np.ndarray
+    valid: np.ndarray | None = None
+    sizes: np.ndarray | None = None
+
+    def row_sizes(self) -> np.ndarray | int:
+        """Bytes per row (an int where every row has all bytes)."""
+        if self.valid is None:
+            return self.data.shape[1]
+        return self.valid.sum(axis=1, dtype=np.int64) if self.sizes is None else self.sizes
+
+
 @dataclass
 class Block:
-    """Part of every row's document: row ``i`` is ``data[i][valid[i]]`` of each part in turn."""
+    """Part of every row's document: row ``i`` is ``data[i][valid[i]]`` of each part in turn
+    (``(data, valid)`` pairs are taken as ``Part``s)."""
 
     n: int
-    parts: list[tuple[np.ndarray, np.ndarray | None]] = field(default_factory=list)  # valid None: all bytes
+    parts: list[Part] = field(default_factory=list)
     _lengths: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.parts = [part if isinstance(part, Part) else Part(*part) for part in self.parts]
 
     @property
     def lengths(self) -> np.ndarray:
         """Bytes per row."""
         if self._lengths is None:
-            total = np.zeros(self.n, np.int64)
-            for data, valid in self.parts:
-                total += data.shape[1] if valid is None else valid.sum(axis=1, dtype=np.int64)
-            self._lengths = total
+            self._lengths = _row_sizes(self.n, self.parts)
         return self._lengths
 
     def rows(self) -> list[bytes]:
@@ -51,17 +69,17 @@ class Block:
         Parts are cut in runs: a run of parts without masks is cut at its fixed width, the others
         through their masks, and each row joins its runs. Masking every byte was most of the
         time of a COCO-WholeBody person (10 kB, half of it in unmasked parts)."""
-        runs: list[tuple[bool, list[tuple[np.ndarray, np.ndarray | None]]]] = []  # (masked, parts)
+        runs: list[tuple[bool, list[Part]]] = []  # (masked, parts)
         for part in self.parts:
-            masked = part[1] is not None
+            masked = part.valid is not None
             if runs and runs[-1][0] == masked:
                 runs[-1][1].append(part)
             else:
                 runs.append((masked, [part]))
         # a narrow unmasked run is masked with its neighbours: cutting a run costs a few hundred bytes' masking
-        merged: list[tuple[bool, list[tuple[np.ndarray, np.ndarray | None]]]] = []
+        merged: list[tuple[bool, list[Part]]] = []
         for masked, parts in runs:
-            if not masked and len(runs) > 1 and sum(d.shape[1] for d, _ in parts) < _NARROW_RUN:
+            if not masked and len(runs) > 1 and sum(part.data.shape[1] for part in parts) < _NARROW_RUN:
                 masked = True
             if merged and merged[-1][0] == masked:
                 merged[-1][1].extend(parts)
@@ -72,7 +90,14 @@ class Block:
 
     def only(self, present: np.ndarray) -> Block:
         """This block in the rows ``present``, nothing in the others."""
-        parts = [(d, (np.ones(d.shape, bool) if v is None else v) & present[:, None]) for d, v in self.parts]
+        parts = [
+            Part(
+                part.data,
+                (np.ones(part.data.shape, bool) if part.valid is None else part.valid) & present[:, None],
+                part.row_sizes() * present,
+            )
+            for part in self.parts
+        ]
         return Block(self.n, parts)
 
 
@@ -80,18 +105,26 @@ class Block:
 _NARROW_RUN = 256
 
 
-def _cut(n: int, parts: list[tuple[np.ndarray, np.ndarray | None]], masked: bool) -> list[bytes]:
+def _row_sizes(n: int, parts: list[Part]) -> np.ndarray:
+    """Bytes per row of ``parts``."""
+    total = np.zeros(n, np.int64)
+    for part in parts:
+        total += part.row_sizes()
+    return total
+
+
+def _cut(n: int, parts: list[Part], masked: bool) -> list[bytes]:
     """Each row's bytes of ``parts``: through their masks if ``masked``, else at their fixed width."""
-    data = np.concatenate([d for d, _ in parts], axis=1) if len(parts) > 1 else parts[0][0]
+    data = np.concatenate([part.data for part in parts], axis=1) if len(parts) > 1 else parts[0].data
     if not masked:
         width = data.shape[1]
         if width == 0:
             return [b""] * n
         buf = np.ascontiguousarray(data).tobytes()
         return list(map(buf.__getitem__, map(slice, range(0, n * width, width), range(width, (n + 1) * width, width))))
-    valid = np.concatenate([np.ones(d.shape, bool) if v is None else v for d, v in parts], axis=1)
+    valid = np.concatenate([np.ones(d.shape, bool) if v is None else v for d, v, _ in parts], axis=1)
     buf = data[valid].tobytes()
-    ends = np.cumsum(valid.sum(axis=1, dtype=np.int64)).tolist()
+    ends = np.cumsum(_row_sizes(n, parts)).tolist()
     return list(map(buf.__getitem__, map(slice, [0, *ends[:-1]], ends)))
 
 
@@ -103,7 +136,9 @@ def element_head(kind: int, key: str) -> bytes:
 def const(n: int, raw: bytes, present: np.ndarray | None = None) -> Block:
     """The same bytes in every row (in the rows ``present``, if given)."""
     data = np.broadcast_to(np.frombuffer(raw, np.uint8), (n, len(raw)))
-    return Block(n, [(data, None if present is None else np.repeat(present[:, None], len(raw), axis=1))])
+    if present is None:
+        return Block(n, [Part(data)])
+    return Block(n, [Part(data, np.repeat(present[:, None], len(raw), axis=1), present * len(raw))])
 
 
 def concat(blocks: list[Block]) -> Block:
@@ -153,7 +188,7 @@ def _cells(keys: list[str], bits: np.ndarray, ints: np.ndarray | bool, present: 
     all_int32 = small is not None and bool(small.all())
     size = 4 if all_int32 else 8
     payload = bits.astype("<i8").view(np.uint8).reshape(n, m, 8)[:, :, :size]
-    parts: list[tuple[np.ndarray, np.ndarray | None]] = []
+    parts: list[Part] = []
     a = 0
     for key_len, group in groupby(keys, key=len):
         g = len(list(group))
@@ -163,15 +198,18 @@ def _cells(keys: list[str], bits: np.ndarray, ints: np.ndarray | bool, present: 
         cells[:, :, 1 : head - 1] = np.frombuffer("".join(keys[a:b]).encode(), np.uint8).reshape(g, key_len)
         cells[:, :, head - 1] = 0
         cells[:, :, head:] = payload[:, a:b]
-        valid = None
-        if present is not None or (small is not None and not all_int32):
+        if present is None and (small is None or all_int32):
+            parts.append(Part(cells.reshape(n, -1)))
+        else:
             mask = np.ones((n, g, head + size), bool)
+            sizes = np.full((n, g), head + size)
             if small is not None and not all_int32:
                 mask[:, :, head + 4 :] = ~small[:, a:b, None]  # an int32's last 4 bytes are left out
+                sizes -= 4 * small[:, a:b]
             if present is not None:
                 mask &= present[:, a:b, None]
-            valid = mask.reshape(n, -1)
-        parts.append((cells.reshape(n, -1), valid))
+                sizes *= present[:, a:b]
+            parts.append(Part(cells.reshape(n, -1), mask.reshape(n, -1), sizes.sum(axis=1)))
         a = b
     return Block(n, parts)
 
@@ -209,13 +247,22 @@ def index_heads(kind: int, index: np.ndarray) -> Block:
     for d in range(width):  # digit d counted from the left, where the key has it
         power = np.where(digits - 1 - d >= 0, 10 ** np.maximum(digits - 1 - d, 0), 1)
         data[:, 1 + d] = np.where(d < digits, (index // power) % 10 + 48, 0)
-    return Block(n, [(data, np.arange(width + 2)[None, :] < (digits + 2)[:, None])])
+    return Block(n, [Part(data, np.arange(width + 2)[None, :] < (digits + 2)[:, None], digits + 2)])
 
 
 def array(key: str, values: np.ndarray, is_int: np.ndarray | bool, present: np.ndarray | None = None) -> Block:
     """An array element of the numbers in each row of ``values`` (rows, columns)."""
-    body = numbers([str(j) for j in range(values.shape[1])], values, is_int)
-    return document(ARRAY, key, body, present)
+    return document(ARRAY, key, numbers(_index_keys(values.shape[1]), values, is_int), present)
+
+
+def int_array(key: str, values: np.ndarray) -> Block:
+    """An array element of the ints in each row of int ``values`` (rows, columns)."""
+    return document(ARRAY, key, integers(_index_keys(values.shape[1]), values))
+
+
+@functools.cache
+def _index_keys(count: int) -> list[str]:
+    return [str(j) for j in range(count)]
 
 
 def pair_array(key: str, values: np.ndarray) -> Block:
