@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -100,6 +101,91 @@ def test_a_refused_sample_is_named_and_nothing_is_left_when_batches_overlap_thei
     try:
         with pytest.raises(fop.PoseFormatError, match=rf"images\[{image}\] .*MongoDB cannot store .*(nest|depth)"):
             adapter.add_pose_data(ds, formats.read(path), tmp_path, overlap=True)
+        assert len(ds) == 0
+    finally:
+        ds.delete()
+
+
+def test_a_deep_segmentation_encoded_in_the_parsing_process_is_named_and_nothing_is_left(
+    fo_db, tmp_path, dataset_name, monkeypatch
+):
+    """A segmentation nested deeper than pymongo decodes (encoded in the parsing process, so the
+    refused batch is searched by decoding its documents) is still the named image's fault."""
+    from fiftyone_pose.formats import worker
+
+    doc = coco_doc()
+    doc["annotations"][-1]["segmentation"] = "@deep@"
+    image = next(i for i, im in enumerate(doc["images"]) if im["id"] == doc["annotations"][-1]["image_id"])
+    path = tmp_path / "bad.json"  # (990 levels: deeper than json.dumps writes)
+    path.write_text(json.dumps(doc).replace('"@deep@"', "[" * 990 + "1.5" + "]" * 990))
+    monkeypatch.setattr(worker, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(worker, "usable_cpus", lambda: 2)
+    before = set(fo_db.list_datasets())
+    with pytest.raises(fop.PoseFormatError, match=rf"images\[{image}\] .*MongoDB cannot store"):
+        fop.load(path, images_dir=tmp_path, name=dataset_name)
+    assert set(fo_db.list_datasets()) == before and not leftover_datasets()
+
+
+def test_samples_are_stored_in_file_order_batch_after_batch(fo_db, tmp_path, monkeypatch):
+    """FiftyOne lists a dataset's samples in MongoDB's natural order: each batch is inserted after
+    the one before, never beside it, so the dataset lists the file's images in the file's order."""
+    from fiftyone_pose.fo import adapter, documents
+
+    doc = coco_doc()
+    doc["images"] = [{**im, "id": 100 + i, "file_name": f"{i:04d}.jpg"} for i in range(40) for im in doc["images"][:1]]
+    doc["annotations"] = [
+        {**a, "image_id": 100 + (7 * i) % 40, "id": i + 1} for i, a in enumerate(doc["annotations"] * 10)
+    ]
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps(doc))
+    real, calls = documents.insert_samples, []
+
+    def uneven_insert(ds, docs):  # every other insert slow: one beside it would overtake it
+        calls.append(1)
+        time.sleep(0.05 if len(calls) % 2 else 0)
+        return real(ds, docs)
+
+    monkeypatch.setattr(documents, "insert_samples", uneven_insert)
+    monkeypatch.setattr(adapter, "CHUNK", 3)
+    ds = fop.load(path, images_dir=tmp_path)
+    try:
+        assert ds.values("image_id") == [im["id"] for im in doc["images"]]
+    finally:
+        ds.delete()
+
+
+def test_a_failure_while_a_batch_is_inserted_leaves_nothing(fo_db, tmp_path, monkeypatch):
+    """A failure building a batch while the one before is still being inserted: that insert ends
+    before the samples are deleted, so none is left (abandoned, it would store them afterwards)."""
+    from fiftyone_pose import formats
+    from fiftyone_pose.fo import adapter, documents, encoder
+
+    doc = coco_doc()
+    doc["images"] = [{**im, "id": 100 + i, "file_name": f"{i:04d}.jpg"} for i in range(12) for im in doc["images"][:1]]
+    doc["annotations"] = [{**a, "image_id": 100 + i % 12, "id": i + 1} for i, a in enumerate(doc["annotations"] * 4)]
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps(doc))
+    real_insert, real_batch = documents.insert_samples, encoder.SampleEncoder.batch
+    built = []
+
+    def slow_insert(ds, docs):
+        time.sleep(0.5)
+        return real_insert(ds, docs)
+
+    def failing_batch(self, lo, hi):
+        built.append(lo)
+        if len(built) == 3:
+            raise RuntimeError("boom")
+        return real_batch(self, lo, hi)
+
+    monkeypatch.setattr(documents, "insert_samples", slow_insert)
+    monkeypatch.setattr(encoder.SampleEncoder, "batch", failing_batch)
+    monkeypatch.setattr(adapter, "CHUNK", 4)
+    ds = fo_db.Dataset()
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            adapter.add_pose_data(ds, formats.read(path), tmp_path, overlap=True)
+        time.sleep(1.0)  # an abandoned insert would have stored its batch by now
         assert len(ds) == 0
     finally:
         ds.delete()

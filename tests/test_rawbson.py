@@ -91,11 +91,12 @@ def test_open_documents_leave_room_for_appended_elements():
 def blocks(draw):
     n = draw(st.integers(0, 6))
     parts = []
-    for _ in range(draw(st.integers(1, 7))):
+    for _ in range(draw(st.integers(0, 7))):
         width = draw(st.sampled_from([0, 1, 3, 255, 256, 300]))
         data = draw(hnp.arrays(np.uint8, (n, width)))
         valid = draw(st.one_of(st.none(), hnp.arrays(bool, (n, width))))
-        parts.append((data, valid))
+        known = valid is not None and draw(st.booleans())  # sizes given by the maker, or counted
+        parts.append(rb.Part(data, valid, valid.sum(axis=1) if known else None))
     return rb.Block(n, parts)
 
 
@@ -109,6 +110,40 @@ def test_rows_are_each_rows_unmasked_bytes(block):
     ]
     assert block.rows() == expected
     assert block.lengths.tolist() == [len(r) for r in expected]
+
+
+@settings(max_examples=200, deadline=None)
+@given(number_tables(), st.data())
+def test_parts_sizes_are_their_masks_counts(table, data):
+    """Where a part's maker states its bytes per row (numbers with per-value ``present``, constants
+    in some rows, array-key heads, a block kept in some rows), they are its mask's counts."""
+    values, is_int, _ = table
+    n, m = values.shape
+    present = data.draw(hnp.arrays(bool, (n, m)))
+    rows = data.draw(hnp.arrays(bool, (n,)))
+    keys = [f"k{j}" * (j % 3 + 1) for j in range(m)]
+    blocks = [
+        rb.numbers(keys, values, is_int, present),
+        rb.const(n, b"abc", present=rows),
+        rb.index_heads(rb.DOCUMENT, np.arange(n) * 37),
+        rb.numbers(keys, values, is_int).only(rows),
+    ]
+    for block in blocks:
+        for part in block.parts:
+            if part.sizes is not None:
+                assert part.sizes.tolist() == part.valid.sum(axis=1).tolist()
+        assert block.lengths.tolist() == [len(r) for r in block.rows()]
+    expected = [
+        bson.encode(
+            {
+                k: v
+                for k, v, p in zip(keys, to_lists(values[i], np.broadcast_to(is_int, values.shape)[i]), present[i])
+                if p
+            }
+        )[4:-1]
+        for i in range(n)
+    ]
+    assert blocks[0].rows() == expected
 
 
 texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)

@@ -91,10 +91,6 @@ CHUNK = 1024
 EXPORT_BATCH = 1024
 #: persons per chunk a streamed export hands to the writer
 EXPORT_CHUNK = 4096
-#: batches of samples inserted at once while the next is built, where a second CPU is there: two
-#: insert streams let mongod use both cores (COCO 64k, interleaved runs: the samples are built and
-#: inserted in 1.96-2.05 s instead of 2.43-2.64 s with one)
-WRITERS = 2
 
 
 # ---------------------------------------------------------------------------------------- import
@@ -118,10 +114,11 @@ def add_pose_data(
     All or nothing: on any failure (Ctrl-C included, an error in a late chunk too) the samples
     inserted so far are deleted. Each sample is stored exactly once, also through a replica set's
     failover (checked at the end), or the import fails with a ``documents.DatabaseError``.
-    ``overlap``: build each batch of samples while the ones before are inserted (``WRITERS`` at
-    once); by default where a second CPU is there for mongod (idle 2 cores, COCO 64k: 0.90x the
-    time with one batch inserted at a time; on one CPU the two would take turns:
-    benchmarks/results-memory.md).
+    ``overlap``: build each batch of samples while the one before is inserted; by default where
+    a second CPU is there for mongod (idle 2 cores, COCO 64k: 0.90x the time; on one CPU the
+    two would take turns: benchmarks/results-memory.md). One batch is inserted at a time, so the
+    samples are stored in file order, as FiftyOne lists them (two at once let mongod use both
+    cores, 0.4-0.5 s less at COCO 64k, but interleaved the samples' order from run to run).
     """
     stream = data if isinstance(data, PoseStream) else PoseStream.of(data)
     if overlap is None:
@@ -160,23 +157,24 @@ def _add_pose_data(
         encoder = SampleEncoder(
             header, persons, images_dir, label_field, documents.dataset_id(dataset), tags, reserved, sample_elements
         )
-        writers = WRITERS if overlap else 1
-        writer = ThreadPoolExecutor(max_workers=writers)
-        inserting: list[tuple[Future, list[RawBSONDocument], int]] = []  # batches being inserted, oldest first
+        writer = ThreadPoolExecutor(max_workers=1)
+        inserting: tuple[Future, list[RawBSONDocument], int] | None = None  # a batch being inserted
         try:
             with paused_gc(), fou.ProgressBar(total=num_images, progress=progress) as pb:
                 for lo in range(0, num_images, CHUNK):
                     hi = min(lo + CHUNK, num_images)
                     new_ids, docs = encoder.batch(lo, hi)
                     ids.extend(new_ids)
-                    if len(inserting) == writers:
-                        _inserted(*inserting.pop(0), header)
-                    inserting.append((writer.submit(documents.insert_samples, dataset, docs), docs, lo))
+                    if inserting is not None:
+                        _inserted(*inserting, header)
+                    inserting = (writer.submit(documents.insert_samples, dataset, docs), docs, lo)
                     if not overlap:
-                        _inserted(*inserting.pop(0), header)
+                        _inserted(*inserting, header)
+                        inserting = None
                     pb.update(hi - lo)
-                while inserting:
-                    _inserted(*inserting.pop(0), header)
+                if inserting is not None:
+                    _inserted(*inserting, header)
+                    inserting = None
             stored = documents.count_samples(dataset, ids)
             if stored != len(ids):  # e.g. writes acknowledged by one node, then rolled back by a failover
                 raise documents.DatabaseError(
@@ -186,8 +184,9 @@ def _add_pose_data(
             if encoder.has_extra_json:
                 declare_extra_json(dataset)
         except BaseException:  # all or nothing, also on Ctrl-C
-            for insert, _, _ in inserting:  # the other batches' inserts end before their samples are deleted
-                _wait_quietly(insert)
+            # an insert still running (failed while the next batch was built, or Ctrl-C anywhere) ends
+            # first: abandoned, it would go on in mongod and store samples after the cleanup
+            writer.shutdown(wait=True)
             documents.delete_samples(dataset, ids)
             raise
         finally:
@@ -197,11 +196,7 @@ def _add_pose_data(
 
 def _inserted(insert: Future, docs: list[RawBSONDocument], first_image: int, data: PoseData) -> None:
     """Wait for the insert of a batch of samples (it runs in the writer thread); a sample MongoDB
-    refuses (nested deeper than it stores, over 16 MB) is named, with MongoDB's reason.
-
-    Ctrl-C while waiting lets the insert finish before the import deletes what it wrote (an
-    abandoned insert goes on in mongod and would re-create the collection the cleanup drops).
-    """
+    refuses (nested deeper than it stores, over 16 MB) is named, with MongoDB's reason."""
     try:
         insert.result()
     except (pymongo.errors.OperationFailure, bson.errors.InvalidDocument) as e:
@@ -211,10 +206,7 @@ def _inserted(insert: Future, docs: list[RawBSONDocument], first_image: int, dat
             errors = e.details.get("writeErrors") or [{"index": None}]
             j, reason = errors[0]["index"], errors[0].get("errmsg")
         else:  # the whole message was refused: find the sample
-            j = next(
-                (j for j, d in enumerate(docs) if len(d.raw) > MAX_BSON or too_deep(bson.decode(d.raw), MAX_NESTING)),
-                None,
-            )
+            j = next((j for j, d in enumerate(docs) if _refused(d.raw)), None)
             reason = str(e)[:200]
         if j is None:
             raise
@@ -223,17 +215,17 @@ def _inserted(insert: Future, docs: list[RawBSONDocument], first_image: int, dat
             f"MongoDB cannot store this image's sample: {reason}",
             record=f"images[{i}] (id {data.images.ids[i]}, {data.images.file_names[i]})",
         ) from None
-    except BaseException:  # Ctrl-C while waiting
-        _wait_quietly(insert)
-        raise
 
 
-def _wait_quietly(future: Future) -> None:
-    """Let a running insert finish (its documents are then deleted with the rest)."""
+def _refused(raw: bytes) -> bool:
+    """Whether MongoDB refuses a sample document for its size or nesting (one nested deeper than
+    pymongo decodes, e.g. encoded in the parsing process, counts as refused)."""
+    if len(raw) > MAX_BSON:
+        return True
     try:
-        future.result()
-    except Exception:
-        pass
+        return too_deep(bson.decode(raw), MAX_NESTING)
+    except bson.errors.InvalidBSON:
+        return True
 
 
 def to_pose_data(

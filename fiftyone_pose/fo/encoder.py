@@ -94,8 +94,9 @@ class PersonStore:
     def items(self, lo: int, hi: int) -> list[tuple[list[memoryview], np.ndarray]]:
         """Per image of ``lo:hi``, the array bodies of its keypoints, boxes and part boxes, and their sizes.
 
-        Each item is read on its own (``os.pread``): a batch's items are all over the file, and a
-        memory map would count every page read around them as this process's memory."""
+        Items are read with ``os.pread`` (see ``_ItemList.joined``), not through a memory map: a
+        batch's items are all over the file, and a map would count every page read around them as
+        this process's memory."""
         return [items.joined(self._file.fileno(), lo, hi) for items in self._lists]
 
     def _encode(self, p: Persons, rows: np.ndarray) -> list[tuple[np.ndarray, list[bytes]]]:
@@ -365,11 +366,11 @@ def _encode_rest(doc: dict[str, Any]) -> bytes:
     try:
         return bson.encode(doc)[4:-1]
     except (bson.errors.InvalidDocument, OverflowError):
-        if "segmentation" not in doc:  # the other values were checked by split_extras
+        if SEGMENTATION not in doc:  # the other values were checked by split_extras
             raise
-    rest = {k: v for k, v in doc.items() if k != "segmentation"}
+    rest = {k: v for k, v in doc.items() if k != SEGMENTATION}
     other = orjson.loads(rest.get("extra_json") or "{}")
-    extra_json = orjson.dumps({**other, "segmentation": doc["segmentation"]}).decode()
+    extra_json = orjson.dumps({**other, SEGMENTATION: doc[SEGMENTATION]}).decode()
     return bson.encode({**rest, "extra_json": extra_json})[4:-1]
 
 

@@ -3,8 +3,9 @@
 Import writes finished sample documents with ``insert_many``; encoding them value by value (the
 C encoder walking millions of floats in nested lists, after Python built those lists) was half
 of the import time. Here a ``Block`` is one part of every row's document as padded byte
-matrices: each part has ``data`` (rows, width) uint8 and ``valid`` (rows, width) bool, and the
-row's bytes are ``data[i][valid[i]]``, part after part. Blocks of fixed-type columns take a few
+matrices: each ``Part`` has ``data`` (rows, width) uint8 and, where some rows leave bytes out,
+``valid`` (rows, width) bool and its bytes per row; the row's bytes are ``data[i][valid[i]]``,
+part after part. Blocks of fixed-type columns take a few
 numpy operations, nest without copying, and are cut into one ``bytes`` per row at the end.
 The encoding is pymongo's own (same element types, ints as int32 where they fit, else int64),
 which the tests pin byte for byte against ``bson.encode``.
@@ -46,15 +47,11 @@ class Part(NamedTuple):
 
 @dataclass
 class Block:
-    """Part of every row's document: row ``i`` is ``data[i][valid[i]]`` of each part in turn
-    (``(data, valid)`` pairs are taken as ``Part``s)."""
+    """Part of every row's document: row ``i`` is ``data[i][valid[i]]`` of each part in turn."""
 
     n: int
     parts: list[Part] = field(default_factory=list)
     _lengths: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        self.parts = [part if isinstance(part, Part) else Part(*part) for part in self.parts]
 
     @property
     def lengths(self) -> np.ndarray:
@@ -86,6 +83,8 @@ class Block:
             else:
                 merged.append((masked, parts))
         cut = [_cut(self.n, parts, masked) for masked, parts in merged]
+        if not cut:
+            return [b""] * self.n
         return cut[0] if len(cut) == 1 else list(map(b"".join, zip(*cut)))
 
     def only(self, present: np.ndarray) -> Block:
@@ -148,7 +147,7 @@ def concat(blocks: list[Block]) -> Block:
 
 def object_ids(key: str, oids: np.ndarray) -> Block:
     """ObjectId elements from a (rows, 12) uint8 array of their bytes."""
-    return concat([const(len(oids), element_head(OBJECT_ID, key)), Block(len(oids), [(oids, None)])])
+    return concat([const(len(oids), element_head(OBJECT_ID, key)), Block(len(oids), [Part(oids)])])
 
 
 def numbers(keys: list[str], values: np.ndarray, is_int: np.ndarray | bool, present: np.ndarray | None = None) -> Block:
@@ -233,7 +232,7 @@ def document(
     sizes = (body.lengths + extra + 5).astype("<i4").view(np.uint8).reshape(n, 4)
     head = [] if key is None else [key if isinstance(key, Block) else const(n, element_head(kind, key))]
     tail = [] if appended is not None else [const(n, b"\x00")]
-    out = concat([*head, Block(n, [(sizes, None)]), body, *tail])
+    out = concat([*head, Block(n, [Part(sizes)]), body, *tail])
     return out if present is None else out.only(present)
 
 
@@ -279,7 +278,7 @@ def pair_array(key: str, values: np.ndarray) -> Block:
         8
     )  # the x, then y payload of each pair
     data[:, at] = np.ascontiguousarray(values, dtype="<f8").view(np.uint8).reshape(n, 2 * k, 8)
-    return Block(n, [(data, None)])
+    return Block(n, [Part(data)])
 
 
 def int32_bytes(value: int) -> bytes:

@@ -246,7 +246,7 @@ class Scenes:
                 np.ascontiguousarray(coordinates, "<f8").view(np.uint8).reshape(m, -1, 8)
             )
             heads = rb.index_heads(rb.DOCUMENT, len(sides) * rank + s)
-            per_side.append(rb.concat([heads, rb.Block(m, [(data, None)])]).only(finite).rows() if m else [])
+            per_side.append(rb.concat([heads, rb.Block(m, [rb.Part(data)])]).only(finite).rows() if m else [])
         items = [item for person in zip(*per_side) for item in person]
         head = rb.element_head(rb.DOCUMENT, SKELETON_3D)
         k = len(sides)
