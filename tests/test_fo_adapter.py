@@ -106,24 +106,17 @@ def test_a_refused_sample_is_named_and_nothing_is_left_when_batches_overlap_thei
         ds.delete()
 
 
-def test_a_deep_segmentation_encoded_in_the_parsing_process_is_named_and_nothing_is_left(
-    fo_db, tmp_path, dataset_name, monkeypatch
-):
-    """A segmentation nested deeper than pymongo decodes (encoded in the parsing process, so the
-    refused batch is searched by decoding its documents) is still the named image's fault."""
-    from fiftyone_pose.formats import worker
+def test_a_document_too_deep_for_pymongo_to_decode_counts_as_refused():
+    """A refused batch is searched for the sample MongoDB refused by decoding its documents; one
+    nested deeper than pymongo decodes (a segmentation encoded in the parsing process) is it."""
+    from fiftyone_pose.fo import adapter
+    from fiftyone_pose.fo import rawbson as rb
 
-    doc = coco_doc()
-    doc["annotations"][-1]["segmentation"] = "@deep@"
-    image = next(i for i, im in enumerate(doc["images"]) if im["id"] == doc["annotations"][-1]["image_id"])
-    path = tmp_path / "bad.json"  # (990 levels: deeper than json.dumps writes)
-    path.write_text(json.dumps(doc).replace('"@deep@"', "[" * 990 + "1.5" + "]" * 990))
-    monkeypatch.setattr(worker, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(worker, "usable_cpus", lambda: 2)
-    before = set(fo_db.list_datasets())
-    with pytest.raises(fop.PoseFormatError, match=rf"images\[{image}\] .*MongoDB cannot store"):
-        fop.load(path, images_dir=tmp_path, name=dataset_name)
-    assert set(fo_db.list_datasets()) == before and not leftover_datasets()
+    raw = rb.wrap(b"\x010\x00" + bytes(8))
+    for _ in range(1100):  # [[...[0.0]...]]: built as bytes, deeper than bson.decode goes
+        raw = rb.wrap(b"\x040\x00" + raw)
+    assert adapter.mongodb_refuses(raw)
+    assert not adapter.mongodb_refuses(rb.wrap(b"\x010\x00" + bytes(8)))
 
 
 def test_samples_are_stored_in_file_order_batch_after_batch(fo_db, tmp_path, monkeypatch):

@@ -56,6 +56,35 @@ def test_a_file_read_in_a_worker_is_the_file_read_here(tmp_path, monkeypatch, na
     assert _written(there, tmp_path / "there.json", format) == _written(here, tmp_path / "here.json", format)
 
 
+def test_prepare_runs_in_the_worker_only_while_the_caller_is_behind(tmp_path, monkeypatch):
+    """The worker prepares chunks while the caller is still reading the ones before, and leaves
+    that work to the caller when it waits for chunks: a slow caller gets prepared chunks, a fast
+    one gets some as read; either way a chunk holds the same persons."""
+    import time
+
+    from fiftyone_pose.fo.prepared import Elements, encode_segmentations
+
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    doc = COCO_LIKE["coco"]()
+    polygon = [[0.5 + j for j in range(12_000)]]  # a chunk's part is larger than the pipe's 64 kB buffer
+    doc["annotations"] = [{**a, "id": i + 1, "segmentation": polygon} for i, a in enumerate(doc["annotations"] * 8)]
+    src = write_json(tmp_path / "in.json", doc)
+    expected = [encode_segmentations(c).segmentations for c in formats.read_stream(src, "coco", parallel=False)]
+
+    def read(pause: float) -> list[bool]:
+        prepared, chunks = [], []
+        for chunk in formats.read_stream(src, "coco", parallel=True, prepare=encode_segmentations):
+            time.sleep(pause)
+            prepared.append(any(type(s) is Elements for s in chunk.segmentations))
+            chunks.append(chunk.segmentations if prepared[-1] else encode_segmentations(chunk).segmentations)
+        assert chunks == expected
+        return prepared
+
+    assert all(any(s is not None for s in segmentations) for segmentations in expected)
+    assert sum(read(0.05)[1:]) >= len(expected) - 3  # the caller behind: the worker prepares
+    assert not all(read(0.0))  # the caller waiting: it prepares chunks itself
+
+
 def test_a_bad_record_in_a_late_chunk_is_raised_at_the_same_point(tmp_path, monkeypatch):
     monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
     doc = COCO_LIKE["coco"]()

@@ -206,7 +206,7 @@ def _inserted(insert: Future, docs: list[RawBSONDocument], first_image: int, dat
             errors = e.details.get("writeErrors") or [{"index": None}]
             j, reason = errors[0]["index"], errors[0].get("errmsg")
         else:  # the whole message was refused: find the sample
-            j = next((j for j, d in enumerate(docs) if _refused(d.raw)), None)
+            j = next((j for j, d in enumerate(docs) if mongodb_refuses(d.raw)), None)
             reason = str(e)[:200]
         if j is None:
             raise
@@ -217,7 +217,7 @@ def _inserted(insert: Future, docs: list[RawBSONDocument], first_image: int, dat
         ) from None
 
 
-def _refused(raw: bytes) -> bool:
+def mongodb_refuses(raw: bytes) -> bool:
     """Whether MongoDB refuses a sample document for its size or nesting (one nested deeper than
     pymongo decodes, e.g. encoded in the parsing process, counts as refused)."""
     if len(raw) > MAX_BSON:

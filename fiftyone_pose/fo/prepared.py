@@ -1,6 +1,7 @@
 """What an import does to each chunk of persons where the file is read, so that it overlaps the
 rest of the import: ``formats.read_stream``'s ``prepare``, run in the parsing process when there
-is one (``formats.worker``). Each segmentation becomes its BSON element.
+is one (``formats.worker``), on the chunks it reads while the importing process is behind; the
+encoder takes a segmentation encoded or not. Each segmentation becomes its BSON element.
 
 A segmentation (COCO's polygons or RLE) is the one person value without a fixed shape in most
 files. Encoded in the importing process, it was pickled as Python lists, unpickled there, then

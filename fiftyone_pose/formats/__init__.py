@@ -144,9 +144,11 @@ def read_stream(
     (with a warning) where a worker cannot start. Header, chunks, notes and user errors are the
     same either way.
 
-    ``prepare``: applied to each chunk where it is read, so in the second process when there is
-    one (a module-level function: it is sent by name): the part of the caller's work on a chunk
-    that should overlap the rest of it.
+    ``prepare``: the part of the caller's work on a chunk that may overlap the rest of it (a
+    module-level function: it is sent by name). Read here, every chunk is prepared; read in the
+    second process, a chunk is prepared there only while the caller is behind, so the caller
+    must take a chunk prepared or not alike (it waits for chunks otherwise: then it does the
+    work itself, and the two processes share it).
     """
     module = _checked(detect(path) if format == "auto" else format, "read", options)
     with paused_gc():
