@@ -5,8 +5,9 @@ C encoder walking millions of floats in nested lists, after Python built those l
 of the import time. Here a ``Block`` is one part of every row's document as padded byte
 matrices: each ``Part`` has ``data`` (rows, width) uint8 and, where some rows leave bytes out,
 ``valid`` (rows, width) bool and its bytes per row; the row's bytes are ``data[i][valid[i]]``,
-part after part. Blocks of fixed-type columns take a few
-numpy operations, nest without copying, and are cut into one ``bytes`` per row at the end.
+part after part. Blocks of fixed-type columns take a few numpy operations, nest without
+copying, and are cut into one ``bytes`` per row at the end; documents of many such rows and
+other per-row bytes are joined column by column (``documents_of``).
 The encoding is pymongo's own (same element types, ints as int32 where they fit, else int64),
 which the tests pin byte for byte against ``bson.encode``.
 """
