@@ -93,18 +93,12 @@ class PoseStream:
         add_notes(notes, header.notes)
         header = dataclasses.replace(header, notes=notes)
 
-        def chunks() -> Iterator[Persons]:
-            try:
-                for chunk in self:
-                    out = fn(dataclasses.replace(self.header, persons=chunk, notes={}))
-                    del chunk
-                    add_notes(notes, out.notes)
-                    yield out.persons
-                    del out
-            finally:  # ``fn`` failed, or the new stream was closed part-read
-                self.close()
+        def convert(chunk: Persons) -> Persons:
+            out = fn(dataclasses.replace(self.header, persons=chunk, notes={}))
+            add_notes(notes, out.notes)
+            return out.persons
 
-        return PoseStream(header, _Derived(chunks(), self))
+        return self._derived(header, convert)
 
     def take_images(self, rows: Sequence[int]) -> PoseStream:
         """The stream of the images at ``rows`` only, in that order, and their persons (``model.take_images``
@@ -112,13 +106,19 @@ class PoseStream:
         taken = np.asarray(rows, np.int64)
         header = dataclasses.replace(self.header, images=images_at(self.header.images, taken))
         new_row = new_rows(len(self.header.images), taken)
+        return self._derived(header, lambda chunk: persons_of_rows(chunk, new_row))
+
+    def _derived(self, header: PoseData, convert: Callable[[Persons], Persons]) -> PoseStream:
+        """The stream of ``header`` and of ``convert`` applied to each of this stream's chunks."""
 
         def chunks() -> Iterator[Persons]:
             try:
                 for chunk in self:
-                    yield persons_of_rows(chunk, new_row)
+                    out = convert(chunk)
                     del chunk
-            finally:  # a failure, or the new stream closed part-read
+                    yield out
+                    del out
+            finally:  # ``convert`` failed, or the new stream was closed part-read
                 self.close()
 
         return PoseStream(header, _Derived(chunks(), self))

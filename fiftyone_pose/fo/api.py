@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import fiftyone as fo
-import numpy as np
 import pymongo
 
 from .. import formats
@@ -129,7 +128,7 @@ def read_for_import(
         count = len(_header(data).images)
         rows = pick(count) if pick is not None else None
         if rows is not None and rows != list(range(count)):
-            data = data.take_images(rows) if isinstance(data, PoseStream) else take_images(data, np.asarray(rows))
+            data = data.take_images(rows) if isinstance(data, PoseStream) else take_images(data, rows)
         return check_images(data, images_dir, require_images, path), images_dir
     except BaseException:
         if isinstance(data, PoseStream):
