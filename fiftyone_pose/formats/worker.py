@@ -250,10 +250,12 @@ def main() -> None:
 
     A thread writes the pickled parts to the pipe while the next chunk is parsed, so the parse
     waits for the caller only when ``_AHEAD`` chunks are waiting to be read. The caller's
-    ``prepare`` is applied to a chunk only while the caller is behind (a part sent is still being
-    written: parts are larger than the pipe's 64 kB buffer); when the caller waits for chunks, it
-    does that work itself, so the two processes share it (COCO 64k: its persons are all read
-    0.1-0.2 s sooner, COCO-WholeBody 30k: 0.6-0.9 s sooner, than with every chunk prepared here).
+    ``prepare`` is applied to a chunk only while the caller is behind (a part sent is still waiting
+    or being written: parts are larger than the pipe's 64 kB buffer); when the caller waits for
+    chunks, it does that work itself, so the two processes share it (idle, COCO 64k: its persons
+    are all read 0.1-0.2 s sooner, COCO-WholeBody 30k: 0.6-0.9 s sooner, than with every chunk
+    prepared here). A part the writer thread has not yet taken up counts as unread too, so on a
+    busy machine more chunks are prepared here, as they all were before.
     """
     gc.disable()  # short-lived, and parsing makes no cycles (see core.bulk.paused_gc)
     from . import read_stream as read
