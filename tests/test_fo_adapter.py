@@ -79,6 +79,29 @@ def test_a_sample_mongodb_refuses_is_named_and_nothing_is_left(fo_db, tmp_path, 
     )
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize(
+    ("record", "key", "depth"),
+    [("annotations", "segmentation", 1000), ("annotations", "history", 300), ("annotations", "history", 1000),
+     ("images", "history", 1000)],
+)  # fmt: skip
+def test_a_value_too_deep_to_keep_is_named_in_either_process(
+    fo_db, tmp_path, dataset_name, parallel, record, key, depth
+):
+    """Deeper than JSON text holds (254) and than pymongo encodes or pickle sends at Python's
+    recursion limit (~1000, ~500): the image and the field are named, never a RecursionError."""
+    doc = coco_doc()
+    target = doc[record][-1]
+    target[key] = "DEEP"
+    image = next(i for i, im in enumerate(doc["images"]) if im["id"] == target.get("image_id", target["id"]))
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps(doc).replace('"DEEP"', "[" * depth + "1.5" + "]" * depth))
+    before = set(fo_db.list_datasets())
+    with pytest.raises(fop.PoseFormatError, match=rf"deep\.json: images\[{image}\] .*field '{key}': nested deeper"):
+        fop.load(path, images_dir=tmp_path, name=dataset_name, parallel=parallel)
+    assert set(fo_db.list_datasets()) == before and not leftover_datasets()
+
+
 @pytest.mark.parametrize("depth", [190, 300])
 def test_a_refused_sample_is_named_and_nothing_is_left_when_batches_overlap_their_inserts(
     fo_db, tmp_path, monkeypatch, depth

@@ -105,3 +105,10 @@ class PoseFormatError(PoseError, ValueError):
             self.path = os.fspath(path)
             self.args = (self.render(),)
         return self
+
+    def with_record(self, record: str) -> PoseFormatError:
+        """The same error, attributed to ``record`` when it has none yet."""
+        if self.record is None:
+            self.record = record
+            self.args = (self.render(),)
+        return self

@@ -53,6 +53,10 @@ class Images:
     def __len__(self) -> int:
         return len(self.file_names)
 
+    def record(self, i: int) -> str:
+        """How an error names image ``i``: ``images[i] (id ID, FILE_NAME)``."""
+        return f"images[{i}] (id {self.ids[i]}, {self.file_names[i]})"
+
     @classmethod
     def empty(cls) -> Images:
         return cls(np.zeros(0, np.int64), [], np.zeros(0, np.int64), np.zeros(0, np.int64), [])

@@ -213,7 +213,7 @@ def _inserted(insert: Future, docs: list[RawBSONDocument], first_image: int, dat
         i = first_image + j
         raise PoseFormatError(
             f"MongoDB cannot store this image's sample: {reason}",
-            record=f"images[{i}] (id {data.images.ids[i]}, {data.images.file_names[i]})",
+            record=data.images.record(i),
         ) from None
 
 

@@ -26,11 +26,12 @@ import orjson
 from bson import ObjectId
 from bson.raw_bson import RawBSONDocument
 
-from ..core.model import OPTIONAL_PERSON_KEYS, Persons, PoseData, plain_json
+from ..core.errors import PoseFormatError
+from ..core.model import OPTIONAL_PERSON_KEYS, Images, Persons, PoseData, plain_json
 from ..core.numbers import take_mask, to_lists
 from . import documents
 from . import rawbson as rb
-from .fields import KEYPOINT_RESERVED, boxes_field, parts_field, record_types, split_extras
+from .fields import KEYPOINT_RESERVED, boxes_field, parts_field, record_types, split_extras, too_deep_error
 from .prepared import SEGMENTATION, Elements
 
 #: persons encoded at a time: bounds the byte matrices (a COCO-WholeBody person is ~10 kB)
@@ -53,6 +54,7 @@ class PersonStore:
 
     def __init__(self, header: PoseData, sizes: tuple[np.ndarray, np.ndarray]) -> None:
         self.origin = header.origin
+        self.images = header.images  # (to name an image whose person cannot be kept)
         self.num_images = len(header.images)
         self.widths, self.heights = sizes
         self.names = {c["id"]: str(c.get("name", "person")) for c in header.categories}
@@ -120,7 +122,7 @@ class PersonStore:
             rb.const(n, bson.encode({"label": self.names.get(c, "person")})[4:-1], present=cats == c)
             for c in np.unique(cats).tolist()
         ])  # fmt: skip
-        rest = _rest(p, rows)
+        rest = _rest(p, rows, self.images)
         oids = rb.new_object_ids(3 * n)
         instance = documents.instance(oids[n : 2 * n])
         keypoint = rb.document(
@@ -304,22 +306,42 @@ class SampleEncoder:
         if self.more:
             columns.append(self.more(lo, hi, self.widths[lo:hi], self.heights[lo:hi]))
         if any(extras):
-            columns.append([self._extras(extra) if extra else b"" for extra in extras])
+            columns.append([self._extras(extra, lo + i) if extra else b"" for i, extra in enumerate(extras)])
         docs = list(map(RawBSONDocument, rb.documents_of(columns, n)))
         buf = oids.tobytes()
         return [ObjectId(buf[i : i + 12]) for i in range(0, len(buf), 12)], docs
 
-    def _extras(self, extra: dict[str, Any]) -> bytes:
-        """The BSON elements of an image's extra keys (those no field can take in ``extra_json``)."""
-        safe, other = split_extras(extra, self.reserved)
+    def _extras(self, extra: dict[str, Any], i: int) -> bytes:
+        """The BSON elements of image ``i``'s extra keys (those no field can take in ``extra_json``)."""
+        try:
+            safe, other = split_extras(extra, self.reserved)
+        except PoseFormatError as e:
+            raise e.with_record(self.images.record(i)) from None
         if other:
             safe = {**safe, "extra_json": other}
             self.has_extra_json = True
         return bson.encode(safe)[4:-1]
 
 
-def _rest(p: Persons, rows: np.ndarray) -> list[bytes]:
-    """Per person at ``rows``, the BSON elements of its values without a fixed shape."""
+def _rest(p: Persons, rows: np.ndarray, images: Images) -> list[bytes]:
+    """Per person at ``rows``, the BSON elements of its values without a fixed shape; a value
+    nested deeper than can be kept is an error naming the person's image (of ``images``)."""
+    try:
+        return _shapeless(p, rows)
+    except _Unkeepable as e:
+        raise e.error.with_record(images.record(int(p.image_index[e.row]))) from None
+
+
+class _Unkeepable(Exception):
+    """A person's value that cannot be kept (``error``), at row ``row`` of its chunk."""
+
+    def __init__(self, error: PoseFormatError, row: int) -> None:
+        super().__init__(error)
+        self.error, self.row = error, row
+
+
+def _shapeless(p: Persons, rows: np.ndarray) -> list[bytes]:
+    """``_rest`` of persons each of whose values can be kept (else ``_Unkeepable``)."""
     part_names = list(p.part_boxes)
     absent = {key: p.absent[key][rows] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
     exact_parts = [
@@ -332,7 +354,10 @@ def _rest(p: Persons, rows: np.ndarray) -> list[bytes]:
         head: dict[str, Any] = {"absent": missing} if missing else {}
         tail: dict[str, Any] = {}
         if p.extras[r]:
-            safe, other = split_extras(p.extras[r], KEYPOINT_RESERVED)
+            try:
+                safe, other = split_extras(p.extras[r], KEYPOINT_RESERVED)
+            except PoseFormatError as e:
+                raise _Unkeepable(e, r) from None
             tail.update(safe)
             if other:
                 tail["extra_json"] = other
@@ -348,7 +373,10 @@ def _rest(p: Persons, rows: np.ndarray) -> list[bytes]:
         if SEGMENTATION not in missing:
             doc[SEGMENTATION] = plain_json(segmentation)
         doc.update(tail)
-        rest.append(_encode_rest(doc) if doc else b"")
+        try:
+            rest.append(_encode_rest(doc) if doc else b"")
+        except PoseFormatError as e:
+            raise _Unkeepable(e, r) from None
     return rest
 
 
@@ -362,15 +390,19 @@ def _encode_rest(doc: dict[str, Any]) -> bytes:
     integer beyond int64, a NUL in a key) is kept as JSON text in ``extra_json``.
 
     Nesting deeper than MongoDB stores is not checked here (that would cost a pass over every
-    polygon); the insert refuses it and the import names the image."""
+    polygon); the insert refuses it and the import names the image. Nesting too deep for
+    pymongo to encode (about a thousand levels) is too deep for JSON text as well: an error."""
     try:
         return bson.encode(doc)[4:-1]
-    except (bson.errors.InvalidDocument, OverflowError):
+    except (bson.errors.InvalidDocument, OverflowError, RecursionError):
         if SEGMENTATION not in doc:  # the other values were checked by split_extras
             raise
     rest = {k: v for k, v in doc.items() if k != SEGMENTATION}
     other = orjson.loads(rest.get("extra_json") or "{}")
-    extra_json = orjson.dumps({**other, SEGMENTATION: doc[SEGMENTATION]}).decode()
+    try:
+        extra_json = orjson.dumps({**other, SEGMENTATION: doc[SEGMENTATION]}).decode()
+    except orjson.JSONEncodeError:  # (a JSON value from a file: only its nesting can fail)
+        raise too_deep_error(SEGMENTATION) from None
     return bson.encode({**rest, "extra_json": extra_json})[4:-1]
 
 

@@ -17,9 +17,10 @@ import bson
 import fiftyone as fo
 import orjson
 
-from ..core.errors import PoseUsageError
+from ..core.errors import PoseFormatError, PoseUsageError
 from ..core.model import ABSENT, PoseData
 from ..core.skeleton import Skeleton
+from ..formats.jsonio import JSON_NESTING
 from . import documents
 
 INFO_KEY = "fiftyone_pose"
@@ -76,18 +77,34 @@ def split_extras(extra: dict[str, Any], reserved: frozenset[str]) -> tuple[dict[
     safe = {k: v for k, v in extra.items() if is_field_name(k, reserved) and _storable(v)}
     if len(safe) == len(extra):
         return safe, None
-    return safe, orjson.dumps({k: v for k, v in extra.items() if k not in safe}).decode()
+    rest = {k: v for k, v in extra.items() if k not in safe}
+    try:
+        return safe, orjson.dumps(rest).decode()
+    except orjson.JSONEncodeError:  # (a JSON value from a file: only its nesting can fail)
+        key = next(k for k, v in rest.items() if too_deep(v, JSON_NESTING))
+        raise too_deep_error(key) from None
+
+
+def too_deep_error(key: str) -> PoseFormatError:
+    """The error for a value nested deeper than this package keeps (the caller names the record)."""
+    return PoseFormatError(
+        f"nested deeper than can be kept: MongoDB stores {MAX_NESTING} levels, and as JSON text "
+        f"{JSON_NESTING} (orjson's limit)",
+        field=key,
+    )
 
 
 def _storable(value: Any) -> bool:
     """Whether MongoDB stores ``value`` and gives it back unchanged."""
     if type(value) not in (dict, list):
         return type(value) is not int or -(2**63) <= value < 2**63
+    if too_deep(value):  # (first: encoding a value nested a thousand deep would fail)
+        return False
     try:
         bson.encode({"v": value})
     except (bson.errors.InvalidDocument, OverflowError):
         return False
-    return b'"$' not in orjson.dumps(value) and not too_deep(value)  # operator-like keys ("$x") confuse queries
+    return b'"$' not in orjson.dumps(value)  # operator-like keys ("$x") confuse queries
 
 
 def too_deep(value: Any, limit: int = _MAX_DEPTH, depth: int = 1) -> bool:

@@ -29,14 +29,15 @@ class Elements(bytes):
 def encode_segmentations(persons: Persons) -> Persons:
     """``persons`` with each segmentation BSON can hold as its ``Elements`` (``segmentation``: value).
 
-    One that it cannot hold (an integer beyond int64, a NUL in a key) stays as it is: the
-    encoder keeps it as JSON text. An absent one (None) stays None."""
+    One that it cannot hold (an integer beyond int64, a NUL in a key, nesting too deep for
+    pymongo) stays as it is: the encoder keeps it as JSON text, or names it. An absent one
+    (None) stays None."""
     segmentations = []
     for value in persons.segmentations:
         if value is not None:
             try:
                 value = Elements(bson.encode({SEGMENTATION: plain_json(value)})[4:-1])
-            except (bson.errors.InvalidDocument, OverflowError):
+            except (bson.errors.InvalidDocument, OverflowError, RecursionError):
                 pass
         segmentations.append(value)
     return dataclasses.replace(persons, segmentations=segmentations)

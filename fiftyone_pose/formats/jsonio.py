@@ -401,8 +401,12 @@ def dump_json(obj: Any, path: str | os.PathLike) -> None:
     write_atomic(path, [dumps(obj)])
 
 
+#: levels of nesting orjson writes (deeper, ``orjson.dumps`` fails)
+JSON_NESTING = 254
+
+
 def dumps(value: Any, records: str | None = None, first: int = 0) -> bytes:
-    """``orjson.dumps(value)``; what it cannot write (nesting deeper than 254 levels) is named:
+    """``orjson.dumps(value)``; what it cannot write (nesting deeper than ``JSON_NESTING``) is named:
     with ``records`` (e.g. ``"annotations"``) ``value`` is a list of them, numbered from ``first``."""
     try:
         return orjson.dumps(value)
@@ -411,7 +415,7 @@ def dumps(value: Any, records: str | None = None, first: int = 0) -> bytes:
         if records is not None:
             where = next((f"{records}[{first + i}]" for i, r in enumerate(value) if not _dumpable(r)), None)
         raise PoseFormatError(
-            f"cannot be written as JSON: {e} (orjson writes up to 254 levels of nesting)", record=where
+            f"cannot be written as JSON: {e} (orjson writes up to {JSON_NESTING} levels of nesting)", record=where
         ) from None
 
 

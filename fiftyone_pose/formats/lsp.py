@@ -285,12 +285,12 @@ def encode(data: PoseData, *, flavor: str | None = None, unlabeled: str = "error
     if len(wrong):
         i = int(wrong[0])
         raise PoseUsageError(
-            f"joints.mat holds exactly one person per image; {_image(data, i)} has {per_image[i]} "
+            f"joints.mat holds exactly one person per image; {data.images.record(i)} has {per_image[i]} "
             f"({len(wrong)} image(s) have not exactly one): export to COCO instead, or keep one person per image"
         )
     if p.crowd.any():
         i = int(p.image_index[np.flatnonzero(p.crowd)[0]])
-        raise PoseUsageError(f"joints.mat has no crowd regions; {_image(data, i)} has one")
+        raise PoseUsageError(f"joints.mat has no crowd regions; {data.images.record(i)} has one")
     row_of_image = np.empty(m, np.int64)
     row_of_image[p.image_index] = np.arange(len(p))
     rows = row_of_image[order]  # the person of slot 0, 1, ...
@@ -308,7 +308,7 @@ def encode(data: PoseData, *, flavor: str | None = None, unlabeled: str = "error
             slot, j = (int(v) for v in np.argwhere(hidden)[0])
             raise PoseUsageError(
                 f"joints.mat has no 'unlabeled' state, and {int(hidden.sum())} point(s) are unlabeled (v = 0), "
-                f"e.g. {data.skeleton.keypoints[j]} in {_image(data, int(order[slot]))}: pass unlabeled='occluded' "
+                f"e.g. {data.skeleton.keypoints[j]} in {data.images.record(int(order[slot]))}: pass unlabeled='occluded' "
                 "to write them as not visible (at the coordinates the data holds for them), or export to COCO"
             )
         flags = np.where(hidden, _HIDDEN[flavor], flags)
@@ -318,7 +318,7 @@ def encode(data: PoseData, *, flavor: str | None = None, unlabeled: str = "error
         slot, j = (int(v) for v in np.argwhere(~np.isfinite(triplets).all(axis=2))[0])
         raise PoseUsageError(
             f"joints.mat holds finite coordinates only; {data.skeleton.keypoints[j]} in "
-            f"{_image(data, int(order[slot]))} is at {p.keypoints[rows[slot], j].tolist()}"
+            f"{data.images.record(int(order[slot]))} is at {p.keypoints[rows[slot], j].tolist()}"
         )
 
     recorded = _recorded(data)
@@ -351,7 +351,7 @@ def _slots(data: PoseData) -> np.ndarray:
         if not 1 <= number <= m:
             raise PoseUsageError(
                 f"joints.mat gives image n the n-th slot, so the {m} image(s) must be named im1.jpg .. im{m}.jpg "
-                f"(im0001.jpg, im00001.jpg: any zero padding); {_image(data, i)} does not fit "
+                f"(im0001.jpg, im00001.jpg: any zero padding); {data.images.record(i)} does not fit "
                 "(images are known by position only: other names, or a subset of the images, cannot be written "
                 "without renumbering them): export to COCO instead"
             )
@@ -364,13 +364,9 @@ def _slots(data: PoseData) -> np.ndarray:
         counts = np.bincount(slot_of, minlength=m)
         i = int(np.flatnonzero(counts[slot_of] > 1)[1])
         raise PoseUsageError(
-            f"two images have the same number, e.g. {_image(data, i)}: joints.mat has one slot per image"
+            f"two images have the same number, e.g. {data.images.record(i)}: joints.mat has one slot per image"
         )
     return order
-
-
-def _image(data: PoseData, i: int) -> str:
-    return f"images[{i}] (id {data.images.ids[i]}, {data.images.file_names[i]})"
 
 
 def _note(data: PoseData, reason: str, count: int) -> None:

@@ -60,6 +60,10 @@ POSIX = os.name == "posix"
 _AHEAD = 2
 #: how long a worker whose pipe is closed is given to end by itself before it is killed
 _EXIT_SECONDS = 0.5
+#: the worker's recursion limit: pickling a value takes two levels per level of nesting, and
+#: orjson parses up to 1024, so whatever the file holds crosses the pipe (the importing process
+#: names what is too deep to keep; unpickling does not recurse)
+_PICKLE_RECURSION = 4096
 
 
 class WorkerError(RuntimeError):
@@ -258,6 +262,7 @@ def main() -> None:
     busy machine more chunks are prepared here, as they all were before.
     """
     gc.disable()  # short-lived, and parsing makes no cycles (see core.bulk.paused_gc)
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), _PICKLE_RECURSION))
     from . import read_stream as read
 
     out = os.fdopen(int(sys.argv[1]), "wb")

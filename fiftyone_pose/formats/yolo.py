@@ -787,7 +787,7 @@ def _label_rows(data: PoseData) -> tuple[_LabelRows, dict[str, int]]:
         i = int(p.image_index[needed & ~sized[p.image_index]][0])
         raise PoseFormatError(
             "the image has no size: YOLO rows are divided by it",
-            record=f"images[{i}] (id {im.ids[i]}, {im.file_names[i]})",
+            record=im.record(i),
             field="width",
         )
     with np.errstate(divide="ignore", invalid="ignore"):  # sizes of 0 only where nothing is written
@@ -1159,7 +1159,7 @@ def _check_unique_labels(data: PoseData, splits: list[str], rels: list[str]) -> 
             other = data.images.file_names[j] if j != i else "a folder of another image"
             raise PoseFormatError(
                 f"its image and label would take the place of {other} (images/{s}/{rel}, labels/{s}/{key[1]}.txt)",
-                record=f"images[{i}] (id {data.images.ids[i]}, {data.images.file_names[i]})",
+                record=data.images.record(i),
                 field="file_name",
             )
 
