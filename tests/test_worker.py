@@ -212,15 +212,27 @@ def test_files_are_read_in_a_worker_when_large_and_a_second_cpu_is_there(tmp_pat
 def test_usable_cpus_are_the_affinity_within_a_containers_quota(tmp_path, monkeypatch):
     quota = tmp_path / "cpu.max"
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
-    assert usable_cpus(str(tmp_path / "none")) == 4  # no cgroup v2 file: the affinity
+    assert usable_cpus(str(tmp_path / "none")) == 4  # no cgroup files: the affinity
     for text, cpus in (("max 100000\n", 4), ("250000 100000\n", 2), ("150000 100000\n", 1), ("50000 100000", 1)):
         quota.write_text(text)
-        assert usable_cpus(str(quota)) == cpus, text
+        assert usable_cpus(str(tmp_path)) == cpus, text
     quota.write_text("garbage")
-    assert usable_cpus(str(quota)) == 4
+    assert usable_cpus(str(tmp_path)) == 4
     monkeypatch.delattr(os, "sched_getaffinity")  # macOS
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     assert usable_cpus(str(tmp_path / "none")) == 2
+
+
+@pytest.mark.parametrize("controller", ["cpu", "cpu,cpuacct"])
+def test_a_cgroup_v1_quota_counts_too(tmp_path, monkeypatch, controller):
+    """Docker on cgroup v1: ``--cpus 1.5`` writes quota 150000 over period 100000; -1 is none."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    folder = tmp_path / controller
+    folder.mkdir()
+    (folder / "cpu.cfs_period_us").write_text("100000\n")
+    for quota, cpus in (("-1\n", 4), ("150000\n", 1), ("200000\n", 2), ("800000\n", 4)):
+        (folder / "cpu.cfs_quota_us").write_text(quota)
+        assert usable_cpus(str(tmp_path)) == cpus, quota
 
 
 def test_an_import_whose_file_is_read_in_a_worker_exports_the_file(fo_db, tmp_path, monkeypatch, dataset_name):

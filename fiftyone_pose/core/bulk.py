@@ -6,6 +6,7 @@ import contextlib
 import gc
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 
 @contextlib.contextmanager
@@ -26,16 +27,30 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def usable_cpus(quota_file: str = "/sys/fs/cgroup/cpu.max") -> int:
+def usable_cpus(cgroup: str = "/sys/fs/cgroup") -> int:
     """The CPUs this process may run on (all of the machine's where the system cannot say), fewer
-    where a container's CPU quota (cgroup v2 ``cpu.max``: "QUOTA PERIOD", or "max") allows less:
-    work is overlapped only where a second one is there, or the overlapping parts would take turns."""
+    where a container's CPU quota allows less: work is overlapped only where a second one is
+    there, or the overlapping parts would take turns. The quota is cgroup v2's ``cpu.max``
+    ("QUOTA PERIOD", or "max"), else cgroup v1's ``cpu.cfs_quota_us`` (-1: none) over
+    ``cpu.cfs_period_us`` in the ``cpu`` controller's folder (Docker before cgroup v2)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = _cpu_quota(cgroup)
+    return cpus if quota is None else min(cpus, max(1, int(quota)))
+
+
+def _cpu_quota(cgroup: str) -> float | None:
+    """CPUs' worth of time the cgroup at ``cgroup`` may use; None where it sets no quota or
+    cannot be read (not Linux, or files of another form)."""
+    root = Path(cgroup)
     try:
-        with open(quota_file) as f:
-            quota, period = f.read().split()[:2]
-        if quota != "max":
-            cpus = min(cpus, max(1, int(int(quota) / int(period))))
-    except (OSError, ValueError):  # no cgroup v2 (not Linux, or v1), or a file of another form
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
         pass
-    return cpus
+    for folder in (root / "cpu", root / "cpu,cpuacct"):
+        try:
+            quota, period = (int((folder / f"cpu.cfs_{name}_us").read_text()) for name in ("quota", "period"))
+            return None if quota < 0 else quota / period
+        except (OSError, ValueError):
+            continue
+    return None
