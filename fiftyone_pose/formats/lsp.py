@@ -308,8 +308,9 @@ def encode(data: PoseData, *, flavor: str | None = None, unlabeled: str = "error
             slot, j = (int(v) for v in np.argwhere(hidden)[0])
             raise PoseUsageError(
                 f"joints.mat has no 'unlabeled' state, and {int(hidden.sum())} point(s) are unlabeled (v = 0), "
-                f"e.g. {data.skeleton.keypoints[j]} in {data.images.record(int(order[slot]))}: pass unlabeled='occluded' "
-                "to write them as not visible (at the coordinates the data holds for them), or export to COCO"
+                f"e.g. {data.skeleton.keypoints[j]} in {data.images.record(int(order[slot]))}: "
+                "pass unlabeled='occluded' to write them as not visible (at the coordinates the data holds for "
+                "them), or export to COCO"
             )
         flags = np.where(hidden, _HIDDEN[flavor], flags)
         _note(data, NOTE_UNLABELED, int(hidden.sum()))
