@@ -79,25 +79,45 @@ def test_a_sample_mongodb_refuses_is_named_and_nothing_is_left(fo_db, tmp_path, 
     )
 
 
+def deep_file(tmp_path, doc, depth):
+    """``doc`` written to ``deep.json`` with its ``"DEEP"`` value nested ``depth`` lists deep (written
+    as text: ``json.dumps`` would recurse)."""
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps(doc).replace('"DEEP"', "[" * depth + "1.5" + "]" * depth))
+    return path
+
+
 @pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize(
     ("record", "key", "depth"),
-    [("annotations", "segmentation", 1000), ("annotations", "history", 300), ("annotations", "history", 1000),
-     ("images", "history", 1000)],
+    [("annotations", "segmentation", 1000), ("annotations", "history", 254), ("annotations", "history", 300),
+     ("annotations", "history", 1000), ("images", "history", 254), ("images", "history", 1000)],
 )  # fmt: skip
 def test_a_value_too_deep_to_keep_is_named_in_either_process(
     fo_db, tmp_path, dataset_name, parallel, record, key, depth
 ):
-    """Deeper than JSON text holds (254) and than pymongo encodes or pickle sends at Python's
-    recursion limit (~1000, ~500): the image and the field are named, never a RecursionError."""
+    """Deeper than JSON text holds (254 with its key) and than pymongo encodes or pickle sends at
+    Python's recursion limit (~1000, ~500): the record and the field are named (the image, or where
+    the reading process cannot send it, the person), never a RecursionError; nothing is left."""
     doc = coco_doc()
     target = doc[record][-1]
     target[key] = "DEEP"
     image = next(i for i, im in enumerate(doc["images"]) if im["id"] == target.get("image_id", target["id"]))
-    path = tmp_path / "deep.json"
-    path.write_text(json.dumps(doc).replace('"DEEP"', "[" * depth + "1.5" + "]" * depth))
+    path = deep_file(tmp_path, doc, depth)
     before = set(fo_db.list_datasets())
-    with pytest.raises(fop.PoseFormatError, match=rf"deep\.json: images\[{image}\] .*field '{key}': nested deeper"):
+    where = rf"(images\[{image}\] \(id|persons\[{len(doc['annotations']) - 1}\] \(id)"
+    with pytest.raises(fop.PoseFormatError, match=rf"deep\.json: {where} .*field '{key}': nested"):
+        fop.load(path, images_dir=tmp_path, name=dataset_name, parallel=parallel)
+    assert set(fo_db.list_datasets()) == before and not leftover_datasets()
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("depth", [300, 1000])
+def test_a_file_level_key_too_deep_for_the_datasets_info_is_named(fo_db, tmp_path, dataset_name, parallel, depth):
+    doc = {**coco_doc(), "licenses": "DEEP"}
+    path = deep_file(tmp_path, doc, depth)
+    before = set(fo_db.list_datasets())
+    with pytest.raises(fop.PoseFormatError, match=r"deep\.json: field 'licenses': nested"):
         fop.load(path, images_dir=tmp_path, name=dataset_name, parallel=parallel)
     assert set(fo_db.list_datasets()) == before and not leftover_datasets()
 

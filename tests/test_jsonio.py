@@ -278,3 +278,10 @@ def test_a_replaced_file_keeps_its_mode(tmp_path, umask, writer, mode):
     assert target.read_bytes() != b"old"
     assert stat.S_IMODE(os.stat(target).st_mode) == mode
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.out", "src.json"]  # no temporary file left
+
+
+def test_nesting_counts_levels_without_recursion():
+    deep: list = [1]
+    for _ in range(5000):
+        deep = [deep]
+    assert [jsonio.nesting(v) for v in (1.5, "x", [], {"a": [1, {"b": {}}]}, deep)] == [0, 0, 1, 4, 5001]

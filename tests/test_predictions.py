@@ -192,3 +192,14 @@ def test_detections_export_leaves_fiftyones_own_evaluation_out(coco_dataset, tmp
     assert coco_dataset.count_values("people.detections.boxes")  # FiftyOne labeled them
     fop.export(coco_dataset, tmp_path / "back.json", format="coco_results", label_field="people")
     assert json.loads((tmp_path / "back.json").read_text()) == doc
+
+
+@pytest.mark.parametrize("detections", [False, True])
+def test_a_value_too_deep_to_keep_is_named_and_adds_nothing(coco_dataset, tmp_path, detections):
+    doc = [dict(r, image_id=7) for r in (detection_results() if detections else keypoint_results())]
+    doc[-1]["history"] = "DEEP"
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(doc).replace('"DEEP"', "[" * 300 + "1" + "]" * 300))
+    with pytest.raises(PoseFormatError, match=r"results\.json: results \(image_id 7\): field 'history': nested"):
+        fop.load_predictions(coco_dataset, path, label_field="people")
+    assert not coco_dataset.has_field("people") and "people" not in coco_dataset.info["fiftyone_pose"]

@@ -55,7 +55,6 @@ class PersonStore:
     def __init__(self, header: PoseData, sizes: tuple[np.ndarray, np.ndarray]) -> None:
         self.origin = header.origin
         self.images = header.images  # (to name an image whose person cannot be kept)
-        self.num_images = len(header.images)
         self.widths, self.heights = sizes
         self.names = {c["id"]: str(c.get("name", "person")) for c in header.categories}
         self.corner = np.array([header.origin, header.origin, 0.0, 0.0])  # subtracted from [x, y, w, h] boxes
@@ -91,7 +90,7 @@ class PersonStore:
         """After the last chunk: group the items by image, ready for ``items``."""
         self._file.flush()
         for items in self._lists:
-            items.seal(self.num_images)
+            items.seal(len(self.images))
 
     def items(self, lo: int, hi: int) -> list[tuple[list[memoryview], np.ndarray]]:
         """Per image of ``lo:hi``, the array bodies of its keypoints, boxes and part boxes, and their sizes.
@@ -326,22 +325,6 @@ class SampleEncoder:
 def _rest(p: Persons, rows: np.ndarray, images: Images) -> list[bytes]:
     """Per person at ``rows``, the BSON elements of its values without a fixed shape; a value
     nested deeper than can be kept is an error naming the person's image (of ``images``)."""
-    try:
-        return _shapeless(p, rows)
-    except _Unkeepable as e:
-        raise e.error.with_record(images.record(int(p.image_index[e.row]))) from None
-
-
-class _Unkeepable(Exception):
-    """A person's value that cannot be kept (``error``), at row ``row`` of its chunk."""
-
-    def __init__(self, error: PoseFormatError, row: int) -> None:
-        super().__init__(error)
-        self.error, self.row = error, row
-
-
-def _shapeless(p: Persons, rows: np.ndarray) -> list[bytes]:
-    """``_rest`` of persons each of whose values can be kept (else ``_Unkeepable``)."""
     part_names = list(p.part_boxes)
     absent = {key: p.absent[key][rows] for key in OPTIONAL_PERSON_KEYS if key in p.absent}
     exact_parts = [
@@ -353,30 +336,27 @@ def _shapeless(p: Persons, rows: np.ndarray) -> list[bytes]:
         missing = [key for key, m in absent.items() if m[j]]
         head: dict[str, Any] = {"absent": missing} if missing else {}
         tail: dict[str, Any] = {}
-        if p.extras[r]:
-            try:
-                safe, other = split_extras(p.extras[r], KEYPOINT_RESERVED)
-            except PoseFormatError as e:
-                raise _Unkeepable(e, r) from None
-            tail.update(safe)
-            if other:
-                tail["extra_json"] = other
-        if part_names:
-            tail["part_boxes"] = {
-                name: exact[j] for name, exact, present in zip(part_names, exact_parts, present_parts) if present[j]
-            }
-        segmentation = None if SEGMENTATION in missing else p.segmentations[r]
-        if type(segmentation) is Elements:  # encoded where the file was read (``prepared``)
-            rest.append(b"".join([_elements(head), segmentation, _elements(tail)]))
-            continue
-        doc = head
-        if SEGMENTATION not in missing:
-            doc[SEGMENTATION] = plain_json(segmentation)
-        doc.update(tail)
         try:
+            if p.extras[r]:
+                safe, other = split_extras(p.extras[r], KEYPOINT_RESERVED)
+                tail.update(safe)
+                if other:
+                    tail["extra_json"] = other
+            if part_names:
+                tail["part_boxes"] = {
+                    name: exact[j] for name, exact, present in zip(part_names, exact_parts, present_parts) if present[j]
+                }
+            segmentation = None if SEGMENTATION in missing else p.segmentations[r]
+            if type(segmentation) is Elements:  # encoded where the file was read (``prepared``)
+                rest.append(b"".join([_elements(head), segmentation, _elements(tail)]))
+                continue
+            doc = head
+            if SEGMENTATION not in missing:
+                doc[SEGMENTATION] = plain_json(segmentation)
+            doc.update(tail)
             rest.append(_encode_rest(doc) if doc else b"")
-        except PoseFormatError as e:
-            raise _Unkeepable(e, r) from None
+        except PoseFormatError as e:  # a value too deep to keep
+            raise e.with_record(images.record(int(p.image_index[r]))) from None
     return rest
 
 

@@ -70,7 +70,8 @@ def split_extras(extra: dict[str, Any], reserved: frozenset[str]) -> tuple[dict[
     """A record's extra keys as (FiftyOne attributes, JSON text of the rest or None).
 
     The rest are keys FiftyOne cannot take as fields (reserved or odd names) and values MongoDB
-    cannot store (e.g. object keys with NUL bytes); as JSON text they survive exactly.
+    cannot store (e.g. object keys with NUL bytes); as JSON text they survive exactly. A value
+    too deep for JSON text as well is a ``PoseFormatError`` naming its key (``too_deep_error``).
     """
     if not extra or _all_field_names(tuple(extra), reserved) and all(map(_storable, extra.values())):
         return extra, None
@@ -81,15 +82,15 @@ def split_extras(extra: dict[str, Any], reserved: frozenset[str]) -> tuple[dict[
     try:
         return safe, orjson.dumps(rest).decode()
     except orjson.JSONEncodeError:  # (a JSON value from a file: only its nesting can fail)
-        key = next(k for k, v in rest.items() if too_deep(v, JSON_NESTING))
+        key = next(k for k, v in rest.items() if too_deep({k: v}, JSON_NESTING))
         raise too_deep_error(key) from None
 
 
 def too_deep_error(key: str) -> PoseFormatError:
     """The error for a value nested deeper than this package keeps (the caller names the record)."""
     return PoseFormatError(
-        f"nested deeper than can be kept: MongoDB stores {MAX_NESTING} levels, and as JSON text "
-        f"{JSON_NESTING} (orjson's limit)",
+        f"nested deeper than can be kept: MongoDB stores {MAX_NESTING} levels, and JSON text "
+        f"{JSON_NESTING} with the key's own (orjson's limit)",
         field=key,
     )
 
@@ -228,13 +229,17 @@ def _extra_field_types(
 
 
 def record_info(dataset: fo.Dataset, data: PoseData, label_field: str, image_fields: frozenset[str]) -> None:
-    """Skeleton on ``dataset.skeletons``; sigmas, flip pairs, categories and file-level keys in info."""
+    """Skeleton on ``dataset.skeletons``; sigmas, flip pairs, categories and file-level keys in
+    info (a key nested deeper than info holds is a ``PoseFormatError`` naming it)."""
     layout = data.skeleton
     dataset.skeletons[label_field] = fo.KeypointSkeleton(
         labels=list(layout.keypoints), edges=[list(e) for e in layout.edges]
     )
     if dataset.default_skeleton is None:
         dataset.default_skeleton = dataset.skeletons[label_field]
+    for key, value in {"categories": data.categories, **data.meta}.items():
+        if too_deep(value, _MAX_DEPTH):  # (info nests it a few levels down in the dataset's document)
+            raise PoseFormatError(f"nested deeper than dataset.info can hold ({_MAX_DEPTH} levels)", field=key)
     entry = {
         "format": data.format,
         "origin": data.origin,

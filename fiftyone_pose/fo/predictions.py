@@ -29,7 +29,7 @@ import numpy as np
 import orjson
 from pymongo import UpdateOne
 
-from ..core.errors import PoseUsageError
+from ..core.errors import PoseFormatError, PoseUsageError
 from ..core.model import ABSENT, OPTIONAL_PERSON_KEYS, Images, Persons, PoseData
 from ..core.numbers import to_array, to_lists
 from ..formats import coco_results
@@ -90,10 +90,12 @@ def load_predictions(
             _set_detections(dataset, data, label_field)
         else:
             _set_keypoints(dataset, data, label_field, progress)
-    except BaseException:
+    except BaseException as e:
         if dataset.has_field(label_field):
             dataset.delete_sample_field(label_field)
         set_pose_info(dataset, label_field, None)
+        if isinstance(e, PoseFormatError):  # (a value too deep to keep: named below, but for the file)
+            raise e.with_path(path) from None
         raise
     summary: dict[str, Any] = {
         "field": label_field,
@@ -150,7 +152,9 @@ def _set_keypoints(dataset: fo.Dataset, data: PoseData, label_field: str, progre
         for lo in range(0, len(sample_ids), _WRITE_BATCH):
             hi = min(lo + _WRITE_BATCH, len(sample_ids))
             rows = order[bounds[lo] : bounds[hi]]
-            docs = _keypoint_docs(p.take(rows), rows, wh[rows], data.origin, names)
+            docs = _keypoint_docs(
+                p.take(rows), rows, wh[rows], data.origin, names, data.images.ids[p.image_index[rows]]
+            )
             at = (bounds[lo : hi + 1] - bounds[lo]).tolist()  # each sample's slice of the batch's documents
             ops = [
                 UpdateOne(
@@ -164,9 +168,10 @@ def _set_keypoints(dataset: fo.Dataset, data: PoseData, label_field: str, progre
 
 
 def _keypoint_docs(
-    p: Persons, rows: np.ndarray, wh: np.ndarray, origin: int, names: dict[int, str]
+    p: Persons, rows: np.ndarray, wh: np.ndarray, origin: int, names: dict[int, str], image_ids: np.ndarray
 ) -> list[dict[str, Any]]:
-    """The ``fo.Keypoint`` documents of persons ``p`` (``rows``: their positions in the file)."""
+    """The ``fo.Keypoint`` documents of persons ``p`` (``rows``: their positions in the file;
+    ``image_ids``: their images', naming one whose value is too deep to keep)."""
     n, k = len(p), p.num_points
     raw = p.raw_visibility()
     points = (p.keypoints - origin) / wh[:, None, :]  # as the adapter normalises (to_pose_data compares)
@@ -198,7 +203,10 @@ def _keypoint_docs(
         missing = [key for key, m in absent.items() if m[i]]
         if missing:
             doc["absent"] = missing
-        attrs, other = split_extras(p.extras[i], KEYPOINT_RESERVED)
+        try:
+            attrs, other = split_extras(p.extras[i], KEYPOINT_RESERVED)
+        except PoseFormatError as e:  # a value too deep to keep
+            raise e.with_record(f"results (image_id {image_ids[i]})") from None
         doc.update(attrs)
         if other:
             doc["extra_json"] = other
@@ -231,7 +239,10 @@ def _set_detections(dataset: fo.Dataset, data: PoseData, label_field: str) -> No
     for i in range(len(p)):
         extra = dict(p.extras[i])
         score = extra.pop("score")
-        attrs, other = split_extras(extra, _DETECTION_RESERVED)
+        try:
+            attrs, other = split_extras(extra, _DETECTION_RESERVED)
+        except PoseFormatError as e:
+            raise e.with_record(f"results (image_id {data.images.ids[p.image_index[i]]})") from None
         if not no_category[i]:
             attrs["category_id"] = int(p.category_ids[i])
         if not no_id[i]:

@@ -405,6 +405,19 @@ def dump_json(obj: Any, path: str | os.PathLike) -> None:
 JSON_NESTING = 254
 
 
+def nesting(value: Any) -> int:
+    """Levels of lists and objects in a JSON value (0 for a number or a string), counted without
+    recursion, so that a value nested a thousand deep can be measured."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        items = v.values() if type(v) is dict else v if type(v) is list else None
+        if items is not None:
+            deepest = max(deepest, depth)
+            stack.extend((x, depth + 1) for x in items if type(x) in (list, dict))
+    return deepest
+
+
 def dumps(value: Any, records: str | None = None, first: int = 0) -> bytes:
     """``orjson.dumps(value)``; what it cannot write (nesting deeper than ``JSON_NESTING``) is named:
     with ``records`` (e.g. ``"annotations"``) ``value`` is a list of them, numbered from ``first``."""

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from ..core.bulk import usable_cpus
-from ..core.errors import PoseError, PoseUsageError
+from ..core.errors import PoseError, PoseFormatError, PoseUsageError
 from ..core.model import Images, Persons
 from ..core.stream import PoseStream, add_notes, pickler
 from . import jsonio
@@ -60,10 +60,6 @@ POSIX = os.name == "posix"
 _AHEAD = 2
 #: how long a worker whose pipe is closed is given to end by itself before it is killed
 _EXIT_SECONDS = 0.5
-#: the worker's recursion limit: pickling a value takes two levels per level of nesting, and
-#: orjson parses up to 1024, so whatever the file holds crosses the pipe (the importing process
-#: names what is too deep to keep; unpickling does not recurse)
-_PICKLE_RECURSION = 4096
 
 
 class WorkerError(RuntimeError):
@@ -249,6 +245,32 @@ def _release_freed_memory() -> None:
         pass
 
 
+def _unsendable(kind: str, value: Any, first: int, path: str) -> BaseException:
+    """The error for a part that could not be pickled: a value in it nested deeper than JSON text
+    holds (pickling fails at ~490 levels on Python 3.11, ~740 on 3.12; JSON text holds 254, a
+    FiftyOne sample less), named with its record and key. A part without one is a bug."""
+    if kind == "header":
+        values = [(None, {"categories": value.categories, **value.meta})]
+        values += [(value.images.record(i), extra) for i, extra in enumerate(value.images.extras)]
+    elif kind == "chunk":
+        values = [
+            (f"persons[{first + j}] (id {value.ids[j]})", {"segmentation": value.segmentations[j], **value.extras[j]})
+            for j in range(len(value))
+        ]
+    else:
+        values = []
+    for record, keys in values:
+        for key, v in keys.items():
+            if (depth := jsonio.nesting(v)) > jsonio.JSON_NESTING:
+                return PoseFormatError(
+                    f"nested {depth} levels deep, more than JSON text holds ({jsonio.JSON_NESTING}): it cannot be kept",
+                    path=path,
+                    record=record,
+                    field=key,
+                )
+    return RuntimeError(f"a {kind} could not be pickled, and none of its values is nested too deep")
+
+
 def main() -> None:
     """The worker: read the file asked for on stdin; send each part to the pipe named by argv[1].
 
@@ -262,7 +284,6 @@ def main() -> None:
     busy machine more chunks are prepared here, as they all were before.
     """
     gc.disable()  # short-lived, and parsing makes no cycles (see core.bulk.paused_gc)
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), _PICKLE_RECURSION))
     from . import read_stream as read
 
     out = os.fdopen(int(sys.argv[1]), "wb")
@@ -284,9 +305,12 @@ def main() -> None:
             traceback.print_exc()
             os._exit(1)
 
-    def send(kind: str, value: Any) -> None:
+    def send(kind: str, value: Any, first: int = 0) -> None:
         message = io.BytesIO()
-        pickler(message).dump((kind, value))
+        try:
+            pickler(message).dump((kind, value))
+        except RecursionError:  # pickle recurses per level of nesting: name the value
+            raise _unsendable(kind, value, first, path) from None
         outbox.put(message.getbuffer())
 
     writer = threading.Thread(target=write, daemon=True)
@@ -298,9 +322,11 @@ def main() -> None:
         send("header", stream.header)
         stream.header = dataclasses.replace(stream.header, images=Images.empty())  # the caller's now
         _release_freed_memory()
+        sent = 0  # persons sent so far
         for chunk in stream:
             behind = unread.is_set() or not outbox.empty()
-            send("chunk", prepare(chunk) if prepare is not None and behind else chunk)
+            send("chunk", prepare(chunk) if prepare is not None and behind else chunk, sent)
+            sent += len(chunk)
             del chunk
         send("end", {k: v - before.get(k, 0) for k, v in stream.header.notes.items() if v != before.get(k, 0)})
     except PoseError as e:
