@@ -394,11 +394,12 @@ def test_successful_write_replaces_file_and_leaves_no_temp(tmp_path):
     assert first_difference(json.loads(target.read_bytes()), coco_doc()) is None
 
 
-def test_a_record_too_deep_to_write_is_named_and_no_file_is_left(tmp_path, monkeypatch):
+@pytest.mark.parametrize("depth", [252, 300])  # 252: the record writes alone, not in its list
+def test_a_record_too_deep_to_write_is_named_and_no_file_is_left(tmp_path, monkeypatch, depth):
     (tmp_path / "in").mkdir()
     doc = coco_doc()
     nested: list = [0]
-    for _ in range(300):  # reads fine; orjson writes at most 254 levels
+    for _ in range(depth):  # reads fine; orjson writes at most 254 levels
         nested = [nested]
     doc["annotations"][2]["history"] = nested
     path = tmp_path / "in" / "deep.json"

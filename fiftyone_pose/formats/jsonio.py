@@ -426,7 +426,8 @@ def dumps(value: Any, records: str | None = None, first: int = 0) -> bytes:
     except orjson.JSONEncodeError as e:
         where = None
         if records is not None:
-            where = next((f"{records}[{first + i}]" for i, r in enumerate(value) if not _dumpable(r)), None)
+            # (in its list: the list's level counts)
+            where = next((f"{records}[{first + i}]" for i, r in enumerate(value) if not _dumpable([r])), None)
         raise PoseFormatError(
             f"cannot be written as JSON: {e} (orjson writes up to {JSON_NESTING} levels of nesting)", record=where
         ) from None
