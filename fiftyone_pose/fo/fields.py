@@ -237,9 +237,11 @@ def record_info(dataset: fo.Dataset, data: PoseData, label_field: str, image_fie
     )
     if dataset.default_skeleton is None:
         dataset.default_skeleton = dataset.skeletons[label_field]
-    for key, value in {"categories": data.categories, **data.meta}.items():
-        if too_deep(value, _MAX_DEPTH):  # (info nests it a few levels down in the dataset's document)
-            raise PoseFormatError(f"nested deeper than dataset.info can hold ({_MAX_DEPTH} levels)", field=key)
+    # info holds the categories 4 levels down in the dataset's document, a file-level key 5 (measured:
+    # a key of 175 levels is stored, one of 176 refused)
+    for key, value, levels in [("categories", data.categories, 4), *((k, v, 5) for k, v in data.meta.items())]:
+        if too_deep(value, MAX_NESTING - levels):
+            raise PoseFormatError(f"nested deeper than dataset.info holds ({MAX_NESTING - levels} levels)", field=key)
     entry = {
         "format": data.format,
         "origin": data.origin,
