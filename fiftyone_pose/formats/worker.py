@@ -247,8 +247,8 @@ def _release_freed_memory() -> None:
 
 def _unsendable(kind: str, value: Any, first: int, path: str) -> BaseException:
     """The error for a part that could not be pickled: a value in it nested deeper than JSON text
-    holds (pickling fails at ~490 levels on Python 3.11, ~740 on 3.12; JSON text holds 254, a
-    FiftyOne sample less), named with its record and key. A part without one is a bug."""
+    holds (pickling fails at ~490 levels on Python 3.11, ~740 on 3.12, far past JSON text's 254),
+    named with its record and key. A part without one is a bug."""
     if kind == "header":
         values = [(None, {"categories": value.categories, **value.meta})]
         values += [(value.images.record(i), extra) for i, extra in enumerate(value.images.extras)]
