@@ -210,17 +210,17 @@ def test_files_are_read_in_a_worker_when_large_and_a_second_cpu_is_there(tmp_pat
 
 
 def test_usable_cpus_are_the_affinity_within_a_containers_quota(tmp_path, monkeypatch):
-    quota = tmp_path / "cpu.max"
+    quota, own = tmp_path / "cpu.max", str(tmp_path / "no-proc-file")
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
-    assert usable_cpus(str(tmp_path / "none")) == 4  # no cgroup files: the affinity
+    assert usable_cpus(str(tmp_path / "none"), own) == 4  # no cgroup files: the affinity
     for text, cpus in (("max 100000\n", 4), ("250000 100000\n", 2), ("150000 100000\n", 1), ("50000 100000", 1)):
         quota.write_text(text)
-        assert usable_cpus(str(tmp_path)) == cpus, text
+        assert usable_cpus(str(tmp_path), own) == cpus, text
     quota.write_text("garbage")
-    assert usable_cpus(str(tmp_path)) == 4
+    assert usable_cpus(str(tmp_path), own) == 4
     monkeypatch.delattr(os, "sched_getaffinity")  # macOS
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert usable_cpus(str(tmp_path / "none")) == 2
+    assert usable_cpus(str(tmp_path / "none"), own) == 2
 
 
 @pytest.mark.parametrize("controller", ["cpu", "cpu,cpuacct"])
@@ -232,7 +232,29 @@ def test_a_cgroup_v1_quota_counts_too(tmp_path, monkeypatch, controller):
     (folder / "cpu.cfs_period_us").write_text("100000\n")
     for quota, cpus in (("-1\n", 4), ("150000\n", 1), ("200000\n", 2), ("800000\n", 4)):
         (folder / "cpu.cfs_quota_us").write_text(quota)
-        assert usable_cpus(str(tmp_path)) == cpus, quota
+        assert usable_cpus(str(tmp_path), str(tmp_path / "no-proc-file")) == cpus, quota
+
+
+def test_the_smallest_quota_from_the_own_cgroup_up_counts(tmp_path, monkeypatch):
+    """A systemd unit's ``CPUQuota`` (v2) or a slice above it; v1's path of a container that sees
+    its cgroup as the root (the path is not there: the root's quota counts)."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    own = tmp_path / "proc-self-cgroup"
+    unit = tmp_path / "v2" / "user.slice" / "app.service"
+    unit.mkdir(parents=True)
+    own.write_text("0::/user.slice/app.service\n")
+    (unit / "cpu.max").write_text("max 100000\n")
+    assert usable_cpus(str(tmp_path / "v2"), str(own)) == 4
+    (unit.parent / "cpu.max").write_text("200000 100000\n")  # the slice allows 2
+    assert usable_cpus(str(tmp_path / "v2"), str(own)) == 2
+    (unit / "cpu.max").write_text("100000 100000\n")  # the unit 1
+    assert usable_cpus(str(tmp_path / "v2"), str(own)) == 1
+    v1 = tmp_path / "v1"
+    (v1 / "cpu,cpuacct").mkdir(parents=True)
+    own.write_text("4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\nnot a cgroup line\n0::/\n")
+    (v1 / "cpu,cpuacct" / "cpu.cfs_period_us").write_text("100000\n")
+    (v1 / "cpu,cpuacct" / "cpu.cfs_quota_us").write_text("300000\n")
+    assert usable_cpus(str(v1), str(own)) == 3
 
 
 def test_an_import_whose_file_is_read_in_a_worker_exports_the_file(fo_db, tmp_path, monkeypatch, dataset_name):

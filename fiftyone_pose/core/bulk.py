@@ -27,30 +27,56 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def usable_cpus(cgroup: str = "/sys/fs/cgroup") -> int:
+def usable_cpus(cgroup: str = "/sys/fs/cgroup", own: str = "/proc/self/cgroup") -> int:
     """The CPUs this process may run on (all of the machine's where the system cannot say), fewer
-    where a container's CPU quota allows less: work is overlapped only where a second one is
-    there, or the overlapping parts would take turns. The quota is cgroup v2's ``cpu.max``
-    ("QUOTA PERIOD", or "max"), else cgroup v1's ``cpu.cfs_quota_us`` (-1: none) over
-    ``cpu.cfs_period_us`` in the ``cpu`` controller's folder (Docker before cgroup v2)."""
+    where a CPU quota allows less: work is overlapped only where a second one is there, or the
+    overlapping parts would take turns. The quota is the smallest on the way from this process's
+    cgroup (``own``) up to the root of the hierarchy mounted at ``cgroup``: cgroup v2's
+    ``cpu.max`` ("QUOTA PERIOD", or "max"), else cgroup v1's ``cpu.cfs_quota_us`` (-1: none)
+    over ``cpu.cfs_period_us`` (a container's limit, or a systemd unit's ``CPUQuota``)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    quota = _cpu_quota(cgroup)
-    return cpus if quota is None else min(cpus, max(1, int(quota)))
+    quotas = [q for folder in _cpu_folders(Path(cgroup), own) if (q := _cpu_quota(folder)) is not None]
+    return min(cpus, max(1, int(min(quotas)))) if quotas else cpus
 
 
-def _cpu_quota(cgroup: str) -> float | None:
-    """CPUs' worth of time the cgroup at ``cgroup`` may use; None where it sets no quota or
-    cannot be read (not Linux, or files of another form)."""
-    root = Path(cgroup)
+def _cpu_folders(root: Path, own: str) -> list[Path]:
+    """The cgroup folders whose CPU quota applies to this process: its own and each above it, in
+    the v2 hierarchy and in v1's ``cpu`` controller (a path that is not there, as inside a
+    container that sees its own cgroup as the root, leaves the root)."""
     try:
-        quota, period = (root / "cpu.max").read_text().split()[:2]
+        lines = Path(own).read_text().splitlines()
+    except OSError:  # not Linux
+        lines = []
+    paths = {"": "/"}  # hierarchy ("" for v2, else v1's controller folder) -> this process's path in it
+    for line in lines:
+        fields = line.split(":", 2)
+        if len(fields) != 3:  # (not a cgroup line: left alone)
+            continue
+        _, controllers, path = fields
+        if not controllers:
+            paths[""] = path
+        elif "cpu" in controllers.split(","):
+            paths["cpu"] = paths["cpu,cpuacct"] = path
+    paths.setdefault("cpu", "/")
+    paths.setdefault("cpu,cpuacct", "/")
+    folders = []
+    for hierarchy, path in paths.items():
+        base = root / hierarchy if hierarchy else root
+        parts = [p for p in path.split("/") if p]
+        folders += [base.joinpath(*parts[:n]) for n in range(len(parts), -1, -1)]
+    return folders
+
+
+def _cpu_quota(folder: Path) -> float | None:
+    """CPUs' worth of time the cgroup at ``folder`` may use; None where it sets no quota or
+    cannot be read (no such file, or one of another form)."""
+    try:
+        quota, period = (folder / "cpu.max").read_text().split()[:2]
         return None if quota == "max" else int(quota) / int(period)
     except (OSError, ValueError):
         pass
-    for folder in (root / "cpu", root / "cpu,cpuacct"):
-        try:
-            quota, period = (int((folder / f"cpu.cfs_{name}_us").read_text()) for name in ("quota", "period"))
-            return None if quota < 0 else quota / period
-        except (OSError, ValueError):
-            continue
-    return None
+    try:
+        quota, period = (int((folder / f"cpu.cfs_{name}_us").read_text()) for name in ("quota", "period"))
+        return None if quota < 0 else quota / period
+    except (OSError, ValueError):
+        return None
