@@ -22,7 +22,7 @@ def triplets(draw):
     return [draw(phases[j % 3]) for j in range(3 * n)]
 
 
-@given(st.one_of(st.lists(number, max_size=60).map(lambda v: (v, 1)), triplets().map(lambda v: (v, 3))))
+@given(st.one_of(st.tuples(st.lists(number, max_size=60), st.integers(1, 4)), triplets().map(lambda v: (v, 3))))
 def test_the_mask_flags_each_int_and_every_value_is_kept(case):
     values, period = case
     arr, mask = to_array(values, period=period)
