@@ -20,7 +20,7 @@ import orjson
 from ..core.errors import PoseFormatError, PoseUsageError
 from ..core.model import ABSENT, PoseData
 from ..core.skeleton import Skeleton
-from ..formats.jsonio import JSON_NESTING
+from ..formats.jsonio import JSON_NESTING, nesting
 from . import documents
 
 INFO_KEY = "fiftyone_pose"
@@ -108,14 +108,10 @@ def _storable(value: Any) -> bool:
     return b'"$' not in orjson.dumps(value)  # operator-like keys ("$x") confuse queries
 
 
-def too_deep(value: Any, limit: int = _MAX_DEPTH, depth: int = 1) -> bool:
-    """Whether ``value`` nests more than ``limit`` levels."""
-    if depth > limit:
-        return True
-    items = value.values() if type(value) is dict else value if type(value) is list else ()
-    if not {list, dict} & set(map(type, items)):
-        return False
-    return any(too_deep(x, limit, depth + 1) for x in items if type(x) in (list, dict))
+def too_deep(value: Any, limit: int = _MAX_DEPTH) -> bool:
+    """Whether ``value`` nests more than ``limit`` levels (``jsonio.nesting``: counted without
+    recursion, so any depth can be asked)."""
+    return nesting(value) > limit
 
 
 def keypoints_schema(label_field: str, attributes: Iterable[str]) -> dict[str, fo.Field]:

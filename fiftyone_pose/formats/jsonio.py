@@ -412,8 +412,10 @@ def nesting(value: Any) -> int:
     while stack:
         v, depth = stack.pop()
         items = v.values() if type(v) is dict else v if type(v) is list else None
-        if items is not None:
-            deepest = max(deepest, depth)
+        if items is None:
+            continue
+        deepest = max(deepest, depth)
+        if {list, dict} & set(map(type, items)):  # (a flat list of numbers is not walked in Python)
             stack.extend((x, depth + 1) for x in items if type(x) in (list, dict))
     return deepest
 
