@@ -218,9 +218,7 @@ class _ItemList:
         span = int((offsets + lengths).max()) - first if b > a else 0
         if span <= 2 * int(lengths.sum()) + _SPAN_SLACK:  # items close together: one read, then slices
             block = memoryview(os.pread(fd, span, first))
-            pieces = list(
-                map(block.__getitem__, map(slice, (offsets - first).tolist(), (offsets - first + lengths).tolist()))
-            )
+            pieces = rb.slices(block, (offsets - first).tolist(), (offsets - first + lengths).tolist())
         else:  # items all over the file (persons listed in no image order): each read on its own
             pieces = list(map(os.pread, repeat(fd), lengths.tolist(), offsets.tolist()))
         starts = self.starts[lo : hi + 1] - a
@@ -234,7 +232,7 @@ class _ItemList:
         head_sizes = np.fromiter(map(len, heads), np.int64, count=len(heads))
         ends = np.concatenate([[0], np.cumsum(head_sizes[at] + lengths)])[starts]
         bounds = ends.tolist()
-        return list(map(joined.__getitem__, map(slice, bounds[:-1], bounds[1:]))), np.diff(ends)
+        return rb.slices(joined, bounds[:-1], bounds[1:]), np.diff(ends)
 
 
 @functools.cache
@@ -307,8 +305,7 @@ class SampleEncoder:
         if any(extras):
             columns.append([self._extras(extra, lo + i) if extra else b"" for i, extra in enumerate(extras)])
         docs = list(map(RawBSONDocument, rb.documents_of(columns, n)))
-        buf = oids.tobytes()
-        return [ObjectId(buf[i : i + 12]) for i in range(0, len(buf), 12)], docs
+        return list(map(ObjectId, rb.fixed_rows(oids.tobytes(), 12))), docs
 
     def _extras(self, extra: dict[str, Any], i: int) -> bytes:
         """The BSON elements of image ``i``'s extra keys (those no field can take in ``extra_json``)."""

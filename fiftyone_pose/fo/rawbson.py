@@ -19,6 +19,7 @@ import os
 import struct
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import groupby, repeat
 from typing import NamedTuple
@@ -118,14 +119,21 @@ def _cut(n: int, parts: list[Part], masked: bool) -> list[bytes]:
     data = np.concatenate([part.data for part in parts], axis=1) if len(parts) > 1 else parts[0].data
     if not masked:
         width = data.shape[1]
-        if width == 0:
-            return [b""] * n
-        buf = np.ascontiguousarray(data).tobytes()
-        return list(map(buf.__getitem__, map(slice, range(0, n * width, width), range(width, (n + 1) * width, width))))
+        return fixed_rows(np.ascontiguousarray(data).tobytes(), width) if width else [b""] * n
     valid = np.concatenate([np.ones(d.shape, bool) if v is None else v for d, v, _ in parts], axis=1)
-    buf = data[valid].tobytes()
     ends = np.cumsum(_row_sizes(n, parts)).tolist()
-    return list(map(buf.__getitem__, map(slice, [0, *ends[:-1]], ends)))
+    return slices(data[valid].tobytes(), [0, *ends[:-1]], ends)
+
+
+def slices(buf: bytes | memoryview, starts: Iterable[int], ends: Iterable[int]) -> list:
+    """``buf[a:b]`` for each ``a`` of ``starts`` and ``b`` of ``ends``, cut in C (a memoryview's
+    slices are views, not copies)."""
+    return list(map(buf.__getitem__, map(slice, starts, ends)))
+
+
+def fixed_rows(buf: bytes, width: int) -> list[bytes]:
+    """``buf`` cut into rows of ``width`` bytes."""
+    return slices(buf, range(0, len(buf), width), range(width, len(buf) + width, width))
 
 
 def element_head(kind: int, key: str) -> bytes:
@@ -303,8 +311,7 @@ Column = bytes | list[bytes] | list[memoryview]
 
 def int32_column(values: np.ndarray) -> list[bytes]:
     """``int32_bytes`` of each value."""
-    buf = np.ascontiguousarray(values, dtype="<i4").tobytes()
-    return list(map(buf.__getitem__, map(slice, range(0, len(buf), 4), range(4, len(buf) + 4, 4))))
+    return fixed_rows(np.ascontiguousarray(values, dtype="<i4").tobytes(), 4)
 
 
 def lengths_of(column: Column, n: int) -> np.ndarray:
