@@ -197,6 +197,52 @@ def test_samples_are_stored_in_file_order_batch_after_batch(fo_db, tmp_path, mon
         ds.delete()
 
 
+def test_insert_batches_are_bounded_by_the_bytes_of_their_persons(fo_db, tmp_path, monkeypatch):
+    """A batch holds at most ``BATCH_BYTES`` of encoded persons (unless one image alone has more;
+    COCO-WholeBody samples are ten times COCO's): more batches, the same samples in the same order."""
+    from fiftyone_pose.fo import adapter, encoder
+
+    doc = coco_doc()
+    doc["images"] = [{**im, "id": 100 + i, "file_name": f"{i:04d}.jpg"} for i in range(30) for im in doc["images"][:1]]
+    doc["annotations"] = [
+        {**a, "image_id": 100 + (i * i) % 30, "id": i + 1} for i, a in enumerate(doc["annotations"] * 12)
+    ]
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps(doc))
+    one = fop.load(path, images_dir=tmp_path)
+    real_batch, real_bytes = encoder.SampleEncoder.batch, encoder.PersonStore.bytes_per_image
+    batches, weights = [], []
+
+    def recorded_batch(self, lo, hi):
+        batches.append((lo, hi))
+        return real_batch(self, lo, hi)
+
+    def recorded_bytes(self):
+        weights.append(real_bytes(self))
+        return weights[-1]
+
+    monkeypatch.setattr(encoder.SampleEncoder, "batch", recorded_batch)
+    monkeypatch.setattr(encoder.PersonStore, "bytes_per_image", recorded_bytes)
+    limit = 11_000  # about one image's persons here
+    monkeypatch.setattr(adapter, "BATCH_BYTES", limit)
+    many = fop.load(path, images_dir=tmp_path)
+    try:
+        (per_image,) = weights
+        batched = [per_image[lo:hi] for lo, hi in batches]
+        assert any(len(b) == 1 and b[0] > limit for b in batched)  # an image heavier than the bound goes alone
+        assert any((b > 0).sum() > 1 for b in batched)  # the others share batches
+        assert batches[0][0] == 0 and batches[-1][1] == 30 and len(batches) > 5
+        for (lo, hi), (after, _) in zip(batches, [*batches[1:], (30, None)]):
+            assert hi == after and (hi - lo == 1 or per_image[lo:hi].sum() <= limit)
+            if hi < 30:  # the next image did not fit
+                assert per_image[lo : hi + 1].sum() > limit
+        for field in ("image_id", "ground_truth.keypoints.person_id", "ground_truth.keypoints.raw_keypoints"):
+            assert many.values(field) == one.values(field)
+    finally:
+        one.delete()
+        many.delete()
+
+
 def test_a_failure_while_a_batch_is_inserted_leaves_nothing(fo_db, tmp_path, monkeypatch):
     """A failure building a batch while the one before is still being inserted: that insert ends
     before the samples are deleted, so none is left (abandoned, it would store them afterwards)."""

@@ -8,6 +8,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:
@@ -80,3 +82,16 @@ def _cpu_quota(folder: Path) -> float | None:
         return None if quota < 0 else quota / period
     except (OSError, ValueError):
         return None
+
+
+def batch_bounds(weights: np.ndarray, max_items: int, max_weight: int) -> list[int]:
+    """Bounds ``[0, b1, ..., n]`` of consecutive batches of ``weights`` (e.g. bytes per item), each
+    of at most ``max_items`` items and, unless one item alone weighs more, ``max_weight``."""
+    n = len(weights)
+    ends = np.cumsum(weights)
+    bounds = [0]
+    while bounds[-1] < n:
+        lo = bounds[-1]
+        fits = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + max_weight, side="right"))
+        bounds.append(min(max(fits, lo + 1), lo + max_items, n))
+    return bounds

@@ -100,6 +100,10 @@ class PersonStore:
         this process's memory."""
         return [items.joined(self._file.fileno(), lo, hi) for items in self._lists]
 
+    def bytes_per_image(self) -> np.ndarray:
+        """Once sealed: the bytes of each image's encoded persons (what its sample holds beyond its own keys)."""
+        return sum(items.bytes_per_image() for items in self._lists)
+
     def _encode(self, p: Persons, rows: np.ndarray) -> list[tuple[np.ndarray, list[bytes]]]:
         """(image of each item, items) of the persons ``rows`` of ``p``: keypoints, boxes, part boxes."""
         n, k = len(rows), p.num_points
@@ -207,6 +211,9 @@ class _ItemList:
         order = np.argsort(images, kind="stable")  # in file order within each image
         self.offsets, self.lengths = offsets[order], lengths[order]
         self.starts = np.searchsorted(images[order], np.arange(num_images + 1))
+
+    def bytes_per_image(self) -> np.ndarray:
+        return np.diff(np.concatenate([[0], np.cumsum(self.lengths)])[self.starts])
 
     def joined(self, fd: int, lo: int, hi: int) -> tuple[list[memoryview], np.ndarray]:
         """Per image of ``lo:hi``, its items with their array keys, joined (read from the file
