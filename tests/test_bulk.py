@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,3 +29,13 @@ def test_an_empty_list_has_no_batch():
 
 def test_a_heavy_item_goes_alone_between_light_batches():
     assert batch_bounds(np.array([5, 5, 5, 20, 1, 1, 1]), 3, 10) == [0, 2, 3, 4, 7]
+
+
+def test_no_weight_bound_is_a_count_bound_only():
+    assert batch_bounds(np.full(6, 5), 2, sys.maxsize) == [0, 2, 4, 6]  # (no int64 overflow)
+    assert batch_bounds(np.full(6, 5), 4, 2**70) == [0, 4, 6]
+
+
+def test_a_batch_holds_at_least_one_item():
+    with pytest.raises(ValueError, match="max_items"):
+        batch_bounds(np.ones(3, np.int64), 0, 10)

@@ -199,7 +199,11 @@ def test_samples_are_stored_in_file_order_batch_after_batch(fo_db, tmp_path, mon
 
 def test_insert_batches_are_bounded_by_the_bytes_of_their_persons(fo_db, tmp_path, monkeypatch):
     """A batch holds at most ``BATCH_BYTES`` of encoded persons (unless one image alone has more;
-    COCO-WholeBody samples are ten times COCO's): more batches, the same samples in the same order."""
+    COCO-WholeBody samples are ten times COCO's): more batches, the same samples in the same order.
+    The bytes counted are those of each image's person documents as stored."""
+    from bson import CodecOptions
+    from bson.raw_bson import RawBSONDocument
+
     from fiftyone_pose.fo import adapter, encoder
 
     doc = coco_doc()
@@ -209,7 +213,6 @@ def test_insert_batches_are_bounded_by_the_bytes_of_their_persons(fo_db, tmp_pat
     ]
     path = tmp_path / "many.json"
     path.write_text(json.dumps(doc))
-    one = fop.load(path, images_dir=tmp_path)
     real_batch, real_bytes = encoder.SampleEncoder.batch, encoder.PersonStore.bytes_per_image
     batches, weights = [], []
 
@@ -223,11 +226,23 @@ def test_insert_batches_are_bounded_by_the_bytes_of_their_persons(fo_db, tmp_pat
 
     monkeypatch.setattr(encoder.SampleEncoder, "batch", recorded_batch)
     monkeypatch.setattr(encoder.PersonStore, "bytes_per_image", recorded_bytes)
-    limit = 11_000  # about one image's persons here
+    one = fop.load(path, images_dir=tmp_path)
+    assert batches == [(0, 30)]
+    limit = int(weights[0].max()) - 1  # the heaviest image alone is over the bound
     monkeypatch.setattr(adapter, "BATCH_BYTES", limit)
+    batches.clear()
     many = fop.load(path, images_dir=tmp_path)
     try:
-        (per_image,) = weights
+        per_image = weights[1]
+        assert np.array_equal(per_image, weights[0])
+        raw = many._sample_collection.with_options(codec_options=CodecOptions(document_class=RawBSONDocument))
+        stored = {
+            s["image_id"]: sum(
+                len(p.raw) for p in [*s["ground_truth"]["keypoints"], *s["ground_truth_boxes"]["detections"]]
+            )
+            for s in raw.find({})
+        }
+        assert [stored[100 + i] for i in range(30)] == per_image.tolist()
         batched = [per_image[lo:hi] for lo, hi in batches]
         assert any(len(b) == 1 and b[0] > limit for b in batched)  # an image heavier than the bound goes alone
         assert any((b > 0).sum() > 1 for b in batched)  # the others share batches

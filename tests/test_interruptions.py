@@ -27,7 +27,7 @@ from mutations import EXE, collections, dataset_state, run_cli, start_cli, temp_
 
 from fiftyone_pose import cli
 
-N_IMAGES = 8_000  # two insert batches of 4096: long enough to be caught between them
+N_IMAGES = 8_000  # several insert batches (up to 1024 images each): long enough to be caught between them
 INTERRUPTED = "fiftyone-pose: interrupted; nothing was left half-done"
 
 

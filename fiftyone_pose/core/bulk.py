@@ -87,11 +87,14 @@ def _cpu_quota(folder: Path) -> float | None:
 def batch_bounds(weights: np.ndarray, max_items: int, max_weight: int) -> list[int]:
     """Bounds ``[0, b1, ..., n]`` of consecutive batches of ``weights`` (e.g. bytes per item), each
     of at most ``max_items`` items and, unless one item alone weighs more, ``max_weight``."""
+    if max_items < 1:
+        raise ValueError(f"max_items must be at least 1, not {max_items}")
     n = len(weights)
     ends = np.cumsum(weights)
     bounds = [0]
     while bounds[-1] < n:
         lo = bounds[-1]
-        fits = int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + max_weight, side="right"))
+        reach = min((int(ends[lo - 1]) if lo else 0) + max_weight, int(ends[-1]))  # (no int64 overflow)
+        fits = int(np.searchsorted(ends, reach, side="right"))
         bounds.append(min(max(fits, lo + 1), lo + max_items, n))
     return bounds

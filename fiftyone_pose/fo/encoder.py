@@ -101,7 +101,8 @@ class PersonStore:
         return [items.joined(self._file.fileno(), lo, hi) for items in self._lists]
 
     def bytes_per_image(self) -> np.ndarray:
-        """Once sealed: the bytes of each image's encoded persons (what its sample holds beyond its own keys)."""
+        """Once sealed: the bytes of each image's encoded persons, its keypoints, boxes and part boxes
+        (their documents only: not their array keys, nor the sample's own elements)."""
         return sum(items.bytes_per_image() for items in self._lists)
 
     def _encode(self, p: Persons, rows: np.ndarray) -> list[tuple[np.ndarray, list[bytes]]]:
