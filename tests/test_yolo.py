@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -27,8 +28,9 @@ from yolo_docs import COCO_FLIP_IDX, coco8_files, coco8_yaml, header_png, image_
 from fiftyone_pose import formats
 from fiftyone_pose.core import skeleton as skeletons
 from fiftyone_pose.core.errors import PoseFormatError, PoseUsageError
+from fiftyone_pose.core.model import Persons
 from fiftyone_pose.demo.run import demo_paths
-from fiftyone_pose.formats import coco, cocolike, yolo
+from fiftyone_pose.formats import coco, cocolike, jsonio, yolo
 
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -413,6 +415,60 @@ def test_reads_a_coco8_pose_like_dataset(tmp_path):
     assert formats.images_dir(root, "yolo") == os.fspath(root.resolve())
     stripped, tags = formats.sample_tags(data)
     assert tags == [["train"], ["train"], ["val"], ["val"]] and all("split" not in e for e in stripped.images.extras)
+
+
+def _person_arrays(p) -> dict[str, list]:
+    return {
+        "image_index": p.image_index.tolist(), "ids": p.ids.tolist(), "category_ids": p.category_ids.tolist(),
+        "keypoints": p.keypoints.tolist(), "visibility": p.visibility.tolist(), "boxes": p.boxes.tolist(),
+        "raw_visibility": p.raw_visibility().tolist(),
+    }  # fmt: skip
+
+
+@PROPERTY
+@given(inside_coco_documents(), st.integers(1, 600))
+def test_label_files_read_a_run_at_a_time_give_what_a_whole_read_gives(tmp_path_factory, doc, chunk_bytes):
+    """``read_stream`` parses the label files of a run of images at a time (``jsonio.CHUNK_BYTES`` of
+    text): the chunks, one after the other, are the persons a whole read gives, numbered across
+    the runs, and the notes are counted the same."""
+    work = tmp_path_factory.mktemp("runs")
+    picture = write_files(work, {"p.jpg": image_bytes()}) / "p.jpg"
+    data = coco.decode(doc)
+    formats.write(data, work / "out", "yolo", sources=[os.fspath(picture)] * len(data.images))
+    whole = formats.read(work / "out")  # the default chunk (1 MB) holds these few files
+    with mock.patch.object(jsonio, "CHUNK_BYTES", chunk_bytes):
+        stream = formats.read_stream(work / "out", "yolo")
+        chunks = list(stream)
+    sizes = [len(p) for p in chunks]
+    labelled = sum(1 for t in _label_texts(work / "out").values() if t.strip())
+    assert (len(chunks) > 0) == (len(whole.images) > 0) and len(chunks) >= (labelled if chunk_bytes == 1 else 0)
+    assert _person_arrays(Persons.concat(chunks, whole.skeleton.num_keypoints)) == _person_arrays(whole.persons)
+    assert sum(sizes) == len(whole.persons) and stream.header.notes == whole.notes
+    assert stream.header.images.file_names == whole.images.file_names and stream.header.categories == whole.categories
+
+
+def test_a_bad_label_file_is_an_error_when_its_run_is_read(tmp_path, monkeypatch):
+    """The header comes first; the persons before the bad file come in their chunks; then the error,
+    naming the file, the line and the field."""
+    files = coco8_files()
+    files["coco8/labels/val/c.txt"] = "0 0.5 0.5 0.2\n"
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    stream = formats.read_stream(write_files(tmp_path, files) / "coco8", "yolo")
+    assert len(stream.header.images) == 4
+    chunks = iter(stream)
+    assert [len(next(chunks)), len(next(chunks))] == [2, 1]  # a.txt, b.txt
+    with pytest.raises(PoseFormatError) as e:
+        next(chunks)
+    assert e.value.path == os.fspath(tmp_path / "coco8" / "labels" / "val" / "c.txt")
+    assert (e.value.record, e.value.field) == ("line 1", "values")
+
+
+def test_without_class_names_the_folder_is_read_whole(tmp_path, monkeypatch):
+    """No yaml: the classes are those the rows use, known once every file is read."""
+    files = {k.replace("coco8/", ""): v for k, v in coco8_files().items() if not k.endswith(".yaml")}
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)
+    chunks = list(formats.read_stream(write_files(tmp_path / "bare", files), "yolo"))
+    assert [len(p) for p in chunks] == [4]
 
 
 def test_reads_without_yaml_and_from_a_labels_folder_and_an_images_folder(tmp_path):

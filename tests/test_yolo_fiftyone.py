@@ -224,3 +224,33 @@ def test_a_bad_label_file_imports_nothing(fo_db, dataset_name, tmp_path, capsys)
     )
     assert not fo_db.dataset_exists(dataset_name) and leftover_datasets() == before
     assert formats.detect(root) == "yolo"
+
+
+def test_yolo_import_reads_a_run_of_label_files_at_a_time(fo_db, dataset_name, tmp_path, monkeypatch):
+    """``fop.load`` and the dataset type read a YOLO folder a run of label files at a time
+    (``yolo.read_stream``): the samples, their split tags and their persons are those of a
+    one-run read."""
+    import fiftyone as fo
+
+    import fiftyone_pose as fop
+    from fiftyone_pose.formats import jsonio
+
+    root = write_files(tmp_path, coco8_files()) / "coco8"
+    names = [dataset_name, f"{dataset_name}-runs", f"{dataset_name}-type"]
+
+    def content(ds) -> tuple:
+        points = ds.values("ground_truth.keypoints.points")
+        return ds.values("filepath"), ds.values("tags"), str(points), ds.values("ground_truth.keypoints.person_id")
+
+    try:
+        whole = fop.load(root, name=names[0])
+        monkeypatch.setattr(jsonio, "CHUNK_BYTES", 1)  # one label file per run
+        runs = fop.load(root, name=names[1])
+        typed = fo.Dataset.from_dir(dataset_dir=os.fspath(root), dataset_type=fop.types.YOLOPoseDataset, name=names[2])
+        assert content(runs) == content(whole) == content(typed)
+        assert whole.count_sample_tags() == {"train": 2, "val": 2} and whole.count("ground_truth.keypoints") == 4
+        assert "split" not in whole.get_field_schema()
+    finally:
+        for name in names:
+            if fo.dataset_exists(name):
+                fo.delete_dataset(name)

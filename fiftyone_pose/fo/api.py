@@ -116,7 +116,7 @@ def read_for_import(
     images to import, given their number (``model.picked_rows``: an importer's ``max_samples``
     and ``shuffle``). The images are checked (``check_images``) before anything is imported.
     ``parallel``: see ``formats.read_stream``."""
-    streams = formats.streams(format) and not whole
+    streams = formats.reads_in_chunks(format) and not whole
     # where the stream goes to ``add_pose_data`` as it is, its segmentations are encoded where it is read
     prepare = encode_segmentations if streams else None
     data: PoseData | PoseStream = formats.read_stream(path, format, parallel=parallel, prepare=prepare, **read_options)
@@ -183,7 +183,7 @@ def create_dataset(
 ) -> fo.Dataset:
     """A new dataset holding ``data`` (all or nothing, see ``load``); a YOLO dataset's splits become tags."""
     with building(name, overwrite, persistent) as dataset:
-        data, tags = formats.sample_tags(data) if isinstance(data, PoseData) else (data, None)
+        data, tags = formats.sample_tags(data)
         ids = add_pose_data(dataset, data, images_dir, label_field, progress=progress)
         tag_samples(dataset, ids, tags)
     return dataset

@@ -194,7 +194,8 @@ class YOLOPoseDatasetImporter(foud.BatchDatasetImporter, _Conventions):
         self.label_field = label_field
 
     def import_samples(self, dataset, tags=None, progress=None):
-        data = formats.read(
+        """The label files are read a run at a time (``yolo.read_stream``), only those of the images picked."""
+        stream = formats.read_stream(
             self.source,
             yolo.NAME,
             images_dir=self.data_path,
@@ -202,9 +203,12 @@ class YOLOPoseDatasetImporter(foud.BatchDatasetImporter, _Conventions):
             shuffle=self.shuffle,
             seed=self.seed,
         )
-        root = self.data_path or formats.images_dir(self.source, yolo.NAME)
-        data, split_tags = formats.sample_tags(data)
-        ids = self.add(dataset, data, root, tags, progress)
+        try:
+            root = self.data_path or formats.images_dir(self.source, yolo.NAME)
+            stream, split_tags = formats.sample_tags(stream)
+            ids = self.add(dataset, stream, root, tags, progress)
+        finally:
+            stream.close()  # a failure before the import took it
         tag_samples(dataset, ids, split_tags)
         return ids
 

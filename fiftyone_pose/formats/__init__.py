@@ -3,8 +3,9 @@
 Every format module satisfies ``protocol.Format`` (``NAME``, ``FLAVORS``, ``ORIGIN``, declared
 ``READ_OPTIONS`` / ``WRITE_OPTIONS``, ``STREAMING``, ``detect(peek)``, ``read``, ``write`` and the
 pure ``decode`` / ``encode``); the COCO-like ones also stream (``protocol.StreamingFormat``), a
-folder of images and labels (YOLO) is a ``protocol.FolderFormat`` (its root, its splits as sample
-tags, and a ``write`` that places the images), and a format of model predictions
+folder of images and labels (YOLO) is read a chunk at a time (``protocol.StreamReader``) and is a
+``protocol.FolderFormat`` (its root, its splits as sample tags, and a ``write`` that places the
+images), and a format of model predictions
 (``coco_results``) a ``protocol.PredictionsFormat``: added to a dataset with
 ``fiftyone_pose.load_predictions``, never imported as a dataset of its own.
 ``read`` / ``write`` / ``read_stream`` / ``write_stream`` / ``convert`` here check the options
@@ -47,7 +48,7 @@ from . import (
 )
 from .cocolike import whole_body
 from .jsonio import check_destination, load_json
-from .protocol import Confidence, FolderFormat, OptionSpec, Peek, PredictionsFormat, StreamingFormat
+from .protocol import Confidence, FolderFormat, OptionSpec, Peek, PredictionsFormat, StreamingFormat, StreamReader
 
 #: every format, by name; a test checks that each module in this package is registered or support
 REGISTRY: dict[str, ModuleType] = {
@@ -152,7 +153,7 @@ def read_stream(
     """
     module = _checked(detect(path) if format == "auto" else format, "read", options)
     with paused_gc():
-        if isinstance(module, StreamingFormat):
+        if isinstance(module, StreamReader):
             if worker.wanted(path, parallel):
                 return worker.read_stream(path, module.NAME, options, fallback=parallel is None, prepare=prepare)
             stream = module.read_stream(path, **options)
@@ -299,19 +300,33 @@ def streams(format: str) -> bool:
     return isinstance(get(format), StreamingFormat)
 
 
+def reads_in_chunks(format: str) -> bool:
+    """Whether ``format`` reads a chunk of persons at a time (``protocol.StreamReader``: the COCO-like
+    ones, and YOLO's label files); the others read the whole file at once (see their ``STREAMING``)."""
+    return isinstance(get(format), StreamReader)
+
+
 def is_predictions(format: str) -> bool:
     """Whether ``format`` holds model predictions (``protocol.PredictionsFormat``: ``coco_results``),
     added to a dataset rather than imported as one."""
     return isinstance(get(format), PredictionsFormat)
 
 
-def sample_tags(data: PoseData) -> tuple[PoseData, list[list[str]] | None]:
+def sample_tags(data: PoseData | PoseStream) -> tuple[PoseData | PoseStream, list[list[str]] | None]:
     """``data`` without what its format reads as sample tags, and each image's tags (None: no tags).
 
-    A YOLO dataset's splits become tags in FiftyOne, as FiftyOne's own YOLO importers do.
+    A YOLO dataset's splits become tags in FiftyOne, as FiftyOne's own YOLO importers do. A
+    stream's tags come from its header (the images), which is replaced in place.
     """
-    module = REGISTRY.get(data.format or "")
-    return module.sample_tags(data) if isinstance(module, FolderFormat) else (data, None)
+    header = data.header if isinstance(data, PoseStream) else data
+    module = REGISTRY.get(header.format or "")
+    if not isinstance(module, FolderFormat):
+        return data, None
+    header, tags = module.sample_tags(header)
+    if isinstance(data, PoseStream):
+        data.header = header
+        return data, tags
+    return header, tags
 
 
 def _checked(name: str, verb: str, options: dict[str, Any]) -> ModuleType:

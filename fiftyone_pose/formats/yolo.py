@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +43,8 @@ from ..core.errors import PoseFormatError, PoseUsageError
 from ..core.model import Images, Persons, PoseData, keypoint_boxes, picked_rows
 from ..core.numbers import uniform_mask
 from ..core.skeleton import Skeleton
-from . import media
+from ..core.stream import PoseStream
+from . import jsonio, media
 from .cocolike import default_category
 from .context import ReadContext
 from .jsonio import write_atomic
@@ -90,13 +91,15 @@ WRITE_OPTIONS = (
     OptionSpec("export_media", f"how images get into images/<split>/ (default: {DEFAULT_MEDIA})", MEDIA_MODES),
 )
 STREAMING = (
-    "read and written whole: a label file holds all the persons of its image, which a stream's "
-    "chunks may split, and the dataset folder is replaced whole"
+    "read a run of label files at a time (whole without class names in a yaml: the rows name the classes); "
+    "written whole: a label file holds all the persons of its image, which a stream's chunks may split"
 )
 #: yaml keys this module writes itself; other keys of a read yaml travel in ``meta`` and are written back
 _OWN_KEYS = frozenset({"path", "names", "nc", "kpt_shape", "flip_idx", "kpt_names", "validation", *SPLIT_KEYS})
 #: Ultralytics' loader rejects an image with a point above this, or a value below ``-_TOLERANCE``
 _TOLERANCE = 0.01
+#: the note counting images with no label file
+_NOTE_NO_LABEL = "images without a label file (background images)"
 _BOX_FIELDS = ("class", "x_center", "y_center", "width", "height")
 
 
@@ -173,6 +176,23 @@ def read(
     names are relative to ``images_root(path)`` (``images_dir`` with a labels folder); each
     image's split is its key ``split``. Nothing is returned unless every file is valid.
     """
+    return read_stream(path, images_dir=images_dir, max_samples=max_samples, shuffle=shuffle, seed=seed).collect()
+
+
+def read_stream(
+    path: str | os.PathLike,
+    *,
+    images_dir: str | os.PathLike | None = None,
+    max_samples: int | None = None,
+    shuffle: bool = False,
+    seed: int | None = None,
+) -> PoseStream:
+    """``read`` as a header (the images with their sizes, the layout, the classes) and the persons of
+    a run of images at a time: their label files, about ``jsonio.CHUNK_BYTES`` of text, are read and parsed
+    together, so memory does not grow with the dataset. A bad label file is an error when its run
+    is read. Without class names (no yaml, or a yaml with neither ``names`` nor ``nc``) the classes
+    are those the rows use, known only once every file is read: such a folder is read whole.
+    """
     path = Path(path)
     if not path.exists():
         raise PoseFormatError("no such file or folder", path=path)
@@ -187,24 +207,60 @@ def read(
             splits = _yaml_splits(config, root, yaml_path)
         else:
             root, config, splits = _bare_folder(path)
+    source = yaml_path or path
     listed, notes = _list_images(splits)
     listed = [listed[i] for i in picked_rows(len(listed), max_samples, shuffle, seed)]
-    doc = YoloDocument(
-        config,
-        [_relative_name(image, root) for image, _, _ in listed],
-        [_image_size(image, i) for i, (image, _, _) in enumerate(listed)],
-        [_read_label(label) for _, _, label in listed],
-        splits=[split for _, split, _ in listed],
-        label_paths=[label for _, _, label in listed],
-    )
-    data = decode(doc, path=yaml_path or path)
-    data.meta["yolo"]["folders"] = _split_folders(splits, listed, root)
-    notes["images without a label file (background images)"] = sum(text is None for text in doc.texts)
+    file_names = [_relative_name(image, root) for image, _, _ in listed]
+    sizes = [_image_size(image, i) for i, (image, _, _) in enumerate(listed)]
+    split_names = [split for _, split, _ in listed]
+    label_paths = [label for _, _, label in listed]
+    names = _class_names(config, source) if config else None
+    chunks: Iterable[Persons]
+    if names is None:
+        texts = [_read_label(label) for label in label_paths]
+        doc = YoloDocument(config, file_names, sizes, texts, splits=split_names, label_paths=label_paths)
+        data = decode(doc, path=source)
+        notes[_NOTE_NO_LABEL] = sum(text is None for text in texts)
+        header, chunks = dataclasses.replace(data, persons=Persons.empty(data.skeleton.num_keypoints)), [data.persons]
+    else:
+        k, ndim = _kpt_shape(config, (), source)
+        layout = _layout(config, k, source)
+        header = _header(config, names, layout, file_names, sizes, split_names)
+        chunks = _chunks(label_paths, header.images, layout, ndim, len(names), header.notes)
+    header.meta["yolo"]["folders"] = _split_folders(splits, listed, root)
     notes[NOTE_SIZES] = len(listed)
-    ctx = ReadContext(yaml_path or path, data.notes)
+    ctx = ReadContext(source, header.notes)
     for reason, count in notes.items():
         ctx.note(reason, count)
-    return data
+    return PoseStream(header, chunks)
+
+
+def _chunks(
+    label_paths: Sequence[str], images: Images, layout: Skeleton, ndim: int, num_classes: int, notes: dict[str, int]
+) -> Iterator[Persons]:
+    """The persons of the label files, a run of them (``jsonio.CHUNK_BYTES`` of text or more) at a time,
+    numbered 1, 2, ... across the runs; what each run adjusts is counted in ``notes``."""
+    k = layout.num_keypoints
+    ctx = ReadContext(None, notes)
+    first_id, lo = 1, 0
+    while lo < len(label_paths):
+        texts: list[str | None] = []
+        size = 0
+        while lo + len(texts) < len(label_paths) and (not texts or size < jsonio.CHUNK_BYTES):
+            text = _read_label(label_paths[lo + len(texts)])
+            texts.append(text)
+            size += len(text or "")
+        hi = lo + len(texts)
+        rows, owners, duplicates = _parse(texts, 5 + k * ndim, label_paths[lo:hi], layout, ndim, num_classes)
+        persons = _persons(rows, owners + lo, images, k, ndim, first_id)
+        for reason, count in _label_notes(texts, duplicates, len(rows), ndim).items():
+            ctx.note(reason, count)
+        ctx.note(_NOTE_NO_LABEL, sum(text is None for text in texts))
+        first_id += len(rows)
+        lo = hi
+        del texts, rows
+        yield persons
+        del persons
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
@@ -453,7 +509,7 @@ def decode(doc: YoloDocument, *, path: str | os.PathLike | None = None) -> PoseD
     shipped skeleton where they match one), else, without a yaml, from the rows. Boxes and points
     are in pixels of ``sizes``; ``category_id`` is the class plus 1.
     """
-    config, file_names, sizes, texts, splits = doc.config, doc.file_names, doc.sizes, doc.texts, doc.splits
+    config, texts = doc.config, doc.texts
     label_paths = doc.label_paths if doc.label_paths is not None else [f"labels[{i}]" for i in range(len(texts))]
     k, ndim = _kpt_shape(config, texts, path)
     layout = _layout(config, k, path)
@@ -462,19 +518,61 @@ def decode(doc: YoloDocument, *, path: str | os.PathLike | None = None) -> PoseD
     if names is None:  # no yaml: the classes the rows use
         count = int(rows[:, 0].max()) + 1 if len(rows) else 1
         names = ["person"] if count == 1 else [f"class_{i}" for i in range(count)]
-    n = len(rows)
+    header = _header(config, names, layout, doc.file_names, doc.sizes, doc.splits)
+    ctx = ReadContext(path, header.notes)
+    for reason, count in _label_notes(texts, duplicates, len(rows), ndim).items():
+        ctx.note(reason, count)
+    return dataclasses.replace(header, persons=_persons(rows, owners, header.images, k, ndim, 1))
+
+
+def _header(
+    config: dict[str, Any],
+    names: list[str],
+    layout: Skeleton,
+    file_names: Sequence[str],
+    sizes: Sequence[tuple[int, int]],
+    splits: Sequence[str] | None,
+) -> PoseData:
+    """The dataset without persons: images (ids 1, 2, ...; the split as the key ``split``), classes, yaml keys."""
+    m = len(file_names)
     sizes_arr = np.array(sizes, dtype=np.int64).reshape(-1, 2)
-    wh = sizes_arr[owners].astype(np.float64)
-    w, h = wh[:, :1], wh[:, 1:]
+    images = Images(
+        ids=np.arange(1, m + 1, dtype=np.int64),
+        file_names=list(file_names),
+        widths=sizes_arr[:, 0].copy(),
+        heights=sizes_arr[:, 1].copy(),
+        extras=[{} for _ in range(m)] if splits is None else [{"split": s} for s in splits],
+    )
+    categories = [{**default_category(layout), "id": i + 1, "name": name} for i, name in enumerate(names)]
+    other = {key: value for key, value in config.items() if key not in _OWN_KEYS}
+    kept = {key: value for key, value in other.items() if _json_safe(value)}
+    dropped = len(other) - len(kept)
+    return PoseData(
+        images=images,
+        persons=Persons.empty(layout.num_keypoints),
+        skeleton=layout,
+        categories=categories,
+        meta={"yolo": {"yaml": kept}},
+        format=NAME,
+        notes={"yaml keys not kept (values JSON cannot hold)": dropped} if dropped else {},
+    )
+
+
+def _persons(rows: np.ndarray, owners: np.ndarray, images: Images, k: int, ndim: int, first_id: int) -> Persons:
+    """Persons from label rows (``class cx cy w h`` and the points, divided by the size of the image
+    ``owners`` names), in pixels; ids ``first_id``, ``first_id + 1``, ..."""
+    n = len(rows)
+    w = images.widths[owners].astype(np.float64)[:, None]
+    h = images.heights[owners].astype(np.float64)[:, None]
     kp = rows[:, 5:].reshape(n, k, ndim)
     xy = np.stack([kp[..., 0] * w, kp[..., 1] * h], axis=2)
     raw_v = kp[..., 2] if ndim == 3 else np.where((kp[..., 0] < 0) | (kp[..., 1] < 0), 0.0, 2.0)
     visibility = np.where(raw_v <= 0, 0, np.where(raw_v == 1, 1, 2)).astype(np.int8)
     bw, bh = rows[:, 3:4] * w, rows[:, 4:5] * h
     boxes = np.concatenate([rows[:, 1:2] * w - bw / 2, rows[:, 2:3] * h - bh / 2, bw, bh], axis=1)
-    persons = Persons(
+    return Persons(
         image_index=owners,
-        ids=np.arange(1, n + 1, dtype=np.int64),
+        ids=np.arange(first_id, first_id + n, dtype=np.int64),
         category_ids=rows[:, 0].astype(np.int64) + 1,
         keypoints=xy,
         visibility=visibility,
@@ -492,34 +590,17 @@ def decode(doc: YoloDocument, *, path: str | os.PathLike | None = None) -> PoseD
         },
         absent={"segmentation": np.ones(n, bool)},
     )
-    m = len(file_names)
-    images = Images(
-        ids=np.arange(1, m + 1, dtype=np.int64),
-        file_names=list(file_names),
-        widths=sizes_arr[:, 0].copy(),
-        heights=sizes_arr[:, 1].copy(),
-        extras=[{} for _ in range(m)] if splits is None else [{"split": s} for s in splits],
-    )
-    categories = [{**default_category(layout), "id": i + 1, "name": name} for i, name in enumerate(names)]
-    other = {key: value for key, value in config.items() if key not in _OWN_KEYS}
-    kept = {key: value for key, value in other.items() if _json_safe(value)}
-    notes = {
+
+
+def _label_notes(texts: Sequence[str | None], duplicates: int, rows: int, ndim: int) -> dict[str, int]:
+    """What reading these label texts (``rows`` persons kept) adjusted, reason -> count."""
+    return {
         "duplicate rows, read once (as Ultralytics' loader does)": duplicates,
         "empty label files (background images)": sum(1 for t in texts if t is not None and not t.strip()),
-        "yaml keys not kept (values JSON cannot hold)": len(other) - len(kept),
         "kpt_shape [K, 2]: points read as labelled unless a coordinate is negative (as Ultralytics does)": (
-            n if ndim == 2 else 0
+            rows if ndim == 2 else 0
         ),
     }
-    return PoseData(
-        images=images,
-        persons=persons,
-        skeleton=layout,
-        categories=categories,
-        meta={"yolo": {"yaml": kept}},
-        format=NAME,
-        notes={reason: count for reason, count in notes.items() if count},
-    )
 
 
 def _json_safe(value: Any) -> bool:
