@@ -23,6 +23,7 @@ from fiftyone_pose.formats.protocol import (
     Peek,
     PredictionsFormat,
     StreamingFormat,
+    StreamReader,
 )
 
 MODULES = sorted(formats.REGISTRY.items())
@@ -41,7 +42,7 @@ def test_every_format_has_the_protocol(name, module):
         assert keywords == {o.name for o in options}, (name, verb.__name__)  # and only those
     assert list(inspect.signature(module.detect).parameters) == ["peek"]
     assert "path" in inspect.signature(module.decode).parameters
-    if isinstance(module, StreamingFormat):
+    if isinstance(module, StreamReader):
         read_keywords = set(inspect.signature(module.read_stream).parameters) - {"path"}
         assert read_keywords == {o.name for o in module.READ_OPTIONS}
 

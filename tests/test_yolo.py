@@ -443,6 +443,13 @@ def test_label_files_read_a_run_at_a_time_give_what_a_whole_read_gives(tmp_path_
     labelled = sum(1 for t in _label_texts(work / "out").values() if t.strip())
     assert (len(chunks) > 0) == (len(whole.images) > 0) and len(chunks) >= (labelled if chunk_bytes == 1 else 0)
     assert _person_arrays(Persons.concat(chunks, whole.skeleton.num_keypoints)) == _person_arrays(whole.persons)
+    root = Path(formats.images_dir(work / "out", "yolo"))  # and the pure decode of the same texts
+    labels = [Path(yolo.label_path(root / name)) for name in whole.images.file_names]
+    texts = [label.read_text() if label.exists() else None for label in labels]
+    config = yaml.safe_load((work / "out" / "dataset.yaml").read_text())
+    image_sizes = list(zip(whole.images.widths.tolist(), whole.images.heights.tolist()))
+    decoded = yolo.decode(yolo.YoloDocument(config, whole.images.file_names, image_sizes, texts))
+    assert _person_arrays(decoded.persons) == _person_arrays(whole.persons)
     assert sum(sizes) == len(whole.persons) and stream.header.notes == whole.notes
     assert stream.header.images.file_names == whole.images.file_names and stream.header.categories == whole.categories
 
@@ -461,6 +468,18 @@ def test_a_bad_label_file_is_an_error_when_its_run_is_read(tmp_path, monkeypatch
         next(chunks)
     assert e.value.path == os.fspath(tmp_path / "coco8" / "labels" / "val" / "c.txt")
     assert (e.value.record, e.value.field) == ("line 1", "values")
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 1 << 20])
+def test_the_first_bad_label_file_is_named_however_the_runs_fall(tmp_path, monkeypatch, chunk_bytes):
+    """A file with a bad row before a file that cannot be read: the first is named, in one run or many."""
+    files = coco8_files()
+    files["coco8/labels/train/a.txt"] = "0 0.5 0.5 0.2\n"
+    files["coco8/labels/val/c.txt"] = b"\xff\xfe\x00bad"
+    monkeypatch.setattr(jsonio, "CHUNK_BYTES", chunk_bytes)
+    with pytest.raises(PoseFormatError) as e:
+        list(formats.read_stream(write_files(tmp_path, files) / "coco8", "yolo"))
+    assert e.value.path.endswith("a.txt") and (e.value.record, e.value.field) == ("line 1", "values")
 
 
 def test_without_class_names_the_folder_is_read_whole(tmp_path, monkeypatch):

@@ -214,6 +214,9 @@ def read_stream(
     sizes = [_image_size(image, i) for i, (image, _, _) in enumerate(listed)]
     split_names = [split for _, split, _ in listed]
     label_paths = [label for _, _, label in listed]
+    if config:  # checked in the order ``decode`` checks them
+        k, ndim = _kpt_shape(config, (), source)
+        layout = _layout(config, k, source)
     names = _class_names(config, source) if config else None
     chunks: Iterable[Persons]
     if names is None:
@@ -223,8 +226,6 @@ def read_stream(
         notes[_NOTE_NO_LABEL] = sum(text is None for text in texts)
         header, chunks = dataclasses.replace(data, persons=Persons.empty(data.skeleton.num_keypoints)), [data.persons]
     else:
-        k, ndim = _kpt_shape(config, (), source)
-        layout = _layout(config, k, source)
         header = _header(config, names, layout, file_names, sizes, split_names)
         chunks = _chunks(label_paths, header.images, layout, ndim, len(names), header.notes)
     header.meta["yolo"]["folders"] = _split_folders(splits, listed, root)
@@ -247,7 +248,11 @@ def _chunks(
         texts: list[str | None] = []
         size = 0
         while lo + len(texts) < len(label_paths) and (not texts or size < jsonio.CHUNK_BYTES):
-            text = _read_label(label_paths[lo + len(texts)])
+            try:
+                text = _read_label(label_paths[lo + len(texts)])
+            except PoseFormatError:  # a bad file listed before it is named first, however the runs fall
+                _parse(texts, 5 + k * ndim, label_paths[lo : lo + len(texts)], layout, ndim, num_classes)
+                raise
             texts.append(text)
             size += len(text or "")
         hi = lo + len(texts)
