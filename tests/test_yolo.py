@@ -558,6 +558,54 @@ def test_duplicate_rows_are_read_once_and_counted(tmp_path):
     assert data.notes["duplicate rows, read once (as Ultralytics' loader does)"] == 2
 
 
+#: spellings of values that float32 holds alike (Ultralytics compares rows in float32, -0.0 equal to 0.0)
+_ALIKE = [["0.1", "0.1000000001", "0.10000000149"], ["0", "0.0", "-0.0"], ["0.5", "0.50000001"], ["0.25"]]
+
+
+@st.composite
+def label_files(draw):
+    """Label texts of the coco8 images a, b and c: rows drawn from a few distinct ones, repeated
+    as they are or spelled differently with the same float32 values."""
+    texts = []
+    for _ in range(3):
+        bases = []  # per row: the spellings each value may take
+        for _ in range(draw(st.integers(1, 3))):
+            spellings = [_ALIKE[draw(st.integers(0, len(_ALIKE) - 1))] for _ in range(5 + 17 * 3)]
+            spellings[0] = ["0"]  # the class
+            for j in range(7, 5 + 17 * 3, 3):  # v: 0, 1 or 2, the same in every copy of the row
+                spellings[j] = [draw(st.sampled_from("012"))]
+            bases.append(spellings)
+        rows = []
+        for _ in range(draw(st.integers(0, 6))):
+            rows.append(" ".join(draw(st.sampled_from(options)) for options in draw(st.sampled_from(bases))))
+        texts.append("\n".join(rows) + "\n" if rows else "")
+    return texts
+
+
+@PROPERTY
+@given(label_files(), st.sampled_from([1, 200, 1 << 20]))
+def test_duplicate_rows_are_those_ultralytics_drops(tmp_path_factory, texts, chunk_bytes):
+    """Per image, the rows kept are the first of those equal in float32, as Ultralytics' loader's
+    ``np.unique(lb, axis=0, return_index=True)`` finds them, in one run or many."""
+    files = coco8_files()
+    for name, text in zip(("train/a", "train/b", "val/c"), texts):
+        files[f"coco8/labels/{name}.txt"] = text
+    root = write_files(tmp_path_factory.mktemp("dup"), files) / "coco8"
+    with mock.patch.object(jsonio, "CHUNK_BYTES", chunk_bytes):
+        data = formats.read_stream(root, "yolo").collect()
+    dropped = 0
+    for i, text in enumerate(texts):
+        rows = np.array([line.split() for line in text.splitlines()], dtype=np.float64).reshape(-1, 56)
+        _, first = np.unique(rows.astype(np.float32), axis=0, return_index=True)
+        kept = rows[np.sort(first)]
+        dropped += len(rows) - len(kept)
+        mine = data.persons.image_index == i
+        assert data.persons.visibility[mine].tolist() == kept[:, 7::3].astype(int).tolist()
+        width = data.images.widths[i]
+        assert np.allclose(data.persons.keypoints[mine][..., 0], kept[:, 5::3] * width)
+    assert data.notes.get("duplicate rows, read once (as Ultralytics' loader does)", 0) == dropped
+
+
 _POINT = "x of point 0 (nose)"
 
 
