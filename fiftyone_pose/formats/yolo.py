@@ -751,7 +751,7 @@ def _parse(
     Ultralytics' ``np.unique`` finds them). A row Ultralytics would reject (and with it the whole
     image) is an error naming the file, the line and the field. The texts' rows are converted,
     checked and deduplicated together (file by file, ``np.unique`` per file was 36% of a 64k-image
-    read); only where that finds a fault are the files gone through one by one (``_file_rows``),
+    read); only where that finds a fault are the files gone through one by one (``_check_file``),
     so that the first bad file is the one named, with its first fault.
     """
     lines = [_label_lines(text) for text in texts]
@@ -764,7 +764,7 @@ def _parse(
             pass
     if rows is None or _bad_cell(rows, ndim, num_classes) is not None:
         for i, file_lines in enumerate(lines):
-            _file_rows(file_lines, width, label_paths[i], layout, ndim, num_classes)
+            _check_file(file_lines, width, label_paths[i], layout, ndim, num_classes)
         raise RuntimeError("label rows that fail together passed one file at a time")
     owners = np.repeat(np.arange(len(texts), dtype=np.int64), [len(file_lines) for file_lines in lines])
     keep = _first_of_equal_rows(rows.astype(np.float32) + np.float32(0), owners)  # + 0: -0.0 is 0.0, as in np.unique
@@ -776,10 +776,10 @@ def _label_lines(text: str | None) -> list[tuple[int, list[str]]]:
     return [(n, line.split()) for n, line in enumerate(text.splitlines(), 1) if line.strip()] if text else []
 
 
-def _file_rows(
+def _check_file(
     lines: list[tuple[int, list[str]]], width: int, path: str, layout: Skeleton, ndim: int, num_classes: int | None
-) -> np.ndarray:
-    """The rows of one label file's ``lines``; an error names its first fault (values, then numbers, then checks)."""
+) -> None:
+    """Raise for the first fault of one label file's ``lines`` (values, then numbers, then checks)."""
     for n, values in lines:
         if len(values) != width:
             raise PoseFormatError(
@@ -805,7 +805,6 @@ def _file_rows(
         raise PoseFormatError(
             f"{block[r, j]!r} {message}", path=path, record=f"line {lines[r][0]}", field=_column_name(j, layout, ndim)
         )
-    return block
 
 
 def _is_float(value: str) -> bool:
