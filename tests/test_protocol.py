@@ -51,7 +51,7 @@ def test_the_coco_like_formats_stream_and_the_others_say_why_not():
     streaming = {n for n, m in MODULES if isinstance(m, StreamingFormat)}
     assert streaming == {
         "aic", "coco", "coco_wholebody", "crowdpose", "h36m", "halpe", "humanart", "mhp", "mpii_trb", "ochuman",
-        "posetrack",
+        "posetrack", "yolo",
     }  # fmt: skip
     for name, module in MODULES:
         assert ("whole" in module.STREAMING) == (name not in {"aic", "coco", "coco_wholebody", "crowdpose", "halpe",

@@ -10,6 +10,7 @@ load every exported dataset (CPU, no training, no download). These tests are ski
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -29,6 +30,7 @@ from fiftyone_pose import formats
 from fiftyone_pose.core import skeleton as skeletons
 from fiftyone_pose.core.errors import PoseFormatError, PoseUsageError
 from fiftyone_pose.core.model import Persons
+from fiftyone_pose.core.stream import PoseStream
 from fiftyone_pose.demo.run import demo_paths
 from fiftyone_pose.formats import coco, cocolike, jsonio, yolo
 
@@ -279,6 +281,46 @@ def test_label_files_written_a_run_of_images_at_a_time_are_the_same(tmp_path, mo
     assert sorted(os.listdir(tmp_path / "runs" / "images" / "train")) == sorted(
         os.listdir(tmp_path / "whole" / "images" / "train")
     )
+
+
+@PROPERTY
+@given(inside_coco_documents(), st.integers(1, 4), st.integers(1, 3), st.randoms(use_true_random=False))
+def test_a_stream_in_chunks_in_any_order_writes_what_a_whole_write_writes(
+    tmp_path_factory, doc, chunk_size, labels_chunk, random
+):
+    """``write_stream`` takes the persons in chunks in any order: sorted by image through a
+    temporary file and written a run of images at a time, they give the label files, yaml and
+    report of one whole write."""
+    work = tmp_path_factory.mktemp("chunks")
+    picture = os.fspath(write_files(work, {"p.jpg": image_bytes()}) / "p.jpg")
+    data = coco.decode(doc)
+    order = list(range(len(data.persons)))
+    random.shuffle(order)
+    data = dataclasses.replace(data, persons=data.persons.take(np.array(order, dtype=np.int64)))
+    whole = formats.write(data, work / "whole", "yolo", sources=[picture] * len(data.images))
+    with mock.patch.object(yolo, "LABELS_CHUNK", labels_chunk), mock.patch.object(yolo, "SORTED_CHUNK", chunk_size):
+        stream = PoseStream.of(dataclasses.replace(data, notes=dict(data.notes)), chunk_size)
+        written = formats.write_stream(stream, work / "chunks", "yolo", sources=[picture] * len(data.images))
+    assert _label_texts(work / "chunks") == _label_texts(work / "whole") and written.header.notes == whole.notes
+    first, second = (yaml.safe_load((work / d / "dataset.yaml").read_text()) for d in ("whole", "chunks"))
+    assert {**first, "path": ""} == {**second, "path": ""}
+
+
+def test_a_row_that_cannot_be_written_in_a_late_chunk_leaves_nothing(tmp_path, monkeypatch):
+    """The rows are made a run of images at a time, after the images were placed: a person that
+    cannot be written in the last run undoes the moves and leaves no folder."""
+    doc = coco_doc()
+    images = images_of(doc, tmp_path / "src")
+    before = sorted(os.fspath(p.relative_to(images)) for p in images.rglob("*.*"))
+    doc["categories"].append({**doc["categories"][0], "id": 7, "name": "other"})
+    data = coco.decode(doc)
+    data.persons.category_ids[-1] = 9
+    monkeypatch.setattr(yolo, "LABELS_CHUNK", 1)
+    with pytest.raises(PoseFormatError, match="category 9 is not in the categories"):
+        stream = PoseStream.of(data, 1)
+        formats.write_stream(stream, tmp_path / "out", "yolo", images_dir=images, export_media="move")
+    assert sorted(os.fspath(p.relative_to(images)) for p in images.rglob("*.*")) == before
+    assert not (tmp_path / "out").exists()
 
 
 def _label_texts(root: Path) -> dict[str, str]:

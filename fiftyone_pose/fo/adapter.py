@@ -277,13 +277,15 @@ def to_pose_stream(
     label_field: str | None = None,
     progress: bool | None = None,
     files: SampleFiles | None = None,
+    attributes: bool = True,
 ) -> PoseStream:
     """What ``to_pose_data`` gives, as a ``PoseStream``: memory for the images table and a chunk.
 
     The view is read once (the header's images must all be known before the first person is
     written); each cursor batch's persons go to a temporary file (``core.stream.SortedSpill``)
     as they are read, and come back a chunk at a time in the source file's order. ``files``, where
-    given, gets each image's media file and tags from the same read.
+    given, gets each image's media file and tags from the same read. ``attributes``: see
+    ``to_pose_data`` (False for a writer that writes none).
     """
     spill: SortedSpill | None = None
     max_id = np.iinfo(np.int64).min
@@ -307,7 +309,7 @@ def to_pose_stream(
         without_id += int((~has_id).sum())
         spill.add(persons, np.where(source >= 0, source, np.iinfo(np.int64).max), rank)
 
-    header = _read_view(collection, label_field, progress, keep, start, files)
+    header = _read_view(collection, label_field, progress, keep, start, files, attributes)
     first_new = max_id + 1 if max_id > np.iinfo(np.int64).min else 1
 
     def chunks() -> Iterator[Persons]:

@@ -244,7 +244,7 @@ def export(
 
     ``format`` defaults to the format the field was imported from (so a COCO-WholeBody dataset
     is written back as COCO-WholeBody), else COCO; with a ``layout`` conversion it defaults to
-    COCO, the one format that holds any layout. A format that streams (the COCO-like ones) is
+    COCO, the one format that holds any layout. A format that streams (the COCO-like ones, YOLO) is
     written a chunk of persons at a time (``to_pose_stream``); the others are read whole (``to_pose_data``).
     A format that places images (YOLO) gets the samples' files and tags (its splits). What the
     writer left out or adjusted is added to the returned stream's notes.
@@ -271,11 +271,11 @@ def export(
             label_field = resolve_label_field(collection, label_field)
             view = without_evaluation_attributes(collection, [label_field])
             files = SampleFiles() if formats.places_media(format) else None
+            attributes = formats.writes_attributes(format)
             if not formats.streams(format):  # the writer takes it whole: no spill to sort it in
-                attributes = formats.writes_attributes(format)
                 stream = PoseStream.of(to_pose_data(view, label_field, progress, files, attributes))
             else:
-                stream = to_pose_stream(view, label_field, progress=progress, files=files)
+                stream = to_pose_stream(view, label_field, progress=progress, files=files, attributes=attributes)
         header = stream.header
         if format is None:
             format = _default_format(header.format, write_options.get("layout"))

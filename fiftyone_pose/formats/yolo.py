@@ -25,12 +25,14 @@ the image files (``sources`` and ``tags``, handed by a FiftyOne export; see ``me
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,7 @@ from ..core.errors import PoseFormatError, PoseUsageError
 from ..core.model import Images, Persons, PoseData, keypoint_boxes, picked_rows
 from ..core.numbers import uniform_mask
 from ..core.skeleton import Skeleton
-from ..core.stream import PoseStream
+from ..core.stream import PoseStream, SortedSpill, add_notes
 from . import jsonio, media
 from .cocolike import default_category
 from .context import ReadContext
@@ -76,6 +78,8 @@ MEDIA_MODES = media.MODES
 DEFAULT_MEDIA = "symlink"
 #: label files written by a thread at a time, while the next run's rows are formatted
 LABELS_CHUNK = 4096
+#: persons per chunk read back from the sort by image of a stream written in several chunks
+SORTED_CHUNK = 4096
 READ_OPTIONS = (
     OptionSpec("images_dir", "with a labels folder as the path: the images folder (no yaml)"),
     OptionSpec("max_samples", "read this many images only (the first ones, or random ones with shuffle)"),
@@ -92,7 +96,7 @@ WRITE_OPTIONS = (
 )
 STREAMING = (
     "read a run of label files at a time (whole without class names in a yaml: the rows name the classes); "
-    "written whole: a label file holds all the persons of its image, which a stream's chunks may split"
+    "written a run of images at a time, the persons sorted by image through a temporary file first"
 )
 #: yaml keys this module writes itself; other keys of a read yaml travel in ``meta`` and are written back
 _OWN_KEYS = frozenset({"path", "names", "nc", "kpt_shape", "flip_idx", "kpt_names", "validation", *SPLIT_KEYS})
@@ -1086,10 +1090,41 @@ def write(
     folder written replaces the old one whole (its stale labels would train otherwise) and the
     yaml is merged with the one there. Nothing is ever written outside ``path``.
     """
+    header = dataclasses.replace(data, persons=Persons.empty(data.persons.num_points), notes={})
+    write_stream(
+        PoseStream(header, [data.persons]),
+        path,
+        images_dir=images_dir,
+        sources=sources,
+        tags=tags,
+        split_tags=split_tags,
+        split=split,
+        export_media=export_media,
+    )
+    return header.notes
+
+
+def write_stream(
+    stream: PoseStream,
+    path: str | os.PathLike,
+    *,
+    images_dir: str | os.PathLike | None = None,
+    sources: Sequence[str] | None = None,
+    tags: Sequence[Sequence[str]] | None = None,
+    split_tags: Sequence[str] | None = None,
+    split: str | None = None,
+    export_media: str | bool | None = None,
+) -> None:
+    """``write`` of a stream: the images come from its header, their persons a chunk at a time, in
+    any order (a stream of more than one chunk is sorted by image through a temporary file,
+    ``core.stream.SortedSpill``), and the label files are written ``LABELS_CHUNK`` images at a time,
+    so memory does not grow with the dataset. What ``write`` returns is added to the header's notes.
+    """
     mode = media.media_mode(export_media, DEFAULT_MEDIA)
     root = Path(os.path.abspath(path))
     if root.exists() and not root.is_dir():
         raise PoseUsageError(f"{root} is a file: a YOLO dataset is written into a folder")
+    data = stream.header
     splits, report = _assign_splits(data, tags, split_tags, split)
     rels, path_report = _destinations(data, splits)
     report.update(path_report)
@@ -1111,9 +1146,7 @@ def write(
     if sources is not None:
         _check_sources_kept(sources, [root / kind / s for kind in kinds for s in written])
 
-    rows, row_report = _label_rows(data)
-    report.update(row_report)
-
+    blocks = _image_blocks(stream, len(data.images), data.persons.num_points)
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     staging = media.make_staging(root)
@@ -1130,10 +1163,14 @@ def write(
                 folder = os.path.join(staging, "images", "")
                 targets = [f"{folder}{s}/{rel}" for s, rel in zip(splits, rels)]
                 placing = files.submit(media.place, sources, targets, mode)
-            for lo in range(0, len(rels), LABELS_CHUNK):
-                hi = min(lo + LABELS_CHUNK, len(rels))
+            for lo, hi, persons in blocks:
+                rows, row_report = _label_rows(dataclasses.replace(data, persons=persons))
+                add_notes(report, row_report)
                 texts = rows.texts(lo, hi)
                 labelling.append(files.submit(_write_labels, staging / "labels", splits[lo:hi], rels[lo:hi], texts))
+                del persons, rows, texts
+                if len(labelling) > 2:  # the texts of two runs at most wait for their files
+                    labelling[-3].result()
             for done in labelling:
                 done.result()
             if placing is not None:
@@ -1145,6 +1182,7 @@ def write(
             moved = []  # in place now: a failure from here on leaves the new dataset, not the sources
             os.replace(staging / YAML_NAME, yaml_path)
         except BaseException:
+            blocks.close()  # its temporary file
             for pending in labelling:  # the threads finish before their folder is deleted
                 if not pending.cancel():
                     _outcome(pending)
@@ -1156,7 +1194,39 @@ def write(
                 shutil.rmtree(root, ignore_errors=True)
             raise
     shutil.rmtree(staging)
-    return report
+    add_notes(stream.header.notes, report)
+
+
+def _image_blocks(chunks: Iterable[Persons], num_images: int, num_points: int) -> Iterator[tuple[int, int, Persons]]:
+    """(lo, hi, the persons of images ``lo:hi`` in image order) for runs of ``LABELS_CHUNK`` images,
+    from ``chunks`` in any order: one chunk (a whole dataset) is sorted here, more go through a
+    ``SortedSpill`` by image. Within an image the persons keep their order."""
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    second = next(chunks, None) if first is not None else None
+    with contextlib.ExitStack() as stack:
+        if second is None:
+            whole = first if first is not None else Persons.empty(num_points)
+            ordered: Iterator[Persons] = iter([whole.take(np.argsort(whole.image_index, kind="stable"))])
+            del whole, first
+        else:
+            spill = stack.enter_context(SortedSpill(num_points))
+            for chunk in chain([first, second], chunks):
+                spill.add(chunk, chunk.image_index, np.zeros(len(chunk), np.int64))
+                del chunk
+            del first, second
+            ordered = (persons for persons, _ in spill.chunks(SORTED_CHUNK))
+        buffer = Persons.empty(num_points)
+        for lo in range(0, num_images, LABELS_CHUNK):
+            hi = min(lo + LABELS_CHUNK, num_images)
+            while not len(buffer) or buffer.image_index[-1] < hi:  # the run's persons may go on in the next chunk
+                more = next(ordered, None)
+                if more is None:
+                    break
+                buffer = Persons.concat([buffer, more], num_points)
+            n = int(np.searchsorted(buffer.image_index, hi))
+            yield lo, hi, buffer.take(np.arange(n))
+            buffer = buffer.take(np.arange(n, len(buffer)))
 
 
 def _outcome(running: Future) -> Any:
