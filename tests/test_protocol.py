@@ -23,7 +23,6 @@ from fiftyone_pose.formats.protocol import (
     Peek,
     PredictionsFormat,
     StreamingFormat,
-    StreamReader,
 )
 
 MODULES = sorted(formats.REGISTRY.items())
@@ -42,12 +41,12 @@ def test_every_format_has_the_protocol(name, module):
         assert keywords == {o.name for o in options}, (name, verb.__name__)  # and only those
     assert list(inspect.signature(module.detect).parameters) == ["peek"]
     assert "path" in inspect.signature(module.decode).parameters
-    if isinstance(module, StreamReader):
+    if isinstance(module, StreamingFormat):
         read_keywords = set(inspect.signature(module.read_stream).parameters) - {"path"}
         assert read_keywords == {o.name for o in module.READ_OPTIONS}
 
 
-def test_the_coco_like_formats_stream_and_the_others_say_why_not():
+def test_the_streaming_formats_and_the_others_say_why_not():
     streaming = {n for n, m in MODULES if isinstance(m, StreamingFormat)}
     assert streaming == {
         "aic", "coco", "coco_wholebody", "crowdpose", "h36m", "halpe", "humanart", "mhp", "mpii_trb", "ochuman",

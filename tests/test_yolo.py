@@ -316,10 +316,37 @@ def test_a_row_that_cannot_be_written_in_a_late_chunk_leaves_nothing(tmp_path, m
     data = coco.decode(doc)
     data.persons.category_ids[-1] = 9
     monkeypatch.setattr(yolo, "LABELS_CHUNK", 1)
-    with pytest.raises(PoseFormatError, match="category 9 is not in the categories"):
+    with pytest.raises(PoseFormatError, match="category 9 is not in the categories") as e:
         stream = PoseStream.of(data, 1)
         formats.write_stream(stream, tmp_path / "out", "yolo", images_dir=images, export_media="move")
+    n = len(data.persons)
+    assert (e.value.record, e.value.field) == (f"annotations[{n - 1}] (id {data.persons.ids[-1]})", "category_id")
     assert sorted(os.fspath(p.relative_to(images)) for p in images.rglob("*.*")) == before
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1, 2])
+def test_the_person_named_is_the_first_that_cannot_be_written_in_the_order_given(tmp_path, monkeypatch, chunk_size):
+    """Persons in reverse image order, two of them of unknown categories, an image without a size:
+    the error names the first unknown category in the order the persons come, however they are
+    chunked and run, as a whole write does."""
+    doc = coco_doc()
+    doc["categories"].append({**doc["categories"][0], "id": 7, "name": "other"})
+    data = coco.decode(doc)
+    data = dataclasses.replace(data, persons=data.persons.take(np.arange(len(data.persons))[::-1].copy()))
+    data.persons.category_ids[[1, 2]] = [8, 9]
+    data.images.widths[data.persons.image_index[0]] = 0
+    monkeypatch.setattr(yolo, "LABELS_CHUNK", 1)
+    with pytest.raises(PoseFormatError) as e:
+        formats.write_stream(PoseStream.of(data, chunk_size), tmp_path / "out", "yolo", export_media="none")
+    assert (e.value.record, e.value.message) == (
+        f"annotations[1] (id {data.persons.ids[1]})",
+        "category 8 is not in the categories",
+    )
+    data.persons.category_ids[[1, 2]] = 1
+    with pytest.raises(PoseFormatError, match="the image has no size") as e:
+        formats.write_stream(PoseStream.of(data, chunk_size), tmp_path / "out", "yolo", export_media="none")
+    assert e.value.record == data.images.record(int(data.persons.image_index[0]))
     assert not (tmp_path / "out").exists()
 
 

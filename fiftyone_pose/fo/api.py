@@ -116,7 +116,7 @@ def read_for_import(
     images to import, given their number (``model.picked_rows``: an importer's ``max_samples``
     and ``shuffle``). The images are checked (``check_images``) before anything is imported.
     ``parallel``: see ``formats.read_stream``."""
-    streams = formats.reads_in_chunks(format) and not whole
+    streams = formats.streams(format) and not whole
     # where the stream goes to ``add_pose_data`` as it is, its segmentations are encoded where it is read
     prepare = encode_segmentations if streams else None
     data: PoseData | PoseStream = formats.read_stream(path, format, parallel=parallel, prepare=prepare, **read_options)

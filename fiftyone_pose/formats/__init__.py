@@ -2,10 +2,9 @@
 
 Every format module satisfies ``protocol.Format`` (``NAME``, ``FLAVORS``, ``ORIGIN``, declared
 ``READ_OPTIONS`` / ``WRITE_OPTIONS``, ``STREAMING``, ``detect(peek)``, ``read``, ``write`` and the
-pure ``decode`` / ``encode``); the COCO-like ones also stream (``protocol.StreamingFormat``), a
-folder of images and labels (YOLO) is read a chunk at a time (``protocol.StreamReader``) and is a
-``protocol.FolderFormat`` (its root, its splits as sample tags, and a ``write`` that places the
-images), and a format of model predictions
+pure ``decode`` / ``encode``); the COCO-like ones and YOLO also stream (``protocol.StreamingFormat``),
+a folder of images and labels (YOLO) is a ``protocol.FolderFormat`` (its root, its splits as
+sample tags, and a ``write`` that places the images), and a format of model predictions
 (``coco_results``) a ``protocol.PredictionsFormat``: added to a dataset with
 ``fiftyone_pose.load_predictions``, never imported as a dataset of its own.
 ``read`` / ``write`` / ``read_stream`` / ``write_stream`` / ``convert`` here check the options
@@ -48,7 +47,7 @@ from . import (
 )
 from .cocolike import whole_body
 from .jsonio import check_destination, load_json
-from .protocol import Confidence, FolderFormat, OptionSpec, Peek, PredictionsFormat, StreamingFormat, StreamReader
+from .protocol import Confidence, FolderFormat, OptionSpec, Peek, PredictionsFormat, StreamingFormat
 
 #: every format, by name; a test checks that each module in this package is registered or support
 REGISTRY: dict[str, ModuleType] = {
@@ -153,7 +152,7 @@ def read_stream(
     """
     module = _checked(detect(path) if format == "auto" else format, "read", options)
     with paused_gc():
-        if isinstance(module, StreamReader):
+        if isinstance(module, StreamingFormat):
             if worker.wanted(path, parallel):
                 return worker.read_stream(path, module.NAME, options, fallback=parallel is None, prepare=prepare)
             stream = module.read_stream(path, **options)
@@ -296,14 +295,9 @@ def writes_attributes(format: str) -> bool:
 
 def streams(format: str) -> bool:
     """Whether ``format`` reads and writes a chunk of persons at a time (``protocol.StreamingFormat``:
-    the COCO-like ones); the others read and write the whole file at once (see their ``STREAMING``)."""
+    the COCO-like ones, YOLO, ...); the others read and write the whole file at once (see their
+    ``STREAMING``)."""
     return isinstance(get(format), StreamingFormat)
-
-
-def reads_in_chunks(format: str) -> bool:
-    """Whether ``format`` reads a chunk of persons at a time (``protocol.StreamReader``: the COCO-like
-    ones, and YOLO's label files); the others read the whole file at once (see their ``STREAMING``)."""
-    return isinstance(get(format), StreamReader)
 
 
 def is_predictions(format: str) -> bool:

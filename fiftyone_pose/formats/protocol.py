@@ -16,10 +16,9 @@ Every module registered in ``formats.REGISTRY`` satisfies ``Format`` (a test che
 A module may be more, each declared by a protocol of its own (checked with ``isinstance``, never
 by probing for attributes):
 
-- ``StreamReader`` (YOLO): ``read_stream(path, **options) -> PoseStream``, the header and then
-  the persons a chunk at a time;
-- ``StreamingFormat`` (the COCO-like ones): a ``StreamReader`` with ``write_stream(stream, path,
-  **options)`` too; a file of a flavor that does not stream comes as one chunk;
+- ``StreamingFormat`` (the COCO-like ones, AI Challenger, Human3.6M, YOLO): ``read_stream(path,
+  **options) -> PoseStream`` and ``write_stream(stream, path, **options)``; a file of a flavor
+  that does not stream comes as one chunk;
 - ``FolderFormat`` (YOLO): a dataset that is a folder of images and labels. ``images_root(path)``
   is the folder the file names of ``read(path)`` are relative to, ``sample_tags(data)`` takes
   the images' splits out as FiftyOne sample tags, and its ``write`` places the image files: it
@@ -185,15 +184,10 @@ class Format(Protocol):
 
 
 @runtime_checkable
-class StreamReader(Format, Protocol):
-    """A format module that reads a chunk of persons at a time."""
+class StreamingFormat(Format, Protocol):
+    """A format module that reads and writes a chunk of persons at a time."""
 
     def read_stream(self, path: str | os.PathLike, **options: Any) -> PoseStream: ...
-
-
-@runtime_checkable
-class StreamingFormat(StreamReader, Protocol):
-    """A format module that reads and writes a chunk of persons at a time."""
 
     def write_stream(self, stream: PoseStream, path: str | os.PathLike, **options: Any) -> None: ...
 

@@ -25,7 +25,6 @@ the image files (``sources`` and ``tags``, handed by a FiftyOne export; see ``me
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import shutil
@@ -859,39 +858,38 @@ def encode(data: PoseData) -> tuple[list[str], dict[str, int]]:
     the image. ``v`` is COCO's 0/1/2; unlabelled points are ``0 0 0``. Identical rows are written once.
     """
     rows, report = _label_rows(data)
-    return rows.texts(0, len(data.images)), report
+    return rows.texts(0, len(data.images)), {reason: count for reason, count in report.items() if count}
 
 
 @dataclass
 class _LabelRows:
-    """The rows ``encode`` writes, in image order, and where each image's rows begin."""
+    """The rows ``encode`` writes for images ``lo`` to ``hi``, in image order, and where each image's
+    rows begin (``bounds[i - lo]`` for image ``i``)."""
 
     rows: np.ndarray
     bounds: list[int]
+    lo: int = 0
 
     def texts(self, lo: int, hi: int) -> list[str]:
         """The label texts of images ``lo`` to ``hi`` (formatting is the slow part: done a run at a time)."""
-        first = self.bounds[lo]
+        ends = self.bounds[lo - self.lo : hi - self.lo + 1]
+        first = ends[0]
         line = " ".join([f"%.{DIGITS}g"] * self.rows.shape[1])
-        lines = list(map(line.__mod__, map(tuple, self.rows[first : self.bounds[hi]].tolist())))
-        ends = self.bounds[lo : hi + 1]
+        lines = list(map(line.__mod__, map(tuple, self.rows[first : ends[-1]].tolist())))
         return ["\n".join(lines[a - first : b - first]) + "\n" if b > a else "" for a, b in zip(ends[:-1], ends[1:])]
 
 
-def _label_rows(data: PoseData) -> tuple[_LabelRows, dict[str, int]]:
-    """``encode``'s rows, not yet formatted, and its report; a person that cannot be written is an error here."""
+def _label_rows(data: PoseData, lo: int = 0, hi: int | None = None) -> tuple[_LabelRows, dict[str, int]]:
+    """``encode``'s rows of the persons of images ``lo`` to ``hi`` (all by default: ``data`` holds no
+    other), not yet formatted, and its report (zero counts included); a person that cannot be
+    written is an error here (``_Writable``)."""
     p, im = data.persons, data.images
+    hi = len(im) if hi is None else hi
+    writable = _Writable(data)
+    writable.see(p)
+    writable.check()
     classes = _class_index(data)
     labeled = p.visibility > 0
-    sized = (im.widths > 0) & (im.heights > 0)
-    needed = ~p.crowd & labeled.any(axis=1)  # persons that can be written; the rest are left out anyway
-    if not sized[p.image_index[needed]].all():
-        i = int(p.image_index[needed & ~sized[p.image_index]][0])
-        raise PoseFormatError(
-            "the image has no size: YOLO rows are divided by it",
-            record=im.record(i),
-            field="width",
-        )
     with np.errstate(divide="ignore", invalid="ignore"):  # sizes of 0 only where nothing is written
         rows, keep, report = _person_rows(p, im.widths[p.image_index], im.heights[p.image_index], classes, labeled)
 
@@ -901,9 +899,49 @@ def _label_rows(data: PoseData) -> tuple[_LabelRows, dict[str, int]]:
     unique = _first_of_equal_rows(rows[kept], owner)
     duplicates = len(kept) - len(unique)
     kept, owner = kept[unique], owner[unique]
-    bounds = np.searchsorted(owner, np.arange(len(im) + 1)).tolist()
+    bounds = np.searchsorted(owner, np.arange(lo, hi + 1)).tolist()
     report["identical rows in an image, written once (as convert_coco)"] = duplicates
-    return _LabelRows(rows[kept], bounds), {reason: count for reason, count in report.items() if count}
+    return _LabelRows(rows[kept], bounds, lo), report
+
+
+class _Writable:
+    """Sees persons in the order they come (a stream's chunks one after the other) and keeps the
+    first that no YOLO row can be made of; ``check`` raises for it as a whole write does: a
+    category not among the categories first, then an image without a size."""
+
+    def __init__(self, data: PoseData) -> None:
+        self.images = data.images
+        self.categories = np.array([c["id"] for c in data.categories], dtype=np.int64)
+        self.sized = (data.images.widths > 0) & (data.images.heights > 0)
+        self.seen = 0
+        self.category: PoseFormatError | None = None
+        self.unsized: PoseFormatError | None = None
+
+    def see(self, p: Persons) -> None:
+        if self.category is None and len(self.categories) > 1:  # one category: every person is of it
+            unknown = np.flatnonzero(~np.isin(p.category_ids, self.categories))
+            if len(unknown):
+                i = int(unknown[0])
+                self.category = PoseFormatError(
+                    f"category {p.category_ids[i]} is not in the categories",
+                    record=f"annotations[{self.seen + i}] (id {p.ids[i]})",
+                    field="category_id",
+                )
+        if self.unsized is None:
+            needed = ~p.crowd & (p.visibility > 0).any(axis=1)  # persons that can be written
+            unsized = np.flatnonzero(needed & ~self.sized[p.image_index])
+            if len(unsized):
+                self.unsized = PoseFormatError(
+                    "the image has no size: YOLO rows are divided by it",
+                    record=self.images.record(int(p.image_index[unsized[0]])),
+                    field="width",
+                )
+        self.seen += len(p)
+
+    def check(self) -> None:
+        for error in (self.category, self.unsized):
+            if error is not None:
+                raise error
 
 
 def _person_rows(
@@ -972,21 +1010,14 @@ def _person_rows(
 
 
 def _class_index(data: PoseData) -> np.ndarray:
-    """Each person's class: the position of its category in the file's category list (0 without one)."""
+    """Each person's class: the position of its category in the file's category list (0 without one;
+    every category is there: ``_Writable``)."""
     cats = [c["id"] for c in data.categories]
     if len(cats) <= 1 or not len(data.persons):
         return np.zeros(len(data.persons))
     ids = np.array(cats, dtype=np.int64)
     order = np.argsort(ids, kind="stable")
     pos = np.searchsorted(ids[order], data.persons.category_ids).clip(0, len(ids) - 1)
-    found = ids[order][pos] == data.persons.category_ids
-    if not found.all():
-        i = int(np.flatnonzero(~found)[0])
-        raise PoseFormatError(
-            f"category {data.persons.category_ids[i]} is not in the categories",
-            record=f"annotations[{i}] (id {data.persons.ids[i]})",
-            field="category_id",
-        )
     return order[pos].astype(np.float64)
 
 
@@ -1146,7 +1177,7 @@ def write_stream(
     if sources is not None:
         _check_sources_kept(sources, [root / kind / s for kind in kinds for s in written])
 
-    blocks = _image_blocks(stream, len(data.images), data.persons.num_points)
+    blocks = _image_blocks(stream, _Writable(data), len(data.images), data.persons.num_points)
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     staging = media.make_staging(root)
@@ -1163,9 +1194,10 @@ def write_stream(
                 folder = os.path.join(staging, "images", "")
                 targets = [f"{folder}{s}/{rel}" for s, rel in zip(splits, rels)]
                 placing = files.submit(media.place, sources, targets, mode)
+            counts: dict[str, int] = {}  # in the order of one whole write's report
             for lo, hi, persons in blocks:
-                rows, row_report = _label_rows(dataclasses.replace(data, persons=persons))
-                add_notes(report, row_report)
+                rows, row_report = _label_rows(dataclasses.replace(data, persons=persons), lo, hi)
+                add_notes(counts, row_report)
                 texts = rows.texts(lo, hi)
                 labelling.append(files.submit(_write_labels, staging / "labels", splits[lo:hi], rels[lo:hi], texts))
                 del persons, rows, texts
@@ -1173,6 +1205,7 @@ def write_stream(
                     labelling[-3].result()
             for done in labelling:
                 done.result()
+            report.update({reason: count for reason, count in counts.items() if count})
             if placing is not None:
                 moved, placing = placing.result(), None
             write_atomic(staging / YAML_NAME, [_yaml_text(config)])
@@ -1197,26 +1230,34 @@ def write_stream(
     add_notes(stream.header.notes, report)
 
 
-def _image_blocks(chunks: Iterable[Persons], num_images: int, num_points: int) -> Iterator[tuple[int, int, Persons]]:
+def _image_blocks(
+    chunks: Iterable[Persons], writable: _Writable, num_images: int, num_points: int
+) -> Iterator[tuple[int, int, Persons]]:
     """(lo, hi, the persons of images ``lo:hi`` in image order) for runs of ``LABELS_CHUNK`` images,
     from ``chunks`` in any order: one chunk (a whole dataset) is sorted here, more go through a
-    ``SortedSpill`` by image. Within an image the persons keep their order."""
+    ``SortedSpill`` by image. Within an image the persons keep their order. Every chunk is seen by
+    ``writable`` before the first run, so a person that cannot be written fails as in a whole write."""
     chunks = iter(chunks)
     first = next(chunks, None)
     second = next(chunks, None) if first is not None else None
-    with contextlib.ExitStack() as stack:
-        if second is None:
-            whole = first if first is not None else Persons.empty(num_points)
-            ordered: Iterator[Persons] = iter([whole.take(np.argsort(whole.image_index, kind="stable"))])
-            del whole, first
-        else:
-            spill = stack.enter_context(SortedSpill(num_points))
-            for chunk in chain([first, second], chunks):
-                spill.add(chunk, chunk.image_index, np.zeros(len(chunk), np.int64))
-                del chunk
-            del first, second
-            ordered = (persons for persons, _ in spill.chunks(SORTED_CHUNK))
-        buffer = Persons.empty(num_points)
+    if second is None:  # one chunk: its sorted order, sliced a run at a time
+        whole = first if first is not None else Persons.empty(num_points)
+        writable.see(whole)
+        writable.check()
+        order = np.argsort(whole.image_index, kind="stable")
+        starts = np.searchsorted(whole.image_index[order], np.arange(0, num_images + LABELS_CHUNK, LABELS_CHUNK))
+        for j, lo in enumerate(range(0, num_images, LABELS_CHUNK)):
+            yield lo, min(lo + LABELS_CHUNK, num_images), whole.take(order[starts[j] : starts[j + 1]])
+        return
+    with SortedSpill(num_points) as spill:
+        for chunk in chain([first, second], chunks):
+            writable.see(chunk)
+            spill.add(chunk, chunk.image_index, np.zeros(len(chunk), np.int64))
+            del chunk
+        del first, second
+        writable.check()
+        ordered = (persons for persons, _ in spill.chunks(SORTED_CHUNK))
+        buffer = Persons.empty(num_points)  # at most a run's persons and a sorted chunk
         for lo in range(0, num_images, LABELS_CHUNK):
             hi = min(lo + LABELS_CHUNK, num_images)
             while not len(buffer) or buffer.image_index[-1] < hi:  # the run's persons may go on in the next chunk
