@@ -857,6 +857,9 @@ def encode(data: PoseData) -> tuple[list[str], dict[str, int]]:
     image is written unlabelled, as Ultralytics' own augmentation does, since its loader rejects
     the image. ``v`` is COCO's 0/1/2; unlabelled points are ``0 0 0``. Identical rows are written once.
     """
+    writable = _Writable(data)
+    writable.see(data.persons)
+    writable.check()
     rows, report = _label_rows(data)
     return rows.texts(0, len(data.images)), {reason: count for reason, count in report.items() if count}
 
@@ -881,13 +884,10 @@ class _LabelRows:
 
 def _label_rows(data: PoseData, lo: int = 0, hi: int | None = None) -> tuple[_LabelRows, dict[str, int]]:
     """``encode``'s rows of the persons of images ``lo`` to ``hi`` (all by default: ``data`` holds no
-    other), not yet formatted, and its report (zero counts included); a person that cannot be
-    written is an error here (``_Writable``)."""
+    other), not yet formatted, and its report (zero counts included). Every person must be one a
+    row can be made of (checked first by ``_Writable``)."""
     p, im = data.persons, data.images
     hi = len(im) if hi is None else hi
-    writable = _Writable(data)
-    writable.see(p)
-    writable.check()
     classes = _class_index(data)
     labeled = p.visibility > 0
     with np.errstate(divide="ignore", invalid="ignore"):  # sizes of 0 only where nothing is written
