@@ -183,9 +183,9 @@ def _start_export_and_catch_mid_write(dataset, dst):
     proc = start_cli("export", dataset, dst, "--overwrite")
     pattern = re.compile(rf"^\.{re.escape(dst.name)}\.[^/]+\.tmp$")
 
-    def writing():
+    def writing():  # the temporary file is there: the export writes it until it renames it
         temps = [n for n in os.listdir(dst.parent) if pattern.match(n)]
-        return temps and os.path.getsize(dst.parent / temps[0]) > 0 and temps[0]
+        return temps[0] if temps else None
 
     temp = wait_until(writing, proc, what="the export starts writing")
     return proc, temp, pattern
