@@ -860,32 +860,15 @@ def encode(data: PoseData) -> tuple[list[str], dict[str, int]]:
     writable = _Writable(data)
     writable.see(data.persons)
     writable.check()
-    rows, report = _label_rows(data)
-    return rows.texts(0, len(data.images)), {reason: count for reason, count in report.items() if count}
+    texts, report = _label_texts(data)
+    return texts, {reason: count for reason, count in report.items() if count}
 
 
-@dataclass
-class _LabelRows:
-    """The rows ``encode`` writes for images ``lo`` to ``hi``, in image order, and where each image's
-    rows begin (``bounds[i - lo]`` for image ``i``)."""
-
-    rows: np.ndarray
-    bounds: list[int]
-    lo: int = 0
-
-    def texts(self, lo: int, hi: int) -> list[str]:
-        """The label texts of images ``lo`` to ``hi`` (formatting is the slow part: done a run at a time)."""
-        ends = self.bounds[lo - self.lo : hi - self.lo + 1]
-        first = ends[0]
-        line = " ".join([f"%.{DIGITS}g"] * self.rows.shape[1])
-        lines = list(map(line.__mod__, map(tuple, self.rows[first : ends[-1]].tolist())))
-        return ["\n".join(lines[a - first : b - first]) + "\n" if b > a else "" for a, b in zip(ends[:-1], ends[1:])]
-
-
-def _label_rows(data: PoseData, lo: int = 0, hi: int | None = None) -> tuple[_LabelRows, dict[str, int]]:
-    """``encode``'s rows of the persons of images ``lo`` to ``hi`` (all by default: ``data`` holds no
-    other), not yet formatted, and its report (zero counts included). Every person must be one a
-    row can be made of (checked first by ``_Writable``)."""
+def _label_texts(data: PoseData, lo: int = 0, hi: int | None = None) -> tuple[list[str], dict[str, int]]:
+    """The label texts of images ``lo`` to ``hi`` (all by default; ``data`` holds the persons of no
+    other: formatting is the slow part, so a writer calls this a run of images at a time) and
+    ``encode``'s report for them, zero counts included. Every person must be one a row can be
+    made of (checked first by ``_Writable``)."""
     p, im = data.persons, data.images
     hi = len(im) if hi is None else hi
     classes = _class_index(data)
@@ -899,9 +882,11 @@ def _label_rows(data: PoseData, lo: int = 0, hi: int | None = None) -> tuple[_La
     unique = _first_of_equal_rows(rows[kept], owner)
     duplicates = len(kept) - len(unique)
     kept, owner = kept[unique], owner[unique]
-    bounds = np.searchsorted(owner, np.arange(lo, hi + 1)).tolist()
     report["identical rows in an image, written once (as convert_coco)"] = duplicates
-    return _LabelRows(rows[kept], bounds, lo), report
+    ends = np.searchsorted(owner, np.arange(lo, hi + 1)).tolist()
+    line = " ".join([f"%.{DIGITS}g"] * rows.shape[1])
+    lines = list(map(line.__mod__, map(tuple, rows[kept].tolist())))
+    return ["\n".join(lines[a:b]) + "\n" if b > a else "" for a, b in zip(ends[:-1], ends[1:])], report
 
 
 class _Writable:
@@ -1196,11 +1181,10 @@ def write_stream(
                 placing = files.submit(media.place, sources, targets, mode)
             counts: dict[str, int] = {}  # in the order of one whole write's report
             for lo, hi, persons in blocks:
-                rows, row_report = _label_rows(dataclasses.replace(data, persons=persons), lo, hi)
+                texts, row_report = _label_texts(dataclasses.replace(data, persons=persons), lo, hi)
                 add_notes(counts, row_report)
-                texts = rows.texts(lo, hi)
                 labelling.append(files.submit(_write_labels, staging / "labels", splits[lo:hi], rels[lo:hi], texts))
-                del persons, rows, texts
+                del persons, texts
                 if len(labelling) > 2:  # the texts of two runs at most wait for their files
                     labelling[-3].result()
             for done in labelling:
