@@ -653,25 +653,36 @@ def label_files(draw):
 
 @PROPERTY
 @given(label_files(), st.sampled_from([1, 200, 1 << 20]))
-def test_duplicate_rows_are_those_ultralytics_drops(tmp_path_factory, texts, chunk_bytes):
-    """Per image, the rows kept are the first of those equal in float32, as Ultralytics' loader's
-    ``np.unique(lb, axis=0, return_index=True)`` finds them, in one run or many."""
+def test_duplicate_rows_are_those_ultralytics_drops(ultralytics, tmp_path_factory, texts, chunk_bytes):
+    """Per image, the rows kept are those Ultralytics' own loader (``verify_image_label``) keeps
+    from the same label file, and as many are dropped, in one run or many; ours are the first of
+    each group of equal rows, in the file's order."""
     files = coco8_files()
-    for name, text in zip(("train/a", "train/b", "val/c"), texts):
+    images = {"train/a": "train/a.jpg", "train/b": "train/b.png", "val/c": "val/c.jpg"}
+    for name, text in zip(images, texts):
         files[f"coco8/labels/{name}.txt"] = text
     root = write_files(tmp_path_factory.mktemp("dup"), files) / "coco8"
     with mock.patch.object(jsonio, "CHUNK_BYTES", chunk_bytes):
         data = formats.read_stream(root, "yolo").collect()
-    dropped = 0
-    for i, text in enumerate(texts):
+    p, dropped = data.persons, 0
+    for i, (name, text) in enumerate(zip(images, texts)):
+        result = _verify(ultralytics[1], root / "labels" / f"{name}.txt", root / "images" / images[name])
+        assert result[0] is not None, result[-1]
+        theirs = np.concatenate([result[1], result[4].reshape(len(result[1]), 51)], axis=1)
         rows = np.array([line.split() for line in text.splitlines()], dtype=np.float64).reshape(-1, 56)
-        _, first = np.unique(rows.astype(np.float32), axis=0, return_index=True)
-        kept = rows[np.sort(first)]
-        dropped += len(rows) - len(kept)
-        mine = data.persons.image_index == i
-        assert data.persons.visibility[mine].tolist() == kept[:, 7::3].astype(int).tolist()
-        width = data.images.widths[i]
-        assert np.allclose(data.persons.keypoints[mine][..., 0], kept[:, 5::3] * width)
+        dropped += len(rows) - len(theirs)
+        mine = p.image_index == i
+        n, w, h = int(mine.sum()), float(data.images.widths[i]), float(data.images.heights[i])
+        x, y, bw, bh = p.boxes[mine].T
+        points = np.stack(
+            [p.keypoints[mine][..., 0] / w, p.keypoints[mine][..., 1] / h, p.raw_visibility()[mine]], axis=2
+        )
+        ours = np.column_stack([p.category_ids[mine] - 1, (x + bw / 2) / w, (y + bh / 2) / h, bw / w, bh / h])
+        ours = np.concatenate([ours.reshape(n, 5), points.reshape(n, 51)], axis=1)
+        same = np.isclose(ours[:, None, :], theirs[None, :, :], atol=1e-6).all(axis=2)  # rows are far apart or equal
+        assert len(ours) == len(theirs) and same.any(axis=0).all() and same.any(axis=1).all()
+        first = [int(np.flatnonzero(np.isclose(rows, row, atol=1e-6).all(axis=1))[0]) for row in ours]
+        assert first == sorted(set(first))  # the first of each group, in the file's order
     assert data.notes.get("duplicate rows, read once (as Ultralytics' loader does)", 0) == dropped
 
 
